@@ -1,0 +1,86 @@
+// The one config file's schema. Every setting has its default here and is
+// documented in deploy/beamflow.example.yaml; a test keeps the two in step.
+import { z } from "zod";
+import { parseSize } from "./sizes";
+
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: "custom", message: `not a size: ${JSON.stringify(v)} (write e.g. 2GiB, 512MB or a number of bytes)` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const seconds = z.number().positive();
+const hostPort = z.string().regex(/^(unix:.+|\[?[A-Za-z0-9.:-]+\]?:\d{1,5})$/, "expected HOST:PORT or unix:PATH");
+
+const tls = z.strictObject({
+  ca: z.string().describe("CA certificate (PEM) that signed the peers' certificates"),
+  cert: z.string(),
+  key: z.string(),
+});
+
+const commandStep = z.strictObject({
+  name: z.string().min(1),
+  argv: z.array(z.string()).min(1),
+  timeout_s: z.number().int().nonnegative().default(0),
+  idle_timeout_s: z.number().int().nonnegative().default(0),
+});
+
+const beamRule = z.strictObject({
+  name: z.string().min(1),
+  regex: z.string().refine((r) => {
+    try { new RegExp(r); return true; } catch { return false; }
+  }, "not a valid regular expression"),
+  // Values the (?<member>…) group must take for the group to be complete; empty: one file per beam.
+  members: z.array(z.string()).default([]),
+});
+
+export const configSchema = z.strictObject({
+  data_dir: z.string().default("./beamflow-data"),
+  coordinator: z.strictObject({
+    listen: hostPort.default("127.0.0.1:7050"),
+    admin_socket: z.string().default(""),
+    tls: tls.optional(),
+    allow_insecure_remote: z.boolean().default(false),
+    db: z.string().default(""),
+  }).prefault({}),
+  jobs: z.strictObject({
+    type: z.enum(["commands", "palfa-search"]).default("commands"),
+    commands: z.array(commandStep).default([]),
+    max_attempts: z.number().int().positive().default(2),
+    lease_s: seconds.default(600),
+    accept_timeout_s: seconds.default(30),
+  }).prefault({}),
+  beams: z.strictObject({
+    rules: z.array(beamRule).default([]),
+  }).prefault({}),
+  dispatch: z.strictObject({
+    shm_factor: z.number().positive().default(3),
+    cores_per_beam: z.number().int().positive().default(1),
+    memory_per_beam: size.default(2 * 2 ** 30),
+  }).prefault({}),
+  agent: z.strictObject({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash, underscore").optional(),
+    coordinator: hostPort.default("127.0.0.1:7050"),
+    token_file: z.string().default(""),
+    tls: tls.optional(),
+    work_base: z.string().default("/dev/shm/beamflow"),
+    scratch_dir: z.string().default("/tmp"),
+    cores: z.number().int().positive().optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    heartbeat_s: seconds.default(10),
+    step_timeout_s: z.number().nonnegative().default(0),
+    idle_timeout_s: z.number().nonnegative().default(0),
+    kill_grace_s: seconds.default(10),
+    reconnect_initial_s: seconds.default(0.5),
+    reconnect_max_s: seconds.default(30),
+  }).prefault({}),
+  logging: z.strictObject({
+    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  }).prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
