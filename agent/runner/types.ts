@@ -1,0 +1,61 @@
+// The runner's public data shapes. Kept apart from the code so callers (the agent's
+// attempt loop, the gRPC reporting) can import them without pulling in node-pty.
+
+export interface StepSpec {
+  name: string;
+  /** argv[0] is looked up in PATH like execvp does; nothing is re-interpreted by a shell */
+  argv: string[];
+  cwd: string;
+  /** added on top of the agent's own environment */
+  env?: Record<string, string>;
+  /** wall-clock limit; 0/undefined = none */
+  timeoutS?: number;
+  /** no output for this long => the step is killed and fails ("no_output"); 0/undefined = none */
+  idleTimeoutS?: number;
+}
+
+export type StepErrorClass = "exit_code" | "signal" | "timeout" | "no_output" | "spawn" | "cancelled";
+
+export interface StepOutcome {
+  index: number;
+  name: string;
+  argv: string[];
+  /** unix seconds (ms precision) */
+  startedAt: number;
+  wallS: number;
+  /** user+sys of the step's whole process tree (see wrapper.ts for what "whole" covers) */
+  cpuS: number;
+  exitCode?: number;
+  /** "SIGKILL", ... when the program was terminated by a signal */
+  signal?: string;
+  /** why it failed; absent on success */
+  error?: string;
+  errorClass?: StepErrorClass;
+  /** process-group id the step ran in (absent if it never started) */
+  pgid?: number;
+}
+
+export interface StepStart {
+  index: number;
+  name: string;
+  argv: string[];
+  startedAt: number;
+  /** absent if the process could not be created */
+  pgid?: number;
+}
+
+export interface StepEvents {
+  onStart?(s: StepStart): void;
+  /**
+   * Raw pty bytes as they arrive (\r\n line ends, possibly split mid-line or mid-UTF-8).
+   * Called synchronously from the pty's read loop: keep it quick, the runner does not queue.
+   */
+  onOutput?(index: number, name: string, data: Buffer): void;
+  onFinish?(o: StepOutcome): void;
+}
+
+export interface RunResult {
+  ok: boolean;
+  steps: StepOutcome[];
+  failed?: StepOutcome;
+}

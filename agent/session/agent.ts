@@ -1,0 +1,228 @@
+// The agent's side of the stream: register, heartbeat with resources, take
+// assignments, run them, and keep everything owed to the coordinator until it
+// is acknowledged. A dropped stream does not stop running attempts; the agent
+// reconnects with exponential backoff and jitter and re-attaches them.
+import fs from "node:fs";
+import os from "node:os";
+import * as grpc from "@grpc/grpc-js";
+import {
+  AgentServiceClient, type AgentMessage, type Assign, type CoordinatorMessage, type FileRef, type HeldAttempt,
+} from "../../shared/gen/agent";
+import type { Logger } from "../../shared/logging/logger";
+import { bearerMetadata } from "../../shared/protocol/auth";
+import { channelCredentials, type TlsFiles } from "../../shared/protocol/credentials";
+import { killStaleProcessGroups } from "../runner";
+import { measureResources } from "../resources/resources";
+import { AttemptExecution, type AttemptSettings } from "./attempt";
+import { Outbox } from "./outbox";
+import { PassThrough, type Readable } from "node:stream";
+
+export interface AgentOptions {
+  id: string;
+  token: string;
+  coordinator: string;
+  tls?: TlsFiles;
+  version: string;
+  labels: Record<string, string>;
+  cores?: number;
+  scratchDir: string;
+  heartbeatS: number;
+  reconnectInitialS: number;
+  reconnectMaxS: number;
+  attempts: AttemptSettings;
+  log: Logger;
+  /** Called when the coordinator refuses this agent's credentials: retrying cannot help. */
+  onFatal?: (err: Error) => void;
+}
+
+const jitter = (x: number, spread: number) => x * (1 - spread + Math.random() * 2 * spread);
+
+export class Agent {
+  private readonly client: AgentServiceClient;
+  private call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage> | null = null;
+  private welcomed = false;
+  private stopping = false;
+  private backoffS: number;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  readonly running = new Map<number, AttemptExecution>();
+  private readonly finishing = new Set<Promise<void>>();
+  readonly outbox = new Outbox();
+  drained = false;
+  private readonly log: Logger;
+
+  constructor(private readonly o: AgentOptions) {
+    this.log = o.log.child({ agent: o.id });
+    this.backoffS = o.reconnectInitialS;
+    this.client = new AgentServiceClient(o.coordinator, channelCredentials(o.coordinator, o.tls), {
+      "grpc.keepalive_time_ms": 20_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.max_receive_message_length": 64 << 20,
+      ...(o.tls ? { "grpc.ssl_target_name_override": "localhost", "grpc.default_authority": "localhost" } : {}),
+    });
+  }
+
+  /** Clears what a previous run of this agent left behind, then connects. */
+  async start(): Promise<void> {
+    await this.cleanStaleWorkDirs();
+    this.connect();
+  }
+
+  private async cleanStaleWorkDirs(): Promise<void> {
+    const base = this.o.attempts.workBase;
+    fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+    for (const name of fs.readdirSync(base)) {
+      const dir = `${base}/${name}`;
+      const killed = await killStaleProcessGroups(dir, this.log);
+      fs.rmSync(dir, { recursive: true, force: true });
+      this.log.warn({ dir, killed }, "removed a stale work dir left by an earlier run");
+    }
+  }
+
+  private held(): HeldAttempt[] {
+    return [
+      ...[...this.running.keys()].map((attemptId) => ({ attemptId, finished: false })),
+      ...this.outbox.finishedAttempts().filter((id) => !this.running.has(id)).map((attemptId) => ({ attemptId, finished: true })),
+    ];
+  }
+
+  private send(msg: AgentMessage): void {
+    if (this.call && this.welcomed) this.call.write(msg);
+  }
+
+  private connect(): void {
+    if (this.stopping) return;
+    const call = this.client.connect(bearerMetadata(this.o.token, this.o.id));
+    this.call = call;
+    this.welcomed = false;
+    call.on("data", (msg: CoordinatorMessage) => this.receive(msg));
+    call.on("error", (err: grpc.ServiceError) => this.lost(call, err));
+    call.on("end", () => this.lost(call, null));
+    void measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir }).then((resources) => {
+      if (this.call !== call) return;
+      call.write({ body: { $case: "hello", value: { agentId: this.o.id, hostname: os.hostname(), version: this.o.version, labels: this.o.labels, held: this.held(), resources } } });
+    });
+  }
+
+  private lost(call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage>, err: grpc.ServiceError | null): void {
+    if (this.call !== call) return;
+    this.call = null;
+    this.welcomed = false;
+    this.stopHeartbeat();
+    if (this.stopping) return;
+    if (err?.code === grpc.status.UNAUTHENTICATED) {
+      this.log.error({ reason: err.details }, "the coordinator refused this agent's credentials");
+      this.o.onFatal?.(new Error(err.details));
+      return;
+    }
+    const delay = jitter(this.backoffS, 0.5);
+    this.backoffS = Math.min(this.o.reconnectMaxS, this.backoffS * 2);
+    this.log.warn({ reason: err ? err.details || err.message : "stream ended", retryInS: Number(delay.toFixed(2)), running: [...this.running.keys()] }, "lost the coordinator; attempts keep running");
+    this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; this.connect(); }, delay * 1000);
+  }
+
+  private receive(msg: CoordinatorMessage): void {
+    const b = msg.body;
+    if (!b) return;
+    switch (b.$case) {
+      case "welcome":
+        this.welcomed = true;
+        this.backoffS = this.o.reconnectInitialS;
+        this.drained = b.value.drained;
+        this.log.info({ drained: this.drained, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
+        for (const m of this.outbox.replay()) this.call!.write(m);
+        this.startHeartbeat(b.value.heartbeatIntervalMs ? b.value.heartbeatIntervalMs / 1000 : this.o.heartbeatS);
+        return;
+      case "assign": return this.assign(b.value);
+      case "cancel": {
+        const { attemptId, reason } = b.value;
+        const run = this.running.get(attemptId);
+        if (run) {
+          this.log.warn({ attempt: attemptId, reason }, "cancelling on the coordinator's word");
+          void run.cancel(reason);
+        } else {
+          this.outbox.forget(attemptId);
+        }
+        return;
+      }
+      case "drain":
+        this.drained = b.value.drained;
+        this.log.info({ drained: this.drained }, "drain changed");
+        return;
+      case "logAck": return this.outbox.ackChunks(b.value.attemptId, b.value.seq);
+      case "resultAck": return this.outbox.forget(b.value.attemptId);
+    }
+  }
+
+  private assign(a: Assign): void {
+    const log = this.log.child({ job: a.jobId, attempt: a.attemptId });
+    const refuse = (reason: string) => {
+      log.warn({ reason }, "refusing an assignment");
+      this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: false, reason } } });
+    };
+    if (this.stopping) return refuse("the agent is shutting down");
+    if (this.running.has(a.attemptId) || this.outbox.hasResult(a.attemptId)) {
+      // A re-sent Assign for an attempt already under way: accept again, run once.
+      this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
+      return;
+    }
+    if (a.spec?.$case !== "commands") return refuse(`job type '${a.jobType}' is not supported by this agent`);
+    const exec = new AttemptExecution(a, this.o.attempts, (m) => this.send(m), (f) => this.fetch(a.attemptId, f), log, (step, data) => {
+      const chunk = { attemptId: a.attemptId, seq: this.outbox.nextLogSeq(a.attemptId), step, data };
+      this.outbox.addChunk(chunk);
+      this.send({ body: { $case: "logChunk", value: chunk } });
+    });
+    this.running.set(a.attemptId, exec);
+    this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
+    log.info({ beam: a.beam, files: a.files.length }, "attempt started");
+    const done = exec.run().then((result) => {
+      this.outbox.addResult(result);
+      this.running.delete(a.attemptId);
+      log.info({ outcome: result.outcome, error: result.errorMessage || undefined }, "attempt finished");
+      this.send({ body: { $case: "attemptResult", value: result } });
+    });
+    this.finishing.add(done);
+    void done.finally(() => this.finishing.delete(done));
+  }
+
+  private fetch(attemptId: number, f: FileRef): Readable {
+    const out = new PassThrough();
+    const stream = this.client.fetchFile({ attemptId, fileId: f.fileId, offset: 0 }, bearerMetadata(this.o.token, this.o.id));
+    stream.on("data", (c: { data: Buffer }) => { if (!out.write(c.data)) { stream.pause(); out.once("drain", () => stream.resume()); } });
+    stream.on("end", () => out.end());
+    stream.on("error", (err) => out.destroy(err));
+    return out;
+  }
+
+  private startHeartbeat(intervalS: number): void {
+    this.stopHeartbeat();
+    const beat = async () => {
+      const resources = await measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir });
+      this.send({ body: { $case: "heartbeat", value: { resources, held: this.held() } } });
+    };
+    const next = () => {
+      this.heartbeatTimer = setTimeout(() => { void beat().finally(() => { if (this.heartbeatTimer) next(); }); }, jitter(intervalS, 0.1) * 1000);
+    };
+    next();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  /** Stops: cancels running attempts (killing their process groups), reports them, closes. */
+  async stop(reason = "agent shutting down"): Promise<void> {
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await Promise.all([...this.running.values()].map((r) => r.cancel(reason)));
+    await Promise.all([...this.finishing]);
+    this.stopHeartbeat();
+    // Give the results a moment to leave before the stream closes.
+    await new Promise((r) => setTimeout(r, 50));
+    this.call?.end();
+    this.call = null;
+    this.client.close();
+  }
+}

@@ -1,0 +1,44 @@
+// Builds an agent from the config: its id, token and settings.
+import fs from "node:fs";
+import os from "node:os";
+import type { Config } from "../shared/config/schema";
+import type { Logger } from "../shared/logging/logger";
+import { BEAMFLOW_VERSION } from "../shared/version";
+import { Agent } from "./session/agent";
+
+export function agentId(cfg: Config): string {
+  return cfg.agent.id ?? os.hostname().split(".")[0].replace(/[^A-Za-z0-9._-]/g, "-");
+}
+
+export function readAgentToken(file: string): string {
+  try {
+    const token = fs.readFileSync(file, "utf8").trim();
+    if (!token) throw new Error("empty");
+    return token;
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`cannot read the agent token ${file} (${why}): register the agent with 'beamflow register-agent ID --token-file ${file}' on the coordinator and copy the file here`);
+  }
+}
+
+export async function startAgent(cfg: Config, log: Logger, over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void } = {}): Promise<Agent> {
+  const a = cfg.agent;
+  const agent = new Agent({
+    id: agentId(cfg),
+    token: over.token ?? readAgentToken(a.token_file),
+    coordinator: over.coordinator ?? a.coordinator,
+    tls: a.tls,
+    version: BEAMFLOW_VERSION,
+    labels: a.labels,
+    cores: a.cores,
+    scratchDir: a.scratch_dir,
+    heartbeatS: a.heartbeat_s,
+    reconnectInitialS: a.reconnect_initial_s,
+    reconnectMaxS: a.reconnect_max_s,
+    attempts: { workBase: a.work_base, killGraceS: a.kill_grace_s, stepTimeoutS: a.step_timeout_s, idleTimeoutS: a.idle_timeout_s },
+    log,
+    onFatal: over.onFatal,
+  });
+  await agent.start();
+  return agent;
+}

@@ -1,0 +1,49 @@
+// The CLI's connection to a running coordinator: its admin socket and token.
+import fs from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import { AdminServiceClient } from "../shared/gen/admin";
+import type { Config } from "../shared/config/schema";
+import { bearerMetadata } from "../shared/protocol/auth";
+import { adminTokenPath } from "../coordinator/server";
+
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export interface Admin {
+  client: AdminServiceClient;
+  metadata: grpc.Metadata;
+}
+
+export function connectAdmin(cfg: Config): Admin {
+  const tokenFile = adminTokenPath(cfg);
+  let token: string;
+  try {
+    token = fs.readFileSync(tokenFile, "utf8").trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(code === "ENOENT"
+      ? `no admin token at ${tokenFile}: is the coordinator running with data_dir ${cfg.data_dir}?`
+      : `cannot read the admin token ${tokenFile}: ${code}`);
+  }
+  if (!fs.existsSync(cfg.coordinator.admin_socket)) {
+    throw new CliError(`no coordinator is listening at ${cfg.coordinator.admin_socket} (start it with 'beamflow coordinator' or 'beamflow up')`);
+  }
+  return { client: new AdminServiceClient(`unix:${cfg.coordinator.admin_socket}`, grpc.credentials.createInsecure()), metadata: bearerMetadata(token) };
+}
+
+type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+
+/** Calls one admin method; a gRPC error becomes a CliError carrying the coordinator's own message. */
+export function call<Req, Res>(admin: Admin, method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(admin.client, req, admin.metadata, { deadline: Date.now() + 60_000 }, (err, res) => {
+      if (!err) return resolve(res);
+      if (err.code === grpc.status.UNAVAILABLE) reject(new CliError(`cannot reach the coordinator at ${admin.client.getChannel().getTarget()}: ${err.details}`));
+      else reject(new CliError(err.details || err.message));
+    });
+  });
+}

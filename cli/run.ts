@@ -1,0 +1,22 @@
+// Adapts a command's action to commander and makes every failure one line on
+// stderr and exit status 1.
+import type { Command } from "commander";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Action<O> = (opts: O, ...args: any[]) => Promise<void>;
+export type Run = <O>(fn: Action<O>) => (...raw: unknown[]) => Promise<void>;
+
+export function fail(err: unknown): never {
+  process.stderr.write(`beamflow: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+
+/** commander calls actions as (args…, opts, command); ours take (opts, args…), opts including the global --config. */
+export const run: Run = (fn) => async (...raw) => {
+  const cmd = raw[raw.length - 1] as Command;
+  try {
+    await fn(cmd.optsWithGlobals() as never, ...raw.slice(0, -2));
+  } catch (err) {
+    fail(err);
+  }
+};

@@ -1,0 +1,190 @@
+// The gRPC AdminService behind the `beamflow` CLI. Each call is authenticated by
+// the admin token; failures come back as gRPC errors whose message says what
+// is wrong, which the CLI prints as one line.
+import * as grpc from "@grpc/grpc-js";
+import type {
+  AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply,
+} from "../../shared/gen/admin";
+import { bearerToken, sameSecret } from "../../shared/protocol/auth";
+import type { CoordinatorCore } from "../core";
+import { expandGlobsDetailed, registerFiles } from "../ingest/register";
+import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type JobRow, type StepRow } from "../tracker/tracker";
+import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
+import { jobStatusCounts, attemptStatusCounts, finishedBeams } from "./status-queries";
+
+type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
+
+function toServiceError(err: unknown): grpc.ServiceError {
+  const e = err as Error & { code?: unknown };
+  const code = err instanceof NotFound ? grpc.status.NOT_FOUND
+    : err instanceof RefusedAction ? grpc.status.FAILED_PRECONDITION
+    : typeof e.code === "number" ? e.code as grpc.status
+    : grpc.status.INVALID_ARGUMENT;
+  return Object.assign(new Error(e.message), { code, details: e.message, metadata: new grpc.Metadata() });
+}
+
+/** Wraps a handler with the token check and error mapping. */
+function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const given = bearerToken(call.metadata);
+    if (!given || !sameSecret(given, token)) {
+      callback(Object.assign(new Error("admin call refused: missing or wrong admin token"), {
+        code: grpc.status.UNAUTHENTICATED, details: "admin call refused: missing or wrong admin token", metadata: new grpc.Metadata(),
+      }));
+      return;
+    }
+    Promise.resolve().then(() => fn(call.request)).then((res) => callback(null, res), (err) => callback(toServiceError(err)));
+  };
+}
+
+export function jobView(core: CoordinatorCore, j: JobRow): JobView {
+  const attempts = core.tracker.attemptsOfJob(j.id);
+  const current = attempts.find((a) => a.id === j.current_attempt_id);
+  return {
+    id: j.id, beam: j.beam, jobType: j.job_type, status: j.status, failures: j.failures, attempts: attempts.length,
+    currentAttemptId: j.current_attempt_id ?? undefined, agentId: current?.agent_id ?? "", details: j.details,
+    createdAt: j.created_at, updatedAt: j.updated_at,
+  };
+}
+
+function stepView(s: StepRow) {
+  return {
+    index: s.idx, name: s.name, argv: JSON.parse(s.argv_json) as string[], startedAt: s.started_at, wallS: s.wall_s ?? 0,
+    cpuS: s.cpu_s ?? 0, exitCode: s.exit_code ?? undefined, signal: s.signal, error: s.error,
+  };
+}
+
+function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
+  return {
+    id: a.id, jobId: a.job_id, agentId: a.agent_id, status: a.status, counted: COUNTED_ATTEMPT_STATES.includes(a.status),
+    errorClass: a.error_class, details: a.details, createdAt: a.created_at, startedAt: a.started_at ?? 0,
+    finishedAt: a.finished_at ?? 0, leaseExpiresAt: a.lease_expires_at, steps: core.tracker.stepsOf(a.id).map(stepView),
+    workDir: "",
+  };
+}
+
+export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
+  const live = core.registry.find(row.id);
+  const reported = live?.resources ?? (JSON.parse(row.resources_json) as Partial<NonNullable<typeof live>["resources"]>) ?? {};
+  const reserved = live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0;
+  return {
+    id: row.id, hostname: live?.hostname || row.hostname, version: live?.version || row.version,
+    state: live?.connected ? "connected" : row.last_seen_at ? "disconnected" : "never_seen",
+    drained: row.drained === 1, lastHeartbeatAt: live?.lastHeartbeatAt || row.last_seen_at || 0,
+    cores: reported?.cores ?? 0, coresReserved: reserved, load1: reported?.load1 ?? 0, memoryFree: reported?.memoryFree ?? 0,
+    shmTotal: reported?.shmTotal ?? 0, shmFree: reported?.shmFree ?? 0, scratchFree: reported?.scratchFree ?? 0,
+    attempts: live ? [...live.reserved.keys()] : [], labels: live?.labels ?? JSON.parse(row.labels_json),
+  };
+}
+
+function perJob(ids: number[], fn: (id: number) => { status: string }): JobAction[] {
+  if (ids.length === 0) throw new RefusedAction("no job ids given");
+  return ids.map((id) => {
+    try {
+      return { id, ok: true, status: fn(id).status, error: "" };
+    } catch (err) {
+      if (err instanceof NotFound || err instanceof RefusedAction) return { id, ok: false, status: "", error: err.message };
+      throw err;
+    }
+  });
+}
+
+export function adminService(core: CoordinatorCore, adminToken: string): AdminServiceServer {
+  const t = core.tracker;
+  const max = core.settings.maxAttempts;
+  return {
+    listJobs: unary(adminToken, (req) => {
+      if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
+        throw new RefusedAction(`unknown job status '${req.status}' (one of: ${JOB_STATES.join(", ")})`);
+      }
+      const sql = `SELECT * FROM jobs ${req.status ? "WHERE status = @status" : ""} ORDER BY id ${req.limit ? "LIMIT @limit" : ""}`;
+      const rows = t.db.prepare(sql).all({ ...(req.status ? { status: req.status } : {}), ...(req.limit ? { limit: req.limit } : {}) }) as JobRow[];
+      return { jobs: rows.map((j) => jobView(core, j)) };
+    }),
+
+    getJob: unary(adminToken, (req) => {
+      const j = t.job(req.id);
+      if (!j) throw new NotFound("job", req.id);
+      return {
+        job: jobView(core, j),
+        attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a)),
+        files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
+        diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
+      };
+    }),
+
+    listAgents: unary(adminToken, () => ({ agents: t.agents().map((row) => agentView(core, row)) })),
+
+    registerAgent: unary(adminToken, (req) => {
+      if (!/^[A-Za-z0-9._-]+$/.test(req.agentId)) throw new RefusedAction(`bad agent id '${req.agentId}': use letters, digits, dot, dash, underscore`);
+      return { agentId: req.agentId, token: t.registerAgent(req.agentId, req.rotate) };
+    }),
+
+    setDrain: unary(adminToken, (req) => {
+      t.setDrained(req.agentId, req.drained);
+      const live = core.registry.get(req.agentId);
+      live.drained = req.drained;
+      live.link?.send({ body: { $case: "drain", value: { drained: req.drained } } });
+      if (!req.drained) core.dispatcher.schedule();
+      core.log.info({ agent: req.agentId, drained: req.drained }, "drain changed");
+      return agentView(core, t.agent(req.agentId)!);
+    }),
+
+    killJobs: unary(adminToken, (req) => ({ results: perJob(req.ids, (id) => t.kill(id)) })),
+
+    stopJobs: unary(adminToken, (req) => ({
+      results: perJob(req.ids, (id) => {
+        const { outcome, attempt } = t.stop(id, req.fail, max);
+        core.cancelOnAgent(attempt.agent_id, attempt.id, req.fail ? "stopped by an operator (counted)" : "stopped by an operator");
+        core.emit("jobChanged", outcome);
+        core.dispatcher.schedule();
+        return outcome;
+      }),
+    })),
+
+    retryJobs: unary(adminToken, (req) => {
+      const results = perJob(req.ids, (id) => t.retry(id));
+      core.dispatcher.schedule();
+      return { results };
+    }),
+
+    addFiles: unary(adminToken, async (req) => {
+      const globbed = expandGlobsDetailed(req.globs);
+      const paths = [...req.paths, ...globbed.paths];
+      if (paths.length === 0) throw new RefusedAction(req.globs.length ? `no file matches ${req.globs.join(" ")}` : "no files given");
+      const r = await registerFiles(t, paths, core.config);
+      if (r.jobsCreated.length) core.dispatcher.schedule();
+      core.log.info({ added: r.added.length, jobs: r.jobsCreated, rejected: r.rejected.length }, "files added");
+      return { added: r.added, skipped: r.skipped, jobsCreated: r.jobsCreated, waiting: r.waiting, rejected: r.rejected, unmatchedGlobs: globbed.unmatched };
+    }),
+
+    submitCommandJob: unary(adminToken, (req) => {
+      if (req.steps.length === 0) throw new RefusedAction("a command job needs at least one step");
+      for (const s of req.steps) if (s.argv.length === 0) throw new RefusedAction(`step '${s.name}' has no command`);
+      const spec = { commands: req.steps.map((s, i) => ({ name: s.name || `step${i + 1}`, argv: s.argv, timeout_s: s.timeoutS, idle_timeout_s: s.idleTimeoutS })) };
+      const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
+      const ids = t.db.transaction(() => {
+        const out: number[] = [];
+        for (let i = 0; i < Math.max(1, req.count); i++) out.push(t.createJob({ beam: req.name || "command", jobType: "commands", spec, reservation }));
+        return out;
+      })();
+      core.dispatcher.schedule();
+      return { jobIds: ids };
+    }),
+
+    status: unary(adminToken, (): StatusReply => {
+      const nowS = Date.now() / 1000;
+      const agents = t.agents();
+      return {
+        jobs: jobStatusCounts(t.db),
+        attempts: attemptStatusCounts(t.db),
+        agentsConnected: agents.filter((a) => core.registry.find(a.id)?.connected).length,
+        agentsTotal: agents.length,
+        beamsPerHourLastHour: finishedBeams(t.db, nowS - 3600),
+        beamsLast24h: finishedBeams(t.db, nowS - 86400),
+        beamsTotal: finishedBeams(t.db, 0),
+        uptimeS: nowS - core.startedAt,
+      };
+    }),
+  };
+}

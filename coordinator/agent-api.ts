@@ -1,0 +1,71 @@
+// The gRPC AgentService: authenticates each agent call, then hands the stream
+// to an AgentSession. Stage-in (FetchFile) serves only files of attempts that
+// the calling agent holds.
+import fs from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import type { AgentMessage, AgentServiceServer, CoordinatorMessage, FetchFileRequest, FileChunk } from "../shared/gen/agent";
+import { AGENT_ID_HEADER, bearerToken, sameSecret } from "../shared/protocol/auth";
+import type { CoordinatorCore } from "./core";
+import { AgentSession } from "./sessions/agent-session";
+import { hashToken } from "./tracker/tracker";
+
+const CHUNK = 1 << 20;
+
+function grpcError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}
+
+/** Returns the agent id, or an error saying exactly which part of the credentials is wrong. */
+export function authenticateAgent(core: CoordinatorCore, md: grpc.Metadata): string | grpc.ServiceError {
+  const id = md.get(AGENT_ID_HEADER)[0];
+  const token = bearerToken(md);
+  if (typeof id !== "string" || !id) return grpcError(grpc.status.UNAUTHENTICATED, `missing ${AGENT_ID_HEADER} metadata: the agent must name itself`);
+  if (!token) return grpcError(grpc.status.UNAUTHENTICATED, `agent ${id}: missing bearer token`);
+  const row = core.tracker.agent(id);
+  if (!row) return grpcError(grpc.status.UNAUTHENTICATED, `unknown agent '${id}': register it with 'beamflow register-agent ${id}'`);
+  if (!sameSecret(row.token_hash, hashToken(token))) return grpcError(grpc.status.UNAUTHENTICATED, `agent '${id}': wrong token`);
+  return id;
+}
+
+export function agentService(core: CoordinatorCore): AgentServiceServer {
+  return {
+    connect(call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>) {
+      const who = authenticateAgent(core, call.metadata);
+      if (typeof who !== "string") {
+        core.log.warn({ peer: call.getPeer(), reason: who.details }, "refused an agent connection");
+        call.emit("error", who);
+        return;
+      }
+      new AgentSession(core, call, who);
+    },
+
+    fetchFile(call: grpc.ServerWritableStream<FetchFileRequest, FileChunk>) {
+      const who = authenticateAgent(core, call.metadata);
+      if (typeof who !== "string") { call.emit("error", who); return; }
+      const { attemptId, fileId, offset } = call.request;
+      const attempt = core.tracker.attempt(attemptId);
+      if (!attempt || attempt.agent_id !== who || (attempt.status !== "assigned" && attempt.status !== "running")) {
+        call.emit("error", grpcError(grpc.status.PERMISSION_DENIED, `attempt ${attemptId} is not held by agent ${who}`));
+        return;
+      }
+      const file = core.tracker.filesOfJob(attempt.job_id).find((f) => f.id === fileId);
+      if (!file) {
+        call.emit("error", grpcError(grpc.status.NOT_FOUND, `file ${fileId} is not part of attempt ${attemptId}'s job`));
+        return;
+      }
+      const stream = fs.createReadStream(file.filename, { start: offset, highWaterMark: CHUNK });
+      let at = offset;
+      stream.on("data", (data) => {
+        const buf = data as Buffer;
+        if (!call.write({ data: buf, offset: at })) {
+          stream.pause();
+          call.once("drain", () => stream.resume());
+        }
+        at += buf.length;
+      });
+      stream.on("end", () => call.end());
+      stream.on("error", (err) => call.emit("error", grpcError(grpc.status.UNAVAILABLE, `cannot read ${file.filename}: ${err.message}`)));
+      call.on("cancelled", () => stream.destroy());
+    },
+  };
+}

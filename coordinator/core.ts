@@ -1,0 +1,101 @@
+// The coordinator's parts wired together: tracker, agent registry, dispatcher,
+// lease clock and log store, plus the few actions that touch several of them.
+import { EventEmitter } from "node:events";
+import path from "node:path";
+import type Database from "better-sqlite3";
+import type { Config } from "../shared/config/schema";
+import type { Logger } from "../shared/logging/logger";
+import { Dispatcher } from "./dispatcher/dispatcher";
+import { LeaseClock } from "./dispatcher/leases";
+import { LogStore } from "./logs/log-store";
+import { AgentRegistry } from "./sessions/registry";
+import { Tracker, type AttemptRow, type JobOutcome } from "./tracker/tracker";
+import { IllegalTransition } from "./tracker/transitions";
+
+export interface CoreSettings {
+  leaseS: number;
+  acceptTimeoutS: number;
+  maxAttempts: number;
+  /** after a restart, live attempts keep at least this long for their agents to re-attach */
+  reattachGraceS: number;
+}
+
+export function settingsFrom(cfg: Config): CoreSettings {
+  return {
+    leaseS: cfg.jobs.lease_s,
+    acceptTimeoutS: cfg.jobs.accept_timeout_s,
+    maxAttempts: cfg.jobs.max_attempts,
+    reattachGraceS: Math.max(60, 3 * cfg.agent.heartbeat_s),
+  };
+}
+
+export interface CoreEvents {
+  /** a job changed state because an attempt ended */
+  jobChanged: [JobOutcome];
+}
+
+export class CoordinatorCore extends EventEmitter<CoreEvents> {
+  readonly tracker: Tracker;
+  readonly registry = new AgentRegistry();
+  readonly dispatcher: Dispatcher;
+  readonly leases: LeaseClock;
+  readonly logs: LogStore;
+  readonly startedAt = Date.now() / 1000;
+
+  constructor(db: Database.Database, readonly config: Config, readonly settings: CoreSettings, readonly log: Logger) {
+    super();
+    this.tracker = new Tracker(db);
+    this.logs = new LogStore(path.join(config.data_dir, "logs"));
+    this.dispatcher = new Dispatcher(this.tracker, this.registry, { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 }, log.child({ part: "dispatcher" }));
+    this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
+    this.dispatcher.onDeadline = (t) => this.leases.arm(t);
+  }
+
+  /** Rebuilds memory from the tracker after a (re)start; nothing is run twice. */
+  restore(): void {
+    for (const row of this.tracker.agents()) this.registry.get(row.id).drained = row.drained === 1;
+    const live = this.tracker.liveAttempts();
+    for (const a of live) this.registry.get(a.agent_id).reserve(a.id, { cores: a.cores, memory: a.memory, shm: a.shm });
+    if (live.length) {
+      const extended = this.tracker.extendLiveLeases(Date.now() / 1000 + this.settings.reattachGraceS);
+      this.log.info({ live: live.length, extended }, "restored live attempts; waiting for their agents to re-attach");
+    }
+    this.leases.rearm();
+  }
+
+  /** Runs one tracker move that ends an attempt, then frees its slot and looks for more work. */
+  endAttempt(attemptId: number, agentId: string, move: () => JobOutcome): JobOutcome {
+    const outcome = move();
+    this.registry.release(attemptId, agentId);
+    this.emit("jobChanged", outcome);
+    this.dispatcher.schedule();
+    return outcome;
+  }
+
+  /** Tells the agent holding an attempt to stop it, if that agent is connected. */
+  cancelOnAgent(agentId: string, attemptId: number, reason: string): void {
+    this.registry.find(agentId)?.link?.send({ body: { $case: "cancel", value: { attemptId, reason } } });
+  }
+
+  private expire(a: AttemptRow): void {
+    const log = this.log.child({ attempt: a.id, job: a.job_id, agent: a.agent_id });
+    try {
+      if (a.status === "assigned") {
+        this.endAttempt(a.id, a.agent_id, () => this.tracker.withdraw(a.id, `not accepted within ${this.settings.acceptTimeoutS} s`));
+        log.warn("assignment not accepted in time: withdrawn");
+      } else {
+        this.endAttempt(a.id, a.agent_id, () => this.tracker.lose(a.id, `lease expired: no heartbeat from agent ${a.agent_id} for ${this.settings.leaseS} s`));
+        log.warn("lease expired: attempt lost, job requeued");
+      }
+      this.cancelOnAgent(a.agent_id, a.id, "the attempt's lease expired");
+    } catch (err) {
+      // Renewed or ended between the query and the move: nothing to do.
+      if (!(err instanceof IllegalTransition)) throw err;
+    }
+  }
+
+  stop(): void {
+    this.dispatcher.stop();
+    this.leases.stop();
+  }
+}

@@ -1,0 +1,108 @@
+// Matches waiting beams to agents by free resources. Event-driven: anything that
+// may let a job start (a new job, a freed slot, a heartbeat, a connect, an
+// undrain) calls schedule(); calls in the same tick coalesce into one pass.
+import type { Assign } from "../../shared/gen/agent";
+import type { Logger } from "../../shared/logging/logger";
+import type { AgentRegistry, AgentState } from "../sessions/registry";
+import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
+
+export interface DispatchSettings {
+  acceptTimeoutS: number;
+  /** jobs considered per pass; the rest wait for the next pass */
+  batch: number;
+}
+
+function fits(free: Reservation, need: Reservation): boolean {
+  return free.cores >= need.cores && free.memory >= need.memory && free.shm >= need.shm;
+}
+
+export class Dispatcher {
+  private pending = false;
+  private stopped = false;
+  /** Called with each new lease deadline so the lease clock can arm itself. */
+  onDeadline: (t: number) => void = () => {};
+  /** Called after each assignment (for metrics and tests). */
+  onAssigned: (jobId: number, attemptId: number, agentId: string) => void = () => {};
+
+  constructor(
+    private readonly tracker: Tracker,
+    private readonly registry: AgentRegistry,
+    private readonly settings: DispatchSettings,
+    private readonly log: Logger,
+  ) {}
+
+  schedule(): void {
+    if (this.pending || this.stopped) return;
+    this.pending = true;
+    setImmediate(() => {
+      this.pending = false;
+      if (this.stopped) return;
+      try {
+        const more = this.pass();
+        if (more) this.schedule();
+      } catch (err) {
+        this.log.error({ err }, "dispatch pass failed");
+      }
+    });
+  }
+
+  stop(): void { this.stopped = true; }
+
+  /** One pass; returns true when it filled a whole batch and more may fit. */
+  pass(): boolean {
+    const agents = this.registry.dispatchable();
+    if (agents.length === 0) return false;
+    const jobs = this.tracker.waitingJobs(this.settings.batch);
+    let assigned = 0;
+    for (const job of jobs) {
+      if (!agents.some((a) => a.free().cores > 0)) break;
+      const agent = this.choose(job, agents);
+      if (!agent) continue;
+      this.assign(job, agent);
+      assigned++;
+    }
+    return assigned === this.settings.batch;
+  }
+
+  /** The fitting agent with the most free cores; for a retry, one that has not tried the job if any fits. */
+  private choose(job: JobRow, agents: AgentState[]): AgentState | undefined {
+    const need = { cores: job.cores, memory: job.memory, shm: job.shm };
+    const fitting = agents.filter((a) => fits(a.free(), need));
+    if (fitting.length === 0) return undefined;
+    let pool = fitting;
+    if (job.status === "retrying") {
+      const tried = this.tracker.agentsThatTried(job.id);
+      const fresh = fitting.filter((a) => !tried.has(a.id));
+      if (fresh.length) pool = fresh;
+    }
+    return pool.reduce((best, a) => (a.free().cores > best.free().cores ? a : best));
+  }
+
+  private assign(job: JobRow, agent: AgentState): void {
+    const reservation = { cores: job.cores, memory: job.memory, shm: job.shm };
+    const deadline = Date.now() / 1000 + this.settings.acceptTimeoutS;
+    // The attempt and its deadline are stored before the agent hears of it: a
+    // crash right after this leaves a row the lease clock will withdraw.
+    const attemptId = this.tracker.assign(job.id, agent.id, reservation, deadline);
+    agent.reserve(attemptId, reservation);
+    this.onDeadline(deadline);
+    this.log.info({ job: job.id, attempt: attemptId, agent: agent.id, beam: job.beam }, "assigned");
+    agent.link!.send({ body: { $case: "assign", value: this.assignMessage(job, attemptId, reservation) } });
+    this.onAssigned(job.id, attemptId, agent.id);
+  }
+
+  assignMessage(job: JobRow, attemptId: number, reservation: Reservation): Assign {
+    const spec = JSON.parse(job.spec_json) as { commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[] };
+    const files = this.tracker.filesOfJob(job.id).map((f) => ({
+      fileId: f.id, name: f.filename.split("/").pop()!, path: f.filename, size: f.size, sha256: f.sha256 ?? "",
+    }));
+    const msg: Assign = { attemptId, jobId: job.id, jobType: job.job_type, beam: job.beam, files, reservation };
+    if (job.job_type === "commands") {
+      msg.spec = {
+        $case: "commands",
+        value: { steps: (spec.commands ?? []).map((s) => ({ name: s.name, argv: s.argv, timeoutS: s.timeout_s ?? 0, idleTimeoutS: s.idle_timeout_s ?? 0 })) },
+      };
+    }
+    return msg;
+  }
+}

@@ -1,0 +1,103 @@
+// Starts and stops a coordinator: the tracker lock, the restored state, the
+// agent gRPC port and the admin socket.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import type { Config } from "../shared/config/schema";
+import { AdminServiceService } from "../shared/gen/admin";
+import { AgentServiceService } from "../shared/gen/agent";
+import { createLogger, type Logger } from "../shared/logging/logger";
+import { serverCredentials } from "../shared/protocol/credentials";
+import { adminService } from "./admin/admin-api";
+import { agentService } from "./agent-api";
+import { CoordinatorCore, settingsFrom, type CoreSettings } from "./core";
+import { openTracker, TrackerLock } from "./tracker/open";
+
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  "grpc.keepalive_time_ms": 20_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+  "grpc.max_receive_message_length": 64 << 20,
+};
+
+/** The admin token file, created (mode 0600) on first use; the CLI reads the same file. */
+export function adminTokenPath(cfg: Config): string {
+  return path.join(cfg.data_dir, "admin.token");
+}
+
+export function ensureAdminToken(cfg: Config): string {
+  const file = adminTokenPath(cfg);
+  try {
+    return fs.readFileSync(file, "utf8").trim();
+  } catch {
+    const token = crypto.randomBytes(24).toString("base64url");
+    fs.mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, token + "\n", { mode: 0o600, flag: "wx" });
+    return token;
+  }
+}
+
+function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, creds, (err, port) => (err ? reject(new Error(`cannot listen on ${address}: ${err.message}`)) : resolve(port))),
+  );
+}
+
+export class Coordinator {
+  private constructor(
+    readonly core: CoordinatorCore,
+    private readonly lock: TrackerLock,
+    private readonly agentServer: grpc.Server,
+    private readonly adminServer: grpc.Server,
+    /** the bound agent address (the real port when the config said :0) */
+    readonly agentAddress: string,
+    readonly adminSocket: string,
+  ) {}
+
+  static async start(cfg: Config, opts: { log?: Logger; settings?: Partial<CoreSettings> } = {}): Promise<Coordinator> {
+    const log = opts.log ?? createLogger("coordinator", cfg.logging.level);
+    fs.mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
+    const lock = TrackerLock.acquire(cfg.coordinator.db);
+    let core: CoordinatorCore | undefined;
+    const agentServer = new grpc.Server(SERVER_OPTIONS);
+    const adminServer = new grpc.Server();
+    try {
+      const db = openTracker(cfg.coordinator.db);
+      core = new CoordinatorCore(db, cfg, { ...settingsFrom(cfg), ...opts.settings }, log);
+      core.restore();
+      agentServer.addService(AgentServiceService, agentService(core));
+      const listen = cfg.coordinator.listen;
+      const port = await bind(agentServer, listen, serverCredentials(listen, cfg.coordinator.tls, cfg.coordinator.allow_insecure_remote));
+      const agentAddress = listen.startsWith("unix:") ? listen : listen.replace(/:\d+$/, `:${port}`);
+
+      adminServer.addService(AdminServiceService, adminService(core, ensureAdminToken(cfg)));
+      const sock = cfg.coordinator.admin_socket;
+      fs.rmSync(sock, { force: true }); // a socket left by a crashed coordinator (we hold the lock)
+      await bind(adminServer, `unix:${sock}`, grpc.ServerCredentials.createInsecure());
+      fs.chmodSync(sock, 0o600);
+      log.info({ agents: agentAddress, admin: sock, db: cfg.coordinator.db }, "coordinator listening");
+      return new Coordinator(core, lock, agentServer, adminServer, agentAddress, sock);
+    } catch (err) {
+      core?.stop();
+      agentServer.forceShutdown();
+      adminServer.forceShutdown();
+      core?.tracker.db.close();
+      lock.release();
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.core.stop();
+    for (const a of this.core.registry.all()) a.link?.close("coordinator shutting down");
+    await Promise.all([this.agentServer, this.adminServer].map((s) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { s.forceShutdown(); resolve(); }, 2000);
+      s.tryShutdown(() => { clearTimeout(timer); resolve(); });
+    })));
+    this.core.tracker.db.close();
+    fs.rmSync(this.adminSocket, { force: true });
+    this.lock.release();
+  }
+}

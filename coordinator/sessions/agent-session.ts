@@ -1,0 +1,227 @@
+// One connected agent's stream: Hello and re-attachment, heartbeats and lease
+// renewal, assignment replies, step updates, diagnostics, log chunks, results.
+// Anything about an attempt that is not this agent's current one is refused and
+// answered with Cancel.
+import type * as grpc from "@grpc/grpc-js";
+import type {
+  AgentMessage, AssignReply, AttemptResult, CoordinatorMessage, Diagnostic, Heartbeat, Hello, HeldAttempt, LogChunk, StepUpdate,
+} from "../../shared/gen/agent";
+import { AttemptOutcome, StepState } from "../../shared/gen/agent";
+import type { StepRecord } from "../../shared/gen/common";
+import type { Logger } from "../../shared/logging/logger";
+import type { CoordinatorCore } from "../core";
+import { IllegalTransition } from "../tracker/transitions";
+import type { AgentLink, AgentState } from "./registry";
+
+export function stepFromRecord(s: StepRecord) {
+  return {
+    idx: s.index, name: s.name, argv: s.argv, startedAt: s.startedAt, wallS: s.wallS, cpuS: s.cpuS,
+    exitCode: s.exitCode, signal: s.signal, error: s.error,
+  };
+}
+
+export class AgentSession implements AgentLink {
+  private agent: AgentState | null = null;
+  private closed = false;
+  private log: Logger;
+
+  constructor(
+    private readonly core: CoordinatorCore,
+    private readonly call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>,
+    private readonly agentId: string,
+  ) {
+    this.log = core.log.child({ agent: agentId });
+    call.on("data", (msg: AgentMessage) => this.receive(msg));
+    call.on("end", () => this.detach("the agent closed the stream"));
+    call.on("error", (err) => this.detach(`stream error: ${err.message}`));
+    call.on("close", () => this.detach("stream closed"));
+  }
+
+  send(msg: CoordinatorMessage): void {
+    if (!this.closed) this.call.write(msg);
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.log.info({ reason }, "closing agent stream");
+    this.detach(reason);
+    this.call.end();
+  }
+
+  private cancel(attemptId: number, reason: string): void {
+    this.log.warn({ attempt: attemptId, reason }, "telling the agent to cancel");
+    this.send({ body: { $case: "cancel", value: { attemptId, reason } } });
+  }
+
+  private receive(msg: AgentMessage): void {
+    const body = msg.body;
+    if (!body) return;
+    try {
+      if (body.$case === "hello") return this.hello(body.value);
+      if (!this.agent) {
+        this.call.destroy(new Error("the first message on the stream must be Hello"));
+        return;
+      }
+      switch (body.$case) {
+        case "heartbeat": return this.heartbeat(body.value);
+        case "assignReply": return this.assignReply(body.value);
+        case "stepUpdate": return this.stepUpdate(body.value);
+        case "logChunk": return this.logChunk(body.value);
+        case "diagnostic": return this.diagnostic(body.value);
+        case "attemptResult": return this.result(body.value);
+      }
+    } catch (err) {
+      this.log.error({ err, message: body.$case }, "could not handle an agent message");
+    }
+  }
+
+  private hello(h: Hello): void {
+    if (this.agent) return;
+    if (h.agentId !== this.agentId) {
+      this.call.destroy(new Error(`Hello names agent '${h.agentId}' but the stream authenticated as '${this.agentId}'`));
+      return;
+    }
+    const core = this.core;
+    const agent = core.registry.get(this.agentId);
+    // A newer stream from the same agent replaces an older one that has not noticed it died.
+    agent.link?.close("replaced by a new connection from the same agent");
+    agent.link = this;
+    agent.connectedAt = Date.now() / 1000;
+    agent.hostname = h.hostname;
+    agent.version = h.version;
+    agent.labels = h.labels;
+    agent.drained = core.tracker.agent(this.agentId)?.drained === 1;
+    agent.heartbeat(h.resources, Date.now() / 1000);
+    this.agent = agent;
+    core.tracker.recordHello(this.agentId, { hostname: h.hostname, version: h.version, labels: h.labels, resources: h.resources });
+    this.log.info({ hostname: h.hostname, version: h.version, held: h.held.map((a) => a.attemptId) }, "agent connected");
+    this.reattach(h.held);
+    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, heartbeatIntervalMs: 0, drained: agent.drained } } });
+    core.dispatcher.schedule();
+  }
+
+  /** Reconciles what the agent holds with what the tracker says it should hold. */
+  private reattach(held: HeldAttempt[]): void {
+    const core = this.core;
+    const heldIds = new Set(held.map((a) => a.attemptId));
+    const lease = Date.now() / 1000 + core.settings.leaseS;
+    for (const h of held) {
+      const a = core.tracker.attempt(h.attemptId);
+      const ours = a && a.agent_id === this.agentId && (a.status === "assigned" || a.status === "running");
+      if (!ours) {
+        this.cancel(h.attemptId, a ? `attempt ${h.attemptId} is ${a.status}${a.agent_id !== this.agentId ? ` on agent ${a.agent_id}` : ""}` : `no attempt ${h.attemptId}`);
+        continue;
+      }
+      // The accept may have been lost with the old stream: holding it means accepted.
+      if (a.status === "assigned") core.tracker.accept(a.id, this.agentId, lease);
+      else core.tracker.renewLeases(this.agentId, [a.id], lease);
+      this.agent!.reserve(a.id, { cores: a.cores, memory: a.memory, shm: a.shm });
+    }
+    // What the tracker gave this agent but the agent does not hold: it restarted, or
+    // the Assign never arrived. Neither counts against the job.
+    for (const a of core.tracker.liveAttempts()) {
+      if (a.agent_id !== this.agentId || heldIds.has(a.id)) continue;
+      if (a.status === "assigned") core.endAttempt(a.id, this.agentId, () => core.tracker.withdraw(a.id, "the agent reconnected without having received the assignment"));
+      else core.endAttempt(a.id, this.agentId, () => core.tracker.lose(a.id, "the agent reconnected without the attempt (it restarted)"));
+    }
+  }
+
+  private heartbeat(hb: Heartbeat): void {
+    const core = this.core;
+    this.agent!.heartbeat(hb.resources, Date.now() / 1000);
+    core.tracker.recordSeen(this.agentId, hb.resources);
+    const running = hb.held.map((a) => a.attemptId);
+    const stale = core.tracker.renewLeases(this.agentId, running, Date.now() / 1000 + core.settings.leaseS);
+    for (const id of stale) {
+      const a = core.tracker.attempt(id);
+      this.cancel(id, a ? `attempt ${id} is ${a.status}` : `no attempt ${id}`);
+    }
+    core.dispatcher.schedule();
+  }
+
+  private assignReply(r: AssignReply): void {
+    const core = this.core;
+    if (r.accepted) {
+      try {
+        core.tracker.accept(r.attemptId, this.agentId, Date.now() / 1000 + core.settings.leaseS);
+        core.leases.arm(Date.now() / 1000 + core.settings.leaseS);
+      } catch (err) {
+        if (!(err instanceof IllegalTransition)) throw err;
+        this.cancel(r.attemptId, err.message);
+      }
+      return;
+    }
+    this.log.warn({ attempt: r.attemptId, reason: r.reason }, "agent refused an assignment");
+    core.endAttempt(r.attemptId, this.agentId, () => core.tracker.withdraw(r.attemptId, `refused by agent ${this.agentId}: ${r.reason}`));
+  }
+
+  /** True when the attempt is this agent's and still live; otherwise tells the agent to cancel it. */
+  private current(attemptId: number): boolean {
+    const a = this.core.tracker.attempt(attemptId);
+    if (a && a.agent_id === this.agentId && (a.status === "running" || a.status === "assigned")) return true;
+    this.cancel(attemptId, a ? `attempt ${attemptId} is ${a.status}` : `no attempt ${attemptId}`);
+    return false;
+  }
+
+  private stepUpdate(u: StepUpdate): void {
+    if (!u.step || !this.current(u.attemptId)) return;
+    this.core.tracker.recordStep(u.attemptId, stepFromRecord(u.step));
+    if (u.state === StepState.STEP_FINISHED) {
+      this.log.debug({ attempt: u.attemptId, step: u.step.name, exit: u.step.exitCode }, "step finished");
+    }
+  }
+
+  private diagnostic(d: Diagnostic): void {
+    if (!this.current(d.attemptId)) return;
+    this.core.tracker.recordDiagnostic(d.attemptId, d.name, d.value ?? null, d.text);
+  }
+
+  private logChunk(c: LogChunk): void {
+    const acked = this.core.logs.append(c.attemptId, c.seq, c.step, c.data);
+    this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: acked } } });
+  }
+
+  private result(r: AttemptResult): void {
+    const core = this.core;
+    const log = this.log.child({ attempt: r.attemptId });
+    const a = core.tracker.attempt(r.attemptId);
+    const ack = () => this.send({ body: { $case: "resultAck", value: { attemptId: r.attemptId } } });
+    if (!a || a.agent_id !== this.agentId) {
+      log.warn("result for an attempt this agent does not hold: ignored");
+      ack();
+      return;
+    }
+    if (r.steps.length) core.tracker.recordSteps(r.attemptId, r.steps.map(stepFromRecord));
+    try {
+      if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
+        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.succeed(r.attemptId, this.agentId));
+      } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
+        const details = `${r.errorClass}: ${r.errorMessage}`;
+        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.fail(r.attemptId, this.agentId, r.errorClass, r.errorMessage, core.settings.maxAttempts));
+        log.warn({ error: details }, "attempt failed");
+      } else if (a.status === "assigned" || a.status === "running") {
+        // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.
+        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.lose(r.attemptId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`));
+      } else {
+        // Cancelled on our word: the tracker moved the job when the cancel was decided.
+        core.registry.release(r.attemptId, this.agentId);
+        core.dispatcher.schedule();
+      }
+    } catch (err) {
+      if (!(err instanceof IllegalTransition)) throw err;
+      log.warn({ err: err.message }, "result refused: the attempt is no longer current");
+      core.registry.release(r.attemptId, this.agentId);
+    }
+    // Stored (or refused for good): either way the agent may forget it.
+    ack();
+  }
+
+  private detach(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.agent && this.agent.link === this) {
+      this.agent.link = null;
+      this.log.warn({ reason }, "agent disconnected; its attempts keep their leases");
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// What the coordinator knows about agents in memory: which are connected, what
+// they last reported, and what the dispatcher has reserved on each. The tracker
+// stays the truth; this is rebuilt from it at start.
+import type { CoordinatorMessage, Resources } from "../../shared/gen/agent";
+import type { Reservation } from "../tracker/tracker";
+
+export interface AgentLink {
+  send(msg: CoordinatorMessage): void;
+  close(reason: string): void;
+}
+
+export class AgentState {
+  link: AgentLink | null = null;
+  drained = false;
+  resources: Resources | undefined;
+  lastHeartbeatAt = 0;
+  connectedAt = 0;
+  hostname = "";
+  version = "";
+  labels: Record<string, string> = {};
+  /** attempt id → what it holds on this agent */
+  readonly reserved = new Map<number, Reservation>();
+  /** attempts reserved since the last heartbeat: its free figures don't show them yet */
+  private readonly sinceHeartbeat = new Set<number>();
+
+  constructor(readonly id: string) {}
+
+  get connected(): boolean { return this.link !== null; }
+
+  reserve(attemptId: number, r: Reservation): void {
+    this.reserved.set(attemptId, r);
+    this.sinceHeartbeat.add(attemptId);
+  }
+
+  release(attemptId: number): boolean {
+    this.sinceHeartbeat.delete(attemptId);
+    return this.reserved.delete(attemptId);
+  }
+
+  heartbeat(resources: Resources | undefined, at: number): void {
+    this.resources = resources;
+    this.lastHeartbeatAt = at;
+    this.sinceHeartbeat.clear();
+  }
+
+  private sum(key: keyof Reservation, only?: Set<number>): number {
+    let total = 0;
+    for (const [id, r] of this.reserved) if (!only || only.has(id)) total += r[key];
+    return total;
+  }
+
+  /**
+   * What can still be given out. Totals minus reservations bound the packing; the
+   * free figures of the last heartbeat (minus what was reserved after it) catch
+   * what other tenants of the node use.
+   */
+  free(): Reservation {
+    const r = this.resources;
+    if (!r) return { cores: 0, memory: 0, shm: 0 };
+    const fresh = this.sinceHeartbeat;
+    return {
+      cores: Math.max(0, r.cores - this.sum("cores")),
+      memory: Math.max(0, Math.min(r.memoryTotal - this.sum("memory"), r.memoryFree - this.sum("memory", fresh))),
+      shm: Math.max(0, Math.min(r.shmTotal - this.sum("shm"), r.shmFree - this.sum("shm", fresh))),
+    };
+  }
+}
+
+export class AgentRegistry {
+  private readonly agents = new Map<string, AgentState>();
+
+  get(id: string): AgentState {
+    let a = this.agents.get(id);
+    if (!a) {
+      a = new AgentState(id);
+      this.agents.set(id, a);
+    }
+    return a;
+  }
+
+  find(id: string): AgentState | undefined { return this.agents.get(id); }
+
+  all(): AgentState[] { return [...this.agents.values()]; }
+
+  dispatchable(): AgentState[] {
+    return this.all().filter((a) => a.connected && !a.drained && a.resources);
+  }
+
+  /** Frees an attempt's reservation wherever it is held. */
+  release(attemptId: number, agentId?: string): void {
+    if (agentId) { this.agents.get(agentId)?.release(attemptId); return; }
+    for (const a of this.agents.values()) if (a.release(attemptId)) return;
+  }
+}

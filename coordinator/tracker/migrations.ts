@@ -1,0 +1,132 @@
+// Versioned schema of the job tracker. A migration is never edited once
+// released: add a new one. PALFA's objects keep their names (requests, files,
+// download_attempts, jobs, job_files, job_submits = attempts); times are unix
+// seconds (REAL), not local-time strings.
+export interface Migration { version: number; name: string; sql: string }
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "palfa objects, agents, steps, diagnostics",
+    sql: `
+CREATE TABLE agents (
+  id            TEXT PRIMARY KEY,
+  token_hash    TEXT NOT NULL,
+  hostname      TEXT NOT NULL DEFAULT '',
+  version       TEXT NOT NULL DEFAULT '',
+  labels_json   TEXT NOT NULL DEFAULT '{}',
+  drained       INTEGER NOT NULL DEFAULT 0,
+  resources_json TEXT NOT NULL DEFAULT '{}',
+  registered_at REAL NOT NULL,
+  last_seen_at  REAL
+);
+
+CREATE TABLE requests (
+  id           INTEGER PRIMARY KEY,
+  guid         TEXT NOT NULL UNIQUE,
+  size         INTEGER,
+  numbits      INTEGER,
+  numrequested INTEGER,
+  file_type    TEXT,
+  status       TEXT NOT NULL,
+  details      TEXT NOT NULL DEFAULT '',
+  created_at   REAL NOT NULL,
+  updated_at   REAL NOT NULL
+);
+CREATE INDEX requests_status ON requests(status);
+
+CREATE TABLE files (
+  id              INTEGER PRIMARY KEY,
+  request_id      INTEGER REFERENCES requests(id),
+  remote_filename TEXT,
+  filename        TEXT NOT NULL UNIQUE,
+  size            INTEGER NOT NULL,
+  sha256          TEXT,
+  status          TEXT NOT NULL,
+  details         TEXT NOT NULL DEFAULT '',
+  created_at      REAL NOT NULL,
+  updated_at      REAL NOT NULL
+);
+CREATE INDEX files_status ON files(status);
+
+CREATE TABLE download_attempts (
+  id         INTEGER PRIMARY KEY,
+  file_id    INTEGER NOT NULL REFERENCES files(id),
+  status     TEXT NOT NULL,
+  details    TEXT NOT NULL DEFAULT '',
+  created_at REAL NOT NULL,
+  updated_at REAL NOT NULL
+);
+CREATE INDEX download_attempts_file ON download_attempts(file_id);
+CREATE INDEX download_attempts_status ON download_attempts(status);
+
+CREATE TABLE jobs (
+  id                 INTEGER PRIMARY KEY,
+  beam               TEXT NOT NULL,
+  job_type           TEXT NOT NULL,
+  spec_json          TEXT NOT NULL DEFAULT '{}',
+  cores              INTEGER NOT NULL,
+  memory             INTEGER NOT NULL,
+  shm                INTEGER NOT NULL,
+  status             TEXT NOT NULL,
+  failures           INTEGER NOT NULL DEFAULT 0,
+  current_attempt_id INTEGER,
+  details            TEXT NOT NULL DEFAULT '',
+  created_at         REAL NOT NULL,
+  updated_at         REAL NOT NULL
+);
+CREATE INDEX jobs_status ON jobs(status, id);
+
+CREATE TABLE job_files (
+  id         INTEGER PRIMARY KEY,
+  job_id     INTEGER NOT NULL REFERENCES jobs(id),
+  file_id    INTEGER NOT NULL UNIQUE REFERENCES files(id),
+  created_at REAL NOT NULL
+);
+CREATE INDEX job_files_job ON job_files(job_id);
+
+CREATE TABLE job_submits (
+  id               INTEGER PRIMARY KEY,
+  job_id           INTEGER NOT NULL REFERENCES jobs(id),
+  agent_id         TEXT NOT NULL REFERENCES agents(id),
+  status           TEXT NOT NULL,
+  error_class      TEXT NOT NULL DEFAULT '',
+  details          TEXT NOT NULL DEFAULT '',
+  cores            INTEGER NOT NULL,
+  memory           INTEGER NOT NULL,
+  shm              INTEGER NOT NULL,
+  lease_expires_at REAL NOT NULL,
+  created_at       REAL NOT NULL,
+  started_at       REAL,
+  finished_at      REAL,
+  updated_at       REAL NOT NULL
+);
+CREATE INDEX job_submits_job ON job_submits(job_id);
+CREATE INDEX job_submits_status ON job_submits(status, lease_expires_at);
+CREATE INDEX job_submits_agent ON job_submits(agent_id, status);
+
+CREATE TABLE attempt_steps (
+  attempt_id INTEGER NOT NULL REFERENCES job_submits(id),
+  idx        INTEGER NOT NULL,
+  name       TEXT NOT NULL,
+  argv_json  TEXT NOT NULL,
+  started_at REAL NOT NULL,
+  wall_s     REAL,
+  cpu_s      REAL,
+  exit_code  INTEGER,
+  signal     TEXT NOT NULL DEFAULT '',
+  error      TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (attempt_id, idx)
+);
+
+CREATE TABLE diagnostics (
+  attempt_id INTEGER NOT NULL REFERENCES job_submits(id),
+  name       TEXT NOT NULL,
+  value      REAL,
+  text       TEXT NOT NULL DEFAULT '',
+  updated_at REAL NOT NULL,
+  PRIMARY KEY (attempt_id, name)
+);
+`,
+  },
+];

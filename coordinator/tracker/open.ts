@@ -1,0 +1,101 @@
+// Opens the job-tracker database: WAL, foreign keys, migrations, and the
+// single-writer lock that refuses a second coordinator on the same file.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations";
+
+export class TrackerLockedError extends Error {
+  constructor(readonly dbPath: string, readonly holder: string) {
+    super(`the job tracker ${dbPath} is in use by another coordinator (${holder}); only one coordinator may run on it`);
+    this.name = "TrackerLockedError";
+  }
+}
+
+export class TrackerMissingError extends Error {
+  constructor(readonly dbPath: string) {
+    super(`no job tracker at ${dbPath}: create it with 'beamflow init'`);
+    this.name = "TrackerMissingError";
+  }
+}
+
+function applyPragmas(db: Database.Database): void {
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+}
+
+export function migrate(db: Database.Database): number {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)");
+  const applied = new Set((db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version));
+  let count = 0;
+  for (const m of MIGRATIONS) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, Date.now() / 1000);
+    })();
+    count++;
+  }
+  return count;
+}
+
+/** Creates the tracker file; returns false (and changes nothing) if it exists. */
+export function createTracker(dbPath: string): boolean {
+  if (fs.existsSync(dbPath)) return false;
+  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+  const db = new Database(dbPath);
+  try {
+    applyPragmas(db);
+    migrate(db);
+  } finally {
+    db.close();
+  }
+  return true;
+}
+
+/**
+ * The lock is a second SQLite file held in EXCLUSIVE locking mode with a write
+ * transaction's lock taken: the kernel drops it when the process dies (even by
+ * kill -9), so a restarted coordinator never waits for a stale lock.
+ */
+export class TrackerLock {
+  private constructor(private readonly db: Database.Database, private readonly infoPath: string) {}
+
+  static acquire(dbPath: string): TrackerLock {
+    const lockPath = `${dbPath}.lock`;
+    const infoPath = `${dbPath}.owner`;
+    const db = new Database(lockPath, { timeout: 0 });
+    try {
+      db.pragma("locking_mode = EXCLUSIVE");
+      db.exec("CREATE TABLE IF NOT EXISTS holder (x)");
+      db.exec("BEGIN EXCLUSIVE");
+    } catch (err) {
+      db.close();
+      if ((err as { code?: string }).code === "SQLITE_BUSY") {
+        let holder = "unknown process";
+        try { holder = fs.readFileSync(infoPath, "utf8").trim(); } catch { /* the owner file is informative only */ }
+        throw new TrackerLockedError(dbPath, holder);
+      }
+      throw err;
+    }
+    fs.writeFileSync(infoPath, `pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}\n`);
+    return new TrackerLock(db, infoPath);
+  }
+
+  release(): void {
+    try { fs.rmSync(this.infoPath, { force: true }); } catch { /* best effort */ }
+    this.db.close();
+  }
+}
+
+/** Opens an existing tracker for the coordinator (migrating it forward). */
+export function openTracker(dbPath: string): Database.Database {
+  if (!fs.existsSync(dbPath)) throw new TrackerMissingError(dbPath);
+  const db = new Database(dbPath);
+  applyPragmas(db);
+  migrate(db);
+  return db;
+}

@@ -1,0 +1,65 @@
+// THE state machine of jobs and attempts, in one table each.
+//
+// A job is one beam; an attempt (PALFA's job_submits row) is one try of it by
+// one agent. Every change of state is one guarded UPDATE built from a row of
+// these tables (see transitions.ts): it names the states it may start from and,
+// where an attempt is involved, the attempt that must own the job. If the row
+// is not in that state or that attempt no longer owns it, nothing changes and an
+// IllegalTransition is thrown, so a stale agent cannot complete a job it lost.
+//
+// Status names follow PALFA where the meaning is the same.
+
+export const JOB_STATES = ["new", "submitted", "processed", "uploaded", "retrying", "terminal_failure"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const ATTEMPT_STATES = [
+  "assigned",          // written before Assign is sent; lease = the accept deadline
+  "running",           // the agent accepted; its heartbeats renew the lease
+  "processed",         // the payload succeeded
+  "processing_failed", // the payload failed (counts toward max_attempts)
+  "lost",              // the lease expired, or the agent came back without it (not counted)
+  "withdrawn",         // not accepted in time, or refused by the agent (not counted)
+  "cancelled",         // polite stop by an operator (not counted)
+  "stopped",           // forced stop by an operator, `stop --fail` (counted)
+] as const;
+export type AttemptState = (typeof ATTEMPT_STATES)[number];
+
+/** Attempt states after which the attempt holds nothing on its agent. */
+export const FINISHED_ATTEMPT_STATES: readonly AttemptState[] = ["processed", "processing_failed", "lost", "withdrawn", "cancelled", "stopped"];
+/** Attempt states that count toward max_attempts. */
+export const COUNTED_ATTEMPT_STATES: readonly AttemptState[] = ["processing_failed", "stopped"];
+
+export interface Transition<S extends string> {
+  from: readonly S[];
+  to: S;
+  /** The job must be owned by the attempt named in the call (its current attempt). */
+  owner: boolean;
+  /** Extra assignments, SQL over named parameters; fixed here, never built from input. */
+  set?: string;
+  /** Extra guard, SQL over named parameters. */
+  when?: string;
+  why: string;
+}
+
+export const JOB_TRANSITIONS = {
+  assign:        { from: ["new", "retrying"], to: "submitted", owner: false, set: "current_attempt_id = @attempt", why: "the dispatcher gave the beam to an agent" },
+  succeed:       { from: ["submitted"], to: "processed", owner: true, why: "the current attempt succeeded" },
+  requeue:       { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt ended without counting: lost, withdrawn or politely stopped" },
+  failAndRetry:  { from: ["submitted"], to: "retrying", owner: true, set: "failures = failures + 1", when: "failures + 1 < @max_attempts", why: "the current attempt failed and attempts are left" },
+  failForGood:   { from: ["submitted"], to: "terminal_failure", owner: true, set: "failures = failures + 1", when: "failures + 1 >= @max_attempts", why: "the current attempt failed and it was the last one allowed" },
+  kill:          { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
+  retry:         { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
+} as const satisfies Record<string, Transition<JobState>>;
+
+export const ATTEMPT_TRANSITIONS = {
+  accept:   { from: ["assigned"], to: "running", owner: true, set: "started_at = @now, lease_expires_at = @lease_expires_at", why: "the agent accepted the assignment" },
+  withdraw: { from: ["assigned"], to: "withdrawn", owner: false, set: "finished_at = @now", why: "the agent did not accept in time, or refused" },
+  succeed:  { from: ["running"], to: "processed", owner: true, set: "finished_at = @now", why: "the agent reported success" },
+  fail:     { from: ["assigned", "running"], to: "processing_failed", owner: true, set: "finished_at = @now", why: "the agent reported a payload failure" },
+  lose:     { from: ["assigned", "running"], to: "lost", owner: false, set: "finished_at = @now", why: "the lease expired, or the agent came back without the attempt" },
+  cancel:   { from: ["assigned", "running"], to: "cancelled", owner: false, set: "finished_at = @now", why: "an operator stopped the job politely" },
+  stop:     { from: ["assigned", "running"], to: "stopped", owner: false, set: "finished_at = @now", why: "an operator stopped the job and counted it as a failure" },
+} as const satisfies Record<string, Transition<AttemptState>>;
+
+export type JobTransition = keyof typeof JOB_TRANSITIONS;
+export type AttemptTransition = keyof typeof ATTEMPT_TRANSITIONS;

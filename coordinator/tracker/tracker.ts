@@ -1,0 +1,321 @@
+// The job tracker: the only truth about jobs, attempts and agents. Each public
+// method that changes state is one short transaction made of guarded
+// transitions (transitions.ts); better-sqlite3 is synchronous, so none of them
+// yields to the event loop half-way.
+import crypto from "node:crypto";
+import type Database from "better-sqlite3";
+import { Transitions } from "./transitions";
+import type { AttemptState, JobState } from "./states";
+
+export interface Reservation { cores: number; memory: number; shm: number }
+
+export interface JobRow {
+  id: number; beam: string; job_type: string; spec_json: string; cores: number; memory: number; shm: number;
+  status: JobState; failures: number; current_attempt_id: number | null; details: string; created_at: number; updated_at: number;
+}
+export interface AttemptRow {
+  id: number; job_id: number; agent_id: string; status: AttemptState; error_class: string; details: string;
+  cores: number; memory: number; shm: number; lease_expires_at: number; created_at: number;
+  started_at: number | null; finished_at: number | null; updated_at: number;
+}
+export interface AgentRow {
+  id: string; token_hash: string; hostname: string; version: string; labels_json: string; drained: number;
+  resources_json: string; registered_at: number; last_seen_at: number | null;
+}
+export interface FileRow {
+  id: number; request_id: number | null; filename: string; size: number; sha256: string | null; status: string;
+  details: string; created_at: number; updated_at: number;
+}
+export interface StepRow {
+  attempt_id: number; idx: number; name: string; argv_json: string; started_at: number;
+  wall_s: number | null; cpu_s: number | null; exit_code: number | null; signal: string; error: string;
+}
+export interface DiagnosticRow { attempt_id: number; name: string; value: number | null; text: string }
+
+export interface NewStep { idx: number; name: string; argv: string[]; startedAt: number; wallS?: number; cpuS?: number; exitCode?: number; signal?: string; error?: string }
+
+const now = () => Date.now() / 1000;
+export const hashToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
+
+/** What happened to the job when its attempt ended. */
+export type JobOutcome = { job: number; status: JobState };
+
+export class Tracker {
+  readonly moves: Transitions;
+  private readonly s;
+
+  constructor(readonly db: Database.Database) {
+    this.moves = new Transitions(db);
+    this.s = {
+      insertJob: db.prepare(`INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at)
+                             VALUES (@beam, @job_type, @spec_json, @cores, @memory, @shm, 'new', @now, @now)`),
+      insertJobFile: db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (?, ?, ?)"),
+      insertAttempt: db.prepare(`INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, updated_at)
+                                 VALUES (@job, @agent, 'assigned', @cores, @memory, @shm, @lease, @now, @now)`),
+      waiting: db.prepare(`SELECT * FROM jobs WHERE status IN ('retrying', 'new') ORDER BY status = 'new', id LIMIT ?`),
+      job: db.prepare("SELECT * FROM jobs WHERE id = ?"),
+      attempt: db.prepare("SELECT * FROM job_submits WHERE id = ?"),
+      attemptsOfJob: db.prepare("SELECT * FROM job_submits WHERE job_id = ? ORDER BY id"),
+      agentsOfJob: db.prepare("SELECT DISTINCT agent_id FROM job_submits WHERE job_id = ?"),
+      liveAttempts: db.prepare("SELECT * FROM job_submits WHERE status IN ('assigned', 'running') ORDER BY id"),
+      expired: db.prepare("SELECT * FROM job_submits WHERE status IN ('assigned', 'running') AND lease_expires_at <= ? ORDER BY lease_expires_at"),
+      nextExpiry: db.prepare("SELECT MIN(lease_expires_at) AS t FROM job_submits WHERE status IN ('assigned', 'running')"),
+      renew: db.prepare("UPDATE job_submits SET lease_expires_at = @lease WHERE id = @id AND agent_id = @agent AND status = 'running'"),
+      extendAll: db.prepare("UPDATE job_submits SET lease_expires_at = MAX(lease_expires_at, @lease) WHERE status IN ('assigned', 'running')"),
+      setAttemptError: db.prepare("UPDATE job_submits SET error_class = @error_class, details = @details WHERE id = @id"),
+      setJobDetails: db.prepare("UPDATE jobs SET details = @details WHERE id = @id"),
+      upsertStep: db.prepare(`INSERT INTO attempt_steps (attempt_id, idx, name, argv_json, started_at, wall_s, cpu_s, exit_code, signal, error)
+                              VALUES (@attempt, @idx, @name, @argv, @started, @wall, @cpu, @exit, @signal, @error)
+                              ON CONFLICT (attempt_id, idx) DO UPDATE SET name = excluded.name, argv_json = excluded.argv_json,
+                                started_at = excluded.started_at, wall_s = excluded.wall_s, cpu_s = excluded.cpu_s,
+                                exit_code = excluded.exit_code, signal = excluded.signal, error = excluded.error`),
+      steps: db.prepare("SELECT * FROM attempt_steps WHERE attempt_id = ? ORDER BY idx"),
+      upsertDiagnostic: db.prepare(`INSERT INTO diagnostics (attempt_id, name, value, text, updated_at) VALUES (@attempt, @name, @value, @text, @now)
+                                    ON CONFLICT (attempt_id, name) DO UPDATE SET value = excluded.value, text = excluded.text, updated_at = excluded.updated_at`),
+      diagnosticsOfJob: db.prepare(`SELECT d.attempt_id, d.name, d.value, d.text FROM diagnostics d JOIN job_submits a ON a.id = d.attempt_id
+                                    WHERE a.job_id = ? ORDER BY d.attempt_id, d.name`),
+      agent: db.prepare("SELECT * FROM agents WHERE id = ?"),
+      agents: db.prepare("SELECT * FROM agents ORDER BY id"),
+      insertAgent: db.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES (?, ?, ?)"),
+      rotateAgent: db.prepare("UPDATE agents SET token_hash = ? WHERE id = ?"),
+      agentHello: db.prepare(`UPDATE agents SET hostname = @hostname, version = @version, labels_json = @labels, resources_json = @resources, last_seen_at = @now WHERE id = @id`),
+      agentSeen: db.prepare("UPDATE agents SET resources_json = @resources, last_seen_at = @now WHERE id = @id"),
+      drain: db.prepare("UPDATE agents SET drained = ? WHERE id = ?"),
+      filesOfJob: db.prepare("SELECT f.* FROM files f JOIN job_files jf ON jf.file_id = f.id WHERE jf.job_id = ? ORDER BY f.filename"),
+    };
+  }
+
+  // ---- jobs -------------------------------------------------------------------------------
+
+  createJob(job: { beam: string; jobType: string; spec: unknown; reservation: Reservation; fileIds?: number[] }): number {
+    return this.db.transaction(() => {
+      const t = now();
+      const id = Number(this.s.insertJob.run({
+        beam: job.beam, job_type: job.jobType, spec_json: JSON.stringify(job.spec ?? {}),
+        cores: job.reservation.cores, memory: job.reservation.memory, shm: job.reservation.shm, now: t,
+      }).lastInsertRowid);
+      for (const f of job.fileIds ?? []) this.s.insertJobFile.run(id, f, t);
+      return id;
+    })();
+  }
+
+  /** Jobs waiting for an agent: retries first (as PALFA), then new ones, oldest first. */
+  waitingJobs(limit: number): JobRow[] {
+    return this.s.waiting.all(limit) as JobRow[];
+  }
+
+  job(id: number): JobRow | undefined { return this.s.job.get(id) as JobRow | undefined; }
+  attempt(id: number): AttemptRow | undefined { return this.s.attempt.get(id) as AttemptRow | undefined; }
+  attemptsOfJob(jobId: number): AttemptRow[] { return this.s.attemptsOfJob.all(jobId) as AttemptRow[]; }
+  agentsThatTried(jobId: number): Set<string> {
+    return new Set((this.s.agentsOfJob.all(jobId) as { agent_id: string }[]).map((r) => r.agent_id));
+  }
+  filesOfJob(jobId: number): FileRow[] { return this.s.filesOfJob.all(jobId) as FileRow[]; }
+  stepsOf(attemptId: number): StepRow[] { return this.s.steps.all(attemptId) as StepRow[]; }
+  diagnosticsOfJob(jobId: number): DiagnosticRow[] { return this.s.diagnosticsOfJob.all(jobId) as DiagnosticRow[]; }
+
+  // ---- attempts: each one transaction, the attempt's and the job's moves together ----------
+
+  /** Writes the attempt (and its accept deadline) before Assign is sent. */
+  assign(jobId: number, agentId: string, r: Reservation, acceptDeadline: number): number {
+    return this.db.transaction(() => {
+      const t = now();
+      const attempt = Number(this.s.insertAttempt.run({ job: jobId, agent: agentId, ...r, lease: acceptDeadline, now: t }).lastInsertRowid);
+      this.moves.job("assign", jobId, attempt, {}, t);
+      return attempt;
+    })();
+  }
+
+  accept(attemptId: number, agentId: string, leaseExpiresAt: number): void {
+    this.moves.attempt("accept", attemptId, agentId, { lease_expires_at: leaseExpiresAt });
+  }
+
+  /** Not accepted in time or refused: the job waits again, nothing counted. */
+  withdraw(attemptId: number, reason: string): JobOutcome {
+    return this.endUncounted("withdraw", attemptId, "withdrawn", reason);
+  }
+
+  /** The lease ran out (or the agent came back without the attempt): requeue, nothing counted. */
+  lose(attemptId: number, reason: string): JobOutcome {
+    return this.endUncounted("lose", attemptId, "lost", reason);
+  }
+
+  succeed(attemptId: number, agentId: string): JobOutcome {
+    return this.db.transaction(() => {
+      const a = this.requireAttempt(attemptId);
+      this.moves.attempt("succeed", attemptId, agentId);
+      this.moves.job("succeed", a.job_id, attemptId);
+      this.s.setJobDetails.run({ id: a.job_id, details: "" });
+      return { job: a.job_id, status: "processed" as JobState };
+    })();
+  }
+
+  /** A payload failure: counted; the job retries while attempts are left, else fails for good. */
+  fail(attemptId: number, agentId: string, errorClass: string, details: string, maxAttempts: number): JobOutcome {
+    return this.db.transaction(() => {
+      const a = this.requireAttempt(attemptId);
+      this.moves.attempt("fail", attemptId, agentId);
+      this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
+      return this.failJob(a.job_id, attemptId, `attempt ${attemptId} failed: ${details}`, maxAttempts);
+    })();
+  }
+
+  /** Operator stop of a running job (PALFA stop_processing_jobs): polite requeues, --fail counts. */
+  stop(jobId: number, countAsFailure: boolean, maxAttempts: number): { outcome: JobOutcome; attempt: AttemptRow } {
+    return this.db.transaction(() => {
+      const job = this.job(jobId);
+      if (!job) throw new NotFound("job", jobId);
+      if (job.status !== "submitted" || job.current_attempt_id == null) {
+        throw new RefusedAction(`job ${jobId} is ${job.status}: only a submitted job can be stopped`);
+      }
+      const attemptId = job.current_attempt_id;
+      const attempt = this.requireAttempt(attemptId);
+      this.moves.attempt(countAsFailure ? "stop" : "cancel", attemptId, null);
+      const why = countAsFailure ? "stopped by an operator (counted as a failure)" : "stopped politely by an operator";
+      this.s.setAttemptError.run({ id: attemptId, error_class: "stopped", details: why });
+      const outcome = countAsFailure
+        ? this.failJob(jobId, attemptId, `attempt ${attemptId} ${why}`, maxAttempts)
+        : (this.moves.job("requeue", jobId, attemptId), { job: jobId, status: "retrying" as JobState });
+      return { outcome, attempt };
+    })();
+  }
+
+  kill(jobId: number): JobOutcome {
+    return this.db.transaction(() => {
+      const job = this.job(jobId);
+      if (!job) throw new NotFound("job", jobId);
+      if (job.status !== "new" && job.status !== "retrying") {
+        throw new RefusedAction(`job ${jobId} is ${job.status}: only new or retrying jobs can be killed${job.status === "submitted" ? " (stop it first)" : ""}`);
+      }
+      this.moves.job("kill", jobId, null);
+      this.s.setJobDetails.run({ id: jobId, details: "killed by an operator" });
+      return { job: jobId, status: "terminal_failure" as JobState };
+    })();
+  }
+
+  retry(jobId: number): JobOutcome {
+    return this.db.transaction(() => {
+      const job = this.job(jobId);
+      if (!job) throw new NotFound("job", jobId);
+      if (job.status !== "terminal_failure") throw new RefusedAction(`job ${jobId} is ${job.status}: only a job in terminal_failure can be retried`);
+      this.moves.job("retry", jobId, null);
+      return { job: jobId, status: "retrying" as JobState };
+    })();
+  }
+
+  private failJob(jobId: number, attemptId: number, details: string, maxAttempts: number): JobOutcome {
+    const job = this.job(jobId)!;
+    const last = job.failures + 1 >= maxAttempts;
+    this.moves.job(last ? "failForGood" : "failAndRetry", jobId, attemptId, { max_attempts: maxAttempts });
+    this.s.setJobDetails.run({ id: jobId, details });
+    return { job: jobId, status: last ? "terminal_failure" : "retrying" };
+  }
+
+  private endUncounted(move: "withdraw" | "lose", attemptId: number, errorClass: string, reason: string): JobOutcome {
+    return this.db.transaction(() => {
+      const a = this.requireAttempt(attemptId);
+      this.moves.attempt(move, attemptId, null);
+      this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details: reason });
+      this.moves.job("requeue", a.job_id, attemptId);
+      return { job: a.job_id, status: "retrying" as JobState };
+    })();
+  }
+
+  private requireAttempt(id: number): AttemptRow {
+    const a = this.attempt(id);
+    if (!a) throw new NotFound("attempt", id);
+    return a;
+  }
+
+  // ---- leases -----------------------------------------------------------------------------
+
+  /** Renews the leases of the attempts an agent reports; returns those that are not its (any more). */
+  renewLeases(agentId: string, attemptIds: number[], leaseExpiresAt: number): number[] {
+    const stale: number[] = [];
+    this.db.transaction(() => {
+      for (const id of attemptIds) {
+        if (this.s.renew.run({ id, agent: agentId, lease: leaseExpiresAt }).changes === 0) {
+          const a = this.attempt(id);
+          // An attempt still waiting for the agent's accept is not stale: the reply is on its way.
+          if (!(a && a.agent_id === agentId && a.status === "assigned")) stale.push(id);
+        }
+      }
+    })();
+    return stale;
+  }
+
+  /** After a coordinator restart: leases may have run out while nobody could renew them. */
+  extendLiveLeases(until: number): number {
+    return this.s.extendAll.run({ lease: until }).changes;
+  }
+
+  liveAttempts(): AttemptRow[] { return this.s.liveAttempts.all() as AttemptRow[]; }
+  expiredAttempts(at: number): AttemptRow[] { return this.s.expired.all(at) as AttemptRow[]; }
+  nextLeaseExpiry(): number | null { return (this.s.nextExpiry.get() as { t: number | null }).t; }
+
+  // ---- steps and diagnostics --------------------------------------------------------------
+
+  recordStep(attemptId: number, step: NewStep): void {
+    this.s.upsertStep.run({
+      attempt: attemptId, idx: step.idx, name: step.name, argv: JSON.stringify(step.argv), started: step.startedAt,
+      wall: step.wallS ?? null, cpu: step.cpuS ?? null, exit: step.exitCode ?? null, signal: step.signal ?? "", error: step.error ?? "",
+    });
+  }
+
+  recordSteps(attemptId: number, steps: NewStep[]): void {
+    this.db.transaction(() => { for (const s of steps) this.recordStep(attemptId, s); })();
+  }
+
+  recordDiagnostic(attemptId: number, name: string, value: number | null, text: string): void {
+    this.s.upsertDiagnostic.run({ attempt: attemptId, name, value, text, now: now() });
+  }
+
+  // ---- agents -----------------------------------------------------------------------------
+
+  /** Registers an agent and returns its token (only the hash is kept). */
+  registerAgent(id: string, rotate: boolean): string {
+    const token = crypto.randomBytes(24).toString("base64url");
+    const existing = this.agent(id);
+    if (existing && !rotate) throw new RefusedAction(`agent ${id} is registered already (use --rotate to issue a new token)`);
+    if (existing) this.s.rotateAgent.run(hashToken(token), id);
+    else this.s.insertAgent.run(id, hashToken(token), now());
+    return token;
+  }
+
+  /** Registers an agent with a token chosen by the caller (for `beamflow up`'s local agent). */
+  ensureAgent(id: string, token: string): void {
+    const existing = this.agent(id);
+    if (!existing) this.s.insertAgent.run(id, hashToken(token), now());
+    else if (existing.token_hash !== hashToken(token)) this.s.rotateAgent.run(hashToken(token), id);
+  }
+
+  agent(id: string): AgentRow | undefined { return this.s.agent.get(id) as AgentRow | undefined; }
+  agents(): AgentRow[] { return this.s.agents.all() as AgentRow[]; }
+
+  recordHello(id: string, hello: { hostname: string; version: string; labels: Record<string, string>; resources: unknown }): void {
+    this.s.agentHello.run({ id, hostname: hello.hostname, version: hello.version, labels: JSON.stringify(hello.labels), resources: JSON.stringify(hello.resources ?? {}), now: now() });
+  }
+
+  recordSeen(id: string, resources: unknown): void {
+    this.s.agentSeen.run({ id, resources: JSON.stringify(resources ?? {}), now: now() });
+  }
+
+  setDrained(id: string, drained: boolean): void {
+    if (this.s.drain.run(drained ? 1 : 0, id).changes === 0) throw new NotFound("agent", id);
+  }
+}
+
+export class NotFound extends Error {
+  constructor(readonly kind: string, readonly id: number | string) {
+    super(`no ${kind} ${id}`);
+    this.name = "NotFound";
+  }
+}
+
+/** An operator action that the job's state does not allow; says why. */
+export class RefusedAction extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefusedAction";
+  }
+}

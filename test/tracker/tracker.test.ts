@@ -1,0 +1,141 @@
+// The job tracker on a real SQLite file: transitions are guarded by state and
+// by the owning attempt, and counting follows PALFA's rules minus its bugs.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { createTracker, openTracker, TrackerLock, TrackerLockedError, TrackerMissingError } from "../../coordinator/tracker/open";
+import { IllegalTransition } from "../../coordinator/tracker/transitions";
+import { RefusedAction, Tracker } from "../../coordinator/tracker/tracker";
+import { JOB_TRANSITIONS, ATTEMPT_TRANSITIONS, JOB_STATES, ATTEMPT_STATES } from "../../coordinator/tracker/states";
+
+const R = { cores: 1, memory: 0, shm: 0 };
+
+describe("job tracker", () => {
+  let dir: string;
+  let db: Database.Database;
+  let t: Tracker;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-tracker-"));
+    createTracker(path.join(dir, "tracker.db"));
+    db = openTracker(path.join(dir, "tracker.db"));
+    t = new Tracker(db);
+    t.ensureAgent("a1", "x");
+    t.ensureAgent("a2", "y");
+  });
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("opens in WAL mode with foreign keys and every migration applied", () => {
+    assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+    assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+    for (const name of ["requests", "files", "download_attempts", "jobs", "job_files", "job_submits", "agents", "attempt_steps", "diagnostics"]) assert.ok(tables.includes(name), name);
+    assert.throws(() => db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (999, 999, 0)").run(), /FOREIGN KEY/);
+  });
+
+  it("refuses to create over an existing tracker and to open a missing one", () => {
+    assert.equal(createTracker(path.join(dir, "tracker.db")), false);
+    assert.throws(() => openTracker(path.join(dir, "nope.db")), TrackerMissingError);
+  });
+
+  it("the state tables only name known states", () => {
+    for (const tr of Object.values(JOB_TRANSITIONS)) for (const s of [...tr.from, tr.to]) assert.ok((JOB_STATES as readonly string[]).includes(s), s);
+    for (const tr of Object.values(ATTEMPT_TRANSITIONS)) for (const s of [...tr.from, tr.to]) assert.ok((ATTEMPT_STATES as readonly string[]).includes(s), s);
+  });
+
+  it("runs a job through assign, accept and succeed", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    assert.equal(t.job(job)!.status, "submitted");
+    assert.equal(t.attempt(a)!.status, "assigned");
+    t.accept(a, "a1", Date.now() / 1000 + 600);
+    assert.equal(t.attempt(a)!.status, "running");
+    assert.deepEqual(t.succeed(a, "a1"), { job, status: "processed" });
+    assert.equal(t.attempt(a)!.status, "processed");
+  });
+
+  it("a stale attempt cannot complete a job it lost, and the error says why", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const first = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    t.accept(first, "a1", Date.now() / 1000 + 600);
+    t.lose(first, "lease expired");
+    const second = t.assign(job, "a2", R, Date.now() / 1000 + 30);
+    t.accept(second, "a2", Date.now() / 1000 + 600);
+    assert.throws(() => t.succeed(first, "a1"), (err: unknown) => err instanceof IllegalTransition && /attempt \d+: cannot succeed from running as a1: it is lost/.test(err.message));
+    // The other agent cannot complete it either.
+    assert.throws(() => t.succeed(second, "a1"), IllegalTransition);
+    assert.equal(t.job(job)!.status, "submitted");
+    assert.equal(t.job(job)!.current_attempt_id, second);
+    t.succeed(second, "a2");
+    assert.equal(t.job(job)!.status, "processed");
+  });
+
+  it("a failed move changes nothing (the transaction rolls back)", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    // Attempt was never accepted: success is illegal and the job must stay as it was.
+    assert.throws(() => t.succeed(a, "a1"), IllegalTransition);
+    assert.equal(t.attempt(a)!.status, "assigned");
+    assert.equal(t.job(job)!.status, "submitted");
+  });
+
+  it("counts payload failures and forced stops toward max_attempts, not lost, withdrawn or polite stops", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const run = (agent: string) => {
+      const a = t.assign(job, agent, R, Date.now() / 1000 + 30);
+      t.accept(a, agent, Date.now() / 1000 + 600);
+      return a;
+    };
+    t.lose(run("a1"), "lease");
+    t.withdraw(t.assign(job, "a2", R, Date.now() / 1000 + 30), "no accept");
+    run("a1");
+    t.stop(job, false, 2);
+    assert.equal(t.job(job)!.failures, 0);
+    assert.equal(t.job(job)!.status, "retrying");
+    const f1 = run("a2");
+    assert.deepEqual(t.fail(f1, "a2", "exit_code", "exit 3", 2), { job, status: "retrying" });
+    assert.equal(t.attempt(f1)!.details, "exit 3");
+    run("a1");
+    const { outcome } = t.stop(job, true, 2);
+    assert.equal(outcome.status, "terminal_failure");
+    assert.equal(t.job(job)!.failures, 2);
+    assert.equal(t.attemptsOfJob(job).length, 5);
+  });
+
+  it("kill takes only waiting jobs; retry only terminal failures", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    assert.throws(() => t.kill(job), (e: unknown) => e instanceof RefusedAction && /submitted.*stop it first/.test((e as Error).message));
+    assert.throws(() => t.retry(job), RefusedAction);
+    t.withdraw(a, "x");
+    t.kill(job);
+    assert.equal(t.job(job)!.status, "terminal_failure");
+    t.retry(job);
+    assert.equal(t.job(job)!.status, "retrying");
+    assert.equal(t.job(job)!.failures, 0);
+  });
+
+  it("renews only the leases of attempts the agent holds", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    t.accept(a, "a1", 100);
+    assert.deepEqual(t.renewLeases("a1", [a], 500), []);
+    assert.equal(t.attempt(a)!.lease_expires_at, 500);
+    assert.deepEqual(t.renewLeases("a2", [a], 900), [a]);
+    assert.equal(t.attempt(a)!.lease_expires_at, 500);
+    assert.deepEqual(t.expiredAttempts(600).map((x) => x.id), [a]);
+  });
+
+  it("a second holder of the tracker lock is refused, and a dead holder's lock is free at once", () => {
+    const dbPath = path.join(dir, "tracker.db");
+    const lock = TrackerLock.acquire(dbPath);
+    assert.throws(() => TrackerLock.acquire(dbPath), (e: unknown) => e instanceof TrackerLockedError && /in use by another coordinator \(pid \d+/.test((e as Error).message));
+    lock.release();
+    TrackerLock.acquire(dbPath).release();
+  });
+});
