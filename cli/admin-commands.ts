@@ -23,7 +23,10 @@ function jobRows(jobs: JobView[]): (string | number)[][] {
 /** Prints per-job outcomes; fails (non-zero exit) if any job was refused. */
 function reportActions(verb: string, results: JobAction[], json?: boolean): void {
   if (json) printJson(results);
-  else for (const r of results) console.log(r.ok ? `job ${r.id}: ${verb}, now ${r.status}` : `job ${r.id}: ${r.error}`);
+  else for (const r of results) {
+    if (r.ok) console.log(`job ${r.id}: ${verb}, now ${r.status}`);
+    else console.error(`job ${r.id}: ${r.error}`);
+  }
   const refused = results.filter((r) => !r.ok);
   if (refused.length) throw new CliError(`${refused.length} of ${results.length} job${results.length > 1 ? "s" : ""} not ${verb}`);
 }

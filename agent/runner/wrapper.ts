@@ -24,14 +24,14 @@ import path from "node:path";
 //   doesn't land in the step's log (the runner reports the signal); the program gets the
 //   real stderr back through fd 3.
 export const WRAPPER_SCRIPT = String.raw`status_file=$1; shift
-spawn_fail() { printf 'beamflow: %s\n' "$2" >&2; printf 'spawn %s %s\n' "$1" "$2" > "$status_file"; exit "$1"; }
+spawn_fail() { printf 'beamflow: %s%s\n' "$2" "$3" >&2; printf 'spawn %s %s\n' "$1" "$2" > "$status_file"; exit "$1"; }
 prog=$1
 if [[ $prog == */* ]]; then
   [[ -e $prog ]] || spawn_fail 127 "$prog: no such file"
   [[ -d $prog ]] && spawn_fail 126 "$prog: is a directory"
   [[ -x $prog ]] || spawn_fail 126 "$prog: not executable"
 else
-  type -P -- "$prog" > /dev/null || spawn_fail 127 "$prog: command not found (PATH=$PATH)"
+  type -P -- "$prog" > /dev/null || spawn_fail 127 "$prog: command not found in PATH" " (PATH=$PATH)"
 fi
 trap : TERM
 { ( exec -- "$@" 2>&3 3>&- ); rc=$?; } 3>&2 2>/dev/null

@@ -35,83 +35,101 @@ export interface Measurement {
 }
 
 // C printf can print inf/nan (glibc: "inf", "-inf", "nan", "-nan").
-const PLAIN_NUMBER = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$/i;
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SPECIAL = /^[+-]?(?:inf(?:inity)?|nan)$/i;
 
 /** A plain printf-style number ("1674.0", "2.5e-07", "76800", "nan"); null if not one. */
 export function parseNumber(text: string): number | null {
   const t = text.trim();
-  if (!PLAIN_NUMBER.test(t)) return null;
+  if (DECIMAL.test(t)) return t.indexOf("e") < 0 && t.indexOf("E") < 0 ? decimal(t, 0, t.length, 0) : Number(t);
+  if (!SPECIAL.test(t)) return null;
   const lower = t.toLowerCase();
   if (lower.endsWith("nan")) return Number.NaN;
-  if (lower.includes("inf")) return lower.startsWith("-") ? -Infinity : Infinity;
-  return Number(t);
+  return lower.startsWith("-") ? -Infinity : Infinity;
 }
 
 const PLUS_MINUS = /^(\S+)\s+\+\/-\s+(\S+)$/;
-// mantissa: sign, integer digits, optional fraction. The rest is parsed by hand so
-// that each way a column can be cut short is recognised explicitly.
-const MANTISSA = /^([+-]?)(\d+)(?:\.(\d*))?/;
-const UNCERTAINTY = /^(\d+)(?:\.(\d+))?$/;
-const FULL_EXPONENT = /^x10\^([+-]?\d+)$/;
 const CUT_EXPONENT = /^x(?:1(?:0(?:\^[+-]?)?)?)?$/;
+const SIGNED_INT = /^[+-]?\d+$/;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
 
 /**
  * Parse a value printed with its uncertainty (any of the forms above).
  * Returns null if the text is not such a value at all.
+ *
+ * Hand-scanned rather than one big regex: an ACCEL file has ~10 of these per row and
+ * a beam has ~30k rows, and sifting a beam should take well under a second.
  */
 export function parseMeasurement(text: string): Measurement | null {
   const t = text.trim();
-  const pm = PLUS_MINUS.exec(t);
-  if (pm) {
+  if (t.indexOf("+/-") >= 0) {
+    const pm = PLUS_MINUS.exec(t);
+    if (!pm) return null;
     const value = parseNumber(pm[1]!);
     const uncertainty = parseNumber(pm[2]!);
     if (value === null || uncertainty === null) return null;
     return { value, uncertainty, text: t, truncated: false };
   }
 
-  const m = MANTISSA.exec(t);
-  if (!m) return null;
-  const sign = m[1]!;
-  const intDigits = m[2]!;
-  const fracDigits = m[3] ?? "";
-  const mantissaText = `${sign}${intDigits}.${fracDigits}`;
-  let rest = t.slice(m[0].length);
-
-  if (rest.length === 0) {
-    // A bare number in a value(err) column: the column ended before the "(", and an
-    // exponent may have followed, so only a zero mantissa is still a known value.
-    return cut(mantissaText, t);
+  // Mantissa: [sign] digits [. digits]
+  const n = t.length;
+  let i = 0;
+  const c0 = t.charCodeAt(0);
+  if (c0 === 43 /* + */ || c0 === 45 /* - */) i++;
+  const intStart = i;
+  while (i < n && isDigit(t.charCodeAt(i))) i++;
+  if (i === intStart) return null;
+  let fracLen = 0;
+  if (i < n && t.charCodeAt(i) === 46 /* . */) {
+    i++;
+    const fracStart = i;
+    while (i < n && isDigit(t.charCodeAt(i))) i++;
+    fracLen = i - fracStart;
   }
-  if (!rest.startsWith("(")) return null;
-  const close = rest.indexOf(")");
+  const mantissaEnd = i;
+
+  // A bare number in a value(err) column: the column ended before the "(", and an
+  // exponent may have followed, so only a zero mantissa is still a known value.
+  if (i === n) return cut(t.slice(0, mantissaEnd), t);
+  if (t.charCodeAt(i) !== 40 /* ( */) return null;
+  const close = t.indexOf(")", i);
   if (close < 0) {
     // Cut inside the parentheses; an exponent may have followed.
-    const inside = rest.slice(1);
-    if (!/^\d*\.?\d*$/.test(inside)) return null;
-    return cut(mantissaText, t);
+    return /^\d*\.?\d*$/.test(t.slice(i + 1)) ? cut(t.slice(0, mantissaEnd), t) : null;
   }
-  const errMatch = UNCERTAINTY.exec(rest.slice(1, close));
-  if (!errMatch) return null;
-  rest = rest.slice(close + 1);
 
+  // Uncertainty: digits [. digits]
+  let j = i + 1;
+  while (j < close && isDigit(t.charCodeAt(j))) j++;
+  if (j === i + 1) return null;
+  let errHasPoint = false;
+  if (j < close && t.charCodeAt(j) === 46) {
+    errHasPoint = true;
+    const afterPoint = ++j;
+    while (j < close && isDigit(t.charCodeAt(j))) j++;
+    if (j === afterPoint) return null;
+  }
+  if (j !== close) return null;
+
+  // Optional exponent "x10^n", possibly cut short by the column width.
   let exponent = 0;
-  if (rest.length > 0) {
-    const full = FULL_EXPONENT.exec(rest);
-    if (full) {
-      exponent = Number(full[1]);
+  if (close + 1 < n) {
+    const rest = t.slice(close + 1);
+    if (rest.startsWith("x10^") && SIGNED_INT.test(rest.slice(4))) {
+      exponent = Number(rest.slice(4));
     } else if (CUT_EXPONENT.test(rest)) {
-      return cut(mantissaText, t);
+      return cut(t.slice(0, mantissaEnd), t);
     } else {
       return null;
     }
   }
 
-  const value = Number(`${mantissaText}e${exponent}`);
+  const value = decimal(t, 0, mantissaEnd, exponent);
   // "(2.1)" is literal; "(31)" counts units of the mantissa's last decimal place.
-  const uncertainty =
-    errMatch[2] !== undefined
-      ? Number(`${errMatch[1]}.${errMatch[2]}e${exponent}`)
-      : Number(`${errMatch[1]}e${exponent - fracDigits.length}`);
+  const uncertainty = decimal(t, i + 1, close, errHasPoint ? exponent : exponent - fracLen);
   return { value, uncertainty, text: t, truncated: false };
 }
 
@@ -119,4 +137,38 @@ export function parseMeasurement(text: string): Measurement | null {
 function cut(mantissaText: string, text: string): Measurement {
   const mantissa = Number(mantissaText);
   return { value: mantissa === 0 ? mantissa : Number.NaN, uncertainty: Number.NaN, text, truncated: true };
+}
+
+/** Exact powers of ten representable in a double. */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The double nearest to the decimal t[start:end] ([sign] digits [. digits], already
+ * validated) times 10^exponent. With at most 15 digits and |scale| <= 22 one IEEE
+ * multiply or divide of two exact values is correctly rounded (Clinger's fast path),
+ * so this equals Number("...e...") and Python's float() without building strings;
+ * other cases fall back to Number().
+ */
+function decimal(t: string, start: number, end: number, exponent: number): number {
+  let k = start;
+  const negative = t.charCodeAt(k) === 45;
+  if (negative || t.charCodeAt(k) === 43) k++;
+  let m = 0;
+  let digits = 0;
+  let fracLen = 0;
+  let seenPoint = false;
+  for (; k < end; k++) {
+    const c = t.charCodeAt(k);
+    if (c === 46) {
+      seenPoint = true;
+      continue;
+    }
+    m = m * 10 + (c - 48);
+    digits++;
+    if (seenPoint) fracLen++;
+  }
+  const scale = exponent - fracLen;
+  if (digits > 15 || scale > 22 || scale < -22) return Number(`${t.slice(start, end)}e${exponent}`);
+  const magnitude = scale >= 0 ? m * POW10[scale]! : m / POW10[-scale]!;
+  return negative ? -magnitude : magnitude;
 }

@@ -1,0 +1,15 @@
+// The agent's step runner: runs one attempt's steps as processes under a pty, one after
+// another, and reports exit status, signal, wall and CPU time and output per step.
+//
+//   types.ts          public data shapes
+//   step-runner.ts    sequencing and cancel
+//   step-process.ts   one step under node-pty: output, time limits, stopping, outcome
+//   wrapper.ts        the bash wrapper that measures CPU of the step's process tree
+//   outcome.ts        observed facts -> exit code / signal / error class / message
+//   process-group.ts  SIGTERM -> grace -> SIGKILL of a whole process group
+//   pgid-records.ts   on-disk pgid records and killing leftovers after an agent crash
+//   procfs.ts         /proc readers (liveness ignoring zombies, CPU, start times)
+//   output-tail.ts    last line of output for failure messages, bounded
+export type { RunResult, StepErrorClass, StepEvents, StepOutcome, StepSpec, StepStart } from "./types";
+export { StepRunner, type StepRunnerOptions } from "./step-runner";
+export { killStaleProcessGroups, pgidRecordFor, writePgidRecord, type PgidRecord } from "./pgid-records";

@@ -1,0 +1,143 @@
+// The wire contract, checked with a client built from the .proto files by
+// @grpc/proto-loader at run time, independent of the ts-proto code the
+// product uses: field names, numbers and types must agree on the wire.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { Coordinator, adminTokenPath } from "../../coordinator/server";
+import { createTracker } from "../../coordinator/tracker/open";
+import { defaultConfig } from "../../shared/config/load";
+import { silentLogger } from "../../shared/logging/logger";
+import { freePort } from "../support/cluster";
+
+const PROTO_DIR = path.join(__dirname, "..", "..", "proto");
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+
+function loadServices(): Any {
+  const def = protoLoader.loadSync(["agent.proto", "admin.proto"], { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, defaults: true, oneofs: true });
+  return (grpc.loadPackageDefinition(def) as Any).beamflow.v1;
+}
+
+function unary(client: Any, method: string, req: unknown, md: grpc.Metadata): Promise<Any> {
+  return new Promise((resolve, reject) => client[method](req, md, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))));
+}
+
+function metadata(pairs: Record<string, string>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(pairs)) md.set(k, v);
+  return md;
+}
+
+describe("wire contract (proto-loader client, no generated code)", () => {
+  let dir: string;
+  let coordinator: Coordinator;
+  let pkg: Any;
+  let admin: Any;
+  let adminMd: grpc.Metadata;
+  let agentAddr: string;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-wire-"));
+    const cfg = defaultConfig(dir, { coordinator: { listen: `127.0.0.1:${await freePort()}` } });
+    createTracker(cfg.coordinator.db);
+    coordinator = await Coordinator.start(cfg, { log: silentLogger() });
+    pkg = loadServices();
+    admin = new pkg.AdminService(`unix:${coordinator.adminSocket}`, grpc.credentials.createInsecure());
+    adminMd = metadata({ authorization: `Bearer ${fs.readFileSync(adminTokenPath(cfg), "utf8").trim()}` });
+    agentAddr = coordinator.agentAddress;
+  });
+
+  after(async () => {
+    admin?.close();
+    await coordinator?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses admin calls without the admin token", async () => {
+    await assert.rejects(unary(admin, "Status", {}, new grpc.Metadata()), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /admin token/.test(e.details));
+    await assert.rejects(unary(admin, "Status", {}, metadata({ authorization: "Bearer wrong" })), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED);
+  });
+
+  it("refuses an unknown agent and a wrong token, naming the problem", async () => {
+    const client = new pkg.AgentService(agentAddr, grpc.credentials.createInsecure());
+    const refused = (md: grpc.Metadata) => new Promise<grpc.ServiceError>((resolve) => {
+      const call = client.Connect(md);
+      call.on("error", resolve);
+      call.on("data", () => {});
+      call.write({ hello: { agent_id: "ghost", hostname: "h", version: "v" } });
+    });
+    const unknown = await refused(metadata({ authorization: "Bearer abc", "x-beamflow-agent": "ghost" }));
+    assert.equal(unknown.code, grpc.status.UNAUTHENTICATED);
+    assert.match(unknown.details, /unknown agent 'ghost'/);
+    await unary(admin, "RegisterAgent", { agent_id: "wire1", rotate: false }, adminMd);
+    const wrong = await refused(metadata({ authorization: "Bearer abc", "x-beamflow-agent": "wire1" }));
+    assert.match(wrong.details, /agent 'wire1': wrong token/);
+    client.close();
+  });
+
+  it("carries a whole attempt: Hello, Welcome, Assign, accept, step, result, ack", async () => {
+    const reg = await unary(admin, "RegisterAgent", { agent_id: "wire2", rotate: false }, adminMd);
+    assert.equal(typeof reg.token, "string");
+    const submitted = await unary(admin, "SubmitCommandJob", {
+      name: "wire", steps: [{ name: "hello", argv: ["echo", "hi"], timeout_s: 5, idle_timeout_s: 0 }], cores: 1, memory: 0, shm: 0, count: 1,
+    }, adminMd);
+    const [jobId] = submitted.job_ids;
+
+    const client = new pkg.AgentService(agentAddr, grpc.credentials.createInsecure());
+    const call = client.Connect(metadata({ authorization: `Bearer ${reg.token}`, "x-beamflow-agent": "wire2" }));
+    const inbox: Any[] = [];
+    const waiters: ((m: Any) => void)[] = [];
+    call.on("data", (m: Any) => { const w = waiters.shift(); if (w) w(m); else inbox.push(m); });
+    call.on("error", () => {});
+    const next = () => new Promise<Any>((resolve) => { const m = inbox.shift(); if (m) resolve(m); else waiters.push(resolve); });
+
+    const resources = { cores: 2, load1: 0.5, memory_total: 8e9, memory_free: 6e9, shm_total: 4e9, shm_free: 4e9, scratch_free: 1e11 };
+    call.write({ hello: { agent_id: "wire2", hostname: "wirehost", version: "test", labels: { rack: "r1" }, held: [], resources } });
+    const welcome = await next();
+    assert.equal(welcome.body, "welcome");
+    assert.equal(welcome.welcome.agent_id, "wire2");
+
+    const assign = await next();
+    assert.equal(assign.body, "assign");
+    const a = assign.assign;
+    assert.equal(a.job_id, jobId);
+    assert.equal(a.job_type, "commands");
+    assert.deepEqual(a.commands.steps.map((s: Any) => [s.name, s.argv, s.timeout_s]), [["hello", ["echo", "hi"], 5]]);
+    assert.equal(a.reservation.cores, 1);
+
+    call.write({ assign_reply: { attempt_id: a.attempt_id, accepted: true } });
+    const step = { index: 0, name: "hello", argv: ["echo", "hi"], started_at: Date.now() / 1000, wall_s: 0.01, cpu_s: 0.002, exit_code: 0 };
+    call.write({ step_update: { attempt_id: a.attempt_id, state: "STEP_FINISHED", step } });
+    call.write({ log_chunk: { attempt_id: a.attempt_id, seq: 1, step: "hello", data: Buffer.from("hi\r\n") } });
+    const logAck = await next();
+    assert.deepEqual([logAck.body, logAck.log_ack.seq], ["log_ack", 1]);
+    call.write({ diagnostic: { attempt_id: a.attempt_id, name: "RFI mask percentage", value: 1.25, text: "" } });
+    call.write({ attempt_result: { attempt_id: a.attempt_id, outcome: "OUTCOME_SUCCEEDED", steps: [step] } });
+    const ack = await next();
+    assert.equal(ack.body, "result_ack");
+    assert.equal(ack.result_ack.attempt_id, a.attempt_id);
+
+    const detail = await unary(admin, "GetJob", { id: jobId }, adminMd);
+    assert.equal(detail.job.status, "processed");
+    assert.equal(detail.attempts[0].steps[0].exit_code, 0);
+    assert.deepEqual(detail.diagnostics.map((d: Any) => [d.name, d.value]), [["RFI mask percentage", 1.25]]);
+    const agents = await unary(admin, "ListAgents", {}, adminMd);
+    const me = agents.agents.find((x: Any) => x.id === "wire2");
+    assert.equal(me.hostname, "wirehost");
+    assert.equal(me.state, "connected");
+    assert.equal(me.labels.rack, "r1");
+
+    // A result about an attempt that is over is refused with a Cancel.
+    call.write({ step_update: { attempt_id: a.attempt_id, state: "STEP_STARTED", step } });
+    const cancel = await next();
+    assert.equal(cancel.body, "cancel");
+    assert.match(cancel.cancel.reason, /is processed/);
+    call.end();
+    client.close();
+  });
+});
