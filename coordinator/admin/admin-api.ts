@@ -37,12 +37,16 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
   };
 }
 
-export function jobView(core: CoordinatorCore, j: JobRow): JobView {
-  const attempts = core.tracker.attemptsOfJob(j.id);
-  const current = attempts.find((a) => a.id === j.current_attempt_id);
+/** A job row with its attempt count and current agent, as one query returns them. */
+type JobListRow = JobRow & { attempt_count: number; agent_id: string | null };
+
+const JOB_LIST_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
+                      FROM jobs j LEFT JOIN job_submits a ON a.id = j.current_attempt_id`;
+
+export function jobView(j: JobListRow): JobView {
   return {
-    id: j.id, beam: j.beam, jobType: j.job_type, status: j.status, failures: j.failures, attempts: attempts.length,
-    currentAttemptId: j.current_attempt_id ?? undefined, agentId: current?.agent_id ?? "", details: j.details,
+    id: j.id, beam: j.beam, jobType: j.job_type, status: j.status, failures: j.failures, attempts: j.attempt_count,
+    currentAttemptId: j.current_attempt_id ?? undefined, agentId: j.agent_id ?? "", details: j.details,
     createdAt: j.created_at, updatedAt: j.updated_at,
   };
 }
@@ -97,16 +101,16 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
         throw new RefusedAction(`unknown job status '${req.status}' (one of: ${JOB_STATES.join(", ")})`);
       }
-      const sql = `SELECT * FROM jobs ${req.status ? "WHERE status = @status" : ""} ORDER BY id ${req.limit ? "LIMIT @limit" : ""}`;
-      const rows = t.db.prepare(sql).all({ ...(req.status ? { status: req.status } : {}), ...(req.limit ? { limit: req.limit } : {}) }) as JobRow[];
-      return { jobs: rows.map((j) => jobView(core, j)) };
+      const sql = `${JOB_LIST_SQL} ${req.status ? "WHERE j.status = @status" : ""} ORDER BY j.id ${req.limit ? "LIMIT @limit" : ""}`;
+      const rows = t.db.prepare(sql).all({ ...(req.status ? { status: req.status } : {}), ...(req.limit ? { limit: req.limit } : {}) }) as JobListRow[];
+      return { jobs: rows.map(jobView) };
     }),
 
     getJob: unary(adminToken, (req) => {
-      const j = t.job(req.id);
+      const j = t.db.prepare(`${JOB_LIST_SQL} WHERE j.id = ?`).get(req.id) as JobListRow | undefined;
       if (!j) throw new NotFound("job", req.id);
       return {
-        job: jobView(core, j),
+        job: jobView(j),
         attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),

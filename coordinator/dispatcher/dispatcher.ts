@@ -51,8 +51,11 @@ export class Dispatcher {
   /** One pass; returns true when it filled a whole batch and more may fit. */
   pass(): boolean {
     const agents = this.registry.dispatchable();
-    if (agents.length === 0) return false;
-    const jobs = this.tracker.waitingJobs(this.settings.batch);
+    const freeCores = agents.reduce((n, a) => n + a.free().cores, 0);
+    if (freeCores === 0) return false;
+    // A job takes at least one core, so a few rows per free core is enough to fill
+    // them even when some waiting jobs do not fit anywhere.
+    const jobs = this.tracker.waitingJobs(Math.min(this.settings.batch, freeCores * 4));
     let assigned = 0;
     for (const job of jobs) {
       if (!agents.some((a) => a.free().cores > 0)) break;
@@ -61,7 +64,7 @@ export class Dispatcher {
       this.assign(job, agent);
       assigned++;
     }
-    return assigned === this.settings.batch;
+    return assigned === jobs.length && jobs.length > 0;
   }
 
   /** The fitting agent with the most free cores; for a retry, one that has not tried the job if any fits. */

@@ -130,7 +130,9 @@ export class AgentSession implements AgentLink {
     const core = this.core;
     this.agent!.heartbeat(hb.resources, Date.now() / 1000);
     core.tracker.recordSeen(this.agentId, hb.resources);
-    const running = hb.held.map((a) => a.attemptId);
+    // Finished attempts are held only until their result is acknowledged; the result
+    // itself (or its re-send after a reconnect) settles them, so they need no lease.
+    const running = hb.held.filter((a) => !a.finished).map((a) => a.attemptId);
     const stale = core.tracker.renewLeases(this.agentId, running, Date.now() / 1000 + core.settings.leaseS);
     for (const id of stale) {
       const a = core.tracker.attempt(id);

@@ -52,7 +52,7 @@ export class Tracker {
       insertJobFile: db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (?, ?, ?)"),
       insertAttempt: db.prepare(`INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, updated_at)
                                  VALUES (@job, @agent, 'assigned', @cores, @memory, @shm, @lease, @now, @now)`),
-      waiting: db.prepare(`SELECT * FROM jobs WHERE status IN ('retrying', 'new') ORDER BY status = 'new', id LIMIT ?`),
+      waiting: db.prepare(`SELECT * FROM jobs WHERE status = ? ORDER BY id LIMIT ?`),
       job: db.prepare("SELECT * FROM jobs WHERE id = ?"),
       attempt: db.prepare("SELECT * FROM job_submits WHERE id = ?"),
       attemptsOfJob: db.prepare("SELECT * FROM job_submits WHERE job_id = ? ORDER BY id"),
@@ -101,7 +101,8 @@ export class Tracker {
 
   /** Jobs waiting for an agent: retries first (as PALFA), then new ones, oldest first. */
   waitingJobs(limit: number): JobRow[] {
-    return this.s.waiting.all(limit) as JobRow[];
+    const retrying = this.s.waiting.all("retrying", limit) as JobRow[];
+    return retrying.length >= limit ? retrying : retrying.concat(this.s.waiting.all("new", limit - retrying.length) as JobRow[]);
   }
 
   job(id: number): JobRow | undefined { return this.s.job.get(id) as JobRow | undefined; }

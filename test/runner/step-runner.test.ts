@@ -160,6 +160,25 @@ describe("StepRunner: running steps", function () {
     assert.ok(finishedAt - first.t > 700, `first line arrived ${finishedAt - first.t} ms before the end`);
   });
 
+  it("delivers a large output completely, in bounded chunks, up to the last byte before exit", async () => {
+    const { runner } = newRunner();
+    let bytes = 0;
+    let maxChunk = 0;
+    let tail = "";
+    // 4 M lines of "y\n" -> "y\r\n" on the pty, then a final marker right before exit
+    const res = await runner.run([sh("yes | head -n 4000000; printf END")], {
+      onOutput: (_i, _n, d) => {
+        bytes += d.length;
+        maxChunk = Math.max(maxChunk, d.length);
+        tail = (tail + d.toString("latin1")).slice(-8);
+      },
+    });
+    assert.equal(res.ok, true);
+    assert.equal(bytes, 4_000_000 * 3 + 3);
+    assert.ok(tail.endsWith("y\r\nEND"));
+    assert.ok(maxChunk <= 1 << 20, `largest chunk ${maxChunk} bytes`);
+  });
+
   it("does not re-encode bytes (invalid UTF-8 arrives unchanged)", async () => {
     const { runner } = newRunner();
     const parts: Buffer[] = [];

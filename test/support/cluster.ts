@@ -83,7 +83,19 @@ export class Cluster {
   async startCoordinator(): Promise<Proc> {
     const p = startProc("coordinator", ["--config", this.configPath, "coordinator"]);
     this.coordinator = p;
-    await waitFor("the coordinator to listen", () => p.stderr.some((l) => l.includes("coordinator listening")) || (p.child.exitCode !== null && Promise.reject(new Error(`coordinator exited: ${p.stderr.join("\n")}`))));
+    this.adminClient?.client.close();
+    this.adminClient = null;
+    await waitFor("the coordinator to answer", async () => {
+      if (p.child.exitCode !== null) throw new Error(`coordinator exited: ${p.stderr.join("\n")}`);
+      try {
+        const a = this.admin();
+        return await call(a, a.client.status, {});
+      } catch {
+        this.adminClient?.client.close();
+        this.adminClient = null;
+        return undefined;
+      }
+    });
     return p;
   }
 
@@ -113,9 +125,15 @@ export class Cluster {
 
   async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}): Promise<Proc> {
     const file = fs.existsSync(path.join(this.dir, `${id}.yaml`)) ? path.join(this.dir, `${id}.yaml`) : this.registerAgent(id, agentOverrides);
+    const startedAt = Date.now() / 1000;
     const p = startProc(id, ["--config", file, "agent"]);
     this.agents.set(id, p);
-    await waitFor(`agent ${id} to connect`, () => p.stderr.some((l) => l.includes("connected to the coordinator")) || (p.child.exitCode !== null && Promise.reject(new Error(`agent ${id} exited: ${p.stderr.join("\n")}`))));
+    await waitFor(`agent ${id} to connect`, async () => {
+      if (p.child.exitCode !== null) throw new Error(`agent ${id} exited: ${p.stderr.join("\n")}`);
+      const a = this.admin();
+      const agents = (await call(a, a.client.listAgents, {})).agents;
+      return agents.some((x) => x.id === id && x.state === "connected" && x.lastHeartbeatAt >= startedAt);
+    });
     return p;
   }
 
@@ -137,6 +155,15 @@ export class Cluster {
       const jobs = await this.jobs();
       return pred(jobs) ? jobs : undefined;
     }, timeoutMs, 100);
+  }
+
+  /** Waits until this many jobs are processed, asking only for counts (cheap while thousands run). */
+  async waitForProcessed(count: number, timeoutMs = 30000): Promise<void> {
+    const a = this.admin();
+    await waitFor(`${count} jobs processed`, async () => {
+      const s = await call(a, a.client.status, {});
+      return (s.jobs.find((c) => c.status === "processed")?.count ?? 0) >= count;
+    }, timeoutMs, 20);
   }
 
   static async kill(p: Proc | null, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {

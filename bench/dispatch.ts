@@ -1,0 +1,63 @@
+// Dispatch benchmark: 1,000 trivial command jobs over 8 slots (2 agents x 4
+// cores), all real processes over gRPC on loopback.
+//  - throughput: all 1,000 submitted at once; jobs/s from submission to the last one processed
+//  - latency: jobs submitted one by one at a pace the slots can absorb; submit -> step start
+//    (the step's start time recorded by the agent minus the job's creation time in the tracker)
+import Database from "better-sqlite3";
+import path from "node:path";
+import { Cluster } from "../test/support/cluster";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function startLatencies(dbPath: string, fromJob: number): number[] {
+  const db = new Database(dbPath, { readonly: true });
+  const rows = db.prepare(`SELECT s.started_at - j.created_at AS latency FROM jobs j
+                           JOIN job_submits a ON a.id = j.current_attempt_id JOIN attempt_steps s ON s.attempt_id = a.id AND s.idx = 0
+                           WHERE j.id >= ? ORDER BY latency`).all(fromJob) as { latency: number }[];
+  db.close();
+  return rows.map((r) => r.latency * 1000);
+}
+
+export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: number; latencyRatePerS?: number } = {}) {
+  const total = opts.jobs ?? 1000;
+  const latencyJobs = opts.latencyJobs ?? 200;
+  const rate = opts.latencyRatePerS ?? 50;
+  const cluster = await Cluster.create({ logging: { level: "warn" } });
+  try {
+    await cluster.startCoordinator();
+    await Promise.all([cluster.startAgent("bench1", { cores: 4, heartbeat_s: 10 }), cluster.startAgent("bench2", { cores: 4, heartbeat_s: 10 })]);
+
+    const t0 = process.hrtime.bigint();
+    const ids = await cluster.submit(["true"], total, "bench");
+    await cluster.waitForProcessed(total, 600_000);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const batchLatency = startLatencies(path.join(cluster.dataDir, "tracker.db"), ids[0]);
+
+    const firstPaced = ids[ids.length - 1] + 1;
+    for (let i = 0; i < latencyJobs; i++) {
+      await cluster.submit(["true"], 1, "bench-paced");
+      await new Promise((r) => setTimeout(r, 1000 / rate));
+    }
+    await cluster.waitForProcessed(total + latencyJobs, 120_000);
+    const paced = startLatencies(path.join(cluster.dataDir, "tracker.db"), firstPaced);
+
+    return {
+      benchmark: "dispatch",
+      slots: 8,
+      agents: 2,
+      jobs: total,
+      seconds: Number(seconds.toFixed(3)),
+      jobs_per_second: Number((total / seconds).toFixed(1)),
+      submit_to_start_ms: {
+        paced: { jobs: paced.length, rate_per_s: rate, p50: Number(percentile(paced, 50).toFixed(1)), p99: Number(percentile(paced, 99).toFixed(1)), max: Number(paced[paced.length - 1].toFixed(1)) },
+        batch_of_all: { p50: Number(percentile(batchLatency, 50).toFixed(1)), p99: Number(percentile(batchLatency, 99).toFixed(1)) },
+      },
+      targets: { jobs_per_second: 300, p50_ms: 20, p99_ms: 100 },
+    };
+  } finally {
+    await cluster.close();
+  }
+}

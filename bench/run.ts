@@ -1,0 +1,23 @@
+// `npm run bench`: runs the benchmarks and prints one JSON document.
+// `npm run bench -- dispatch` runs only the named ones.
+import { dispatchBenchmark } from "./dispatch";
+
+const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+  dispatch: () => dispatchBenchmark(),
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+  const names = wanted.length ? wanted : Object.keys(BENCHMARKS);
+  const unknown = names.filter((n) => !BENCHMARKS[n]);
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(", ")} (known: ${Object.keys(BENCHMARKS).join(", ")})`);
+  const results: Record<string, unknown> = {};
+  for (const n of names) results[n] = await BENCHMARKS[n]();
+  process.stdout.write(JSON.stringify({ machine: { cpus: (await import("node:os")).availableParallelism(), node: process.version }, results }, null, 2) + "\n");
+  process.exit(0);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : err}\n`);
+  process.exit(1);
+});
