@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as pty from "node-pty";
 import type { Logger } from "../../shared/logging/logger";
+import { EndMarkerScanner, newEndMarker } from "./end-marker";
 import { classify, type StopCause } from "./outcome";
 import { OutputTail } from "./output-tail";
 import { removePgidRecord, pgidRecordFor, writePgidRecord } from "./pgid-records";
@@ -54,6 +55,9 @@ export class StepProcess {
   private readonly log: Logger;
   private readonly statusFile: string;
   private readonly tail = new OutputTail();
+  private readonly endMarker = newEndMarker();
+  private readonly scanner = new EndMarkerScanner(this.endMarker);
+  private term?: pty.IPty;
   private readonly done: Promise<StepOutcome>;
   private resolveDone!: (o: StepOutcome) => void;
   private startedAt = 0;
@@ -83,7 +87,7 @@ export class StepProcess {
       try {
         fs.rmSync(this.statusFile, { force: true }); // a previous attempt's, must not be mistaken for ours
         const env = stepEnv(spec.env);
-        term = pty.spawn(bashPath(), wrapperArgs(this.statusFile, spec.argv), {
+        term = pty.spawn(bashPath(), wrapperArgs(this.statusFile, this.endMarker, spec.argv), {
           name: env.TERM ?? "dumb",
           cols: PTY_COLS,
           rows: PTY_ROWS,
@@ -102,6 +106,7 @@ export class StepProcess {
     }
 
     // forkpty made the child a session (and so process-group) leader: pid == pgid.
+    this.term = term;
     const pgid = (this.pgid = term.pid);
     try {
       writePgidRecord(this.o.stateDir, pgidRecordFor(pgid, { index, name: spec.name, startedAt: this.startedAt }));
@@ -117,6 +122,8 @@ export class StepProcess {
     term.onExit((e) => {
       this.exited = true;
       this.clearTimers();
+      const rest = this.scanner.flush(); // only non-empty if the wrapper died before its marker
+      if (rest.length) this.deliver(rest);
       void this.finish({ ptyExit: e });
     });
 
@@ -137,7 +144,8 @@ export class StepProcess {
    * outcome once the group is gone.
    */
   stop(cause: StopCause): Promise<StepOutcome> {
-    if (this.pgid !== undefined && !this.exited && !this.cause) {
+    // Once the marker is in, the program has ended by itself; only the wrapper is left.
+    if (this.pgid !== undefined && !this.exited && !this.scanner.found && !this.cause) {
       this.cause = cause;
       this.clearTimers();
       this.log.info({ step: this.o.index, stepName: this.o.spec.name, pgid: this.pgid, reason: cause.cls }, "stopping step");
@@ -149,8 +157,23 @@ export class StepProcess {
     return this.done;
   }
 
-  private onData(buf: Buffer): void {
+  private onData(chunk: Buffer): void {
     this.idleTimer?.refresh();
+    const wasFound = this.scanner.found;
+    const buf = this.scanner.push(chunk);
+    if (buf.length) this.deliver(buf);
+    if (!wasFound && this.scanner.found) {
+      // Everything the program wrote has now been read: let the wrapper exit.
+      this.clearTimers();
+      try {
+        this.term?.write("\n");
+      } catch (e) {
+        this.log.warn({ err: e }, "could not answer the step wrapper; it exits on its own after 10 s");
+      }
+    }
+  }
+
+  private deliver(buf: Buffer): void {
     this.tail.push(buf);
     this.emit("onOutput", this.o.index, this.o.spec.name, buf);
   }

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-// $0 = label for bash's own messages, $1 = status file, $2... = the step's argv.
+// $0 = label for bash's own messages, $1 = status file, $2 = end marker, $3... = the step's argv.
 // - The lookup up front turns "no such program" into a clear spawn failure instead of
 //   a 127 indistinguishable from a program that exits 127 itself.
 // - `exec --` in a subshell runs argv[0] as a real executable (not a bash builtin or
@@ -23,8 +23,11 @@ import path from "node:path";
 // - bash's stderr is /dev/null around the wait so its "line 12: 1234 Killed" chatter
 //   doesn't land in the step's log (the runner reports the signal); the program gets the
 //   real stderr back through fd 3.
-export const WRAPPER_SCRIPT = String.raw`status_file=$1; shift
-spawn_fail() { printf 'beamflow: %s%s\n' "$2" "$3" >&2; printf 'spawn %s %s\n' "$1" "$2" > "$status_file"; exit "$1"; }
+// - finish: print the end marker, then wait (silently, bounded) for the runner's answer
+//   before exiting, so no output is lost at exit (see end-marker.ts).
+export const WRAPPER_SCRIPT = String.raw`status_file=$1; end_marker=$2; shift 2
+finish() { printf '%s' "$end_marker"; read -r -s -t 10 _ 2>/dev/null; exit "$1"; }
+spawn_fail() { printf 'beamflow: %s%s\n' "$2" "$3" >&2; printf 'spawn %s %s\n' "$1" "$2" > "$status_file"; finish "$1"; }
 prog=$1
 if [[ $prog == */* ]]; then
   [[ -e $prog ]] || spawn_fail 127 "$prog: no such file"
@@ -36,7 +39,7 @@ fi
 trap : TERM
 { ( exec -- "$@" 2>&3 3>&- ); rc=$?; } 3>&2 2>/dev/null
 { printf 'exit %d\n' "$rc"; times; } > "$status_file"
-exit "$rc"
+finish "$rc"
 `;
 
 let bashPathCache: string | undefined;
@@ -59,9 +62,9 @@ export function bashPath(): string {
   throw new Error("bash not found in PATH; the step runner needs it");
 }
 
-/** argv for the pty child: bash -c SCRIPT beamflow-step STATUSFILE argv... */
-export function wrapperArgs(statusFile: string, argv: string[]): string[] {
-  return ["-c", WRAPPER_SCRIPT, "beamflow-step", statusFile, ...argv];
+/** argv for the pty child: bash -c SCRIPT beamflow-step STATUSFILE ENDMARKER argv... */
+export function wrapperArgs(statusFile: string, endMarker: Buffer, argv: string[]): string[] {
+  return ["-c", WRAPPER_SCRIPT, "beamflow-step", statusFile, endMarker.toString("latin1"), ...argv];
 }
 
 export type WrapperStatus =

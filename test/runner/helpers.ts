@@ -10,8 +10,16 @@ import { StepRunner } from "../../agent/runner";
 
 export const logger = silentLogger();
 
+const made: string[] = [];
+// mocha runs with exit: true, so "exit" is the last moment; it must be synchronous.
+process.on("exit", () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tmpDir(prefix = "beamflow-runner-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 export function newRunner(stateDir = path.join(tmpDir(), "state"), killGraceS = 0.5): { runner: StepRunner; stateDir: string } {

@@ -1,6 +1,7 @@
 // The pure parts of the runner: the wrapper's status file, outcome classification and
 // the bounded output tail.
 import assert from "node:assert/strict";
+import { EndMarkerScanner, newEndMarker } from "../../agent/runner/end-marker";
 import { classify } from "../../agent/runner/outcome";
 import { OutputTail } from "../../agent/runner/output-tail";
 import { decodeShellStatus, parseStatus } from "../../agent/runner/wrapper";
@@ -50,5 +51,25 @@ describe("runner internals", function () {
     t.push(Buffer.from("progress 10%\rprogress 20%\r"));
     assert.equal(t.lastLine(), "progress 20%");
     assert.equal(new OutputTail().lastLine(), undefined);
+  });
+
+  it("cuts the end marker out of the stream, even when split across chunks", () => {
+    const m = newEndMarker();
+    assert.notDeepEqual(m, newEndMarker(), "random per step");
+    const stream = Buffer.concat([Buffer.from("out\x1b[1mbold\x1b"), m, Buffer.from("after")]);
+    for (let cut1 = 0; cut1 <= stream.length; cut1 += 3) {
+      for (const cut2 of [cut1, Math.min(stream.length, cut1 + 7)]) {
+        const sc = new EndMarkerScanner(m);
+        const got = Buffer.concat([sc.push(stream.subarray(0, cut1)), sc.push(stream.subarray(cut1, cut2)), sc.push(stream.subarray(cut2))]);
+        assert.equal(got.toString("latin1"), "out\x1b[1mbold\x1b", `cuts ${cut1},${cut2}`);
+        assert.equal(sc.found, true);
+      }
+    }
+    // a chunk ending in what looks like the marker's start is held back, then released
+    const sc = new EndMarkerScanner(m);
+    assert.equal(sc.push(Buffer.concat([Buffer.from("a"), m.subarray(0, 5)])).toString(), "a");
+    assert.equal(sc.push(Buffer.from("b")).toString("latin1"), m.subarray(0, 5).toString("latin1") + "b");
+    assert.equal(sc.push(m.subarray(0, 3)).length, 0);
+    assert.deepEqual(sc.flush(), m.subarray(0, 3), "released if the stream ends without the marker");
   });
 });

@@ -68,12 +68,13 @@ describe("spine: coordinator and agents over gRPC", function () {
   it("requeues a killed agent's job after its lease, finishes it elsewhere, and does not count the lost attempt", async () => {
     cluster = await Cluster.create({ jobs: { lease_s: 2, max_attempts: 1 } });
     await cluster.startCoordinator();
-    await cluster.startAgent("node1");
+    await Promise.all([cluster.startAgent("node1"), cluster.startAgent("node2")]);
+    assert.equal(cluster.cli(["drain", "node2"]).status, 0);
     const ledger = path.join(cluster.dir, "ledger");
-    const [id] = await cluster.submit(ledgerCommand(ledger, "sleep 2; "));
+    const [id] = await cluster.submit(ledgerCommand(ledger, "sleep 3; "));
     const running = await cluster.waitForJobs((js) => js[0]?.status === "submitted" && js[0].agentId === "node1", "job running on node1");
     await waitFor("the step to start", () => fs.readdirSync(cluster.workDir("node1")).length > 0);
-    await cluster.startAgent("node2");
+    assert.equal(cluster.cli(["undrain", "node2"]).status, 0);
     await Cluster.kill(cluster.agents.get("node1")!, "SIGKILL");
     const lostAt = Date.now();
     const done = await cluster.waitForJobs((js) => js[0]?.status === "processed", "job processed by node2", 30000);
@@ -86,7 +87,7 @@ describe("spine: coordinator and agents over gRPC", function () {
     assert.match(detail.attempts[0].details, /lease expired/);
     assert.equal(running[0].currentAttemptId, detail.attempts[0].id);
     // The killed agent's step died with its pty: only node2's run reached the ledger.
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 3500));
     assert.deepEqual([...ledgerRuns(ledger).values()], [1]);
   });
 

@@ -3,17 +3,19 @@
  *
  * Public API:
  *   interface AccelFile, AccelCandidate, AccelHarmonic
- *   parseAccel(text, file): AccelFile
- *   readAccelFile(path): AccelFile
+ *   parseAccel(text, file, separateInf?): AccelFile
+ *   readAccelFile(path): AccelFile     (falls back to "<base>.inf" for files without the block)
  *
  * Layout (src/accel_utils.c, output_fundamentals/output_harmonics): a table of
  * fundamentals, two blank lines, a table with one row per harmonic of every
  * candidate, two blank lines, then a copy of the searched series' .inf file. Every
  * column has a fixed width and is followed by two spaces; accelsearch centres each
  * value in its column and cuts what does not fit, so we slice columns by position
- * (as the writer laid them out) rather than split on whitespace, and we check the
- * two-space separators so that a damaged row is reported, not misread. Jerk
- * searches (-wmax) add the FFT 'w' columns; we detect them from the header.
+ * (as the writer laid them out) and check the two-space separators; a row that does
+ * not fit that layout is split on whitespace instead (as sifting.py always does),
+ * and every numeric field is validated either way, so damage is reported, not
+ * misread. Jerk searches (-wmax) add the FFT 'w' columns; we detect them from the
+ * header.
  *
  * Each value-with-uncertainty column becomes a Measurement and keeps its printed
  * text: sifting.py re-reads some fields its own way (e.g. power "x10^" handling),
@@ -22,7 +24,7 @@
 
 import fs from "node:fs";
 import { ParseError } from "./errors";
-import { type InfFile, observationLength, parseInfLines } from "./inf";
+import { type InfFile, observationLength, parseInfLines, readInfFile } from "./inf";
 import { splitLines } from "./text";
 import { type Measurement, parseMeasurement, parseNumber } from "./values";
 
@@ -78,16 +80,25 @@ export interface AccelHarmonic {
 export interface AccelFile {
   file: string;
   candidates: AccelCandidate[];
-  /** The .inf block accelsearch appended. */
+  /** The .inf block accelsearch appended (or the separate .inf, for files without one). */
   inf: InfFile;
+  /** Where `inf` came from. */
+  infSource: "appended" | "separate";
   /** Length of the searched series in seconds, N*dt from that .inf (what sifting divides r by). */
   T: number;
   /** Whether the search had a jerk (w) dimension. */
   hasJerk: boolean;
 }
 
+/**
+ * Read an ACCEL file. Current accelsearch appends the series' .inf to it; for files
+ * written without one (older PRESTO), the sibling "<base>.inf" is read instead.
+ */
 export function readAccelFile(path: string): AccelFile {
-  return parseAccel(fs.readFileSync(path, "utf8"), path);
+  const text = fs.readFileSync(path, "utf8");
+  const infPath = path.replace(/_ACCEL_\d+$/, ".inf");
+  const sibling = infPath !== path && fs.existsSync(infPath) ? () => readInfFile(infPath) : undefined;
+  return parseAccel(text, path, sibling);
 }
 
 // Column widths from accel_utils.c. The w columns (fundamentals index 10, harmonics
@@ -98,7 +109,11 @@ const HARM_WIDTHS = [5, 4, 5, 15, 11, 18, 13, 12, 9, 12, 9, 12, 10, 10] as const
 const HARM_W_COLUMNS = [9, 10];
 const NOTES_WIDTH = 20;
 
-export function parseAccel(text: string, file: string): AccelFile {
+/**
+ * Parse ACCEL text. `separateInf` supplies the .inf when the text has no appended
+ * block (it is not consulted otherwise); without it such text is a ParseError.
+ */
+export function parseAccel(text: string, file: string, separateInf?: () => InfFile): AccelFile {
   const lines = splitLines(text, file, true);
   const at = (i: number): string | undefined => lines[i];
   const fail = (i: number, expected: string): never => {
@@ -141,9 +156,13 @@ export function parseAccel(text: string, file: string): AccelFile {
   }
 
   // --- the appended .inf
-  if (at(i) === undefined) fail(i, "the .inf block accelsearch appends");
+  if (at(i) === undefined) {
+    if (separateInf === undefined) fail(i, "the .inf block accelsearch appends (or a separate .inf)");
+    const inf = separateInf!();
+    return { file, candidates, inf, infSource: "separate", T: observationLength(inf), hasJerk };
+  }
   const inf = parseInfLines(lines.slice(i), file, i + 1);
-  return { file, candidates, inf, T: observationLength(inf), hasJerk };
+  return { file, candidates, inf, infSource: "appended", T: observationLength(inf), hasJerk };
 }
 
 function skipBlank(lines: readonly string[], i: number): number {
@@ -163,10 +182,17 @@ function columns(line: string, widths: readonly number[]): { fields: string[]; r
     const separated = line.charCodeAt(end) === 32 && line.charCodeAt(end + 1) === 32;
     // Only the last column may end the line early (a copy with trailing blanks stripped).
     if (!separated && !(k === widths.length - 1 && /^ {0,2}$/.test(line.slice(end)))) return null;
-    fields.push(line.slice(pos, end).trim());
+    fields.push(trimmedSlice(line, pos, Math.min(end, line.length)));
     pos = end + 2;
   }
   return { fields, rest: line.slice(pos) };
+}
+
+/** line.slice(start, end).trim() with one allocation instead of two (~300k fields per beam). */
+function trimmedSlice(line: string, start: number, end: number): string {
+  while (start < end && line.charCodeAt(start) === 32) start++;
+  while (end > start && line.charCodeAt(end - 1) === 32) end--;
+  return line.slice(start, end);
 }
 
 /** Notes are printed as "  %.20s"; a row may be shorter if trailing spaces were stripped. */
@@ -189,13 +215,24 @@ class Row {
     private readonly line: string,
     private readonly what: string,
     widths: readonly number[],
+    blankFirstColumn = false,
   ) {
     const cols = columns(line, widths);
-    if (!cols) this.fail(`a row with ${widths.length} fixed-width columns separated by two spaces`);
-    const notes = notesOf(cols.rest);
-    if (notes === null) this.fail("the notes column after two spaces");
-    this.fields = cols.fields;
-    this.notes = notes;
+    const notes = cols ? notesOf(cols.rest) : null;
+    if (cols && notes !== null) {
+      this.fields = cols.fields;
+      this.notes = notes;
+    } else {
+      // Not laid out as current accelsearch does (another PRESTO version, or a
+      // damaged row): split on whitespace as sifting.py does; the numeric columns
+      // then get checked one by one, so damage is still reported.
+      const tokens = line.trim().split(/\s+/);
+      // Harmonic rows after the first leave the candidate column blank.
+      if (blankFirstColumn) tokens.unshift("");
+      if (tokens.length < widths.length) this.fail(`a row with ${widths.length} columns`);
+      this.fields = tokens.slice(0, widths.length);
+      this.notes = tokens.slice(widths.length).join(" ");
+    }
   }
 
   fail(expected: string): never {
@@ -270,7 +307,8 @@ function parseHarmonic(
   hasJerk: boolean,
   file: string,
 ): AccelHarmonic {
-  const row = new Row(file, i, line, `harmonic ${harmonic} of ${cand.numHarmonics} of candidate ${cand.candnum}`, widths);
+  const what = `harmonic ${harmonic} of ${cand.numHarmonics} of candidate ${cand.candnum}`;
+  const row = new Row(file, i, line, what, widths, harmonic > 1);
   const f = row.fields;
   // The first row of a candidate repeats its number (4 printed digits at most);
   // the others leave the column blank.

@@ -73,6 +73,11 @@ function pad(text: string, width: number, leftAlign: boolean): string {
 /** "%{width}.{precision}f" (right-aligned unless leftAlign, as "%-W.Pf"). */
 export function formatFixed(x: number, precision: number, width = 0, leftAlign = false): string {
   if (!Number.isFinite(x)) return pad(nonFinite(x), width, leftAlign);
+  return pad(fastFixed(x, precision) ?? exactFixed(x, precision), width, leftAlign);
+}
+
+/** The exact (BigInt) route; always right. */
+function exactFixed(x: number, precision: number): string {
   const { negative, digits, scale } = exactDecimal(x);
   let s = roundHalfEven(digits, scale, precision).toString();
   if (precision > 0) {
@@ -80,16 +85,69 @@ export function formatFixed(x: number, precision: number, width = 0, leftAlign =
     s = `${s.slice(0, -precision)}.${s.slice(-precision)}`;
   }
   // C and Python keep the sign of negative values that round to zero ("-0.00").
-  return pad(negative ? `-${s}` : s, width, leftAlign);
+  return negative ? `-${s}` : s;
+}
+
+/**
+ * The fast route: toFixed with four extra digits (exactly rounded by the engine),
+ * then round those off ourselves. Only an extra "5000" can hide an exact tie, where
+ * JavaScript and C round differently; then (and for -0 and huge values) return null.
+ */
+function fastFixed(x: number, precision: number): string | null {
+  if (Object.is(x, -0) || Math.abs(x) >= 1e21 || precision > 96) return null;
+  const s = x.toFixed(precision + 4);
+  const tail = s.slice(-4);
+  if (tail === "5000") return null;
+  let head = s.slice(0, -4);
+  if (tail > "5000") head = incrementDecimal(head);
+  return head.endsWith(".") ? head.slice(0, -1) : head;
+}
+
+/** Add one unit in the last place to a decimal string like "-12.34" or "99." (sign kept). */
+function incrementDecimal(s: string): string {
+  const chars = s.split("");
+  let i = chars.length - 1;
+  for (; i >= 0; i--) {
+    const c = chars[i]!;
+    if (c === "." || c === "-") continue;
+    if (c === "9") {
+      chars[i] = "0";
+    } else {
+      chars[i] = String.fromCharCode(c.charCodeAt(0) + 1);
+      return chars.join("");
+    }
+  }
+  // Carried past the first digit: "99.9" -> "100.0", "-9.9" -> "-10.0".
+  const first = chars[0] === "-" ? 1 : 0;
+  chars.splice(first, 0, "1");
+  return chars.join("");
 }
 
 /** "%.{precision}g" as C and Python print it (trailing zeros removed, 2+ exponent digits). */
 export function formatG(x: number, precision = 6): string {
   if (!Number.isFinite(x)) return nonFinite(x);
   const p = precision === 0 ? 1 : precision;
-  const { negative, digits, scale } = exactDecimal(x);
-  const sign = negative ? "-" : "";
-  if (digits === 0n) return `${sign}0`;
+  const sign = x < 0 || Object.is(x, -0) ? "-" : "";
+  if (x === 0) return `${sign}0`;
+  // p significant digits and the decimal exponent of the first one.
+  const sig = fastSignificant(Math.abs(x), p) ?? exactSignificant(x, p);
+  const exponent = sig.exponent;
+  if (exponent >= -4 && exponent < p) {
+    return sign + stripZeros(formatFixed(Math.abs(x), p - 1 - exponent));
+  }
+  const m = sig.digits;
+  const mantissa = stripZeros(m.length > 1 ? `${m[0]}.${m.slice(1)}` : m);
+  const expText = String(Math.abs(exponent)).padStart(2, "0");
+  return `${sign}${mantissa}e${exponent < 0 ? "-" : "+"}${expText}`;
+}
+
+interface Significant {
+  digits: string;
+  exponent: number;
+}
+
+function exactSignificant(x: number, p: number): Significant {
+  const { digits, scale } = exactDecimal(x);
   let exponent = digits.toString().length - 1 - scale;
   let rounded = roundHalfEven(digits, scale, p - 1 - exponent);
   if (rounded.toString().length > p) {
@@ -97,13 +155,27 @@ export function formatG(x: number, precision = 6): string {
     exponent++;
     rounded /= 10n;
   }
-  if (exponent >= -4 && exponent < p) {
-    return sign + stripZeros(formatFixed(Math.abs(x), p - 1 - exponent));
+  return { digits: rounded.toString(), exponent };
+}
+
+/** As fastFixed, with toExponential: null when the four extra digits are "5000". */
+function fastSignificant(ax: number, p: number): Significant | null {
+  if (p > 96) return null;
+  const s = ax.toExponential(p + 3);
+  const e = s.indexOf("e");
+  let exponent = Number(s.slice(e + 1));
+  const all = s.slice(0, e).replace(".", "");
+  const tail = all.slice(p);
+  if (tail === "5000") return null;
+  let digits = all.slice(0, p);
+  if (tail > "5000") {
+    digits = incrementDecimal(digits);
+    if (digits.length > p) {
+      exponent++;
+      digits = digits.slice(0, p);
+    }
   }
-  const m = rounded.toString();
-  const mantissa = stripZeros(m.length > 1 ? `${m[0]}.${m.slice(1)}` : m);
-  const expText = String(Math.abs(exponent)).padStart(2, "0");
-  return `${sign}${mantissa}e${exponent < 0 ? "-" : "+"}${expText}`;
+  return { digits, exponent };
 }
 
 function stripZeros(s: string): string {

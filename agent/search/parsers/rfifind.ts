@@ -88,8 +88,9 @@ const HEADER_KEYS: Record<string, keyof RfifindSummary> = {
 };
 
 export function parseRfifindOutput(text: string, file: string): RfifindSummary {
-  // rfifind's progress meter rewrites one line with "\r"; treat it as a line break.
-  const lines = splitLines(text.replace(/\r(?!\n)/g, "\n"), file, false);
+  // rfifind's progress meter rewrites one line with bare "\r"s; we leave those inside
+  // the line so that our line numbers are the file's.
+  const lines = splitLines(text, file, false);
   const header: Partial<Record<keyof RfifindSummary, number>> = {};
   let bad: RfifindIntervals | null = null;
   let good: RfifindIntervals | null = null;

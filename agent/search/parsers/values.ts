@@ -19,8 +19,8 @@
  * set truncated=true and report NaN for whatever can no longer be known (a zero
  * mantissa is still exactly zero).
  *
- * Values are built by handing decimal strings to Number(), which rounds correctly,
- * so a parsed value is the same double Python's float() gives for the same digits.
+ * Every value is the correctly rounded double of its decimal text (the same double
+ * Python's float() gives), so sifting sees exactly the numbers sifting.py sees.
  */
 
 export interface Measurement {

@@ -23,6 +23,7 @@
 import path from "node:path";
 import type { AccelFile } from "../parsers/accel";
 import { numpySum } from "../parsers/pycompat";
+import { parseNumber } from "../parsers/values";
 import { candidateSigma } from "./sigma";
 
 /** One DM at which a candidate was detected: (DM, SNR, sigma), as sifting.py's hit tuples. */
@@ -80,8 +81,8 @@ export function candidatesFromAccel(accel: AccelFile, filePath: string): SiftCan
   const T = accel.T;
 
   return accel.candidates.map((c) => {
-    const r = pyFloat(c.r.text.split("(")[0]!);
-    const z = pyFloat(c.z.text.split("(")[0]!);
+    const r = pyFloat(beforeParen(c.r.text));
+    const z = pyFloat(beforeParen(c.z.text));
     const f = r / T;
     const harmPows = c.harmonics.map((h) => parsePower(h.power.text));
     // Python's sum(): left to right from 0.
@@ -116,17 +117,22 @@ export function candidatesFromAccel(accel: AccelFile, filePath: string): SiftCan
 /**
  * sifting.py's parse_power(): the value before "(", times 10**n when the text has
  * "^n"; a "^" with nothing parseable after it counts as 10**5 ("power gets chopped
- * off if this large").
+ * off if this large"). A cut "x10" without "^" is ignored, as in sifting.py.
  */
 function parsePower(text: string): number {
-  let power = pyFloat(text.split("(")[0]!);
+  let power = pyFloat(beforeParen(text));
   const caret = text.indexOf("^");
   if (caret >= 0) {
-    const expText = text.split("^")[1]!;
-    const expon = tryPyFloat(expText) ?? 5;
+    const expon = parseNumber(text.split("^")[1]!) ?? 5;
     power *= pow10(expon);
   }
   return power;
+}
+
+/** text.split("(")[0] */
+function beforeParen(text: string): string {
+  const open = text.indexOf("(");
+  return open < 0 ? text : text.slice(0, open);
 }
 
 /** Python's 10.0**n: correctly rounded for integer n (Number("1e-2") is, Math.pow need not be). */
@@ -134,20 +140,12 @@ function pow10(n: number): number {
   return Number.isInteger(n) && Math.abs(n) <= 308 ? Number(`1e${n}`) : Math.pow(10, n);
 }
 
-const PY_FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$/i;
-
-function tryPyFloat(text: string): number | null {
-  const t = text.trim().replace(/_/g, "");
-  if (!PY_FLOAT.test(t)) return null;
-  const lower = t.toLowerCase();
-  if (lower.endsWith("nan")) return Number.NaN;
-  if (lower.includes("inf")) return lower.startsWith("-") ? -Infinity : Infinity;
-  return Number(t);
-}
-
-/** Python's float(text); throws where Python would raise ValueError. */
+/**
+ * Python's float(text) for the texts PRESTO prints (decimal, exponent, inf, nan);
+ * throws where Python would raise ValueError.
+ */
 function pyFloat(text: string): number {
-  const v = tryPyFloat(text);
+  const v = parseNumber(text);
   if (v === null) throw new Error(`sifting: could not convert ${JSON.stringify(text)} to a float`);
   return v;
 }

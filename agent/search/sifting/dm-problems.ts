@@ -41,6 +41,14 @@ export function removeDmProblems(
   const dmIndex = new Map<string, number>();
   dms.forEach((dm, i) => dmIndex.set(formatFixed(dm, 2), i));
 
+  // "%.2f" of each hit DM; there are only as many distinct DMs as trials.
+  const keys = new Map<number, string>();
+  const dmKey = (dm: number): string => {
+    let key = keys.get(dm);
+    if (key === undefined) keys.set(dm, (key = formatFixed(dm, 2)));
+    return key;
+  };
+
   const sorted = [...cands].sort((a, b) => b.sigma - a.sigma);
   const counts: DmProblemCounts = { removed: 0, tooFewHits: 0, peakBelowCutoff: 0, gaps: 0 };
   const kept: SiftCandidate[] = [];
@@ -75,7 +83,7 @@ export function removeDmProblems(
     if (c.hits.length > 1) {
       c.hits.sort((a, b) => a.dm - b.dm);
       const indices = c.hits.map((h) => {
-        const key = formatFixed(h.dm, 2);
+        const key = dmKey(h.dm);
         const index = dmIndex.get(key);
         if (index === undefined) {
           throw new Error(`sifting: hit DM ${key} of ${c.filename}:${c.candnum} is not in the list of DM trials`);

@@ -4,7 +4,7 @@
  * Public API:
  *   interface SiftOptions, AccelInput, SiftGroupReport, SiftReport, SiftResult
  *   PALFA_SIFT_OPTIONS
- *   sift(groups, dmStrs, options?): SiftResult           (pure: parsed files in)
+ *   sift(groups, dmStrs, options?): SiftResult           (pure: parsed files in, any iterables)
  *   siftFiles(groups, dmStrs, options?): SiftResult      (reads the ACCEL files)
  *   toAccelcandsEntries(cands): AccelcandsEntry[]
  *   formatCandlist(cands): string                        (the .accelcands text)
@@ -106,7 +106,7 @@ export interface SiftResult {
 }
 
 export function sift(
-  groups: ReadonlyArray<ReadonlyArray<AccelInput>>,
+  groups: ReadonlyArray<Iterable<AccelInput>>,
   dmStrs: readonly string[],
   options: Partial<SiftOptions> = {},
 ): SiftResult {
@@ -116,9 +116,11 @@ export function sift(
   let all: SiftCandidate[] = [];
 
   for (const files of groups) {
+    let numFiles = 0;
     let read = 0;
     let cands: SiftCandidate[] = [];
     for (const { path, accel } of files) {
+      numFiles++;
       const fileCands = candidatesFromAccel(accel, path);
       read += fileCands.length;
       cands.push(...defaultRejection(fileCands, o, rejected));
@@ -133,7 +135,7 @@ export function sift(
       dmProblems = r.counts;
     }
     groupReports.push({
-      files: files.length,
+      files: numFiles,
       candidatesRead: read,
       afterDefaultRejection,
       afterDuplicates,
@@ -170,17 +172,21 @@ export function sift(
   };
 }
 
-/** Read and sift ACCEL files given by path (one array of paths per acceleration search). */
+/**
+ * Read and sift ACCEL files given by path (one array of paths per acceleration
+ * search). Files are read one at a time as sifting consumes them, so only the
+ * candidates, not 300 parsed files, are held in memory.
+ */
 export function siftFiles(
   groups: ReadonlyArray<ReadonlyArray<string>>,
   dmStrs: readonly string[],
   options: Partial<SiftOptions> = {},
 ): SiftResult {
-  return sift(
-    groups.map((paths) => paths.map((path) => ({ path, accel: readAccelFile(path) }))),
-    dmStrs,
-    options,
-  );
+  return sift(groups.map(readEach), dmStrs, options);
+}
+
+function* readEach(paths: ReadonlyArray<string>): Generator<AccelInput> {
+  for (const path of paths) yield { path, accel: readAccelFile(path) };
 }
 
 /** The candlist entries sifting.py would write for these candidates. */
