@@ -4,6 +4,7 @@
 //  - latency: jobs submitted one by one at a pace the slots can absorb; submit -> step start
 //    (the step's start time recorded by the agent minus the job's creation time in the tracker)
 import Database from "better-sqlite3";
+import fs from "node:fs";
 import path from "node:path";
 import { Cluster } from "../test/support/cluster";
 
@@ -28,7 +29,9 @@ export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: num
   const cluster = await Cluster.create({ logging: { level: "warn" } });
   try {
     await cluster.startCoordinator();
-    await Promise.all([cluster.startAgent("bench1", { cores: 4, heartbeat_s: 10 }), cluster.startAgent("bench2", { cores: 4, heartbeat_s: 10 })]);
+    // Work dirs on /dev/shm, as in production.
+    const shm = (id: string) => ({ cores: 4, heartbeat_s: 10, work_base: `/dev/shm/beamflow-bench-${process.pid}-${id}` });
+    await Promise.all([cluster.startAgent("bench1", shm("bench1")), cluster.startAgent("bench2", shm("bench2"))]);
 
     const t0 = process.hrtime.bigint();
     const ids = await cluster.submit(["true"], total, "bench");
@@ -59,5 +62,6 @@ export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: num
     };
   } finally {
     await cluster.close();
+    for (const id of ["bench1", "bench2"]) fs.rmSync(`/dev/shm/beamflow-bench-${process.pid}-${id}`, { recursive: true, force: true });
   }
 }

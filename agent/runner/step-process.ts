@@ -27,15 +27,24 @@ export interface StepProcessOptions {
   events: StepEvents;
 }
 
+/**
+ * The agent's environment, read once: process.env is a getenv() per key, which
+ * costs more than the fork itself when thousands of short steps run. BASH_ENV
+ * would make the wrapper run a file before every step, so it is left out.
+ */
+let baseEnv: Record<string, string> | undefined;
 function stepEnv(extra: Record<string, string> | undefined): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  // These describe the agent's own terminal (if any), not the pty, and would mislead
-  // programs that format for the screen width.
-  delete env.COLUMNS;
-  delete env.LINES;
-  env.TERM = "dumb"; // no colour/cursor escapes in the logs, unless the step asks for them
-  return Object.assign(env, extra ?? {});
+  if (!baseEnv) {
+    baseEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) baseEnv[k] = v;
+    // These describe the agent's own terminal (if any), not the pty, and would mislead
+    // programs that format for the screen width.
+    delete baseEnv.COLUMNS;
+    delete baseEnv.LINES;
+    delete baseEnv.BASH_ENV;
+    baseEnv.TERM = "dumb"; // no colour/cursor escapes in the logs, unless the step asks for them
+  }
+  return { ...baseEnv, ...extra };
 }
 
 /** Why the process can't be created, checked up front because forkpty's child would only `_exit(1)`. */
