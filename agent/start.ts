@@ -5,6 +5,7 @@ import type { Config } from "../shared/config/schema";
 import type { Logger } from "../shared/logging/logger";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { Agent } from "./session/agent";
+import type { ToolchainConfig } from "./search/toolchain/toolchain";
 
 export function agentId(cfg: Config): string {
   return cfg.agent.id ?? os.hostname().split(".")[0].replace(/[^A-Za-z0-9._-]/g, "-");
@@ -41,4 +42,9 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
   });
   await agent.start();
   return agent;
+}
+
+export function toolchainConfig(cfg: Config): ToolchainConfig {
+  const t = cfg.agent.toolchain;
+  return { path: t.path, prefix: t.prefix, wrapper: t.wrapper, prestoDir: t.presto_dir, psrfitsUtilsDir: t.psrfits_utils_dir };
 }

@@ -12,6 +12,8 @@ import { call, CliError, connectAdmin } from "./admin-client";
 import { run } from "./run";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
+import { doctor } from "../agent/search/toolchain/doctor";
+import { toolchainConfig } from "../agent/start";
 
 export function buildProgram(): Command {
   const program = new Command("beamflow")
@@ -59,6 +61,17 @@ export function buildProgram(): Command {
         else console.log(`agent ${r.agentId} registered; token written to ${opts.tokenFile}`);
       } else if (opts.json) printJson(r);
       else console.log(r.token);
+    }));
+
+  program.command("doctor").description("check this node for what a palfa-search needs: programs, versions, /dev/shm")
+    .option("--json", "machine-readable output")
+    .action(run(async (opts: { config?: string; json?: boolean }) => {
+      const cfg = cliConfig(opts.config);
+      const checks = await doctor(toolchainConfig(cfg), cfg.agent.work_base);
+      if (opts.json) printJson(checks);
+      else for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`);
+      const bad = checks.filter((c) => !c.ok);
+      if (bad.length) throw new CliError(`${bad.length} problem${bad.length > 1 ? "s" : ""} found`);
     }));
 
   registerProcessCommands(program);

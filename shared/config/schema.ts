@@ -2,6 +2,7 @@
 // documented in deploy/beamflow.example.yaml; a test keeps the two in step.
 import { z } from "zod";
 import { parseSize } from "./sizes";
+import { searchParamsSchema } from "./search-params";
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const bytes = parseSize(v);
@@ -56,6 +57,17 @@ export const configSchema = z.strictObject({
   beams: z.strictObject({
     rules: z.array(beamRule).default([]),
   }).prefault({}),
+  // PALFA search parameters for palfa-search jobs (PALFA V-2 defaults; see search-params.ts).
+  search: searchParamsSchema.prefault({}),
+  zaplists: z.strictObject({
+    // A directory or a .tar.gz of zaplists, looked up per beam in PALFA's order.
+    source: z.string().default(""),
+    default_mock: z.string().default("PALFA_commondb_Mock.zaplist"),
+    default_wapp: z.string().default("PALFA_commondb_wapp.zaplist"),
+    default_other: z.string().default("default.zaplist"),
+    // false: a beam without its own zaplist fails instead of using the default.
+    use_default: z.boolean().default(true),
+  }).prefault({}),
   dispatch: z.strictObject({
     shm_factor: z.number().positive().default(3),
     cores_per_beam: z.number().int().positive().default(1),
@@ -74,6 +86,13 @@ export const configSchema = z.strictObject({
     step_timeout_s: z.number().nonnegative().default(0),
     idle_timeout_s: z.number().nonnegative().default(0),
     kill_grace_s: seconds.default(10),
+    toolchain: z.strictObject({
+      path: z.array(z.string()).default([]),
+      prefix: z.string().default(""),
+      wrapper: z.array(z.string()).default([]),
+      presto_dir: z.string().default(process.env.PRESTO ?? ""),
+      psrfits_utils_dir: z.string().default(""),
+    }).prefault({}),
     reconnect_initial_s: seconds.default(0.5),
     reconnect_max_s: seconds.default(30),
   }).prefault({}),

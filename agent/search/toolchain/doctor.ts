@@ -1,0 +1,76 @@
+// `beamflow doctor`: checks what a palfa-search needs on this node and says
+// exactly what is missing and how to point beamflow at it.
+import fs from "node:fs";
+import path from "node:path";
+import { diskSpace } from "../../resources/resources";
+import { formatSize } from "../../../shared/config/sizes";
+import { harmpolishFlags, parseUsageFlags, readUsage } from "./flags";
+import { MOCK_ONLY, SEARCH_PROGRAMS, SEARCH_PROGRAM_NAMES } from "./programs";
+import { gitHead } from "./provenance";
+import { MissingProgramError, resolveProgram, searchDirs } from "./resolve";
+import type { ToolchainConfig } from "./toolchain";
+
+export interface Check { what: string; ok: boolean; detail: string; fix?: string }
+
+/** Minimum tmpfs free space worth calling usable for a beam (a Mock beam is ~1 GB, times the shm factor). */
+const SHM_WARN_BYTES = 4 * 2 ** 30;
+
+export async function doctor(cfg: ToolchainConfig, workBase: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  let missing = 0;
+  for (const name of SEARCH_PROGRAM_NAMES) {
+    const what = `${name}${MOCK_ONLY.includes(name) ? " (Mock data only)" : ""}`;
+    try {
+      const p = resolveProgram(name, cfg);
+      let detail = p.argv.join(" ");
+      if (name === "accelsearch") {
+        const flags = parseUsageFlags(await readUsage(p));
+        const polish = harmpolishFlags(flags);
+        detail += polish.length ? " (accepts -harmpolish: PRESTO < 4)" : " (polishes harmonics by default: -harmpolish is not passed)";
+      }
+      checks.push({ what, ok: true, detail });
+    } catch (err) {
+      missing++;
+      const e = err as Error;
+      checks.push({ what, ok: false, detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message });
+    }
+  }
+  if (missing) {
+    checks.push({
+      what: "where programs are looked for",
+      ok: false,
+      detail: cfg.wrapper.length ? `inside '${cfg.wrapper.join(" ")}'` : searchDirs(cfg).join(":"),
+      fix: "put PRESTO's and psrfits_utils' bin directories on PATH, set agent.toolchain.prefix or agent.toolchain.path, or run them in a container with agent.toolchain.wrapper (e.g. [apptainer, exec, presto.sif]); gs comes from Debian's ghostscript package",
+    });
+  }
+
+  const presto = cfg.prestoDir ? gitHead(cfg.prestoDir) : undefined;
+  checks.push({
+    what: "PRESTO version",
+    // Not fatal: results still record each program's SHA-256.
+    ok: true,
+    detail: presto ? `commit ${presto} (${cfg.prestoDir})` : "unknown",
+    fix: presto ? undefined : "set agent.toolchain.presto_dir (or $PRESTO) to PRESTO's git checkout so results record its commit",
+  });
+
+  let dir = path.resolve(workBase);
+  while (!fs.existsSync(dir)) dir = path.dirname(dir);
+  const space = diskSpace(workBase);
+  let writable = true;
+  try { fs.accessSync(dir, fs.constants.W_OK); } catch { writable = false; }
+  checks.push({
+    what: `work dir ${workBase}`,
+    ok: writable && space.total > 0,
+    detail: `${writable ? "writable" : `${dir} is not writable`}; ${formatSize(space.free)} free of ${formatSize(space.total)}`,
+    fix: writable ? undefined : `create ${workBase} writable by the agent's user, or set agent.work_base`,
+  });
+  if (space.free < SHM_WARN_BYTES) {
+    checks.push({
+      what: "tmpfs size",
+      ok: false,
+      detail: `only ${formatSize(space.free)} free under ${workBase}`,
+      fix: "a beam stages into the work dir and keeps its subbands and DM trials there: enlarge /dev/shm (mount -o remount,size=…) or point agent.work_base at a larger tmpfs",
+    });
+  }
+  return checks;
+}
