@@ -5,7 +5,8 @@ import type { Config } from "../shared/config/schema";
 import type { Logger } from "../shared/logging/logger";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { Agent } from "./session/agent";
-import type { ToolchainConfig } from "./search/toolchain/toolchain";
+import { Toolchain, type ToolchainConfig } from "./search/toolchain/toolchain";
+import path from "node:path";
 
 export function agentId(cfg: Config): string {
   return cfg.agent.id ?? os.hostname().split(".")[0].replace(/[^A-Za-z0-9._-]/g, "-");
@@ -36,12 +37,34 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
     heartbeatS: a.heartbeat_s,
     reconnectInitialS: a.reconnect_initial_s,
     reconnectMaxS: a.reconnect_max_s,
-    attempts: { workBase: a.work_base, killGraceS: a.kill_grace_s, stepTimeoutS: a.step_timeout_s, idleTimeoutS: a.idle_timeout_s },
+    attempts: {
+      workBase: a.work_base,
+      resultsBase: path.join(a.scratch_dir, "beamflow-results"),
+      toolchain: toolchainLoader(toolchainConfig(cfg)),
+      killGraceS: a.kill_grace_s, stepTimeoutS: a.step_timeout_s, idleTimeoutS: a.idle_timeout_s,
+    },
     log,
     onFatal: over.onFatal,
   });
   await agent.start();
   return agent;
+}
+
+/**
+ * The toolchain is resolved at the first search and kept; a failed resolution is
+ * not kept, so installing a missing program helps the next attempt.
+ */
+function toolchainLoader(cfg: ToolchainConfig): (opts: { mock: boolean }) => Promise<Toolchain> {
+  const cache = new Map<boolean, Promise<Toolchain>>();
+  return (opts) => {
+    let t = cache.get(opts.mock);
+    if (!t) {
+      t = Toolchain.load(cfg, opts);
+      cache.set(opts.mock, t);
+      t.catch(() => cache.delete(opts.mock));
+    }
+    return t;
+  };
 }
 
 export function toolchainConfig(cfg: Config): ToolchainConfig {

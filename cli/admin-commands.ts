@@ -16,6 +16,21 @@ function ids(args: string[]): number[] {
   });
 }
 
+/** key=value pairs into a JSON object; values that parse as JSON (numbers, true, [..]) keep their type. */
+function paramsJson(pairs: string[]): string {
+  if (pairs.length === 0) return "";
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`--param wants key=value, got '${pair}'`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try { value = JSON.parse(raw); } catch { /* a plain string */ }
+    out[pair.slice(0, eq)] = value;
+  }
+  return JSON.stringify(out);
+}
+
 function jobRows(jobs: JobView[]): (string | number)[][] {
   return jobs.map((j) => [j.id, j.beam, j.status, `${j.failures}/${j.attempts}`, j.agentId || "-", when(j.updatedAt), j.details.slice(0, 60)]);
 }
@@ -114,11 +129,14 @@ export function registerAdminCommands(program: Command): void {
 
   program.command("add-files [paths...]").description("register raw data files; a job is created for every complete beam")
     .option("--glob <pattern>", "files matching a glob (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--param <key=value>", "a palfa-search parameter for these beams' jobs, e.g. low_DM_cutoff=1.0 (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common & { glob: string[] }, paths: string[]) => {
+    .action(run(async (opts: Common & { glob: string[]; param: string[] }, paths: string[]) => {
       const path = await import("node:path");
       const a = admin(opts);
-      const r = await call(a, a.client.addFiles, { paths: paths.map((p) => path.resolve(p)), globs: opts.glob.map((g) => path.resolve(g)) });
+      const r = await call(a, a.client.addFiles, {
+        paths: paths.map((p) => path.resolve(p)), globs: opts.glob.map((g) => path.resolve(g)), searchParamsJson: paramsJson(opts.param),
+      });
       if (opts.json) return printJson(r);
       for (const f of r.added) console.log(`added ${f.path} (${formatSize(f.size)}, sha256 ${f.sha256.slice(0, 16)}…)`);
       for (const s of r.skipped) console.log(`skipped ${s}: registered already`);

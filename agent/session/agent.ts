@@ -167,11 +167,14 @@ export class Agent {
       this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
       return;
     }
-    if (a.spec?.$case !== "commands") return refuse(`job type '${a.jobType}' is not supported by this agent`);
+    if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${a.jobType}' is not supported by this agent`);
     const exec = new AttemptExecution(a, this.o.attempts, (m) => this.send(m), (f) => this.fetch(a.attemptId, f), log, (step, data) => {
       const chunk = { attemptId: a.attemptId, seq: this.outbox.nextLogSeq(a.attemptId), step, data };
       this.outbox.addChunk(chunk);
       this.send({ body: { $case: "logChunk", value: chunk } });
+    }, (d) => {
+      this.outbox.addDiagnostic(d);
+      this.send({ body: { $case: "diagnostic", value: d } });
     });
     this.running.set(a.attemptId, exec);
     this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });

@@ -3,16 +3,23 @@
 // the work dir removed whatever happened.
 import fs from "node:fs";
 import path from "node:path";
-import type { AgentMessage, Assign, AttemptResult } from "../../shared/gen/agent";
+import type { AgentMessage, Assign, AttemptResult, CommandStep, Diagnostic, SearchSpec } from "../../shared/gen/agent";
 import { AttemptOutcome, StepState } from "../../shared/gen/agent";
 import type { StepRecord } from "../../shared/gen/common";
 import type { Logger } from "../../shared/logging/logger";
-import { StepRunner, type StepOutcome, type StepSpec } from "../runner";
+import type { StepEvents, StepOutcome } from "../runner";
+import { StepExecutor, StepFailed, SearchCancelled } from "../search/steps/executor";
+import { runSearch, SearchFailure } from "../search/search-attempt";
+import type { Toolchain } from "../search/toolchain/toolchain";
+import { diskSpace } from "../resources/resources";
 import { LogChunker } from "./log-chunker";
 import { StagingError, stageFiles, type RemoteOpener } from "../staging/stage";
 
 export interface AttemptSettings {
   workBase: string;
+  /** where a search's results are kept (node-local scratch, not /dev/shm) until the coordinator has them */
+  resultsBase: string;
+  toolchain: (opts: { mock: boolean }) => Promise<Toolchain>;
   killGraceS: number;
   stepTimeoutS: number;
   idleTimeoutS: number;
@@ -42,7 +49,8 @@ export function expandCommand(argv: string[], facts: { workdir: string; beam: st
 export class AttemptExecution {
   readonly id: number;
   readonly workDir: string;
-  private readonly runner: StepRunner;
+  readonly resultsDir: string;
+  private executor: StepExecutor | null = null;
   private cancelled: string | null = null;
   private readonly chunker: LogChunker;
 
@@ -53,44 +61,55 @@ export class AttemptExecution {
     private readonly openRemote: RemoteOpener,
     private readonly log: Logger,
     chunkSink: (step: string, data: Buffer) => void,
+    private readonly onDiagnostic: (d: Diagnostic) => void,
   ) {
     this.id = assign.attemptId;
     this.workDir = workDirOf(settings.workBase, assign.attemptId);
-    this.runner = new StepRunner({ killGraceS: settings.killGraceS, logger: log, stateDir: this.workDir });
+    this.resultsDir = path.join(settings.resultsBase, String(assign.attemptId));
     this.chunker = new LogChunker(chunkSink);
   }
 
   async cancel(reason: string): Promise<void> {
     this.cancelled = reason;
-    await this.runner.cancel(reason);
+    await this.executor?.cancel(reason);
   }
 
-  private result(outcome: AttemptOutcome, steps: StepOutcome[], errorClass = "", errorMessage = ""): AttemptResult {
-    return { attemptId: this.id, outcome, errorClass, errorMessage, steps: steps.map(record) };
+  private result(outcome: AttemptOutcome, errorClass = "", errorMessage = ""): AttemptResult {
+    const steps = (this.executor?.outcomes ?? []).slice().sort((a, b) => a.index - b.index).map(record);
+    return { attemptId: this.id, outcome, errorClass, errorMessage, steps, resultsDir: this.assign.spec?.$case === "search" ? this.resultsDir : "" };
+  }
+
+  private events(): StepEvents {
+    return {
+      onStart: (s) => this.send({ body: { $case: "stepUpdate", value: { attemptId: this.id, state: StepState.STEP_STARTED, step: { index: s.index, name: s.name, argv: s.argv, startedAt: s.startedAt, wallS: 0, cpuS: 0, signal: "", error: "" } } } }),
+      onOutput: (_i, name, data) => this.chunker.write(name, data),
+      onFinish: (o) => {
+        this.chunker.flush();
+        this.send({ body: { $case: "stepUpdate", value: { attemptId: this.id, state: StepState.STEP_FINISHED, step: record(o) } } });
+      },
+    };
+  }
+
+  private newExecutor(slots: number): StepExecutor {
+    const ex = new StepExecutor(slots, path.join(this.workDir, ".steps"), this.events(), this.settings.killGraceS, this.log,
+      { timeoutS: this.settings.stepTimeoutS || undefined, idleTimeoutS: this.settings.idleTimeoutS || undefined });
+    this.executor = ex;
+    if (this.cancelled) void ex.cancel(this.cancelled);
+    return ex;
   }
 
   async run(): Promise<AttemptResult> {
     try {
       fs.mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
-      const staged = await stageFiles(this.assign.files, this.workDir, this.openRemote);
-      if (this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, [], "cancelled", this.cancelled);
-      const steps = this.steps(staged.map((s) => s.path));
-      const run = await this.runner.run(steps, {
-        onStart: (s) => this.send({ body: { $case: "stepUpdate", value: { attemptId: this.id, state: StepState.STEP_STARTED, step: { index: s.index, name: s.name, argv: s.argv, startedAt: s.startedAt, wallS: 0, cpuS: 0, signal: "", error: "" } } } }),
-        onOutput: (_i, name, data) => this.chunker.write(name, data),
-        onFinish: (o) => {
-          this.chunker.flush();
-          this.send({ body: { $case: "stepUpdate", value: { attemptId: this.id, state: StepState.STEP_FINISHED, step: record(o) } } });
-        },
-      });
-      if (run.ok) return this.result(AttemptOutcome.OUTCOME_SUCCEEDED, run.steps);
-      const failed = run.failed!;
-      if (this.cancelled || failed.errorClass === "cancelled") return this.result(AttemptOutcome.OUTCOME_CANCELLED, run.steps, "cancelled", this.cancelled ?? failed.error ?? "");
-      return this.result(AttemptOutcome.OUTCOME_FAILED, run.steps, failed.errorClass ?? "exit_code", `step '${failed.name}': ${failed.error ?? "failed"}`);
+      const staged = (await stageFiles(this.assign.files, this.workDir, this.openRemote)).map((s) => s.path);
+      if (this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled);
+      const spec = this.assign.spec;
+      if (spec?.$case === "commands") await this.runCommands(spec.value.steps, staged);
+      else if (spec?.$case === "search") await this.runSearch(spec.value, staged);
+      else throw new Error(`job type '${this.assign.jobType}' is not supported by this agent`);
+      return this.result(AttemptOutcome.OUTCOME_SUCCEEDED);
     } catch (err) {
-      if (err instanceof StagingError) return this.result(AttemptOutcome.OUTCOME_FAILED, [], err.errorClass, err.message);
-      this.log.error({ err }, "attempt crashed in the agent");
-      return this.result(AttemptOutcome.OUTCOME_FAILED, [], "agent", (err as Error).message);
+      return this.failure(err);
     } finally {
       this.chunker.flush();
       this.chunker.close();
@@ -98,17 +117,50 @@ export class AttemptExecution {
     }
   }
 
-  private steps(files: string[]): StepSpec[] {
-    const a = this.assign;
-    if (a.spec?.$case !== "commands") throw new Error(`job type '${a.jobType}' is not supported by this agent`);
-    const facts = { workdir: this.workDir, beam: a.beam, job: a.jobId, attempt: a.attemptId, cores: a.reservation?.cores ?? 1, files };
-    return a.spec.value.steps.map((s) => ({
-      name: s.name,
-      argv: expandCommand(s.argv, facts),
-      cwd: this.workDir,
-      env: { BEAMFLOW_JOB: String(a.jobId), BEAMFLOW_ATTEMPT: String(a.attemptId), BEAMFLOW_WORKDIR: this.workDir, OMP_NUM_THREADS: String(facts.cores) },
-      timeoutS: s.timeoutS || this.settings.stepTimeoutS || undefined,
-      idleTimeoutS: s.idleTimeoutS || this.settings.idleTimeoutS || undefined,
-    }));
+  /** Classifies why the attempt ended; a full work filesystem is named as such whatever step hit it. */
+  private failure(err: unknown): AttemptResult {
+    if (err instanceof SearchCancelled || this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled ?? (err as Error).message);
+    if (err instanceof StepFailed) {
+      if (workDirFull(this.workDir)) return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", `${this.workDir} filled up: ${err.message}`);
+      return this.result(AttemptOutcome.OUTCOME_FAILED, err.errorClass, err.message);
+    }
+    if (err instanceof SearchFailure || err instanceof StagingError) return this.result(AttemptOutcome.OUTCOME_FAILED, err.errorClass, err.message);
+    if ((err as NodeJS.ErrnoException).code === "ENOSPC") return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", (err as Error).message);
+    this.log.error({ err }, "attempt crashed in the agent");
+    return this.result(AttemptOutcome.OUTCOME_FAILED, "agent", (err as Error).message);
   }
+
+  private async runCommands(steps: CommandStep[], files: string[]): Promise<void> {
+    const a = this.assign;
+    const facts = { workdir: this.workDir, beam: a.beam, job: a.jobId, attempt: a.attemptId, cores: a.reservation?.cores ?? 1, files };
+    const ex = this.newExecutor(1);
+    for (const s of steps) {
+      await ex.run({
+        name: s.name,
+        argv: expandCommand(s.argv, facts),
+        cwd: this.workDir,
+        env: { BEAMFLOW_JOB: String(a.jobId), BEAMFLOW_ATTEMPT: String(a.attemptId), BEAMFLOW_WORKDIR: this.workDir, OMP_NUM_THREADS: String(facts.cores) },
+        timeoutS: s.timeoutS || this.settings.stepTimeoutS || undefined,
+        idleTimeoutS: s.idleTimeoutS || this.settings.idleTimeoutS || undefined,
+      });
+    }
+  }
+
+  private async runSearch(spec: SearchSpec, files: string[]): Promise<void> {
+    fs.rmSync(this.resultsDir, { recursive: true, force: true });
+    await runSearch({
+      assign: this.assign, spec, stagedFiles: files, workDir: this.workDir, resultsDir: this.resultsDir,
+      cores: this.assign.reservation?.cores || 1, toolchain: this.settings.toolchain,
+      killGraceS: this.settings.killGraceS, stepTimeoutS: this.settings.stepTimeoutS, idleTimeoutS: this.settings.idleTimeoutS,
+      log: this.log, events: this.events(),
+      onDiagnostic: (d) => this.onDiagnostic({ attemptId: this.id, name: d.name, value: d.value, text: d.text ?? (d.file ? path.basename(d.file) : "") }),
+      newExecutor: (slots) => this.newExecutor(slots),
+    });
+  }
+}
+
+/** Less than 1 % or 16 MiB left: a step that failed here most likely failed for want of space. */
+function workDirFull(dir: string): boolean {
+  const { total, free } = diskSpace(dir);
+  return total > 0 && (free < total * 0.01 || free < 16 * 2 ** 20);
 }

@@ -8,6 +8,7 @@ import type {
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
 import type { CoordinatorCore } from "../core";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
+import { parseOverrides } from "../search/search-spec";
 import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type JobRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import { jobStatusCounts, attemptStatusCounts, finishedBeams } from "./status-queries";
@@ -63,7 +64,7 @@ function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
     id: a.id, jobId: a.job_id, agentId: a.agent_id, status: a.status, counted: COUNTED_ATTEMPT_STATES.includes(a.status),
     errorClass: a.error_class, details: a.details, createdAt: a.created_at, startedAt: a.started_at ?? 0,
     finishedAt: a.finished_at ?? 0, leaseExpiresAt: a.lease_expires_at, steps: core.tracker.stepsOf(a.id).map(stepView),
-    workDir: "",
+    resultsDir: a.output_dir,
   };
 }
 
@@ -156,7 +157,8 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       const globbed = expandGlobsDetailed(req.globs);
       const paths = [...req.paths, ...globbed.paths];
       if (paths.length === 0) throw new RefusedAction(req.globs.length ? `no file matches ${req.globs.join(" ")}` : "no files given");
-      const r = await registerFiles(t, paths, core.config);
+      const searchOverrides = parseOverrides(core.config, req.searchParamsJson);
+      const r = await registerFiles(t, paths, { ...core.config, searchOverrides });
       if (r.jobsCreated.length) core.dispatcher.schedule();
       core.log.info({ added: r.added.length, jobs: r.jobsCreated, rejected: r.rejected.length }, "files added");
       return { added: r.added, skipped: r.skipped, jobsCreated: r.jobsCreated, waiting: r.waiting, rejected: r.rejected, unmatchedGlobs: globbed.unmatched };

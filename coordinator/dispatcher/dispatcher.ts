@@ -1,7 +1,8 @@
 // Matches waiting beams to agents by free resources. Event-driven: anything that
 // may let a job start (a new job, a freed slot, a heartbeat, a connect, an
 // undrain) calls schedule(); calls in the same tick coalesce into one pass.
-import type { Assign } from "../../shared/gen/agent";
+import type { Assign, SearchSpec } from "../../shared/gen/agent";
+import { PrecheckFailed } from "../search/search-spec";
 import type { Logger } from "../../shared/logging/logger";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
@@ -21,6 +22,12 @@ export class Dispatcher {
   private stopped = false;
   /** Called with each new lease deadline so the lease clock can arm itself. */
   onDeadline: (t: number) => void = () => {};
+  /** Called when a job failed its precheck instead of being assigned. */
+  onPrecheckFailed: (jobId: number) => void = () => {};
+  /** Builds a palfa-search job's spec (parameters, zaplist); may throw PrecheckFailed. */
+  searchSpec: (beam: string, spec: { params?: Record<string, unknown> }, files: string[]) => SearchSpec = () => {
+    throw new PrecheckFailed("this coordinator was not set up for palfa-search jobs");
+  };
   /** Called after each assignment (for metrics and tests). */
   onAssigned: (jobId: number, attemptId: number, agentId: string) => void = () => {};
 
@@ -83,6 +90,16 @@ export class Dispatcher {
 
   private assign(job: JobRow, agent: AgentState): void {
     const reservation = { cores: job.cores, memory: job.memory, shm: job.shm };
+    let spec: Assign["spec"];
+    try {
+      spec = this.spec(job);
+    } catch (err) {
+      if (!(err instanceof PrecheckFailed)) throw err;
+      this.tracker.failPrecheck(job.id, err.message);
+      this.log.error({ job: job.id, beam: job.beam, err: err.message }, "precheck failed: job failed for good");
+      this.onPrecheckFailed(job.id);
+      return;
+    }
     const deadline = Date.now() / 1000 + this.settings.acceptTimeoutS;
     // The attempt and its deadline are stored before the agent hears of it: a
     // crash right after this leaves a row the lease clock will withdraw.
@@ -90,22 +107,24 @@ export class Dispatcher {
     agent.reserve(attemptId, reservation);
     this.onDeadline(deadline);
     this.log.info({ job: job.id, attempt: attemptId, agent: agent.id, beam: job.beam }, "assigned");
-    agent.link!.send({ body: { $case: "assign", value: this.assignMessage(job, attemptId, reservation) } });
-    this.onAssigned(job.id, attemptId, agent.id);
-  }
-
-  assignMessage(job: JobRow, attemptId: number, reservation: Reservation): Assign {
-    const spec = JSON.parse(job.spec_json) as { commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[] };
     const files = this.tracker.filesOfJob(job.id).map((f) => ({
       fileId: f.id, name: f.filename.split("/").pop()!, path: f.filename, size: f.size, sha256: f.sha256 ?? "",
     }));
-    const msg: Assign = { attemptId, jobId: job.id, jobType: job.job_type, beam: job.beam, files, reservation };
-    if (job.job_type === "commands") {
-      msg.spec = {
-        $case: "commands",
-        value: { steps: (spec.commands ?? []).map((s) => ({ name: s.name, argv: s.argv, timeoutS: s.timeout_s ?? 0, idleTimeoutS: s.idle_timeout_s ?? 0 })) },
-      };
+    const msg: Assign = { attemptId, jobId: job.id, jobType: job.job_type, beam: job.beam, files, reservation, spec };
+    agent.link!.send({ body: { $case: "assign", value: msg } });
+    this.onAssigned(job.id, attemptId, agent.id);
+  }
+
+  /** The job type's part of the Assign message. */
+  private spec(job: JobRow): Assign["spec"] {
+    const spec = JSON.parse(job.spec_json) as { commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[]; params?: Record<string, unknown> };
+    if (job.job_type === "palfa-search") {
+      const files = this.tracker.filesOfJob(job.id).map((f) => f.filename);
+      return { $case: "search", value: this.searchSpec(job.beam, spec, files) };
     }
-    return msg;
+    return {
+      $case: "commands",
+      value: { steps: (spec.commands ?? []).map((s) => ({ name: s.name, argv: s.argv, timeoutS: s.timeout_s ?? 0, idleTimeoutS: s.idle_timeout_s ?? 0 })) },
+    };
   }
 }

@@ -25,7 +25,7 @@ const READY_STATUSES = ["downloaded", "added"] as const;
 export type IngestConfig = Pick<Config, "beams" | "dispatch" | "jobs">;
 
 /** The coordinator's Config will do; `readChunkBytes` (1 MiB unless set) is the hashing read size. */
-export type RegisterOptions = IngestConfig & { readChunkBytes?: number };
+export type RegisterOptions = IngestConfig & { readChunkBytes?: number; searchOverrides?: Record<string, unknown> };
 
 export interface RegisterResult {
   added: { path: string; size: number; sha256: string }[];
@@ -187,8 +187,9 @@ export function reservationFor(config: IngestConfig, totalBytes: number): Reserv
   };
 }
 
-export function jobSpecFor(config: IngestConfig): unknown {
-  return config.jobs.type === "commands" ? { commands: config.jobs.commands } : {};
+/** A commands job carries its steps; a palfa-search job the parameters that differ from the config's `search`. */
+export function jobSpecFor(config: IngestConfig, searchOverrides: Record<string, unknown> = {}): unknown {
+  return config.jobs.type === "commands" ? { commands: config.jobs.commands } : { params: searchOverrides };
 }
 
 /**
@@ -196,7 +197,7 @@ export function jobSpecFor(config: IngestConfig): unknown {
  * yet; returns the new job ids and the beams still waiting. Call it inside a
  * transaction (registerFiles does) or on its own (it makes its own).
  */
-export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig): { jobsCreated: number[]; waiting: string[] } {
+export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig, searchOverrides: Record<string, unknown> = {}): { jobsCreated: number[]; waiting: string[] } {
   const db = tracker.db;
   return db.transaction(() => {
     const rows = db.prepare(`SELECT f.id, f.filename, f.size FROM files f
@@ -209,7 +210,7 @@ export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig): {
     for (const g of groups.complete) {
       const total = g.fileIds.reduce((sum, id) => sum + sizes.get(id)!, 0);
       jobsCreated.push(tracker.createJob({
-        beam: g.beam, jobType: config.jobs.type, spec: jobSpecFor(config),
+        beam: g.beam, jobType: config.jobs.type, spec: jobSpecFor(config, searchOverrides),
         reservation: reservationFor(config, total), fileIds: g.fileIds,
       }));
     }
@@ -270,7 +271,7 @@ export async function registerFiles(tracker: Tracker, paths: readonly string[], 
       }
       result.added.push({ path: p, size: h.size, sha256: h.sha256 });
     }
-    Object.assign(result, createJobsForNewFiles(tracker, config));
+    Object.assign(result, createJobsForNewFiles(tracker, config, opts.searchOverrides));
     return result;
   })();
 }

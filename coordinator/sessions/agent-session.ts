@@ -194,6 +194,7 @@ export class AgentSession implements AgentLink {
       return;
     }
     if (r.steps.length) core.tracker.recordSteps(r.attemptId, r.steps.map(stepFromRecord));
+    if (r.resultsDir) core.tracker.recordOutputDir(r.attemptId, r.resultsDir);
     try {
       if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
         core.endAttempt(r.attemptId, this.agentId, () => core.tracker.succeed(r.attemptId, this.agentId));

@@ -129,4 +129,9 @@ CREATE TABLE diagnostics (
 );
 `,
   },
+  {
+    version: 2,
+    name: "where an attempt's results are (PALFA's job_submits.output_dir)",
+    sql: "ALTER TABLE job_submits ADD COLUMN output_dir TEXT NOT NULL DEFAULT '';",
+  },
 ];

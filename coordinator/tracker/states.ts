@@ -48,6 +48,7 @@ export const JOB_TRANSITIONS = {
   failAndRetry:  { from: ["submitted"], to: "retrying", owner: true, set: "failures = failures + 1", when: "failures + 1 < @max_attempts", why: "the current attempt failed and attempts are left" },
   failForGood:   { from: ["submitted"], to: "terminal_failure", owner: true, set: "failures = failures + 1", when: "failures + 1 >= @max_attempts", why: "the current attempt failed and it was the last one allowed" },
   kill:          { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
+  failPrecheck:  { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "the beam cannot be searched as it stands, e.g. no zaplist (PALFA's presubmission check)" },
   retry:         { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
 } as const satisfies Record<string, Transition<JobState>>;
 

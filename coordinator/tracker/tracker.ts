@@ -16,7 +16,7 @@ export interface JobRow {
 export interface AttemptRow {
   id: number; job_id: number; agent_id: string; status: AttemptState; error_class: string; details: string;
   cores: number; memory: number; shm: number; lease_expires_at: number; created_at: number;
-  started_at: number | null; finished_at: number | null; updated_at: number;
+  started_at: number | null; finished_at: number | null; updated_at: number; output_dir: string;
 }
 export interface AgentRow {
   id: string; token_hash: string; hostname: string; version: string; labels_json: string; drained: number;
@@ -64,6 +64,7 @@ export class Tracker {
       extendAll: db.prepare("UPDATE job_submits SET lease_expires_at = MAX(lease_expires_at, @lease) WHERE status IN ('assigned', 'running')"),
       setAttemptError: db.prepare("UPDATE job_submits SET error_class = @error_class, details = @details WHERE id = @id"),
       setJobDetails: db.prepare("UPDATE jobs SET details = @details WHERE id = @id"),
+      setOutputDir: db.prepare("UPDATE job_submits SET output_dir = ? WHERE id = ?"),
       upsertStep: db.prepare(`INSERT INTO attempt_steps (attempt_id, idx, name, argv_json, started_at, wall_s, cpu_s, exit_code, signal, error)
                               VALUES (@attempt, @idx, @name, @argv, @started, @wall, @cpu, @exit, @signal, @error)
                               ON CONFLICT (attempt_id, idx) DO UPDATE SET name = excluded.name, argv_json = excluded.argv_json,
@@ -194,6 +195,14 @@ export class Tracker {
     })();
   }
 
+  failPrecheck(jobId: number, details: string): JobOutcome {
+    return this.db.transaction(() => {
+      this.moves.job("failPrecheck", jobId, null);
+      this.s.setJobDetails.run({ id: jobId, details });
+      return { job: jobId, status: "terminal_failure" as JobState };
+    })();
+  }
+
   retry(jobId: number): JobOutcome {
     return this.db.transaction(() => {
       const job = this.job(jobId);
@@ -265,6 +274,11 @@ export class Tracker {
 
   recordSteps(attemptId: number, steps: NewStep[]): void {
     this.db.transaction(() => { for (const s of steps) this.recordStep(attemptId, s); })();
+  }
+
+  /** Where the attempt's agent keeps its results (set with the result, before the state moves). */
+  recordOutputDir(attemptId: number, dir: string): void {
+    this.s.setOutputDir.run(dir, attemptId);
   }
 
   recordDiagnostic(attemptId: number, name: string, value: number | null, text: string): void {
