@@ -8,6 +8,7 @@ import type { Logger } from "../shared/logging/logger";
 import { Dispatcher } from "./dispatcher/dispatcher";
 import { LeaseClock } from "./dispatcher/leases";
 import { LogStore } from "./logs/log-store";
+import { SearchSpecs } from "./search/search-spec";
 import { AgentRegistry } from "./sessions/registry";
 import { Tracker, type AttemptRow, type JobOutcome } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
@@ -49,6 +50,9 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.dispatcher = new Dispatcher(this.tracker, this.registry, { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 }, log.child({ part: "dispatcher" }));
     this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
     this.dispatcher.onDeadline = (t) => this.leases.arm(t);
+    const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
+    this.dispatcher.searchSpec = (jobId, beam, spec) => specs.get(jobId, beam, spec);
+    this.dispatcher.onPrecheckFailed = (job) => this.emit("jobChanged", { job, status: "terminal_failure" });
   }
 
   /** Rebuilds memory from the tracker after a (re)start; nothing is run twice. */

@@ -24,7 +24,7 @@ import { chooseDDplan, expandPasses, prepfoldArgs, selectCandidatesToFold, type 
 import { findCalRows } from "./calrows";
 import { siftFiles, formatCandlist, PALFA_SIFT_OPTIONS } from "./sifting";
 import { readAccelcandsFile, readBestprofFile, readRfifindOutput } from "./parsers";
-import { rfiDiagnostics, siftingDiagnostics, foldDiagnostics, zaplistDiagnostics, paramDiagnostics, allDiagnostics, type DiagnosticValue } from "./diagnostics";
+import { rfiDiagnostics, siftingDiagnostics, zaplistDiagnostics, paramDiagnostics, allDiagnostics, calRowsDiagnostics, type DiagnosticValue } from "./diagnostics";
 import { collectResults, writeSearchParamsFile, writeReport } from "./results";
 import { writeSiftingProducts } from "./sifting-products";
 
@@ -136,7 +136,7 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
     ...PALFA_SIFT_OPTIONS,
     sigmaThreshold: siftingSigmaThreshold(p), cPowThreshold: p.sifting_c_pow_threshold, rErr: p.sifting_r_err,
     shortPeriod: p.sifting_short_period, longPeriod: p.sifting_long_period, harmPowCutoff: p.sifting_harm_pow_cutoff,
-    numhitsToFold: p.numhits_to_fold, lowDmCutoff: p.low_DM_cutoff,
+    numHitsToFold: p.numhits_to_fold, lowDmCutoff: p.low_DM_cutoff,
   });
   fs.writeFileSync(accelcands, formatCandlist(sifted.candidates));
   writeSiftingProducts(work, base, sifted);
@@ -149,12 +149,22 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   // ---- results ------------------------------------------------------------------------------
   writeSearchParamsFile(path.join(work, "search_params.txt"), p);
   diag(paramDiagnostics(path.join(work, "search_params.txt"), p));
-  writeHeaderOnlyCopy(raw[0], path.join(work, `${base}.fits`) === raw[0] ? path.join(work, `${base}_header.fits`) : path.join(work, `${base}.fits`));
-  const masked = readRfifindOutput(rfiOut).maskedPercent;
-  writeReport(path.join(work, `${base}.report`), [...ex.stageSeconds].map(([stage, seconds]) => ({ stage, seconds })), { totalSeconds: (Date.now() - started) / 1000, maskedPercent: masked });
-  await collectResults(work, ctx.resultsDir, base);
-  diag(foldDiagnostics(ctx.resultsDir, path.join(ctx.resultsDir, `${base}.accelcands`), p));
-  for (const d of allDiagnostics(ctx.resultsDir, p)) ctx.onDiagnostic(d);
+  // PALFA left a header-only copy of the (merged) beam for the uploader.
+  writeHeaderOnlyCopy(raw[0], path.join(ctx.resultsDir, `${base}.fits`));
+  const folded = fs.readdirSync(work).filter((n) => n.endsWith(".pfd.png")).length;
+  writeReport(path.join(work, `${base}.report`), [...ex.stageSeconds].map(([stage, seconds]) => ({ stage, seconds })), {
+    files: raw.map((f) => path.basename(f)), maskedPercent: readRfifindOutput(rfiOut).maskedPercent, numCandsFolded: folded,
+    totalSeconds: (Date.now() - started) / 1000, useSubbands: p.use_subbands,
+  });
+  await collectResults(work, ctx.resultsDir, base, { loZmax: p.lo_accel_zmax, hiZmax: p.hi_accel_zmax });
+  const all = allDiagnostics(ctx.resultsDir, p);
+  for (const d of all) ctx.onDiagnostic(d);
+  if (!all.complete) throw new SearchFailure(`diagnostics failed: ${all.errors.map((e) => e.message).join("; ")}`, "bad_output");
+}
+
+/** A float parameter as PALFA's Python wrote it into a command line (str(2.0) is "2.0"). */
+export function pyFloat(x: number): string {
+  return Number.isInteger(x) ? x.toFixed(1) : String(x);
 }
 
 /** Python's "%.6g", as PALFA formatted baryv for zapbirds. */
@@ -189,8 +199,10 @@ type Step = (name: string, argv: string[], opts?: StepOptions) => Promise<unknow
 async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams, step: Step, base: string): Promise<string> {
   const work = ctx.workDir;
   const [s0, s1] = [...ctx.stagedFiles].sort();
-  await step("combine_mocks", [...tc.cmd("combine_mocks"), s0, s1, "-o", base], { teeTo: path.join(work, `${base}_merge.out`), stage: "combine_mocks" });
-  const produced = path.join(work, `${base}g0_0001.fits`);
+  // combine_mocks finds the other half by swapping s0/s1 anywhere in the path it is
+  // given, so it gets bare names (the step runs in the work dir), options first.
+  await step("combine_mocks", [...tc.cmd("combine_mocks"), "-o", base, path.basename(s0), path.basename(s1)], { teeTo: path.join(work, `${base}_merge.out`), stage: "combine_mocks" });
+  const produced = path.join(work, `${base}_0001.fits`);
   if (!fs.existsSync(produced)) throw new SearchFailure(`combine_mocks did not write ${path.basename(produced)}`, "bad_output");
   const merged = path.join(work, `${base}.fits`);
   fs.renameSync(produced, merged);
@@ -206,7 +218,7 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
     await step("fitsdelrow", [...tc.cmd("fitsdelrow"), `${merged}[SUBINT]`, String(d.first), String(d.count)], { stage: "cal_removal" });
   }
   fs.writeFileSync(path.join(work, `${base}_calrows.txt`), cal.reportText);
-  ctx.onDiagnostic({ name: "Num cal rows removed", description: "Rows cut from the ends of a Mock beam because of the noise cal", kind: "float", value: cal.deletions.reduce((n, d) => n + d.count, 0) });
+  for (const d of calRowsDiagnostics(path.join(work, `${base}_calrows.txt`))) ctx.onDiagnostic(d);
   for (const f of fs.readdirSync(work)) if (f.startsWith(pre)) fs.rmSync(path.join(work, f), { force: true });
   await step("prepdata", [...tc.cmd("prepdata"), ...tc.datatype("prepdata", p.datatype_flag), "-noclip", "-nobary", "-dm", "0", "-o", `${base}_post_DM0.00`, merged], { stage: "cal_removal" });
   for (const f of fs.readdirSync(work)) if (f.startsWith(`${base}_post_DM0.00`)) fs.rmSync(path.join(work, f), { force: true });
@@ -250,8 +262,8 @@ async function searchTrial(tc: Toolchain, p: SearchParams, step: Step, dat: stri
   fs.renameSync(`${stem}_red.fft`, fft);
   fs.rmSync(`${stem}_red.inf`, { force: true });
   const accel = (lo: boolean) => [...tc.cmd("accelsearch"), ...tc.locpow(p.accel_locpow), ...tc.harmpolish(),
-    "-numharm", String(lo ? p.lo_accel_numharm : p.hi_accel_numharm), "-sigma", String(lo ? p.lo_accel_sigma : p.hi_accel_sigma),
-    "-zmax", String(lo ? p.lo_accel_zmax : p.hi_accel_zmax), "-flo", String(lo ? p.lo_accel_flo : p.hi_accel_flo), fft];
+    "-numharm", String(lo ? p.lo_accel_numharm : p.hi_accel_numharm), "-sigma", pyFloat(lo ? p.lo_accel_sigma : p.hi_accel_sigma),
+    "-zmax", String(lo ? p.lo_accel_zmax : p.hi_accel_zmax), "-flo", pyFloat(lo ? p.lo_accel_flo : p.hi_accel_flo), fft];
   await step(`accelsearch lo ${name}`, accel(true), { stage: "lo-accelsearch" });
   keepAccel(stem, p.lo_accel_zmax, work);
   if (!zeroDm) {
@@ -271,7 +283,7 @@ function keepAccel(stem: string, zmax: number, work: string): void {
 
 /** single_pulse_search.py over a pass's .dat files; keeps .singlepulse and .inf, frees the .dat. */
 async function singlePulse(tc: Toolchain, p: SearchParams, step: Step, dats: string[], zeroDm: boolean, work: string): Promise<void> {
-  await step("single_pulse_search", [...tc.cmd("single_pulse_search.py"), "-p", "-m", String(p.singlepulse_maxwidth), "-t", String(p.singlepulse_threshold), ...(zeroDm ? ["-b"] : []), ...dats], { stage: "single-pulse" });
+  await step("single_pulse_search", [...tc.cmd("single_pulse_search.py"), "-p", "-m", pyFloat(p.singlepulse_maxwidth), "-t", pyFloat(p.singlepulse_threshold), ...(zeroDm ? ["-b"] : []), ...dats], { stage: "single-pulse" });
   for (const dat of dats) {
     const stem = dat.slice(0, -4);
     for (const suffix of [".singlepulse", ".inf"]) if (fs.existsSync(stem + suffix)) fs.renameSync(stem + suffix, path.join(work, path.basename(stem) + suffix));
@@ -294,7 +306,7 @@ async function singlePulsePlots(tc: Toolchain, p: SearchParams, step: Step, work
     });
     if (inRange.length === 0) continue;
     const before = new Set(fs.readdirSync(work).filter((n) => n.endsWith(".ps")));
-    await step(`single_pulse plot DMs ${r.label}`, [...tc.cmd("single_pulse_search.py"), "-t", String(p.singlepulse_plot_SNR), ...inRange], { stage: "single-pulse" });
+    await step(`single_pulse plot DMs ${r.label}`, [...tc.cmd("single_pulse_search.py"), "-t", pyFloat(p.singlepulse_plot_SNR), ...inRange], { stage: "single-pulse" });
     const made = fs.readdirSync(work).filter((n) => n.endsWith("_singlepulse.ps") && !before.has(n));
     if (made.length !== 1) throw new SearchFailure(`single_pulse_search.py wrote ${made.length} plots for DMs ${r.label}`, "bad_output");
     const ps = path.join(work, `${base}_DMs${r.label}_singlepulse.ps`);

@@ -24,8 +24,8 @@ export class Dispatcher {
   onDeadline: (t: number) => void = () => {};
   /** Called when a job failed its precheck instead of being assigned. */
   onPrecheckFailed: (jobId: number) => void = () => {};
-  /** Builds a palfa-search job's spec (parameters, zaplist); may throw PrecheckFailed. */
-  searchSpec: (beam: string, spec: { params?: Record<string, unknown> }, files: string[]) => SearchSpec = () => {
+  /** A palfa-search job's spec (parameters, zaplist), undefined while it is prepared; may throw PrecheckFailed. */
+  searchSpec: (jobId: number, beam: string, spec: { params?: Record<string, unknown> }) => SearchSpec | undefined = () => {
     throw new PrecheckFailed("this coordinator was not set up for palfa-search jobs");
   };
   /** Called after each assignment (for metrics and tests). */
@@ -68,8 +68,7 @@ export class Dispatcher {
       if (!agents.some((a) => a.free().cores > 0)) break;
       const agent = this.choose(job, agents);
       if (!agent) continue;
-      this.assign(job, agent);
-      assigned++;
+      if (this.assign(job, agent)) assigned++;
     }
     return assigned === jobs.length && jobs.length > 0;
   }
@@ -88,7 +87,8 @@ export class Dispatcher {
     return pool.reduce((best, a) => (a.free().cores > best.free().cores ? a : best));
   }
 
-  private assign(job: JobRow, agent: AgentState): void {
+  /** Assigns the job to the agent; false when its spec is not ready yet or it failed its precheck. */
+  private assign(job: JobRow, agent: AgentState): boolean {
     const reservation = { cores: job.cores, memory: job.memory, shm: job.shm };
     let spec: Assign["spec"];
     try {
@@ -98,8 +98,9 @@ export class Dispatcher {
       this.tracker.failPrecheck(job.id, err.message);
       this.log.error({ job: job.id, beam: job.beam, err: err.message }, "precheck failed: job failed for good");
       this.onPrecheckFailed(job.id);
-      return;
+      return false;
     }
+    if (!spec) return false;
     const deadline = Date.now() / 1000 + this.settings.acceptTimeoutS;
     // The attempt and its deadline are stored before the agent hears of it: a
     // crash right after this leaves a row the lease clock will withdraw.
@@ -113,14 +114,15 @@ export class Dispatcher {
     const msg: Assign = { attemptId, jobId: job.id, jobType: job.job_type, beam: job.beam, files, reservation, spec };
     agent.link!.send({ body: { $case: "assign", value: msg } });
     this.onAssigned(job.id, attemptId, agent.id);
+    return true;
   }
 
   /** The job type's part of the Assign message. */
   private spec(job: JobRow): Assign["spec"] {
     const spec = JSON.parse(job.spec_json) as { commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[]; params?: Record<string, unknown> };
     if (job.job_type === "palfa-search") {
-      const files = this.tracker.filesOfJob(job.id).map((f) => f.filename);
-      return { $case: "search", value: this.searchSpec(job.beam, spec, files) };
+      const search = this.searchSpec(job.id, job.beam, spec);
+      return search && { $case: "search", value: search };
     }
     return {
       $case: "commands",

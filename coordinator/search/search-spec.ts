@@ -5,6 +5,7 @@ import type { SearchSpec } from "../../shared/gen/agent";
 import type { Config } from "../../shared/config/schema";
 import { searchParamsSchema, type SearchParams } from "../../shared/config/search-params";
 import { RefusedAction } from "../tracker/tracker";
+import { BeamNameError, beamNameParts, findZaplist, openZaplistSource } from "../../agent/search/zaplists";
 
 /** A beam that must not be searched as it stands (PALFA's FailedPreCheckError). */
 export class PrecheckFailed extends Error {
@@ -33,15 +34,69 @@ export function parseOverrides(cfg: Config, json: string): Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-export type ZaplistLookup = (beam: string, files: string[]) => { name: string; text: string; rule: string; source: string };
+export interface ZaplistFound { name: string; text: string; rule: string; source: string }
 
-export function searchSpec(cfg: Config, jobSpec: { params?: Record<string, unknown> }, beam: string, files: string[], zaplist: ZaplistLookup): SearchSpec {
-  const params = mergedParams(cfg, jobSpec.params ?? {});
-  let z;
+/**
+ * PALFA's zaplist lookup for a beam (this observation → beam and day → all beams
+ * that day → the default), over the configured directory or tarball. Beams whose
+ * names are not PALFA's get the default list.
+ */
+export async function lookupZaplist(cfg: Config, beam: string): Promise<ZaplistFound> {
+  const z = cfg.zaplists;
+  if (!z.source) throw new PrecheckFailed("zaplists.source is not set: a palfa-search needs a directory or tarball of zaplists");
+  let key;
   try {
-    z = zaplist(beam, files);
+    key = beamNameParts(beam);
   } catch (err) {
+    if (!(err instanceof BeamNameError)) throw err;
+  }
+  try {
+    if (key) {
+      const found = await findZaplist(z.source, key, { defaultName: key.kind === "mock" ? z.default_mock : z.default_wapp, useDefault: z.use_default });
+      return { name: found.name, text: found.text, rule: `${found.rule}: ${found.ruleName}`, source: found.source };
+    }
+    if (!z.use_default) throw new PrecheckFailed(`beam ${beam} has no PALFA name to look a zaplist up by, and zaplists.use_default is false`);
+    const src = await openZaplistSource(z.source);
+    const where = src.find(z.default_other);
+    if (!where) throw new PrecheckFailed(`no ${z.default_other} (zaplists.default_other) in ${z.source}`);
+    return { name: z.default_other, text: (await src.read(where)).toString("utf8"), rule: "4: default list", source: z.source };
+  } catch (err) {
+    if (err instanceof PrecheckFailed) throw err;
     throw new PrecheckFailed(`no zaplist for beam ${beam}: ${(err as Error).message}`);
   }
-  return { paramsJson: JSON.stringify(params), zaplist: z };
+}
+
+/**
+ * Search specs, prepared ahead of assignment: the zaplist lookup reads files, so
+ * it runs in the background and the dispatcher assigns the beam once it is ready.
+ */
+export class SearchSpecs {
+  private readonly ready = new Map<number, SearchSpec | PrecheckFailed>();
+  private readonly pending = new Set<number>();
+
+  constructor(private readonly cfg: Config, private readonly onReady: () => void) {}
+
+  /** The spec, or undefined while it is being prepared; throws PrecheckFailed if the beam cannot be searched. */
+  get(jobId: number, beam: string, jobSpec: { params?: Record<string, unknown> }): SearchSpec | undefined {
+    const r = this.ready.get(jobId);
+    if (r instanceof PrecheckFailed) { this.ready.delete(jobId); throw r; }
+    if (r) { this.ready.delete(jobId); return r; }
+    if (!this.pending.has(jobId)) {
+      this.pending.add(jobId);
+      void this.prepare(jobId, beam, jobSpec).then((spec) => this.ready.set(jobId, spec), (err) => {
+        this.ready.set(jobId, err instanceof PrecheckFailed ? err : new PrecheckFailed((err as Error).message));
+      }).finally(() => { this.pending.delete(jobId); this.onReady(); });
+    }
+    return undefined;
+  }
+
+  private async prepare(jobId: number, beam: string, jobSpec: { params?: Record<string, unknown> }): Promise<SearchSpec> {
+    let params: SearchParams;
+    try {
+      params = mergedParams(this.cfg, jobSpec.params ?? {});
+    } catch (err) {
+      throw new PrecheckFailed(`job ${jobId}: ${(err as Error).message}`);
+    }
+    return { paramsJson: JSON.stringify(params), zaplist: await lookupZaplist(this.cfg, beam) };
+  }
 }

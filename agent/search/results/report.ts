@@ -6,21 +6,23 @@
  * keep PALFA's layout line for line.
  *
  * Public API:
- *   type ReportStage, interface StageTime, ReportInput
- *   REPORT_STAGES                          the stages, in the report's order
- *   formatReport(input): string
- *   reportFileName(base): string           "<base>.report"
- *   writeReport(dir, base, input): string  path written
- *   pyAsctime(date): string                time.asctime(time.gmtime(t))
+ *   type PalfaStage, interface StageTime, ReportInfo
+ *   REPORT_STAGES                                 PALFA's stages, in the report's order
+ *   formatReport(stages, info): string
+ *   writeReport(file, stages, info): string       writes `file`, returns it
+ *   reportFileName(base): string                  "<base>.report"
+ *   pyAsctime(date): string                       time.asctime(time.gmtime(t))
  *
  * Stage records are summed per stage (PALFA added every prepsubband, realfft, ...
- * call into one timer). The total is the job's wall time when given (PALFA's was
+ * call into one timer). Records for stages PALFA did not have (the agent may time
+ * other steps) are not dropped: they get lines of the same form after PALFA's, in
+ * the order first seen. The total is the job's wall time when given (PALFA's was
  * start-to-end, so more than the sum of the stages), else the sum of the records.
  * PALFA divided by the total unguarded; with a zero total we print 0.00 %.
  */
 
 import fs from "node:fs";
-import path from "node:path";
+import os from "node:os";
 import { formatFixed } from "../parsers";
 import { assertPlainName } from "./names";
 
@@ -37,88 +39,80 @@ export const REPORT_STAGES = [
   "sifting",
   "folding",
 ] as const;
-export type ReportStage = (typeof REPORT_STAGES)[number];
+export type PalfaStage = (typeof REPORT_STAGES)[number];
 
 export interface StageTime {
-  stage: ReportStage;
+  /** One of REPORT_STAGES, or another step name (reported after PALFA's lines). */
+  stage: string;
   seconds: number;
 }
 
-export interface ReportInput {
+export interface ReportInfo {
   /** The data files searched (PALFA listed job.filenms). */
   files: readonly string[];
-  hostname: string;
-  /** When the job ended (UTC is printed). */
-  endTime: Date;
-  /** Job wall time, s; defaults to the sum of the stage records. */
-  totalSeconds?: number;
   /** rfifind's masked percentage (the "bad intervals" percent). */
   maskedPercent: number;
   numCandsFolded: number;
+  /** Job wall time, s; defaults to the sum of the stage records. */
+  totalSeconds?: number;
+  /** Defaults to os.hostname(). */
+  hostname?: string;
+  /** When the job ended (printed in UTC); defaults to now. */
+  endTime?: Date;
   /** config use_subbands: print "subbanding" (true, default) or "downsampling". */
   useSubbands?: boolean;
-  stages: readonly StageTime[];
 }
 
 const RULE = "---------------------------------------------------------\n";
 
-/** The label column exactly as PALFA padded it (right-aligned to 22 characters). */
-const LABELS: Record<ReportStage, string> = {
-  rfifind: "rfifind time",
-  subbanding: "subbanding time",
-  downsampling: "downsampling time",
-  dedispersing: "dedispersing time",
-  "single-pulse": "single-pulse time",
-  FFT: "FFT time",
-  "lo-accelsearch": "lo-accelsearch time",
-  "hi-accelsearch": "hi-accelsearch time",
-  sifting: "sifting time",
-  folding: "folding time",
-};
+const PALFA_STAGES: ReadonlySet<string> = new Set(REPORT_STAGES);
 
-export function formatReport(input: ReportInput): string {
-  const sums = new Map<ReportStage, number>(REPORT_STAGES.map((s) => [s, 0]));
-  for (const r of input.stages) {
-    if (!sums.has(r.stage)) throw new RangeError(`unknown report stage ${JSON.stringify(r.stage)}`);
-    if (!Number.isFinite(r.seconds) || r.seconds < 0) {
-      throw new RangeError(`stage ${r.stage}: ${r.seconds} is not a wall time in seconds`);
-    }
-    sums.set(r.stage, sums.get(r.stage)! + r.seconds);
+function seconds(x: number, what: string): number {
+  if (!Number.isFinite(x) || x < 0) throw new RangeError(`${what}: ${x} is not a wall time in seconds`);
+  return x;
+}
+
+export function formatReport(stages: readonly StageTime[], info: ReportInfo): string {
+  const sums = new Map<string, number>(REPORT_STAGES.map((s) => [s, 0]));
+  for (const r of stages) {
+    if (r.stage === "") throw new RangeError("a stage record has no stage name");
+    sums.set(r.stage, (sums.get(r.stage) ?? 0) + seconds(r.seconds, `stage ${r.stage}`));
   }
-  let total = input.totalSeconds;
-  if (total === undefined) total = [...sums.values()].reduce((a, b) => a + b, 0);
-  if (!Number.isFinite(total) || total < 0) throw new RangeError(`total ${total} is not a wall time in seconds`);
-  if (!Number.isSafeInteger(input.numCandsFolded) || input.numCandsFolded < 0) {
-    throw new RangeError(`numCandsFolded ${input.numCandsFolded} is not a count`);
+  const total = seconds(info.totalSeconds ?? [...sums.values()].reduce((a, b) => a + b, 0), "total");
+  if (!Number.isSafeInteger(info.numCandsFolded) || info.numCandsFolded < 0) {
+    throw new RangeError(`numCandsFolded ${info.numCandsFolded} is not a count`);
   }
 
-  const useSubbands = input.useSubbands ?? true;
-  const shown = REPORT_STAGES.filter((s) => (useSubbands ? s !== "downsampling" : s !== "subbanding"));
+  const useSubbands = info.useSubbands ?? true;
+  const shown = [
+    ...REPORT_STAGES.filter((s) => (useSubbands ? s !== "downsampling" : s !== "subbanding")),
+    ...[...sums.keys()].filter((s) => !PALFA_STAGES.has(s)),
+  ];
   const pct = (t: number): number => (total > 0 ? (t / total) * 100.0 : 0);
 
   let out = RULE;
-  out += `Data (${input.files.join(", ")}) were processed on ${input.hostname}\n`;
-  out += `Ending UTC time:  ${pyAsctime(input.endTime)}\n`;
+  out += `Data (${info.files.join(", ")}) were processed on ${info.hostname ?? os.hostname()}\n`;
+  out += `Ending UTC time:  ${pyAsctime(info.endTime ?? new Date())}\n`;
   out += `Total wall time:  ${formatFixed(total, 1)} s (${formatFixed(total / 3600.0, 2)} hrs)\n`;
-  out += `Fraction of data masked:  ${formatFixed(input.maskedPercent, 2)}%\n`;
-  out += `Number of candidates folded: ${input.numCandsFolded}\n`;
+  out += `Fraction of data masked:  ${formatFixed(info.maskedPercent, 2)}%\n`;
+  out += `Number of candidates folded: ${info.numCandsFolded}\n`;
   out += RULE;
   for (const s of shown) {
     const t = sums.get(s)!;
-    out += `${LABELS[s].padStart(22)} = ${formatFixed(t, 1, 7)} sec (${formatFixed(pct(t), 2, 5)}%)\n`;
+    // PALFA's labels are right-aligned so the "=" signs line up in column 24.
+    out += `${`${s} time`.padStart(22)} = ${formatFixed(t, 1, 7)} sec (${formatFixed(pct(t), 2, 5)}%)\n`;
   }
   out += RULE;
   return out;
 }
 
-export function reportFileName(base: string): string {
-  return `${assertPlainName(base, "beam base name")}.report`;
+export function writeReport(file: string, stages: readonly StageTime[], info: ReportInfo): string {
+  fs.writeFileSync(file, formatReport(stages, info));
+  return file;
 }
 
-export function writeReport(dir: string, base: string, input: ReportInput): string {
-  const file = path.join(dir, reportFileName(base));
-  fs.writeFileSync(file, formatReport(input));
-  return file;
+export function reportFileName(base: string): string {
+  return `${assertPlainName(base, "beam base name")}.report`;
 }
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

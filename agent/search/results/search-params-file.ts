@@ -5,7 +5,8 @@
  *   SEARCH_PARAMS_FILE = "search_params.txt"
  *   effectiveParams(params): SearchParams     with sifting_sigma_threshold filled in
  *   formatSearchParams(params): string        the file's text
- *   writeSearchParamsFile(dir, params): string  path written
+ *   writeSearchParamsFile(file, params): string  writes `file` (normally
+ *                                       <work dir>/search_params.txt); returns it
  *   canonicalJson(value): string              sorted keys, no spaces
  *   paramsHash(params): string                SHA-256 (hex) of canonicalJson(effectiveParams)
  *
@@ -42,8 +43,11 @@ export function formatSearchParams(params: SearchParams): string {
   return keys.map((k) => `${k.padEnd(25)} = ${pyRepr(p[k], shape[k])}\n`).join("");
 }
 
-export function writeSearchParamsFile(dir: string, params: SearchParams): string {
-  const file = path.join(dir, SEARCH_PARAMS_FILE);
+export function writeSearchParamsFile(file: string, params: SearchParams): string {
+  // The uploader and the diagnostics look for exactly this name.
+  if (path.basename(file) !== SEARCH_PARAMS_FILE) {
+    throw new RangeError(`${file}: the search parameters file must be named ${SEARCH_PARAMS_FILE}`);
+  }
   fs.writeFileSync(file, formatSearchParams(params));
   return file;
 }

@@ -59,14 +59,33 @@ export async function createTarball(file: string, cwd: string, names: readonly s
 
 export async function listTarball(file: string): Promise<TarMember[]> {
   const members: TarMember[] = [];
-  await tar.t({
-    file,
-    strict: true,
-    onReadEntry: (e) => {
-      members.push({ path: e.path, type: e.type, size: e.size ?? 0 });
-    },
-  });
+  try {
+    await tar.t({
+      file,
+      // strict: a truncated or corrupt archive is an error, not a shorter listing.
+      strict: true,
+      onReadEntry: (e) => {
+        members.push({ path: e.path, type: e.type, size: e.size ?? 0 });
+      },
+    });
+  } catch (e) {
+    // node-tar calls an archive with no header at all "unrecognized"; Python's tarfile
+    // and GNU tar read it as empty, and it is what we write for no members.
+    if (isEmptyArchive(file)) return [];
+    throw e;
+  }
   return members;
+}
+
+/** Only zero blocks (after gunzip): the end-of-archive marker and nothing else. */
+function isEmptyArchive(file: string): boolean {
+  try {
+    let data = fs.readFileSync(file);
+    if (data[0] === 0x1f && data[1] === 0x8b) data = zlib.gunzipSync(data);
+    return data.length > 0 && data.length % 512 === 0 && data.every((b) => b === 0);
+  } catch {
+    return false;
+  }
 }
 
 export async function readTarMember(file: string, memberPath: string): Promise<Buffer> {

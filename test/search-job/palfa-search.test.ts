@@ -1,0 +1,155 @@
+// A palfa-search job through a real coordinator and agent, with the stand-in
+// toolchain (test/toolchain/bin: PRESTO's names and argument checks, real
+// fixture outputs). The fixture beam's search used DDplan.py's plan for DM
+// 0-155 (6 passes of 26 DMs), which is given here as an explicit plan.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { call } from "../../cli/admin-client";
+import { Cluster, waitFor } from "../support/cluster";
+
+const TOOLCHAIN = path.join(__dirname, "..", "toolchain", "bin");
+const FIXTURES = path.join(__dirname, "..", "fixtures");
+const COMBINED = path.join(FIXTURES, "psrfits", "p2030.20230225.G037.00-00.10.C.b0g0_0001.fits");
+const ACCELCANDS = path.join(FIXTURES, "presto", "beam_J1903", "beam_J1903.accelcands");
+const ZAPLIST = path.join(FIXTURES, "presto", "beam_J1903", "beam_J1903.zaplist");
+
+// DDplan.py's plan for the fixture beam (nsub 32 of its 128 channels); the test file has 66 channels, so 33.
+const FIXTURE_PLAN = [{ lodm: 0, dmstep: 1, dms_per_call: 26, calls: 6, nsub: 33, downsamp: 8 }];
+
+/** The 18 diagnostics PALFA's uploader stored (names exactly as PALFA spelt them). */
+const PALFA_DIAGNOSTICS = [
+  "RFI mask percentage", "RFIfind png", "Periodicty summary plot", "Rejected cands plot", "Sifting summary", "Sifting report",
+  "Accelcands list", "Num cands folded", "Num cands produced", "Min sigma folded", "Num cands above threshold", "Zaplist used",
+  "Search parameters", "Sigma threshold", "Max cands allowed to fold", "Percent zapped total", "Percent zapped below 10 Hz",
+  "Percent zapped below 1 Hz",
+];
+
+function invocations(log: string): string[][] {
+  return fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+}
+
+describe("palfa-search job with the stand-in toolchain", function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  let standinLog: string;
+  let zapdir: string;
+
+  beforeEach(async () => {
+    cluster = await Cluster.create({
+      jobs: { type: "palfa-search" },
+      dispatch: { cores_per_beam: 2, memory_per_beam: 0 },
+      search: {
+        ddplan_source: "explicit", ddplan: FIXTURE_PLAN, use_subbands: false, low_T_to_search: 0.5,
+        // The fixture's sifting (sift_cands.py) used a low-DM cutoff of 1.0; two folds as in the fixture.
+        low_DM_cutoff: 1.0, to_prepfold_sigma: 12, sifting_sigma_threshold: 5.0,
+      },
+      zaplists: {},
+    });
+    zapdir = path.join(cluster.dir, "zaplists");
+    fs.mkdirSync(zapdir);
+    fs.copyFileSync(ZAPLIST, path.join(zapdir, "default.zaplist"));
+    const cfg = fs.readFileSync(cluster.configPath, "utf8");
+    fs.writeFileSync(cluster.configPath, cfg.replace(/zaplists: \{\}/, `zaplists:\n  source: ${zapdir}`));
+    standinLog = path.join(cluster.dir, "standin.log");
+    process.env.BEAMFLOW_STANDIN_LOG = standinLog;
+    await cluster.startCoordinator();
+  });
+
+  afterEach(async () => {
+    delete process.env.BEAMFLOW_STANDIN_LOG;
+    await cluster?.close();
+  });
+
+  async function startAgent(extra: Record<string, unknown> = {}) {
+    await cluster.startAgent("node1", { cores: 2, work_base: `/dev/shm/beamflow-test-${process.pid}`, scratch_dir: path.join(cluster.dir, "scratch"), toolchain: { path: [TOOLCHAIN] }, ...extra });
+  }
+
+  function addBeam(name = "beam_J1903.fits", source = COMBINED): string {
+    const file = path.join(cluster.dir, name);
+    fs.copyFileSync(source, file);
+    const r = cluster.cli(["add-files", file]);
+    assert.equal(r.status, 0, r.stderr);
+    return file;
+  }
+
+  it("runs PALFA's steps with PALFA's flags, sifts like PRESTO, folds, reports all 18 diagnostics and leaves /dev/shm empty", async () => {
+    await startAgent();
+    addBeam();
+    const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["processed", "terminal_failure"].includes(js[0].status), "the search to end", 150_000);
+    const a = cluster.admin();
+    const detail = await call(a, a.client.getJob, { id: job.id });
+    assert.equal(job.status, "processed", `${job.details}\n${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("\n")}`);
+    const attempt = detail.attempts[0];
+
+    // The command lines, in order.
+    const calls = invocations(standinLog);
+    const names = calls.map((c) => path.basename(c[0]));
+    assert.equal(names[0], "rfifind");
+    assert.deepEqual(calls[0].slice(1, -1), ["-psrfits", "-time", "2.097152", "-o", "beam_J1903"]);
+    assert.equal(path.basename(calls[0][calls[0].length - 1]), "beam_J1903.fits");
+    assert.equal(names.filter((n) => n === "prepsubband").length, 6);
+    assert.equal(names.filter((n) => n === "realfft").length, 156);
+    assert.equal(names.filter((n) => n === "accelsearch").length, 156 * 2 - 26, "no high-z search in the zero-DM pass");
+    const accel = calls.filter((c) => path.basename(c[0]) === "accelsearch" && c[c.length - 1].endsWith("_DM57.00.fft"));
+    assert.deepEqual(accel.map((c) => c.slice(1, -1)), [
+      ["-numharm", "16", "-sigma", "2.0", "-zmax", "0", "-flo", "2.0"],
+      ["-numharm", "8", "-sigma", "3.0", "-zmax", "50", "-flo", "1.0"],
+    ], "PALFA's flags; v6.0.1 polishes harmonics by default, so no -harmpolish");
+    const zap = calls.find((c) => path.basename(c[0]) === "zapbirds")!;
+    assert.deepEqual(zap.slice(1, 6), ["-zap", "-zapfile", zap[3], "-baryv", "-6.82723e-05"]);
+    assert.equal(names.filter((n) => n === "single_pulse_search.py").length >= 6, true);
+    assert.equal(names.filter((n) => n === "prepfold").length, 2);
+    // Each DM trial's chain runs in order: realfft before zapbirds before rednoise before accelsearch.
+    const order = (dm: string) => calls.map((c, i) => [i, path.basename(c[0]), c[c.length - 1]] as const).filter(([, , f]) => f.includes(`_DM${dm}.`)).map(([, n]) => n);
+    assert.deepEqual(order("57.00").slice(0, 5), ["realfft", "zapbirds", "rednoise", "accelsearch", "accelsearch"]);
+
+    // The sifted list equals PRESTO's own sifting of the same ACCEL files.
+    const results = attempt.resultsDir;
+    assert.ok(results && fs.existsSync(results), `results dir ${results}`);
+    assert.equal(fs.readFileSync(path.join(results, "beam_J1903.accelcands"), "utf8"), fs.readFileSync(ACCELCANDS, "utf8"));
+
+    // The folds and their plots.
+    const files = fs.readdirSync(results);
+    assert.ok(files.includes("beam_J1903_pfd.tgz"), files.join(" "));
+    assert.equal(files.filter((f) => f.endsWith(".pfd.png")).length, 2);
+
+    // All 18 diagnostics, streamed to the coordinator.
+    const diagnostics = new Map(detail.diagnostics.map((d) => [d.name, d]));
+    for (const name of PALFA_DIAGNOSTICS) assert.ok(diagnostics.has(name), `diagnostic '${name}'`);
+    assert.equal(diagnostics.get("RFI mask percentage")!.value, 0.74);
+    assert.equal(diagnostics.get("Num cands folded")!.value, 2);
+    assert.equal(diagnostics.get("Num cands produced")!.value, 32);
+
+    // Steps recorded with timings; /dev/shm cleaned.
+    assert.ok(attempt.steps.length > 500);
+    assert.ok(attempt.steps.every((s) => s.exitCode === 0));
+    await waitFor("the work dir to go", () => !fs.existsSync(path.join(`/dev/shm/beamflow-test-${process.pid}`, String(attempt.id))));
+    assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
+  });
+
+  it("fails a truncated beam with a named, classified error and cleans /dev/shm", async () => {
+    await startAgent();
+    const truncated = path.join(cluster.dir, "src-truncated.fits");
+    fs.writeFileSync(truncated, fs.readFileSync(COMBINED).subarray(0, 200_000));
+    addBeam("beam_trunc.fits", truncated);
+    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the job to fail", 60_000);
+    const a = cluster.admin();
+    const detail = await call(a, a.client.getJob, { id: job.id });
+    assert.equal(detail.attempts[0].errorClass, "bad_input");
+    assert.match(detail.attempts[0].details, /truncated/);
+    assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
+  });
+
+  it("refuses a beam shorter than low_T_to_search, and names a missing program", async () => {
+    await startAgent();
+    // 1 s of data against PALFA's 20 s minimum.
+    const r = cluster.cli(["add-files", "--param", "low_T_to_search=20", (() => { const f = path.join(cluster.dir, "beam_short.fits"); fs.copyFileSync(COMBINED, f); return f; })()]);
+    assert.equal(r.status, 0, r.stderr);
+    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the short beam to fail", 60_000);
+    const a = cluster.admin();
+    const detail = await call(a, a.client.getJob, { id: job.id });
+    assert.equal(detail.attempts[0].errorClass, "too_short");
+    assert.match(detail.attempts[0].details, /shorter than low_T_to_search = 20 s/);
+  });
+});
