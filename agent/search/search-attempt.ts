@@ -212,9 +212,9 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
   const pre = `${base}_pre_DM0.00`;
   await step("prepdata", [...tc.cmd("prepdata"), ...tc.datatype("prepdata", p.datatype_flag), "-noclip", "-nobary", "-dm", "0", "-o", pre, merged], { stage: "cal_removal" });
   const header = checkHeader(merged);
-  const cal = await findCalRows(path.join(work, `${pre}.dat`), { rows: header.subint.naxis2, samplesPerRow: header.subint.nsblk, thresholdMads: p.calrow_threshold_mads });
-  // Later rows first, so earlier row numbers stay valid.
-  for (const d of [...cal.deletions].sort((a, b) => b.first - a.first)) {
+  const cal = await findCalRows(path.join(work, `${pre}.dat`), { samplesPerRow: header.subint.nsblk, thresholdMads: p.calrow_threshold_mads, fitsFile: merged, expectedRows: header.subint.rows });
+  // Listed last rows first, so each deletion leaves the earlier row numbers valid.
+  for (const d of cal.deletions) {
     await step("fitsdelrow", [...tc.cmd("fitsdelrow"), `${merged}[SUBINT]`, String(d.first), String(d.count)], { stage: "cal_removal" });
   }
   fs.writeFileSync(path.join(work, `${base}_calrows.txt`), cal.reportText);
@@ -228,24 +228,25 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
 /** One DDplan pass: subbands then DM trials (or straight from the raw data). Returns the stdout file with the velocity. */
 async function dedisperse(tc: Toolchain, p: SearchParams, step: Step, pass: Pass, base: string, raw: string[], mask: string, tmp: string, cores: number, index: number): Promise<string> {
   const work = path.dirname(tmp);
-  const common = ["-nsub", String(pass.nsub), "-numout", String(pass.numout), "-o", path.join(tmp, base)];
-  const dmArgs = ["-lodm", pass.lodm, "-dmstep", pass.dmstep, "-numdms", String(pass.dms.length)];
+  // -numout 0 means prepsubband's own length (PALFA left it out for short series).
+  const common = ["-nsub", String(pass.nsub), ...(pass.numout ? ["-numout", String(pass.numout)] : []), "-o", path.join(tmp, base)];
+  const dmArgs = ["-lodm", pass.lodmStr, "-dmstep", pass.dmstepStr, "-numdms", String(pass.dms.length)];
   if (p.use_subbands) {
     const subDir = path.join(tmp, "subbands");
     fs.mkdirSync(subDir, { recursive: true });
-    const subout = path.join(work, `${base}_DM${pass.subdm}.subout`);
+    const subout = path.join(work, `${base}_DM${pass.subDmStr}.subout`);
     await step(`prepsubband subbands (pass ${index + 1})`, [...tc.cmd("prepsubband"), ...tc.datatype("prepsubband", p.datatype_flag), ...tc.ncpus("prepsubband", cores),
-      "-sub", "-subdm", pass.subdm, "-downsamp", String(pass.downsamp), "-nsub", String(pass.nsub), "-mask", mask, "-o", path.join(subDir, base), ...raw],
+      "-sub", "-subdm", pass.subDmStr, "-downsamp", String(pass.downsamp), "-nsub", String(pass.nsub), "-mask", mask, "-o", path.join(subDir, base), ...raw],
     { teeTo: subout, stage: "subbanding" });
-    const subs = fs.readdirSync(subDir).filter((n) => n.startsWith(`${base}_DM${pass.subdm}.sub`) && /\.sub\d+$/.test(n)).sort().map((n) => path.join(subDir, n));
-    if (subs.length === 0) throw new SearchFailure(`prepsubband -sub wrote no subband files for subDM ${pass.subdm}`, "bad_output");
-    const prepout = path.join(work, `${base}_DM${pass.subdm}.prepout`);
+    const subs = fs.readdirSync(subDir).filter((n) => n.startsWith(`${base}_DM${pass.subDmStr}.sub`) && /\.sub\d+$/.test(n)).sort().map((n) => path.join(subDir, n));
+    if (subs.length === 0) throw new SearchFailure(`prepsubband -sub wrote no subband files for subDM ${pass.subDmStr}`, "bad_output");
+    const prepout = path.join(work, `${base}_DM${pass.subDmStr}.prepout`);
     await step(`prepsubband DMs ${pass.dms[0]}-${pass.dms[pass.dms.length - 1]}`, [...tc.cmd("prepsubband"), ...tc.ncpus("prepsubband", cores),
       ...dmArgs, "-downsamp", "1", ...common, ...subs], { teeTo: prepout, stage: "dedispersing" });
     fs.rmSync(subDir, { recursive: true, force: true });
     return fs.readFileSync(subout, "utf8").match(AVG_TOPO_VELOCITY) ? subout : prepout;
   }
-  const prepout = path.join(work, `${base}_lodm${pass.lodm}.prepout`);
+  const prepout = path.join(work, `${base}_lodm${pass.lodmStr}.prepout`);
   await step(`prepsubband DMs ${pass.dms[0]}-${pass.dms[pass.dms.length - 1]}`, [...tc.cmd("prepsubband"), ...tc.datatype("prepsubband", p.datatype_flag), ...tc.ncpus("prepsubband", cores),
     "-mask", mask, ...dmArgs, "-downsamp", String(pass.downsamp), ...common, ...raw], { teeTo: prepout, stage: "dedispersing" });
   return prepout;
@@ -326,17 +327,20 @@ async function renderPlot(tc: Toolchain, step: Step, ps: string, png: string): P
 
 /** Folds the selected candidates (PALFA's period-dependent options) and renders their plots. */
 async function fold(tc: Toolchain, p: SearchParams, ex: StepExecutor, step: Step, work: string, base: string, accelcands: string, raw: string[], mask: string, header: PsrfitsHeader): Promise<void> {
-  const cands = selectCandidatesToFold(readAccelcandsFile(accelcands).map((c) => ({ ...c })), p);
+  const { toFold } = selectCandidatesToFold(readAccelcandsFile(accelcands), p);
   const attributes: string[] = [];
-  await ex.all(cands.map((c) => async () => {
-    const argv = prepfoldArgs({ candidate: c, params: p, header, mask, rawFiles: raw, work });
-    const out = `${argv.outBase}_ACCEL_Cand_${c.candnum}`;
-    await step(`prepfold ${path.basename(out)}`, [...tc.cmd("prepfold"), ...argv.args], { teeTo: path.join(work, `${path.basename(out)}.prepfold.out`), stage: "folding" });
-    const pfd = path.join(work, `${path.basename(out)}.pfd`);
-    if (!fs.existsSync(`${pfd}.bestprof`)) throw new SearchFailure(`prepfold did not write ${path.basename(pfd)}.bestprof`, "bad_output");
+  await ex.all(toFold.map(({ candidate: c }) => async () => {
+    const cmd = prepfoldArgs({
+      candnum: c.candnum, accelFile: c.accelFile, dm: c.dm, periodS: c.periodMs / 1000, basename: base, backend: header.backend,
+      nchan: header.subint.nchan, rows: header.subint.rows, mask, rawFiles: raw,
+    });
+    const out = `${cmd.outBase}_ACCEL_Cand_${c.candnum}`;
+    await step(`prepfold ${out}`, [...tc.cmd("prepfold"), ...cmd.args], { teeTo: path.join(work, `${out}.prepfold.out`), stage: "folding" });
+    const pfd = path.join(work, `${out}.pfd`);
+    if (!fs.existsSync(`${pfd}.bestprof`)) throw new SearchFailure(`prepfold did not write ${out}.pfd.bestprof`, "bad_output");
     await renderPlot(tc, step, `${pfd}.ps`, `${pfd}.png`);
     const prof = readBestprofFile(`${pfd}.bestprof`);
-    attributes.push(`${path.basename(pfd)} prepfold_sigma=${prof.sigma ?? "nan"}`);
+    attributes.push(`${out}.pfd prepfold_sigma=${prof.probNoise.sigma}`);
   }));
   fs.writeFileSync(path.join(work, "candidate_attributes.txt"), attributes.sort().join("\n") + (attributes.length ? "\n" : ""));
 }

@@ -26,7 +26,8 @@ const PALFA_DIAGNOSTICS = [
 ];
 
 function invocations(log: string): string[][] {
-  return fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+  // Calls without arguments are the agent reading each program's usage (its flags).
+  return fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]).filter((c) => c.length > 1);
 }
 
 describe("palfa-search job with the stand-in toolchain", function () {
@@ -81,12 +82,18 @@ describe("palfa-search job with the stand-in toolchain", function () {
     const detail = await call(a, a.client.getJob, { id: job.id });
     assert.equal(job.status, "processed", `${job.details}\n${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("\n")}`);
     const attempt = detail.attempts[0];
+    if (process.env.BEAMFLOW_TEST_TIMING) {
+      const wall = attempt.finishedAt - attempt.startedAt;
+      const byName = new Map<string, number>();
+      for (const st of attempt.steps) { const k = st.name.split(" ")[0]; byName.set(k, (byName.get(k) ?? 0) + st.wallS); }
+      console.log({ wall, steps: attempt.steps.length, byName });
+    }
 
     // The command lines, in order.
     const calls = invocations(standinLog);
     const names = calls.map((c) => path.basename(c[0]));
     assert.equal(names[0], "rfifind");
-    assert.deepEqual(calls[0].slice(1, -1), ["-psrfits", "-time", "2.097152", "-o", "beam_J1903"]);
+    assert.deepEqual(calls[0].slice(1, -1), ["-psrfits", "-ncpus", "2", "-time", "2.097152", "-o", "beam_J1903"], "PALFA's flags, plus -ncpus for the reserved cores");
     assert.equal(path.basename(calls[0][calls[0].length - 1]), "beam_J1903.fits");
     assert.equal(names.filter((n) => n === "prepsubband").length, 6);
     assert.equal(names.filter((n) => n === "realfft").length, 156);

@@ -108,6 +108,8 @@ export function chooseDDplan(params: SearchParams, header: PlanHeader, options: 
 
 function derived(params: SearchParams, header: PlanHeader, options: ChooseOptions, why: string): ChosenPlan {
   // prepsubband itself lowers -nsub to the channel count; say so in the plan.
+  // DDplan.py takes fctr from OBSFREQ; we take the centre of the channels actually in
+  // the file (the same for Mock data; see psrfits-header.ts for why it can differ).
   const nsub = Math.min(params.derived_nsub, header.subint.nchan);
   const plan = derivePlan({
     lodm: params.derived_lodm,

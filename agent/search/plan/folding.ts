@@ -113,9 +113,11 @@ export function foldOptionsForPeriod(periodS: number): FoldOptions {
  */
 export function foldNsub(backend: string, nchan: number): number {
   const b = backend.trim().toLowerCase();
-  if (b === "pdev") return 96;
-  if (b === "wapp") return 64;
-  return Math.min(nchan, 96);
+  const wanted = b === "pdev" ? 96 : b === "wapp" ? 64 : 96;
+  // prepfold needs the subbands to divide the channels evenly: PALFA's 96 suits
+  // Mock's 960 channels; other data gets the largest divisor not above it.
+  for (let n = Math.min(wanted, nchan); n > 1; n--) if (nchan % n === 0) return n;
+  return 1;
 }
 
 export interface PrepfoldRequest {
