@@ -122,7 +122,9 @@ describe("deploy", () => {
   // and token the roles wrote. npm ci (minutes: two native builds) is replaced by
   // a link to this checkout's node_modules plus the proto code generation.
   describe("ansible: a real run into a temporary prefix", function () {
-    this.timeout(90_000);
+    // A ceiling per test, for busy machines: the three ansible-playbook runs take
+    // about 60 s together on an idle 2-core machine.
+    this.timeout(180_000);
     const user = `bft${process.pid}${crypto.randomBytes(2).toString("hex")}`;
     const missing = () => [!which("ansible-playbook") && "not installed: ansible-playbook", process.getuid?.() !== 0 && "needs root (it creates a user)"]
       .filter(Boolean).join("; ") || undefined;
@@ -366,7 +368,7 @@ describe("deploy", () => {
     });
 
     describe("against a real coordinator", function () {
-      this.timeout(60_000);
+      this.timeout(90_000);
       let cluster: Cluster;
       let scratch: string;
       before(async () => {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { call } from "../../cli/admin-client";
 import { Cluster, waitFor } from "../support/cluster";
 
@@ -148,7 +149,43 @@ describe("palfa-search job with the stand-in toolchain", function () {
     assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
   });
 
-  it("refuses a beam shorter than low_T_to_search, and names a missing program", async () => {
+  it("names a missing program and cleans /dev/shm", async () => {
+    const partial = path.join(cluster.dir, "partial-toolchain");
+    fs.mkdirSync(partial);
+    for (const name of fs.readdirSync(TOOLCHAIN)) if (name !== "accelsearch") fs.symlinkSync(path.join(TOOLCHAIN, name), path.join(partial, name));
+    await startAgent({ toolchain: { path: [partial] } });
+    addBeam();
+    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the job to fail", 60_000);
+    const a = cluster.admin();
+    const detail = await call(a, a.client.getJob, { id: job.id });
+    assert.equal(detail.attempts[0].errorClass, "missing_program");
+    assert.match(detail.attempts[0].details, /^accelsearch not found/);
+    assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
+  });
+
+  it("fails with shm_full when the work dir's tmpfs fills up mid-run, and cleans it", async function () {
+    // A 2 MB tmpfs: room for the beam's reservation (0.6 MB x shm_factor 3), not for its search.
+    const small = path.join(cluster.dir, "small-shm");
+    fs.mkdirSync(small);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", small]);
+    if (mounted.status !== 0) this.skip(); // needs root (CI runs as root)
+    try {
+      await startAgent({ work_base: small });
+      addBeam();
+      const [job] = await cluster.waitForJobs((js) => ["terminal_failure", "processed"].includes(js[0]?.status), "the job to fail", 60_000);
+      const a = cluster.admin();
+      const detail = await call(a, a.client.getJob, { id: job.id });
+      assert.equal(job.status, "terminal_failure");
+      assert.equal(detail.attempts[0].errorClass, "shm_full");
+      assert.match(detail.attempts[0].details, /filled up/);
+      await waitFor("the work dir to be cleaned", () => fs.readdirSync(small).length === 0);
+    } finally {
+      await Cluster.kill(cluster.agents.get("node1")!, "SIGTERM");
+      spawnSync("umount", [small]);
+    }
+  });
+
+  it("refuses a beam shorter than low_T_to_search", async () => {
     await startAgent();
     // 1 s of data against PALFA's 20 s minimum.
     const r = cluster.cli(["add-files", "--param", "low_T_to_search=20", (() => { const f = path.join(cluster.dir, "beam_short.fits"); fs.copyFileSync(COMBINED, f); return f; })()]);
