@@ -26,7 +26,7 @@ export function buildProgram(): Command {
   program.command("init").description("create a config file and the job tracker; does nothing to what exists")
     .option("--data-dir <dir>", "where the tracker, logs and results live", DEFAULT_DATA_DIR)
     .action(run(async (opts: { config?: string; dataDir?: string }) => {
-      const file = opts.config ?? DEFAULT_CONFIG_FILE;
+      const file = configFile(opts.config) ?? DEFAULT_CONFIG_FILE;
       if (fs.existsSync(file)) {
         console.log(`config ${file} exists: left as it is`);
       } else {

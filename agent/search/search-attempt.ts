@@ -19,11 +19,11 @@ import { plainName } from "../../shared/files/safe-path";
 import type { StepEvents } from "../runner";
 import { StepExecutor, type StepOptions } from "./steps/executor";
 import type { Toolchain } from "./toolchain/toolchain";
-import { readPsrfitsHeader, writeHeaderOnlyCopy, PsrfitsError, type PsrfitsHeader } from "./psrfits";
+import { readPsrfitsHeader, writeHeaderOnlyCopy, PsrfitsError, type PsrfitsHeader } from "../../shared/psrfits";
 import { chooseDDplan, expandPasses, prepfoldArgs, selectCandidatesToFold, type Pass } from "./plan";
 import { findCalRows } from "./calrows";
 import { siftFiles, formatCandlist, PALFA_SIFT_OPTIONS } from "./sifting";
-import { readAccelcandsFile, readBestprofFile, readRfifindOutput } from "./parsers";
+import { readAccelcandsFile, readBestprofFile, readRfifindOutput } from "../../shared/presto";
 import { rfiDiagnostics, siftingDiagnostics, zaplistDiagnostics, paramDiagnostics, allDiagnostics, calRowsDiagnostics, type DiagnosticValue } from "./diagnostics";
 import { collectResults, writeSearchParamsFile, writeReport } from "./results";
 import { writeSiftingProducts } from "./sifting-products";
@@ -78,7 +78,9 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   } catch (err) {
     throw new SearchFailure((err as Error).message, "missing_program");
   }
-  fs.writeFileSync(path.join(ctx.resultsDir, "provenance.json"), JSON.stringify(tc.provenance, null, 2) + "\n");
+  const z = ctx.spec.zaplist;
+  const record = { ...tc.provenance, zaplist: z ? { name: z.name, rule: z.rule, source: z.source } : null };
+  fs.writeFileSync(path.join(ctx.resultsDir, "provenance.json"), JSON.stringify(record, null, 2) + "\n");
 
   const ex = ctx.newExecutor(ctx.cores);
   const step = (name: string, argv: string[], opts: StepOptions = {}) => ex.run({ name, argv, cwd: work }, opts);

@@ -37,7 +37,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { Figure, type RGB, histogram } from "./plots";
 import { type RejectionReason, type SiftCandidate, type SiftResult, formatCandlist, toAccelcandsEntries } from "./sifting";
-import { formatAccelcands } from "./parsers/accelcands";
+import { formatAccelcands } from "../../shared/presto/accelcands";
 
 export interface SiftingProductPaths {
   summary: string;

@@ -59,7 +59,8 @@ export class Agent {
       "grpc.keepalive_timeout_ms": 10_000,
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.max_receive_message_length": 64 << 20,
-      ...(o.tls ? { "grpc.ssl_target_name_override": "localhost", "grpc.default_authority": "localhost" } : {}),
+      // Certificates are checked against the address dialled unless the config names the server.
+      ...(o.tls?.server_name ? { "grpc.ssl_target_name_override": o.tls.server_name, "grpc.default_authority": o.tls.server_name } : {}),
     });
   }
 

@@ -5,7 +5,7 @@ import type { SearchSpec } from "../../shared/gen/agent";
 import type { Config } from "../../shared/config/schema";
 import { searchParamsSchema, type SearchParams } from "../../shared/config/search-params";
 import { RefusedAction } from "../tracker/tracker";
-import { BeamNameError, beamNameParts, findZaplist, openZaplistSource } from "../../agent/search/zaplists";
+import { BeamNameError, beamNameParts, findZaplist, openZaplistSource } from "../zaplists";
 
 /** A beam that must not be searched as it stands (PALFA's FailedPreCheckError). */
 export class PrecheckFailed extends Error {

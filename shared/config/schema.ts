@@ -20,6 +20,8 @@ const tls = z.strictObject({
   ca: z.string().describe("CA certificate (PEM) that signed the peers' certificates"),
   cert: z.string(),
   key: z.string(),
+  // The name the peer's certificate must carry, when the address dialled is not that name (e.g. an IP).
+  server_name: z.string().optional(),
 });
 
 const commandStep = z.strictObject({

@@ -27,7 +27,8 @@ export const searchParamsSchema = z.strictObject({
 
   use_subbands: z.boolean().default(true),
   fold_rawdata: z.boolean().default(true),
-  use_zerodm: z.boolean().default(false),
+  // PALFA's second, zero-DM-filtered search is not carried over yet: refused rather than ignored.
+  use_zerodm: z.literal(false, { error: "use_zerodm (PALFA's repeated -zerodm search) is not supported yet" }).default(false),
   datatype_flag: z.string().default("-psrfits"),
   rfifind_chunk_time: z.number().positive().default(2 ** 15 * 0.000064),
 

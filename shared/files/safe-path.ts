@@ -20,8 +20,16 @@ export function inside(dir: string, name: string): string {
   return full;
 }
 
-/** A plain file name: no directory part at all. */
-export function plainName(name: string): string {
-  if (name !== path.basename(name) || name === "." || name === "..") throw new UnsafePathError(name, "a plain file name was expected");
+/**
+ * A plain file name: no directory part, not "." or "..", no NUL. Names from outside
+ * (a beam name, a zaplist name built from a data file's name) are refused rather
+ * than normalised, so nothing is ever written outside the directory meant.
+ */
+export function plainName(name: string, what = "file name"): string {
+  const why = name === "" ? "it is empty"
+    : name === "." || name === ".." ? "it names a directory"
+    : /[/\\]/.test(name) ? "it contains a path separator"
+    : name.includes("\0") ? "it contains a NUL byte" : undefined;
+  if (why) throw new UnsafePathError(name, `${what} must be a plain file name: ${why}`);
   return name;
 }

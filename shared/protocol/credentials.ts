@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 
-export interface TlsFiles { ca: string; cert: string; key: string }
+export interface TlsFiles { ca: string; cert: string; key: string; server_name?: string }
 
 export function isLocalAddress(address: string): boolean {
   if (address.startsWith("unix:")) return true;

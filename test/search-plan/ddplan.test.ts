@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { searchParamsSchema } from "../../shared/config/search-params";
-import { readPsrfitsHeader } from "../../agent/search/psrfits";
+import { readPsrfitsHeader } from "../../shared/psrfits";
 import {
   PALFA_MOCK_PLAN,
   PALFA_WAPP_PLAN,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { searchParamsSchema } from "../../shared/config/search-params";
-import { readAccelcandsFile } from "../../agent/search/parsers";
-import { readPsrfitsHeader } from "../../agent/search/psrfits";
+import { readAccelcandsFile } from "../../shared/presto";
+import { readPsrfitsHeader } from "../../shared/psrfits";
 import { foldNsub, foldOptionsForPeriod, prepfoldArgs, selectCandidatesToFold } from "../../agent/search/plan";
 import { BEAM_DIR, COMBINED } from "./helpers";
 
@@ -67,11 +67,13 @@ describe("search/plan/folding: prepfold options", () => {
     assert.throws(() => foldOptionsForPeriod(0));
   });
 
-  it("uses 96 subbands for the Mock, 64 for the WAPP, else the channels up to 96", () => {
-    assert.equal(foldNsub("pdev", 66), 96);
+  it("uses 96 subbands for the Mock, 64 for the WAPP, else up to 96, always dividing the channels", () => {
+    assert.equal(foldNsub("pdev", 960), 96);
+    assert.equal(foldNsub("pdev", 66), 66);
     assert.equal(foldNsub("WAPP", 256), 64);
-    assert.equal(foldNsub("GUPPI", 2048), 96);
+    assert.equal(foldNsub("GUPPI", 2048), 64);
     assert.equal(foldNsub("GUPPI", 64), 64);
+    assert.equal(foldNsub("GUPPI", 128), 64);
   });
 
   it("builds PALFA's prepfold command for the beam's best candidate (the fixture's Cand_1 fold)", () => {
@@ -92,7 +94,7 @@ describe("search/plan/folding: prepfold options", () => {
       cmd.args,
       [
         "-noxwin", "-accelcand", "1", "-accelfile", "beam_J1903_DM57.00_ACCEL_0.cand", "-dm", "57.00",
-        "-o", "beam_J1903_DM57.00_Z0", "-nsub", "96", "-npart", "30",
+        "-o", "beam_J1903_DM57.00_Z0", "-nsub", "64", "-npart", "30",
         "-pstep", "1", "-pdstep", "2", "-dmstep", "1", "-nodmsearch",
         "-n", "100", "-npfact", "1", "-ndmfact", "1", "-mask", "beam_J1903_rfifind.mask", "beam_J1903.fits",
       ],

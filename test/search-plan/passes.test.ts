@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { readPsrfitsHeader } from "../../agent/search/psrfits";
+import { readPsrfitsHeader } from "../../shared/psrfits";
 import { PALFA_MOCK_PLAN, PALFA_WAPP_PLAN, chooseN, expandPasses, formatDm, planProblems } from "../../agent/search/plan";
 import { BEAM_DIR, COMBINED, planFixture } from "./helpers";
 

@@ -10,8 +10,8 @@ import {
   readPsrfitsHeader,
   startMjdString,
   writeHeaderOnlyCopy,
-} from "../../agent/search/psrfits";
-import { formatG } from "../../agent/search/parsers/pycompat";
+} from "../../shared/psrfits";
+import { formatG } from "../../shared/presto/pycompat";
 import { COMBINED, HALF_S0, HALF_S1, Scratch, get, readfileValues } from "./helpers";
 
 /** readfile prints doubles with "%-17.15g" and these strings are what we compare with. */

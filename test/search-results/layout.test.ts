@@ -9,7 +9,7 @@ import {
   type Manifest,
   ResultsLayoutError,
   SEARCH_PARAMS_FILE,
-  UnsafeNameError,
+  UnsafePathError,
   collectResults,
   fnmatchRegExp,
   globFiles,
@@ -251,7 +251,7 @@ describe("search-results/layout: refusals", () => {
     const results = scratch.sub("r1");
     copyInto(path.join(ALL_DMS, `${BASE}_DM57.00_ACCEL_0`), work);
     for (const bad of ["../escape", "a/b", "a\\b", "..", ""]) {
-      await assert.rejects(collectResults(work, results, bad), UnsafeNameError, JSON.stringify(bad));
+      await assert.rejects(collectResults(work, results, bad), UnsafePathError, JSON.stringify(bad));
     }
     assert.deepEqual(fs.readdirSync(work), [`${BASE}_DM57.00_ACCEL_0`]);
     assert.deepEqual(fs.readdirSync(results), []);

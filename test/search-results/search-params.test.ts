@@ -184,7 +184,7 @@ describe("search-results/paramsHash", () => {
     assert.equal(paramsHash({ ...p, sifting_sigma_threshold: 5.0 }), paramsHash(p));
     assert.notEqual(paramsHash({ ...p, sifting_sigma_threshold: 4.0 }), paramsHash(p));
     assert.notEqual(paramsHash({ ...p, max_cands_to_fold: 99 }), paramsHash(p));
-    assert.notEqual(paramsHash({ ...p, use_zerodm: true }), paramsHash(p));
+    assert.notEqual(paramsHash({ ...p, use_subbands: false }), paramsHash(p));
   });
 
   it("encodes canonical JSON with sorted keys at every level", () => {

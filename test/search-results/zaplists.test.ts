@@ -13,8 +13,8 @@ import {
   mjdToDate,
   writeZaplist,
   zaplistCandidates,
-} from "../../agent/search/zaplists";
-import { UnsafeNameError } from "../../agent/search/results";
+} from "../../coordinator/zaplists";
+import { UnsafePathError } from "../../agent/search/results";
 import { Scratch, fixture } from "./helpers";
 
 // The merged Mock beam of test/fixtures' mock_split set: p2030.20230225.G037.00-00.10.C.b0
@@ -210,7 +210,7 @@ describe("search-results/zaplists: lookup", () => {
       assert.equal(e.location, path.join(dir, RULE3));
       return true;
     });
-    assert.throws(() => zaplistCandidates({ ...KEY, source: "../../etc" }), UnsafeNameError);
+    assert.throws(() => zaplistCandidates({ ...KEY, source: "../../etc" }), UnsafePathError);
     assert.throws(() => zaplistCandidates({ ...KEY, date: "2023-02-25" }), RangeError);
   });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { parseAccel, readAccelFile } from "../../agent/search/parsers";
+import { parseAccel, readAccelFile } from "../../shared/presto";
 import { ALL_DMS, Scratch, assertParseError, firstLines, readFixture } from "./helpers";
 
 const DM57_Z0 = path.join(ALL_DMS, "beam_J1903_DM57.00_ACCEL_0");

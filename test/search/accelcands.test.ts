@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatAccelcands, parseAccelcands, readAccelcandsFile } from "../../agent/search/parsers";
+import { formatAccelcands, parseAccelcands, readAccelcandsFile } from "../../shared/presto";
 import { Scratch, assertParseError, firstLines, fixture, readFixture } from "./helpers";
 
 describe("search/parsers/accelcands", () => {

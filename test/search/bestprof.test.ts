@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseBestprof, readBestprofFile } from "../../agent/search/parsers";
+import { parseBestprof, readBestprofFile } from "../../shared/presto";
 import { Scratch, assertParseError, firstLines, fixture, readFixture } from "./helpers";
 
 const CAND1 = "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd.bestprof";

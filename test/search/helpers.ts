@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ParseError } from "../../agent/search/parsers";
+import { ParseError } from "../../shared/presto";
 
 /**
  * Real outputs of a PALFA-like PRESTO search of one synthetic beam (PRESTO v6.0.1,

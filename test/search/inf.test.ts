@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { observationLength, parseInf, readInfFile } from "../../agent/search/parsers";
+import { observationLength, parseInf, readInfFile } from "../../shared/presto";
 import { ALL_DMS, Scratch, assertParseError, firstLines, fixture, readFixture } from "./helpers";
 
 describe("search/parsers/inf", () => {

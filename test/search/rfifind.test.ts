@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readRfifindOutput } from "../../agent/search/parsers";
+import { readRfifindOutput } from "../../shared/presto";
 import { Scratch, assertParseError, fixture, readFixture } from "./helpers";
 
 describe("search/parsers/rfifind", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { formatFixed, readAccelFile } from "../../agent/search/parsers";
+import { formatFixed, readAccelFile } from "../../shared/presto";
 import {
   PALFA_SIFT_OPTIONS,
   type SiftOptions,

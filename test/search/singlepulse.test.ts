@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { parseSinglePulse, readSinglePulseFile } from "../../agent/search/parsers";
+import { parseSinglePulse, readSinglePulseFile } from "../../shared/presto";
 import { ALL_DMS, Scratch, assertParseError, readFixture } from "./helpers";
 
 describe("search/parsers/singlepulse", () => {

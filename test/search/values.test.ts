@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatFixed, formatG, numpySum, parseMeasurement, parseNumber, pyCenter } from "../../agent/search/parsers";
+import { formatFixed, formatG, numpySum, parseMeasurement, parseNumber, pyCenter } from "../../shared/presto";
 
 describe("search/parsers/values and pycompat", () => {
   it("parses PRESTO's value(uncertainty) notation", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseZaplist, percentZapped, readZaplist } from "../../agent/search/parsers";
+import { parseZaplist, percentZapped, readZaplist } from "../../shared/presto";
 import { Scratch, assertParseError, fixture, readFixture } from "./helpers";
 
 describe("search/parsers/zaplist", () => {

@@ -13,7 +13,7 @@
  * listed verbatim and the file always ends with that line.
  */
 
-import { formatG } from "../parsers/pycompat";
+import { formatG } from "../../../shared/presto/pycompat";
 import { type CalRowsDecision, type RowDeletion } from "./decide";
 
 export interface CalRowsReportContext {

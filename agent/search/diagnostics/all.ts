@@ -21,7 +21,7 @@
 
 import path from "node:path";
 import type { SearchParams } from "../../../shared/config/search-params";
-import type { AccelcandsEntry } from "../parsers";
+import type { AccelcandsEntry } from "../../../shared/presto";
 import { DiagnosticError, withDiagnostic } from "./errors";
 import { DIAGNOSTIC_FILES, blobDiagnostic, findOne, readFileBytes } from "./files";
 import { checkFoldedCount, foldedPlots, minSigmaFolded } from "./fold";

@@ -18,7 +18,7 @@
 
 import path from "node:path";
 import type { SearchParams } from "../../../shared/config/search-params";
-import type { AccelcandsEntry } from "../parsers";
+import type { AccelcandsEntry } from "../../../shared/presto";
 import { globFiles } from "../results/fnmatch";
 import { FileProblem, withDiagnostic } from "./errors";
 import { DIAGNOSTIC_FILES } from "./files";

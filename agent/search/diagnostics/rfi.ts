@@ -10,7 +10,7 @@
  * DiagnosticError ("garbled") naming the file.
  */
 
-import { parseRfifindOutput } from "../parsers";
+import { parseRfifindOutput } from "../../../shared/presto";
 import { withDiagnostic } from "./errors";
 import { readFileBytes } from "./files";
 import { type DiagnosticList, diagnosticList, floatDiagnostic } from "./types";

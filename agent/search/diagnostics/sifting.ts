@@ -14,7 +14,7 @@
  */
 
 import type { SearchParams } from "../../../shared/config/search-params";
-import { type AccelcandsEntry, parseAccelcands } from "../parsers";
+import { type AccelcandsEntry, parseAccelcands } from "../../../shared/presto";
 import { withDiagnostic } from "./errors";
 import { blobDiagnostic, readFileBytes } from "./files";
 import { type DiagnosticList, diagnosticList, floatDiagnostic } from "./types";

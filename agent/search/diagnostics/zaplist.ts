@@ -11,7 +11,7 @@
  */
 
 import type { SearchParams } from "../../../shared/config/search-params";
-import { parseZaplist, percentZapped } from "../parsers";
+import { parseZaplist, percentZapped } from "../../../shared/presto";
 import { withDiagnostic } from "./errors";
 import { blobDiagnostic } from "./files";
 import { type DiagnosticList, diagnosticList, floatDiagnostic } from "./types";

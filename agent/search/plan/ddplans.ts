@@ -16,7 +16,7 @@
  */
 
 import { type DDplanStep, type SearchParams } from "../../../shared/config/search-params";
-import { type PsrfitsHeader } from "../psrfits";
+import { type PsrfitsHeader } from "../../../shared/psrfits";
 import { type DerivedPlan, type SmearingModel, derivePlan, derivedPlanSteps } from "./derive";
 
 export class PlanError extends Error {

@@ -40,7 +40,7 @@
  */
 
 import { type DDplanStep } from "../../../shared/config/search-params";
-import { formatFixed, formatG } from "../parsers/pycompat";
+import { formatFixed, formatG } from "../../../shared/presto/pycompat";
 
 export type SmearingModel = "exact" | "linear";
 

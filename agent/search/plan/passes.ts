@@ -19,7 +19,7 @@
  */
 
 import { type DDplanStep } from "../../../shared/config/search-params";
-import { formatFixed } from "../parsers/pycompat";
+import { formatFixed } from "../../../shared/presto/pycompat";
 import { chooseN } from "./choose-n";
 
 export interface PrepsubbandPass {

@@ -49,7 +49,7 @@ export {
   verifyManifest,
   writeManifest,
 } from "./manifest";
-export { type TarMember, createTarball, isRegularMember, listTarball, readTarMember } from "./tarball";
+export { type TarMember, createTarball, isRegularMember, listTarball, readTarMember } from "../../../shared/files/tarball";
 export { fnmatchRegExp, globFiles, listRegularFiles } from "./fnmatch";
 export { pyFloatRepr, pyIntRepr, pyRepr, pyStrRepr } from "./pyrepr";
-export { UnsafeNameError, assertPlainName } from "./names";
+export { UnsafePathError, plainName } from "../../../shared/files/safe-path";

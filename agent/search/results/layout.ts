@@ -29,8 +29,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { globFiles } from "./fnmatch";
 import { type Manifest, MANIFEST_NAME, buildManifest, writeManifest } from "./manifest";
-import { assertPlainName } from "./names";
-import { createTarball } from "./tarball";
+import { plainName } from "../../../shared/files/safe-path";
+import { createTarball } from "../../../shared/files/tarball";
 
 export interface CollectOptions {
   /** lo_accel_zmax (PALFA: 0); names the _ACCEL_<z> tarballs. */
@@ -99,7 +99,7 @@ export async function collectResults(
   base: string,
   options: CollectOptions = {},
 ): Promise<CollectResult> {
-  assertPlainName(base, "beam base name");
+  plainName(base, "beam base name");
   const work = path.resolve(workDir);
   const results = path.resolve(resultsDir);
   if (work === results) throw new ResultsLayoutError(`work and results directory are the same (${work})`);
@@ -111,7 +111,7 @@ export async function collectResults(
   const tarPlan = tarballSpecs(options.loZmax, options.hiZmax).map(({ suffix, pattern }) => {
     const members = globFiles(work, pattern).filter((n) => !taken.has(n));
     members.forEach((n) => taken.add(n));
-    return { name: assertPlainName(base + suffix, "tarball name"), members };
+    return { name: plainName(base + suffix, "tarball name"), members };
   });
   const moves: string[] = [];
   for (const pattern of RESULT_PATTERNS) {

@@ -23,8 +23,8 @@
 
 import fs from "node:fs";
 import os from "node:os";
-import { formatFixed } from "../parsers";
-import { assertPlainName } from "./names";
+import { formatFixed } from "../../../shared/presto";
+import { plainName } from "../../../shared/files/safe-path";
 
 /** "subbanding" is reported with subbands, "downsampling" without (PALFA printed one of the two). */
 export const REPORT_STAGES = [
@@ -112,7 +112,7 @@ export function writeReport(file: string, stages: readonly StageTime[], info: Re
 }
 
 export function reportFileName(base: string): string {
-  return `${assertPlainName(base, "beam base name")}.report`;
+  return `${plainName(base, "beam base name")}.report`;
 }
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

@@ -21,9 +21,9 @@
  */
 
 import path from "node:path";
-import type { AccelFile } from "../parsers/accel";
-import { numpySum } from "../parsers/pycompat";
-import { parseNumber } from "../parsers/values";
+import type { AccelFile } from "../../../shared/presto/accel";
+import { numpySum } from "../../../shared/presto/pycompat";
+import { parseNumber } from "../../../shared/presto/values";
 import { candidateSigma } from "./sigma";
 
 /** One DM at which a candidate was detected: (DM, SNR, sigma), as sifting.py's hit tuples. */

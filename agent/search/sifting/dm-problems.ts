@@ -17,7 +17,7 @@
  * A hit whose DM is not among the trials is an error (sifting.py raises KeyError).
  */
 
-import { formatFixed, formatG } from "../parsers/pycompat";
+import { formatFixed, formatG } from "../../../shared/presto/pycompat";
 import type { SiftCandidate } from "./candidates";
 import type { Rejection } from "./rejection";
 

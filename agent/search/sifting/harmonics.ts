@@ -20,7 +20,7 @@
  * compares with itself and removes; we return such a list unchanged.
  */
 
-import { formatFixed } from "../parsers/pycompat";
+import { formatFixed } from "../../../shared/presto/pycompat";
 import type { SiftCandidate } from "./candidates";
 import type { Rejection } from "./rejection";
 

@@ -22,7 +22,7 @@
  * which are empty by default for the same result.
  */
 
-import { formatFixed, formatG } from "../parsers/pycompat";
+import { formatFixed, formatG } from "../../../shared/presto/pycompat";
 import type { SiftCandidate } from "./candidates";
 
 export type RejectionReason =

@@ -23,8 +23,8 @@
  * its reason and sifting.py's note, for the diagnostics ("Sifting summary/report").
  */
 
-import { type AccelcandsEntry, formatAccelcands } from "../parsers/accelcands";
-import { type AccelFile, readAccelFile } from "../parsers/accel";
+import { type AccelcandsEntry, formatAccelcands } from "../../../shared/presto/accelcands";
+import { type AccelFile, readAccelFile } from "../../../shared/presto/accel";
 import { type SiftCandidate, candidatesFromAccel } from "./candidates";
 import { type DmProblemCounts, removeDmProblems } from "./dm-problems";
 import { removeDuplicates } from "./duplicates";

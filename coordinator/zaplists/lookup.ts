@@ -26,8 +26,8 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { ParseError, type ZapEntry, parseZaplist } from "../parsers";
-import { assertPlainName } from "../results/names";
+import { ParseError, type ZapEntry, parseZaplist } from "../../shared/presto";
+import { plainName } from "../../shared/files/safe-path";
 import { beamNameParts } from "./beam-name";
 import { ZaplistError, ZaplistNotFoundError } from "./errors";
 import { openZaplistSource } from "./sources";
@@ -90,7 +90,7 @@ export function zaplistCandidates(key: BeamKey, options: ZaplistLookupOptions = 
   }
   // Parts of the names come from file names we were handed; never let one reach
   // outside the zaplist directory.
-  for (const n of names) assertPlainName(n.name, "zaplist name");
+  for (const n of names) plainName(n.name, "zaplist name");
   return names;
 }
 
@@ -134,7 +134,7 @@ export async function findZaplist(source: string, key: BeamKey, options: Zaplist
 
 /** Writes the chosen list into `dir` under its own name (where zapbirds and clean_up expect it). */
 export function writeZaplist(choice: ZaplistChoice, dir: string): string {
-  const file = path.join(dir, assertPlainName(choice.name, "zaplist name"));
+  const file = path.join(dir, plainName(choice.name, "zaplist name"));
   fs.writeFileSync(file, choice.text);
   return file;
 }

@@ -17,7 +17,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { isRegularMember, listTarball, readTarMember } from "../results/tarball";
+import { isRegularMember, listTarball, readTarMember } from "../../shared/files/tarball";
 
 export interface ZaplistSource {
   /** The directory or tarball. */
