@@ -185,11 +185,11 @@ describe("ingest/register: registerFiles", () => {
     assert.deepEqual(fileIdsOfJob(second.jobsCreated[0]), [fileRow(a)!.id, fileRow(b)!.id]);
   });
 
-  it("gives a job of another type an empty spec", async () => {
-    const r = await registerFiles(tracker, [S0, S1], configWith({ jobs: { type: "palfa-search" } }));
+  it("gives a palfa-search job the parameters given for it, and nothing else", async () => {
+    const r = await registerFiles(tracker, [S0, S1], { ...configWith({ jobs: { type: "palfa-search" } }), searchOverrides: { low_DM_cutoff: 1.0 } });
     const job = tracker.job(r.jobsCreated[0])!;
     assert.equal(job.job_type, "palfa-search");
-    assert.deepEqual(JSON.parse(job.spec_json), {});
+    assert.deepEqual(JSON.parse(job.spec_json), { params: { low_DM_cutoff: 1.0 } });
   });
 
   it("rejects beam 7 with the reason and registers nothing for it", async () => {
