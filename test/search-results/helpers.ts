@@ -13,7 +13,6 @@ const PRESTO = path.join(__dirname, "..", "fixtures", "presto");
 export const BEAM = path.join(PRESTO, "beam_J1903");
 export const ALL_DMS = path.join(BEAM, "all_dms");
 /** Real binary outputs of the same search (rfifind mask/stats/..., accelsearch .cand). */
-export const BINARIES = path.join(PRESTO, "beam_J1903_binaries");
 
 export function fixture(...parts: string[]): string {
   return path.join(BEAM, ...parts);

@@ -20,7 +20,7 @@ import {
   writeReport,
   writeSearchParamsFile,
 } from "../../agent/search/results";
-import { ALL_DMS, BEAM, BINARIES, Scratch, copyInto, sha256, syntheticBytes } from "./helpers";
+import { ALL_DMS, BEAM, Scratch, copyInto, sha256, syntheticBytes } from "./helpers";
 
 const BASE = "beam_J1903";
 
@@ -59,7 +59,7 @@ const FROM_BEAM = [
   `${BASE}_rfifind.mask`,
   `${BASE}_rfifind.out`,
 ];
-const FROM_BINARIES = [`${BASE}_rfifind.rfi`, `${BASE}_rfifind.stats`];
+const RFIFIND_BINARIES = [`${BASE}_rfifind.rfi`, `${BASE}_rfifind.stats`];
 /** Real products clean_up leaves in the work dir (no pattern names them). */
 const LEFT_ALONE = [`${BASE}_rfifind.ps`, `${BASE}_DM57.00_Z0_ACCEL_Cand_1.prepfold.out`];
 
@@ -73,7 +73,7 @@ const LEFT_ALONE = [`${BASE}_rfifind.ps`, `${BASE}_DM57.00_Z0_ACCEL_Cand_1.prepf
 function populateWorkDir(work: string): void {
   for (const n of fs.readdirSync(ALL_DMS)) copyInto(path.join(ALL_DMS, n), work);
   for (const n of [...FROM_BEAM, ...LEFT_ALONE]) copyInto(path.join(BEAM, n), work);
-  for (const n of FROM_BINARIES) copyInto(path.join(BINARIES, n), work);
+  for (const n of RFIFIND_BINARIES) copyInto(path.join(BEAM, n), work);
   writeSearchParamsFile(path.join(work, SEARCH_PARAMS_FILE), searchParamsSchema.parse({}));
   writeReport(path.join(work, reportFileName(BASE)), [{ stage: "rfifind", seconds: 3.943 }], {
     files: [`${BASE}.fits`],
