@@ -43,7 +43,8 @@ export interface ZaplistFound { name: string; text: string; rule: string; source
  */
 export async function lookupZaplist(cfg: Config, beam: string): Promise<ZaplistFound> {
   const z = cfg.zaplists;
-  if (!z.source) throw new PrecheckFailed("zaplists.source is not set: a palfa-search needs a directory or tarball of zaplists");
+  // No zaplists configured: zapbirds gets an empty list, and the results say so.
+  if (!z.source) return { name: "none.zaplist", text: "# zaplists.source is not set: no birdies zapped\n", rule: "none: zaplists.source is not set", source: "" };
   let key;
   try {
     key = beamNameParts(beam);

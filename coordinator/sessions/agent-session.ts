@@ -138,6 +138,15 @@ export class AgentSession implements AgentLink {
       const a = core.tracker.attempt(id);
       this.cancel(id, a ? `attempt ${id} is ${a.status}` : `no attempt ${id}`);
     }
+    // A reservation outlives its attempt only if the attempt's end never reached us
+    // through this agent (e.g. stopped while the agent was away): the heartbeat says
+    // what the agent still holds, the tracker whether the rest is over.
+    const held = new Set(hb.held.map((a) => a.attemptId));
+    for (const id of [...this.agent!.reserved.keys()]) {
+      if (held.has(id)) continue;
+      const a = core.tracker.attempt(id);
+      if (!a || (a.status !== "assigned" && a.status !== "running")) this.agent!.release(id);
+    }
     core.dispatcher.schedule();
   }
 

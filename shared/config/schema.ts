@@ -50,7 +50,7 @@ export const configSchema = z.strictObject({
     db: z.string().default(""),
   }).prefault({}),
   jobs: z.strictObject({
-    type: z.enum(["commands", "palfa-search"]).default("commands"),
+    type: z.enum(["commands", "palfa-search"]).default("palfa-search"),
     commands: z.array(commandStep).default([]),
     max_attempts: z.number().int().positive().default(2),
     lease_s: seconds.default(600),
