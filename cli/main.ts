@@ -10,6 +10,7 @@ import { configFile, cliConfig, DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "./
 import { registerProcessCommands } from "./process-commands";
 import { call, CliError, connectAdmin } from "./admin-client";
 import { run } from "./run";
+import { registerLogsCommand } from "./logs-command";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
 import { doctor } from "../agent/search/toolchain/doctor";
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
     }));
 
   registerProcessCommands(program);
+  registerLogsCommand(program);
   registerAdminCommands(program);
   return program;
 }

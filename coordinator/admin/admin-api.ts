@@ -9,6 +9,7 @@ import { bearerToken, sameSecret } from "../../shared/protocol/auth";
 import type { CoordinatorCore } from "../core";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
 import { parseOverrides } from "../search/search-spec";
+import { tailLog } from "../logs/tail";
 import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type JobRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import { jobStatusCounts, attemptStatusCounts, finishedBeams } from "./status-queries";
@@ -24,14 +25,21 @@ function toServiceError(err: unknown): grpc.ServiceError {
   return Object.assign(new Error(e.message), { code, details: e.message, metadata: new grpc.Metadata() });
 }
 
+const REFUSED = "admin call refused: missing or wrong admin token";
+
+/** The token check every admin call passes first; the error to answer with, if it fails. */
+function refusal(md: grpc.Metadata, token: string): grpc.ServiceError | undefined {
+  const given = bearerToken(md);
+  if (given && sameSecret(given, token)) return undefined;
+  return Object.assign(new Error(REFUSED), { code: grpc.status.UNAUTHENTICATED, details: REFUSED, metadata: new grpc.Metadata() });
+}
+
 /** Wraps a handler with the token check and error mapping. */
 function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const given = bearerToken(call.metadata);
-    if (!given || !sameSecret(given, token)) {
-      callback(Object.assign(new Error("admin call refused: missing or wrong admin token"), {
-        code: grpc.status.UNAUTHENTICATED, details: "admin call refused: missing or wrong admin token", metadata: new grpc.Metadata(),
-      }));
+    const refused = refusal(call.metadata, token);
+    if (refused) {
+      callback(refused);
       return;
     }
     Promise.resolve().then(() => fn(call.request)).then((res) => callback(null, res), (err) => callback(toServiceError(err)));
@@ -177,6 +185,12 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       core.dispatcher.schedule();
       return { jobIds: ids };
     }),
+
+    tailLog: (call) => {
+      const refused = refusal(call.metadata, adminToken);
+      if (refused) { call.emit("error", refused); return; }
+      tailLog(core, call);
+    },
 
     status: unary(adminToken, (): StatusReply => {
       const nowS = Date.now() / 1000;

@@ -1,0 +1,104 @@
+// AdminService.TailLog: an attempt's stored log from an offset, then live output
+// as it is stored, until the attempt is over. The reader follows the file at its
+// own pace (gRPC flow control), so a slow reader holds no extra memory here.
+import fs from "node:fs";
+import * as grpc from "@grpc/grpc-js";
+import type { LogData, TailLogRequest } from "../../shared/gen/admin";
+import type { CoordinatorCore } from "../core";
+
+const READ_BYTES = 256 * 1024;
+
+function serviceError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+}
+
+/** The attempt a request names: the attempt itself, or the job's latest. */
+function resolveAttempt(core: CoordinatorCore, req: TailLogRequest): number | grpc.ServiceError {
+  if (req.attemptId) {
+    return core.tracker.attempt(req.attemptId) ? req.attemptId : serviceError(grpc.status.NOT_FOUND, `no attempt ${req.attemptId}`);
+  }
+  const job = core.tracker.job(req.jobId);
+  if (!job) return serviceError(grpc.status.NOT_FOUND, `no job ${req.jobId}`);
+  const attempts = core.tracker.attemptsOfJob(job.id);
+  if (attempts.length === 0) return serviceError(grpc.status.FAILED_PRECONDITION, `job ${job.id} has not started yet (${job.status})`);
+  return attempts[attempts.length - 1].id;
+}
+
+export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<TailLogRequest, LogData>): void {
+  const req = call.request;
+  const attemptId = resolveAttempt(core, req);
+  if (typeof attemptId !== "number") { call.emit("error", attemptId); return; }
+  const store = core.logs;
+  const file = store.pathOf(attemptId);
+  let offset = Number(req.offset) || 0;
+  let busy = false;
+  let done = false;
+
+  const live = () => {
+    const a = core.tracker.attempt(attemptId);
+    return a !== undefined && (a.status === "assigned" || a.status === "running");
+  };
+
+  /** Next piece to send from `offset`: the whole log, or only the chosen step's chunks. */
+  const nextRange = (size: number): { offset: number; length: number } | undefined => {
+    if (!req.step) return offset < size ? { offset, length: Math.min(READ_BYTES, size - offset) } : undefined;
+    for (const r of store.stepRanges(attemptId, req.step)) {
+      if (r.offset + r.length <= offset) continue;
+      const from = Math.max(offset, r.offset);
+      return { offset: from, length: Math.min(READ_BYTES, r.offset + r.length - from) };
+    }
+    return undefined;
+  };
+
+  const finish = () => {
+    if (done) return;
+    done = true;
+    store.off("append", onAppend);
+    core.off("jobChanged", onJobChanged);
+    const status = core.tracker.attempt(attemptId)?.status ?? "";
+    call.write({ attemptId, offset, data: Buffer.alloc(0), end: true, attemptStatus: status });
+    call.end();
+  };
+
+  const pump = async () => {
+    if (busy || done) return;
+    busy = true;
+    try {
+      for (;;) {
+        const size = store.size(attemptId);
+        const range = nextRange(size);
+        if (!range) {
+          const stillLive = live();
+          if (!req.follow || !stillLive) {
+            // Re-check after the status read: chunks stored just before the end belong in.
+            if (!nextRange(store.size(attemptId))) return finish();
+            continue;
+          }
+          return;
+        }
+        const data = Buffer.alloc(range.length);
+        const fd = fs.openSync(file, "r");
+        try { fs.readSync(fd, data, 0, range.length, range.offset); } finally { fs.closeSync(fd); }
+        offset = range.offset + range.length;
+        const status = core.tracker.attempt(attemptId)?.status ?? "";
+        if (!call.write({ attemptId, offset: range.offset, data, end: false, attemptStatus: status })) {
+          await new Promise((resolve) => call.once("drain", resolve));
+        }
+        if (done) return;
+      }
+    } finally {
+      busy = false;
+    }
+  };
+
+  const onAppend = (id: number) => { if (id === attemptId) void pump(); };
+  const onJobChanged = () => void pump();
+  store.on("append", onAppend);
+  core.on("jobChanged", onJobChanged);
+  call.on("cancelled", () => {
+    done = true;
+    store.off("append", onAppend);
+    core.off("jobChanged", onJobChanged);
+  });
+  void pump();
+}
