@@ -30,6 +30,18 @@ function stopOnSignals(parts: Stoppable[], log: ReturnType<typeof createLogger>)
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
+/** A crash is logged and noticed (PALFA's send_on_crash) before the process exits. */
+function notifyCrashes(coordinator: Coordinator, log: ReturnType<typeof createLogger>): void {
+  const crash = (err: unknown) => {
+    const e = err instanceof Error ? err : new Error(String(err));
+    log.fatal({ err: e }, "coordinator crashed");
+    const notice = coordinator.core.notifier?.notify({ kind: "component_crashed", component: "coordinator", error: e.message, stack: e.stack ?? "" });
+    void Promise.race([notice, new Promise((r) => setTimeout(r, 15_000))]).finally(() => process.exit(70));
+  };
+  process.on("uncaughtException", crash);
+  process.on("unhandledRejection", crash);
+}
+
 /** The local agent of `up` gets a token kept in the data dir. */
 function localAgentToken(cfg: Config): string {
   const file = cfg.agent.token_file;
@@ -49,6 +61,7 @@ export function registerProcessCommands(program: Command): void {
       const cfg = cliConfig(opts.config);
       const log = createLogger("coordinator", cfg.logging.level);
       const coordinator = await Coordinator.start(cfg, { log });
+      notifyCrashes(coordinator, log);
       stopOnSignals([coordinator], log);
     }));
 

@@ -9,6 +9,7 @@ import { Dispatcher } from "./dispatcher/dispatcher";
 import { LeaseClock } from "./dispatcher/leases";
 import { LogStore } from "./logs/log-store";
 import { SearchSpecs } from "./search/search-spec";
+import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
 import { AgentRegistry } from "./sessions/registry";
 import { Tracker, type AttemptRow, type JobOutcome } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
@@ -42,8 +43,10 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly leases: LeaseClock;
   readonly logs: LogStore;
   readonly startedAt = Date.now() / 1000;
+  /** lost attempts per agent, gathered over one lease-clock firing so an agent's loss is one notice */
+  private lostByAgent = new Map<string, AttemptRow[]>();
 
-  constructor(db: Database.Database, readonly config: Config, readonly settings: CoreSettings, readonly log: Logger) {
+  constructor(db: Database.Database, readonly config: Config, readonly settings: CoreSettings, readonly log: Logger, readonly notifier?: Notifier) {
     super();
     this.tracker = new Tracker(db);
     this.logs = new LogStore(path.join(config.data_dir, "logs"));
@@ -53,6 +56,12 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
     this.dispatcher.searchSpec = (jobId, beam, spec) => specs.get(jobId, beam, spec);
     this.dispatcher.onPrecheckFailed = (job) => this.emit("jobChanged", { job, status: "terminal_failure" });
+    if (notifier) {
+      this.on("jobChanged", (outcome) => {
+        const notice = noticeForJobChange(this.tracker, outcome, { maxAttempts: settings.maxAttempts });
+        if (notice) void notifier.notify(notice);
+      });
+    }
   }
 
   /** Rebuilds memory from the tracker after a (re)start; nothing is run twice. */
@@ -90,12 +99,27 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       } else {
         this.endAttempt(a.id, a.agent_id, () => this.tracker.lose(a.id, `lease expired: no heartbeat from agent ${a.agent_id} for ${this.settings.leaseS} s`));
         log.warn("lease expired: attempt lost, job requeued");
+        this.noteLost(a);
       }
       this.cancelOnAgent(a.agent_id, a.id, "the attempt's lease expired");
     } catch (err) {
       // Renewed or ended between the query and the move: nothing to do.
       if (!(err instanceof IllegalTransition)) throw err;
     }
+  }
+
+  private noteLost(a: AttemptRow): void {
+    if (!this.notifier) return;
+    const first = this.lostByAgent.size === 0;
+    const list = this.lostByAgent.get(a.agent_id) ?? [];
+    list.push(a);
+    this.lostByAgent.set(a.agent_id, list);
+    if (!first) return;
+    setImmediate(() => {
+      const lost = this.lostByAgent;
+      this.lostByAgent = new Map();
+      for (const [agent, attempts] of lost) void this.notifier!.notify(agentLostNotice(this.tracker, agent, attempts));
+    });
   }
 
   stop(): void {

@@ -13,6 +13,7 @@ import { adminService } from "./admin/admin-api";
 import { agentService } from "./agent-api";
 import { CoordinatorCore, settingsFrom, type CoreSettings } from "./core";
 import { openTracker, TrackerLock } from "./tracker/open";
+import { Notifier } from "./notify";
 
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_time_ms": 20_000,
@@ -61,11 +62,14 @@ export class Coordinator {
     fs.mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
     const lock = TrackerLock.acquire(cfg.coordinator.db);
     let core: CoordinatorCore | undefined;
+    let notifier: Notifier | undefined;
     const agentServer = new grpc.Server(SERVER_OPTIONS);
     const adminServer = new grpc.Server();
     try {
+      // Built first: a missing SMTP password or webhook secret file stops the start.
+      notifier = new Notifier(cfg.notify, log.child({ part: "notify" }));
       const db = openTracker(cfg.coordinator.db);
-      core = new CoordinatorCore(db, cfg, { ...settingsFrom(cfg), ...opts.settings }, log);
+      core = new CoordinatorCore(db, cfg, { ...settingsFrom(cfg), ...opts.settings }, log, notifier);
       core.restore();
       agentServer.addService(AgentServiceService, agentService(core));
       const listen = cfg.coordinator.listen;
@@ -84,6 +88,7 @@ export class Coordinator {
       agentServer.forceShutdown();
       adminServer.forceShutdown();
       core?.tracker.db.close();
+      await notifier?.close();
       lock.release();
       throw err;
     }
@@ -97,6 +102,7 @@ export class Coordinator {
       s.tryShutdown(() => { clearTimeout(timer); resolve(); });
     })));
     this.core.tracker.db.close();
+    await this.core.notifier?.close();
     fs.rmSync(this.adminSocket, { force: true });
     this.lock.release();
   }

@@ -31,6 +31,9 @@ export function resolveConfig(raw: unknown, file: string, baseDir: string): Conf
   cfg.agent.token_file = cfg.agent.token_file ? abs(cfg.agent.token_file) : path.join(cfg.data_dir, "agent.token");
   cfg.agent.work_base = abs(cfg.agent.work_base);
   cfg.agent.scratch_dir = abs(cfg.agent.scratch_dir);
+  const smtp = cfg.notify.email.smtp;
+  if (smtp.password_file) smtp.password_file = abs(smtp.password_file);
+  if (cfg.notify.webhook.secret_file) cfg.notify.webhook.secret_file = abs(cfg.notify.webhook.secret_file);
   for (const t of [cfg.coordinator.tls, cfg.agent.tls]) {
     if (t) { t.ca = abs(t.ca); t.cert = abs(t.cert); t.key = abs(t.key); }
   }

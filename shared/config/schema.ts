@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { parseSize } from "./sizes";
 import { searchParamsSchema } from "./search-params";
+import { notifySchema } from "./notify-schema";
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const bytes = parseSize(v);
@@ -98,6 +99,8 @@ export const configSchema = z.strictObject({
     reconnect_initial_s: seconds.default(0.5),
     reconnect_max_s: seconds.default(30),
   }).prefault({}),
+  // Email and webhook notices of failures, lost agents and crashes (PALFA's mailer).
+  notify: notifySchema.prefault({}),
   logging: z.strictObject({
     level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   }).prefault({}),

@@ -1,0 +1,33 @@
+// Events as the coordinator would build them, for the notifier's tests.
+import type { AgentLost, ComponentCrashed, JobFailedForGood, JobFailedWillRetry, PrecheckFailed } from "../../coordinator/notify/events";
+
+export const BEAM = "p2030.20120101.G45.00+00.00.C.b0s0g0";
+
+export const forGood: JobFailedForGood = {
+  kind: "job_failed_for_good",
+  job: 12,
+  beam: BEAM,
+  attempts: [
+    { id: 101, agent: "node-a", status: "processing_failed", errorClass: "step_failed", details: "prepsubband exited with status 1" },
+    { id: 102, agent: "node-b", status: "lost", errorClass: "lost", details: "lease expired: no heartbeat from agent node-b for 600 s" },
+    { id: 103, agent: "node-c", status: "processing_failed", errorClass: "step_failed", details: "accelsearch killed by SIGKILL\n(out of memory?)" },
+  ],
+  lastError: "step_failed: accelsearch killed by SIGKILL\n(out of memory?)",
+  rawDataDeleted: false,
+};
+
+export const willRetry: JobFailedWillRetry = {
+  kind: "job_failed_will_retry", job: 12, beam: BEAM, attempt: 101, attemptsUsed: 1, maxAttempts: 2,
+  errorClass: "step_failed", error: "prepsubband exited with status 1",
+};
+
+export const precheck: PrecheckFailed = { kind: "precheck_failed", job: 13, beam: BEAM, reason: "no zaplist for this beam and zaplists.use_default is false" };
+
+export const agentLost: AgentLost = {
+  kind: "agent_lost", agent: "node-b", hostname: "node-b.cluster", lastSeenAt: 1_700_000_000,
+  attempts: [{ id: 102, job: 12, beam: BEAM }, { id: 104, job: 14, beam: "p2030.20120101.G46.00+00.00.C.b1s0g0" }],
+};
+
+export const crashed: ComponentCrashed = {
+  kind: "component_crashed", component: "dispatcher", error: "TypeError: cannot read properties of undefined", stack: "TypeError: x\n    at schedule (dispatcher.ts:42:7)",
+};
