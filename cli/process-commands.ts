@@ -90,7 +90,7 @@ export function registerProcessCommands(program: Command): void {
       const token = localAgentToken(cfg);
       coordinator.core.tracker.ensureAgent(agentId(cfg), token);
       const agent = await startAgent(cfg, log.child({ component: "agent" }), { coordinator: coordinator.agentAddress, token });
-      process.stderr.write(`beamflow up: coordinator on ${coordinator.agentAddress}, admin socket ${coordinator.adminSocket}, local agent '${agentId(cfg)}'\n`);
+      process.stderr.write(`beamflow up: coordinator on ${coordinator.agentAddress}, admin socket ${coordinator.adminSocket}, local agent '${agentId(cfg)}'${coordinator.http ? `, status page ${coordinator.http.url}/?token=… (token in ${cfg.data_dir}/admin.token)` : ""}\n`);
       stopOnSignals([agent, coordinator], log);
     }));
 }

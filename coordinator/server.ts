@@ -14,6 +14,7 @@ import { agentService } from "./agent-api";
 import { CoordinatorCore, settingsFrom, type CoreSettings } from "./core";
 import { openTracker, TrackerLock } from "./tracker/open";
 import { Notifier } from "./notify";
+import { startHttp } from "./http/server";
 
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_time_ms": 20_000,
@@ -55,6 +56,8 @@ export class Coordinator {
     /** the bound agent address (the real port when the config said :0) */
     readonly agentAddress: string,
     readonly adminSocket: string,
+    /** the status page and /metrics, when configured */
+    readonly http: { url: string; close(): Promise<void> } | null,
   ) {}
 
   static async start(cfg: Config, opts: { log?: Logger; settings?: Partial<CoreSettings> } = {}): Promise<Coordinator> {
@@ -63,6 +66,7 @@ export class Coordinator {
     const lock = TrackerLock.acquire(cfg.coordinator.db);
     let core: CoordinatorCore | undefined;
     let notifier: Notifier | undefined;
+    let http: { url: string; close(): Promise<void> } | null = null;
     const agentServer = new grpc.Server(SERVER_OPTIONS);
     const adminServer = new grpc.Server();
     try {
@@ -81,9 +85,11 @@ export class Coordinator {
       fs.rmSync(sock, { force: true }); // a socket left by a crashed coordinator (we hold the lock)
       await bind(adminServer, `unix:${sock}`, grpc.ServerCredentials.createInsecure());
       fs.chmodSync(sock, 0o600);
-      log.info({ agents: agentAddress, admin: sock, db: cfg.coordinator.db }, "coordinator listening");
-      return new Coordinator(core, lock, agentServer, adminServer, agentAddress, sock);
+      http = cfg.coordinator.http_listen ? await startHttp(core, { listen: cfg.coordinator.http_listen, token: ensureAdminToken(cfg), log: log.child({ part: "http" }) }) : null;
+      log.info({ agents: agentAddress, admin: sock, http: http?.url, db: cfg.coordinator.db }, "coordinator listening");
+      return new Coordinator(core, lock, agentServer, adminServer, agentAddress, sock, http);
     } catch (err) {
+      await http?.close();
       core?.stop();
       agentServer.forceShutdown();
       adminServer.forceShutdown();
@@ -95,6 +101,7 @@ export class Coordinator {
   }
 
   async stop(): Promise<void> {
+    await this.http?.close();
     this.core.stop();
     for (const a of this.core.registry.all()) a.link?.close("coordinator shutting down");
     await Promise.all([this.agentServer, this.adminServer].map((s) => new Promise<void>((resolve) => {

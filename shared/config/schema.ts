@@ -46,6 +46,7 @@ export const configSchema = z.strictObject({
   coordinator: z.strictObject({
     listen: hostPort.default("127.0.0.1:7050"),
     admin_socket: z.string().default(""),
+    http_listen: z.union([z.literal(""), hostPort]).default("127.0.0.1:7051"),
     tls: tls.optional(),
     allow_insecure_remote: z.boolean().default(false),
     db: z.string().default(""),

@@ -43,7 +43,7 @@ describe("wire contract (proto-loader client, no generated code)", () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-wire-"));
-    const cfg = defaultConfig(dir, { coordinator: { listen: `127.0.0.1:${await freePort()}` } });
+    const cfg = defaultConfig(dir, { coordinator: { listen: `127.0.0.1:${await freePort()}`, http_listen: "" } })
     createTracker(cfg.coordinator.db);
     coordinator = await Coordinator.start(cfg, { log: silentLogger() });
     pkg = loadServices();

@@ -64,7 +64,7 @@ export class Cluster {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-test-"));
     this.dataDir = path.join(this.dir, "coordinator");
     this.configPath = path.join(this.dir, "coordinator.yaml");
-    const cfg = { ...overrides, data_dir: this.dataDir, coordinator: { ...overrides.coordinator, listen: `127.0.0.1:${port}` } };
+    const cfg = { ...overrides, data_dir: this.dataDir, coordinator: { http_listen: "127.0.0.1:0", ...overrides.coordinator, listen: `127.0.0.1:${port}` } };
     fs.writeFileSync(this.configPath, YAML.stringify(cfg));
   }
 

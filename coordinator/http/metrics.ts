@@ -1,0 +1,157 @@
+// Prometheus metrics of one coordinator, on a registry of their own (never the
+// global one, so two servers in one process don't mix). Gauges are read from the
+// tracker and registry at scrape time; the dispatch histogram and the log-bytes
+// counter are fed by hooks, which dispose() takes off again.
+import fs from "node:fs";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { CoordinatorCore } from "../core";
+import { attemptStatusCounts, jobStatusCounts } from "../admin/status-queries";
+import { ATTEMPT_STATES, FINISHED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
+import type { JobOutcome } from "../tracker/tracker";
+
+export interface CoordinatorMetrics {
+  registry: Registry;
+  dispose(): void;
+}
+
+/** Length of an attempt's last stored chunk, from its index file (the chunk an "append" event announces). */
+function lastChunkLength(logFile: string): number | undefined {
+  const idx = logFile.replace(/\.log$/, ".idx");
+  try {
+    const lines = fs.readFileSync(idx, "utf8").trimEnd().split("\n");
+    const length = Number(lines[lines.length - 1]?.split("\t")[2]);
+    return Number.isFinite(length) ? length : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
+  const registry = new Registry();
+  const t = core.tracker;
+  collectDefaultMetrics({ register: registry, prefix: "beamflow_coordinator_" });
+
+  new Gauge({
+    name: "beamflow_jobs", help: "Jobs (beams) by state", labelNames: ["state"], registers: [registry],
+    collect() {
+      const counts = new Map(jobStatusCounts(t.db).map((r) => [r.status, r.count]));
+      for (const s of JOB_STATES) this.set({ state: s }, counts.get(s) ?? 0);
+    },
+  });
+  new Gauge({
+    name: "beamflow_attempts", help: "Attempts (job_submits rows) by state", labelNames: ["state"], registers: [registry],
+    collect() {
+      const counts = new Map(attemptStatusCounts(t.db).map((r) => [r.status, r.count]));
+      for (const s of ATTEMPT_STATES) this.set({ state: s }, counts.get(s) ?? 0);
+    },
+  });
+  new Gauge({
+    name: "beamflow_agents_connected", help: "Registered agents connected now", registers: [registry],
+    collect() { this.set(t.agents().filter((a) => core.registry.find(a.id)?.connected).length); },
+  });
+  new Gauge({
+    name: "beamflow_agents_total", help: "Registered agents", registers: [registry],
+    collect() { this.set(t.agents().length); },
+  });
+  new Gauge({
+    name: "beamflow_agent_heartbeat_age_seconds", help: "Seconds since each agent's last heartbeat (or last sighting)", labelNames: ["agent"], registers: [registry],
+    collect() {
+      this.reset();
+      const nowS = Date.now() / 1000;
+      for (const row of t.agents()) {
+        const last = core.registry.find(row.id)?.lastHeartbeatAt || row.last_seen_at || 0;
+        if (last) this.set({ agent: row.id }, Math.max(0, nowS - last));
+      }
+    },
+  });
+  new Gauge({
+    name: "beamflow_agent_cores_reserved", help: "Cores reserved by attempts on each agent", labelNames: ["agent"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of t.agents()) {
+        const live = core.registry.find(row.id);
+        this.set({ agent: row.id }, live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: "beamflow_agent_cores_total", help: "Cores each agent offers (as last reported)", labelNames: ["agent"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of t.agents()) {
+        const live = core.registry.find(row.id);
+        const reported = live?.resources ?? (JSON.parse(row.resources_json || "null") as { cores?: number } | null);
+        this.set({ agent: row.id }, reported?.cores ?? 0);
+      }
+    },
+  });
+
+  // ---- dispatch latency: from the moment a job became waiting to its assignment ----
+  const dispatch = new Histogram({
+    name: "beamflow_dispatch_latency_seconds", help: "Time from a job becoming waiting (new or retrying) to its assignment to an agent",
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600], registers: [registry],
+  });
+  /** job id → when it went back to waiting, as seen through "jobChanged" */
+  const requeuedAt = new Map<number, number>();
+  const onJobChanged = (o: JobOutcome) => {
+    if (o.status === "retrying") requeuedAt.set(o.job, Date.now() / 1000);
+    else requeuedAt.delete(o.job);
+  };
+  core.on("jobChanged", onJobChanged);
+  const previousOnAssigned = core.dispatcher.onAssigned;
+  let disposed = false;
+  const onAssigned = (jobId: number, attemptId: number, agentId: string) => {
+    previousOnAssigned(jobId, attemptId, agentId);
+    if (disposed) return;
+    try {
+      const job = t.job(jobId);
+      const attempt = t.attempt(attemptId);
+      if (!job || !attempt) return;
+      // The assign move overwrote updated_at, so the waiting start is: the requeue we saw,
+      // else the end of the previous attempt, else the job's creation.
+      const previous = t.attemptsOfJob(jobId).filter((a) => a.id !== attemptId && a.finished_at != null);
+      const since = requeuedAt.get(jobId) ?? previous.reduce((m, a) => Math.max(m, a.finished_at ?? 0), 0);
+      const waitingSince = Math.max(job.created_at, since);
+      requeuedAt.delete(jobId);
+      dispatch.observe(Math.max(0, (attempt.created_at || job.updated_at) - waitingSince));
+    } catch (err) {
+      core.log.warn({ err }, "dispatch latency metric failed");
+    }
+  };
+  core.dispatcher.onAssigned = onAssigned;
+
+  // ---- log bytes stored ----
+  const logBytes = new Counter({ name: "beamflow_log_bytes_stored_total", help: "Bytes of attempt logs stored since this server started", registers: [registry] });
+  const knownSize = new Map<number, number>();
+  const onAppend = (attemptId: number) => {
+    const size = core.logs.size(attemptId);
+    let before = knownSize.get(attemptId);
+    if (before === undefined) {
+      const last = lastChunkLength(core.logs.pathOf(attemptId));
+      before = last === undefined ? 0 : Math.max(0, size - last);
+    }
+    if (size > before) logBytes.inc(size - before);
+    knownSize.set(attemptId, size);
+  };
+  core.logs.on("append", onAppend);
+  // Forget sizes of attempts that are over (their logs get no more chunks).
+  const sweep = setInterval(() => {
+    for (const id of knownSize.keys()) {
+      const a = t.attempt(id);
+      if (!a || FINISHED_ATTEMPT_STATES.includes(a.status)) knownSize.delete(id);
+    }
+  }, 60_000);
+  sweep.unref();
+
+  return {
+    registry,
+    dispose() {
+      disposed = true;
+      clearInterval(sweep);
+      core.off("jobChanged", onJobChanged);
+      core.logs.off("append", onAppend);
+      if (core.dispatcher.onAssigned === onAssigned) core.dispatcher.onAssigned = previousOnAssigned;
+      registry.clear();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// What the status page shows, read from the tracker and the agent registry in one
+// go: the JSON of `GET /api/snapshot` and of each `snapshot` event on `GET /events`.
+import fs from "node:fs";
+import type { CoordinatorCore } from "../core";
+import { agentView } from "../admin/admin-api";
+import { attemptStatusCounts, finishedBeams, jobStatusCounts } from "../admin/status-queries";
+import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
+
+/** Bytes read from the end of a failed attempt's log for its last lines. */
+const TAIL_BYTES = 4096;
+const TAIL_LINES = 8;
+const MAX_FAILED = 50;
+const MAX_RUNNING = 200;
+
+export interface FailedJob {
+  id: number; beam: string; status: string; failures: number; error: string; updatedAt: number;
+  attemptId: number | null; attemptStatus: string; errorClass: string; logTail: string[];
+}
+export interface RunningJob {
+  id: number; beam: string; attemptId: number; attemptStatus: string; agentId: string; startedAt: number; logBytes: number;
+}
+export interface AgentSummary {
+  id: string; hostname: string; state: string; drained: boolean; heartbeatAgeS: number | null;
+  coresReserved: number; cores: number; load1: number; memoryFree: number; shmFree: number; shmTotal: number; attempts: number[];
+}
+export interface Snapshot {
+  at: number; uptimeS: number;
+  jobs: Record<string, number>; attempts: Record<string, number>;
+  beams: { lastHour: number; last24h: number; total: number };
+  agents: AgentSummary[]; failed: FailedJob[]; running: RunningJob[];
+}
+
+function countsOf(states: readonly string[], rows: { status: string; count: number }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of states) out[s] = 0;
+  for (const r of rows) out[r.status] = r.count;
+  return out;
+}
+
+/** The last lines of a log file, reading only its end (logs can be large). */
+export function logTail(file: string, lines = TAIL_LINES): string[] {
+  let fd: number;
+  try { fd = fs.openSync(file, "r"); } catch { return []; }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const len = Math.min(size, TAIL_BYTES);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    const all = buf.toString("utf8").replace(/\r\n?/g, "\n").split("\n");
+    if (len < size) all.shift(); // a partial first line
+    while (all.length && all[all.length - 1] === "") all.pop();
+    return all.slice(-lines);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function snapshot(core: CoordinatorCore): Snapshot {
+  const t = core.tracker;
+  const db = t.db;
+  const nowS = Date.now() / 1000;
+
+  const failedRows = db.prepare(`
+    SELECT j.id, j.beam, j.status, j.failures, j.details, j.updated_at,
+           (SELECT MAX(a.id) FROM job_submits a WHERE a.job_id = j.id) AS last_attempt
+    FROM jobs j
+    WHERE j.status = 'terminal_failure' OR (j.status = 'retrying' AND j.failures > 0)
+    ORDER BY j.updated_at DESC, j.id DESC LIMIT ${MAX_FAILED}`).all() as {
+      id: number; beam: string; status: string; failures: number; details: string; updated_at: number; last_attempt: number | null;
+    }[];
+  const failed: FailedJob[] = failedRows.map((j) => {
+    const a = j.last_attempt != null ? t.attempt(j.last_attempt) : undefined;
+    return {
+      id: j.id, beam: j.beam, status: j.status, failures: j.failures, error: j.details || a?.details || "", updatedAt: j.updated_at,
+      attemptId: a?.id ?? null, attemptStatus: a?.status ?? "", errorClass: a?.error_class ?? "",
+      logTail: a ? logTail(core.logs.pathOf(a.id)) : [],
+    };
+  });
+
+  const runningRows = db.prepare(`
+    SELECT j.id, j.beam, a.id AS attempt_id, a.status AS attempt_status, a.agent_id, COALESCE(a.started_at, a.created_at) AS started_at
+    FROM jobs j JOIN job_submits a ON a.id = j.current_attempt_id
+    WHERE j.status = 'submitted' AND a.status IN ('assigned', 'running')
+    ORDER BY j.id LIMIT ${MAX_RUNNING}`).all() as {
+      id: number; beam: string; attempt_id: number; attempt_status: string; agent_id: string; started_at: number;
+    }[];
+  const running: RunningJob[] = runningRows.map((r) => ({
+    id: r.id, beam: r.beam, attemptId: r.attempt_id, attemptStatus: r.attempt_status, agentId: r.agent_id, startedAt: r.started_at,
+    logBytes: core.logs.size(r.attempt_id),
+  }));
+
+  const agents: AgentSummary[] = t.agents().map((row) => {
+    const v = agentView(core, row);
+    return {
+      id: v.id, hostname: v.hostname, state: v.state, drained: v.drained,
+      heartbeatAgeS: v.lastHeartbeatAt ? Math.max(0, nowS - v.lastHeartbeatAt) : null,
+      coresReserved: v.coresReserved, cores: v.cores, load1: v.load1, memoryFree: v.memoryFree,
+      shmFree: v.shmFree, shmTotal: v.shmTotal, attempts: v.attempts,
+    };
+  });
+
+  return {
+    at: nowS,
+    uptimeS: nowS - core.startedAt,
+    jobs: countsOf(JOB_STATES, jobStatusCounts(db)),
+    attempts: countsOf(ATTEMPT_STATES, attemptStatusCounts(db)),
+    beams: { lastHour: finishedBeams(db, nowS - 3600), last24h: finishedBeams(db, nowS - 86400), total: finishedBeams(db, 0) },
+    agents, failed, running,
+  };
+}
