@@ -1,9 +1,11 @@
 // `npm run bench`: runs the benchmarks and prints one JSON document.
 // `npm run bench -- dispatch` runs only the named ones.
 import { dispatchBenchmark } from "./dispatch";
+import { searchBenchmark } from "./search";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
+  search: () => searchBenchmark(),
 };
 
 async function main(): Promise<void> {
