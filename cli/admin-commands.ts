@@ -82,6 +82,11 @@ export function registerAdminCommands(program: Command): void {
         }
       }
       if (d.diagnostics.length) console.log("\n" + table(["attempt", "diagnostic", "value"], d.diagnostics.map((x) => [x.attemptId, x.name, x.value ?? x.text.slice(0, 60)])));
+      if (d.uploads.length) {
+        console.log(`\nuploads (counted failures: ${j.uploadFailures})\n` + table(["upload", "attempt", "status", "started", "details"], d.uploads.map((u) => [
+          u.id, u.attemptId, u.status, when(u.startedAt), (u.errorClass ? `${u.errorClass}: ` : "") + u.details.slice(0, 80),
+        ])));
+      }
     }));
 
   program.command("agents").description("agents with their resources and heartbeat age")

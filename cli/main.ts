@@ -11,6 +11,7 @@ import { registerProcessCommands } from "./process-commands";
 import { call, CliError, connectAdmin } from "./admin-client";
 import { run } from "./run";
 import { registerLogsCommand } from "./logs-command";
+import { registerResultsCommands } from "./results-commands";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
 import { doctor } from "../agent/search/toolchain/doctor";
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
 
   registerProcessCommands(program);
   registerLogsCommand(program);
+  registerResultsCommands(program);
   registerAdminCommands(program);
   return program;
 }

@@ -10,9 +10,11 @@ import { LeaseClock } from "./dispatcher/leases";
 import { LogStore } from "./logs/log-store";
 import { SearchSpecs } from "./search/search-spec";
 import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
+import { deleteRawData } from "./rawdata/delete-rawdata";
 import { AgentRegistry } from "./sessions/registry";
 import { Tracker, type AttemptRow, type JobOutcome } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
+import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
 
 export interface CoreSettings {
   leaseS: number;
@@ -42,6 +44,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly dispatcher: Dispatcher;
   readonly leases: LeaseClock;
   readonly logs: LogStore;
+  readonly uploader: JobUploader;
   readonly startedAt = Date.now() / 1000;
   /** lost attempts per agent, gathered over one lease-clock firing so an agent's loss is one notice */
   private lostByAgent = new Map<string, AttemptRow[]>();
@@ -56,6 +59,21 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
     this.dispatcher.searchSpec = (jobId, beam, spec) => specs.get(jobId, beam, spec);
     this.dispatcher.onPrecheckFailed = (job) => this.emit("jobChanged", { job, status: "terminal_failure" });
+    const resultsDb = resultsDbConfigFrom(config.data_dir, config.results.db);
+    this.uploader = new JobUploader(this.tracker, () => openResultsDb(resultsDb), {
+      maxAttempts: config.results.upload_max_attempts, retryS: config.results.upload_retry_s, dbBackoffMaxS: config.results.db_backoff_max_s,
+    }, log.child({ part: "uploader" }), (outcome) => this.emit("jobChanged", outcome));
+    this.on("jobChanged", (outcome) => {
+      if (outcome.status === "processed") this.uploader.add(outcome.job);
+    });
+    // Registered before the notifier's listener, so a failure notice can say the data is gone.
+    if (config.jobs.delete_rawdata) {
+      this.on("jobChanged", (outcome) => {
+        if (outcome.status === "uploaded" || outcome.status === "terminal_failure") {
+          deleteRawData(this.tracker, outcome.job, outcome.status === "uploaded" ? "results uploaded" : "the job failed for good", log.child({ part: "rawdata" }));
+        }
+      });
+    }
     if (notifier) {
       this.on("jobChanged", (outcome) => {
         const notice = noticeForJobChange(this.tracker, outcome, { maxAttempts: settings.maxAttempts });
@@ -74,6 +92,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       this.log.info({ live: live.length, extended }, "restored live attempts; waiting for their agents to re-attach");
     }
     this.leases.rearm();
+    this.uploader.start();
   }
 
   /** Runs one tracker move that ends an attempt, then frees its slot and looks for more work. */
@@ -125,5 +144,10 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   stop(): void {
     this.dispatcher.stop();
     this.leases.stop();
+  }
+
+  /** Lets an upload in progress finish (it is one transaction either way) and closes the results DB. */
+  async stopUploads(): Promise<void> {
+    await this.uploader.stop();
   }
 }

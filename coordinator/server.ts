@@ -91,6 +91,7 @@ export class Coordinator {
     } catch (err) {
       await http?.close();
       core?.stop();
+      await core?.stopUploads();
       agentServer.forceShutdown();
       adminServer.forceShutdown();
       core?.tracker.db.close();
@@ -108,6 +109,7 @@ export class Coordinator {
       const timer = setTimeout(() => { s.forceShutdown(); resolve(); }, 2000);
       s.tryShutdown(() => { clearTimeout(timer); resolve(); });
     })));
+    await this.core.stopUploads();
     this.core.tracker.db.close();
     await this.core.notifier?.close();
     fs.rmSync(this.adminSocket, { force: true });

@@ -56,7 +56,7 @@ export function jobView(j: JobListRow): JobView {
   return {
     id: j.id, beam: j.beam, jobType: j.job_type, status: j.status, failures: j.failures, attempts: j.attempt_count,
     currentAttemptId: j.current_attempt_id ?? undefined, agentId: j.agent_id ?? "", details: j.details,
-    createdAt: j.created_at, updatedAt: j.updated_at,
+    createdAt: j.created_at, updatedAt: j.updated_at, uploadFailures: j.upload_failures,
   };
 }
 
@@ -123,6 +123,10 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
+        uploads: t.uploads.ofJob(j.id).map((u) => ({
+          id: u.id, attemptId: u.attempt_id, status: u.status, errorClass: u.error_class, details: u.details,
+          startedAt: u.started_at, finishedAt: u.finished_at ?? 0,
+        })),
       };
     }),
 
@@ -156,7 +160,11 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     })),
 
     retryJobs: unary(adminToken, (req) => {
-      const results = perJob(req.ids, (id) => t.retry(id));
+      const results = perJob(req.ids, (id) => {
+        const outcome = t.retry(id);
+        if (outcome.status === "processed") core.uploader.add(id); // an upload_failed job: a new round of uploads
+        return outcome;
+      });
       core.dispatcher.schedule();
       return { results };
     }),

@@ -134,4 +134,24 @@ CREATE TABLE diagnostics (
     name: "where an attempt's results are (PALFA's job_submits.output_dir)",
     sql: "ALTER TABLE job_submits ADD COLUMN output_dir TEXT NOT NULL DEFAULT '';",
   },
+  {
+    version: 3,
+    name: "uploads to the results DB (PALFA's job_uploads, made real) with their own failure counter",
+    sql: `
+ALTER TABLE jobs ADD COLUMN upload_failures INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE job_uploads (
+  id          INTEGER PRIMARY KEY,
+  job_id      INTEGER NOT NULL REFERENCES jobs(id),
+  attempt_id  INTEGER NOT NULL REFERENCES job_submits(id),
+  status      TEXT NOT NULL,      -- uploading | uploaded | upload_failed | db_unavailable
+  error_class TEXT NOT NULL DEFAULT '',
+  details     TEXT NOT NULL DEFAULT '',
+  started_at  REAL NOT NULL,
+  finished_at REAL,
+  results_upload_id INTEGER       -- the results DB's uploads.upload_id, once committed there
+);
+CREATE INDEX job_uploads_job ON job_uploads(job_id, id);
+CREATE INDEX job_uploads_status ON job_uploads(status);
+`,
+  },
 ];

@@ -9,7 +9,7 @@
 //
 // Status names follow PALFA where the meaning is the same.
 
-export const JOB_STATES = ["new", "submitted", "processed", "uploaded", "retrying", "terminal_failure"] as const;
+export const JOB_STATES = ["new", "submitted", "processed", "uploaded", "upload_failed", "retrying", "terminal_failure"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const ATTEMPT_STATES = [
@@ -50,6 +50,12 @@ export const JOB_TRANSITIONS = {
   kill:          { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
   failPrecheck:  { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "the beam cannot be searched as it stands, e.g. no zaplist (PALFA's presubmission check)" },
   retry:         { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
+  // The upload has its own counter: a bad upload never sends the beam back to be searched again
+  // (PALFA counted it as an attempt and re-processed the beam).
+  upload:            { from: ["processed"], to: "uploaded", owner: true, why: "the current attempt's results were committed to the results DB" },
+  failUpload:        { from: ["processed"], to: "processed", owner: true, set: "upload_failures = upload_failures + 1", when: "upload_failures + 1 < @max_upload_attempts", why: "the results did not parse or read back equal; the upload will be tried again" },
+  failUploadForGood: { from: ["processed"], to: "upload_failed", owner: true, set: "upload_failures = upload_failures + 1", when: "upload_failures + 1 >= @max_upload_attempts", why: "the results failed to upload as many times as allowed" },
+  retryUpload:       { from: ["upload_failed"], to: "processed", owner: false, set: "upload_failures = 0", why: "an operator asked for a new round of uploads" },
 } as const satisfies Record<string, Transition<JobState>>;
 
 export const ATTEMPT_TRANSITIONS = {

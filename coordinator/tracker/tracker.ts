@@ -5,13 +5,14 @@
 import crypto from "node:crypto";
 import type Database from "better-sqlite3";
 import { Transitions } from "./transitions";
+import { UploadRecords } from "./uploads";
 import type { AttemptState, JobState } from "./states";
 
 export interface Reservation { cores: number; memory: number; shm: number }
 
 export interface JobRow {
   id: number; beam: string; job_type: string; spec_json: string; cores: number; memory: number; shm: number;
-  status: JobState; failures: number; current_attempt_id: number | null; details: string; created_at: number; updated_at: number;
+  status: JobState; failures: number; upload_failures: number; current_attempt_id: number | null; details: string; created_at: number; updated_at: number;
 }
 export interface AttemptRow {
   id: number; job_id: number; agent_id: string; status: AttemptState; error_class: string; details: string;
@@ -42,10 +43,12 @@ export type JobOutcome = { job: number; status: JobState };
 
 export class Tracker {
   readonly moves: Transitions;
+  readonly uploads: UploadRecords;
   private readonly s;
 
   constructor(readonly db: Database.Database) {
     this.moves = new Transitions(db);
+    this.uploads = new UploadRecords(db, this.moves);
     this.s = {
       insertJob: db.prepare(`INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at)
                              VALUES (@beam, @job_type, @spec_json, @cores, @memory, @shm, 'new', @now, @now)`),
@@ -83,6 +86,7 @@ export class Tracker {
       agentSeen: db.prepare("UPDATE agents SET resources_json = @resources, last_seen_at = @now WHERE id = @id"),
       drain: db.prepare("UPDATE agents SET drained = ? WHERE id = ?"),
       filesOfJob: db.prepare("SELECT f.* FROM files f JOIN job_files jf ON jf.file_id = f.id WHERE jf.job_id = ? ORDER BY f.filename"),
+      markFileDeleted: db.prepare("UPDATE files SET status = 'deleted', details = @details, updated_at = @now WHERE id = @id"),
     };
   }
 
@@ -207,7 +211,13 @@ export class Tracker {
     return this.db.transaction(() => {
       const job = this.job(jobId);
       if (!job) throw new NotFound("job", jobId);
-      if (job.status !== "terminal_failure") throw new RefusedAction(`job ${jobId} is ${job.status}: only a job in terminal_failure can be retried`);
+      if (job.status === "upload_failed") {
+        this.moves.job("retryUpload", jobId, null);
+        return { job: jobId, status: "processed" as JobState };
+      }
+      if (job.status !== "terminal_failure") throw new RefusedAction(`job ${jobId} is ${job.status}: only a job in terminal_failure or upload_failed can be retried`);
+      const gone = this.filesOfJob(jobId).filter((f) => f.status === "deleted");
+      if (gone.length) throw new RefusedAction(`job ${jobId} cannot be searched again: its raw data was deleted (${gone.map((f) => f.filename).join(", ")})`);
       this.moves.job("retry", jobId, null);
       return { job: jobId, status: "retrying" as JobState };
     })();
@@ -279,6 +289,11 @@ export class Tracker {
   /** Where the attempt's agent keeps its results (set with the result, before the state moves). */
   recordOutputDir(attemptId: number, dir: string): void {
     this.s.setOutputDir.run(dir, attemptId);
+  }
+
+  /** A raw data file was removed from disk (PALFA's files status 'deleted'). */
+  markFileDeleted(fileId: number, details: string): void {
+    this.s.markFileDeleted.run({ id: fileId, details, now: now() });
   }
 
   recordDiagnostic(attemptId: number, name: string, value: number | null, text: string): void {

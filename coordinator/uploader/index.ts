@@ -14,6 +14,9 @@
  *   errors      UploadError (checksum | parse | mismatch | compare: retry as an
  *               upload), DbUnavailable (retry with backoff), classifyDbError(err)
  *   retry       withDbRetry(fn, options?): retries DbUnavailable with backoff
+ *   query       queryResults(db, {uploadIds?, minSigma?}): candidates with beam and diagnostics
+ *   loop        JobUploader: processed jobs → uploaded (job-uploader.ts), with the
+ *               upload's own failure counter and DB backoff
  *   bench       uploadBenchmark() in bench-upload.ts (not re-exported: it reads test fixtures)
  */
 
@@ -46,3 +49,5 @@ export { type HeaderRow, equatorialToGalactic, headerRow, parseDecDegrees, parse
 export { parsePyLiteral, parseSearchParamsText } from "./search-params-text";
 export { type UploadOptions, type UploadResult, upload } from "./upload";
 export { type RetryOptions, withDbRetry } from "./retry";
+export { type CandidateListing, type ResultsQuery, type UploadListing, queryResults } from "./query-results";
+export { JobUploader, type JobUploaderSettings, UPLOADED_JOB_TYPE } from "./job-uploader";

@@ -57,6 +57,17 @@ export const configSchema = z.strictObject({
     max_attempts: z.number().int().positive().default(2),
     lease_s: seconds.default(600),
     accept_timeout_s: seconds.default(30),
+    // Remove a beam's raw files once its results are uploaded or it failed for good (PALFA's delete_rawdata).
+    delete_rawdata: z.boolean().default(false),
+  }).prefault({}),
+  results: z.strictObject({
+    // Where the coordinator keeps results, as results/<MJD>/<obs>/<beam>/<attempt>/; "" = <data_dir>/results.
+    dir: z.string().default(""),
+    // The results DB: "" = SQLite <data_dir>/results.db; postgresql://… = a shared common DB; else a SQLite path.
+    db: z.string().default(""),
+    upload_max_attempts: z.number().int().positive().default(3),
+    upload_retry_s: seconds.default(300),
+    db_backoff_max_s: seconds.default(300),
   }).prefault({}),
   beams: z.strictObject({
     rules: z.array(beamRule).default([]),
