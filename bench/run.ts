@@ -2,10 +2,12 @@
 // `npm run bench -- dispatch` runs only the named ones.
 import { dispatchBenchmark } from "./dispatch";
 import { searchBenchmark } from "./search";
+import { uploadBenchmark } from "./upload";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
   search: () => searchBenchmark(),
+  upload: () => uploadBenchmark(),
 };
 
 async function main(): Promise<void> {

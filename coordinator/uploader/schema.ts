@@ -254,7 +254,7 @@ CREATE TABLE sp_plots_single_beam (
 `,
     // PostgreSQL tries to pglz-compress every value over ~2 kB before TOASTing it;
     // our blobs are PNGs, gzipped tarballs and .pfd doubles, which do not compress,
-    // and the attempt made a 100-candidate upload ~4 s slower (bench-upload.ts).
+    // and the attempt made a 100-candidate upload ~4 s slower (bench/upload.ts).
     // EXTERNAL stores them out of line without trying. SQLite never compresses.
     tuning: {
       postgres: `

@@ -20,18 +20,18 @@
  * the PostgreSQL figures leave out disk flush time). "statements" counts what the
  * uploader sent, BEGIN and COMMIT included; for PostgreSQL each one is a round trip
  * (pg sends Parse/Bind/Execute/Sync and waits for the reply), for SQLite a library call.
- * This module reads test fixtures, so nothing in the coordinator imports it.
+ * It builds its beam from the test fixtures, so it lives with the benchmarks.
  */
 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildResultsDir } from "../../test/uploader/results-dir";
-import { startPostgres } from "../../test/support/postgres";
-import type { ResultsDb } from "./db";
-import { openResultsDb } from "./open";
-import { type ParsedResults, parseResultsDir } from "./parse";
-import { upload } from "./upload";
+import { buildResultsDir } from "../test/uploader/results-dir";
+import { startPostgres } from "../test/support/postgres";
+import type { ResultsDb } from "../coordinator/uploader/db";
+import { openResultsDb } from "../coordinator/uploader/open";
+import { type ParsedResults, parseResultsDir } from "../coordinator/uploader/parse";
+import { upload } from "../coordinator/uploader/upload";
 
 export interface UploadBenchmarkOptions {
   /** Folded candidates in the beam (default 100). */
