@@ -1,12 +1,13 @@
 // The gRPC AgentService: authenticates each agent call, then hands the stream
 // to an AgentSession. Stage-in (FetchFile) serves only files of attempts that
-// the calling agent holds.
+// the calling agent holds; stage-out (PushResults) accepts only their results.
 import fs from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import type { AgentMessage, AgentServiceServer, CoordinatorMessage, FetchFileRequest, FileChunk } from "../shared/gen/agent";
+import type { AgentMessage, AgentServiceServer, CoordinatorMessage, FetchFileRequest, FileChunk, ResultsPart, ResultsReceipt } from "../shared/gen/agent";
 import { AGENT_ID_HEADER, bearerToken, sameSecret } from "../shared/protocol/auth";
 import type { CoordinatorCore } from "./core";
 import { AgentSession } from "./sessions/agent-session";
+import { receiveResults } from "./results/receive-results";
 import { hashToken } from "./tracker/tracker";
 
 const CHUNK = 1 << 20;
@@ -66,6 +67,15 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
       stream.on("end", () => call.end());
       stream.on("error", (err) => call.emit("error", grpcError(grpc.status.UNAVAILABLE, `cannot read ${file.filename}: ${err.message}`)));
       call.on("cancelled", () => stream.destroy());
+    },
+
+    pushResults(call: grpc.ServerReadableStream<ResultsPart, ResultsReceipt>, callback: grpc.sendUnaryData<ResultsReceipt>) {
+      const who = authenticateAgent(core, call.metadata);
+      if (typeof who !== "string") { callback(who); return; }
+      receiveResults({ tracker: core.tracker, root: core.config.results.dir, agentId: who, log: core.log.child({ part: "results" }) }, call).then(
+        (receipt) => callback(null, receipt),
+        (err: Error & { code?: grpc.status }) => callback(grpcError(err.code ?? grpc.status.INTERNAL, err.message)),
+      );
     },
   };
 }

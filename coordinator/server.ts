@@ -15,6 +15,7 @@ import { CoordinatorCore, settingsFrom, type CoreSettings } from "./core";
 import { openTracker, TrackerLock } from "./tracker/open";
 import { Notifier } from "./notify";
 import { startHttp } from "./http/server";
+import { clearIncoming } from "./results/results-tree";
 
 export const SERVER_OPTIONS: grpc.ServerOptions = {
   "grpc.keepalive_time_ms": 20_000,
@@ -75,6 +76,8 @@ export class Coordinator {
       const db = openTracker(cfg.coordinator.db);
       core = new CoordinatorCore(db, cfg, { ...settingsFrom(cfg), ...opts.settings }, log, notifier);
       core.restore();
+      const stale = clearIncoming(cfg.results.dir);
+      if (stale) log.warn({ stale }, "removed results transfers left unfinished by an earlier run");
       agentServer.addService(AgentServiceService, agentService(core));
       const listen = cfg.coordinator.listen;
       const port = await bind(agentServer, listen, serverCredentials(listen, cfg.coordinator.tls, cfg.coordinator.allow_insecure_remote));

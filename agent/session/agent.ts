@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import {
-  AgentServiceClient, type AgentMessage, type Assign, type CoordinatorMessage, type FileRef, type HeldAttempt,
+  AgentServiceClient, AttemptOutcome, type AgentMessage, type Assign, type AttemptResult, type CoordinatorMessage, type FileRef, type HeldAttempt,
 } from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import { bearerMetadata } from "../../shared/protocol/auth";
@@ -15,6 +15,7 @@ import { killStaleProcessGroups } from "../runner";
 import { measureResources } from "../resources/resources";
 import { AttemptExecution, type AttemptSettings } from "./attempt";
 import { Outbox } from "./outbox";
+import { pushResults } from "./results-push";
 import { PassThrough, type Readable } from "node:stream";
 
 export interface AgentOptions {
@@ -37,6 +38,11 @@ export interface AgentOptions {
 
 const jitter = (x: number, spread: number) => x * (1 - spread + Math.random() * 2 * spread);
 
+/** gRPC codes after which the same push may succeed later (the coordinator or the link was down). */
+const PUSH_AGAIN: readonly grpc.status[] = [grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED, grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.RESOURCE_EXHAUSTED];
+
+interface AwaitingPush { result: AttemptResult; dir: string; log: Logger; tries: number; timer: NodeJS.Timeout | null }
+
 export class Agent {
   private readonly client: AgentServiceClient;
   private call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage> | null = null;
@@ -48,6 +54,9 @@ export class Agent {
   readonly running = new Map<number, AttemptExecution>();
   private readonly finishing = new Set<Promise<void>>();
   readonly outbox = new Outbox();
+  /** succeeded searches whose results the coordinator does not have yet: their result waits for the push */
+  private readonly awaitingPush = new Map<number, AwaitingPush>();
+  private readonly pushing = new Set<number>();
   drained = false;
   private readonly log: Logger;
 
@@ -84,7 +93,7 @@ export class Agent {
   private held(): HeldAttempt[] {
     return [
       ...[...this.running.keys()].map((attemptId) => ({ attemptId, finished: false })),
-      ...this.outbox.finishedAttempts().filter((id) => !this.running.has(id)).map((attemptId) => ({ attemptId, finished: true })),
+      ...[...new Set([...this.outbox.finishedAttempts(), ...this.awaitingPush.keys()])].filter((id) => !this.running.has(id)).map((attemptId) => ({ attemptId, finished: true })),
     ];
   }
 
@@ -133,6 +142,7 @@ export class Agent {
         this.drained = b.value.drained;
         this.log.info({ drained: this.drained, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
         for (const m of this.outbox.replay()) this.call!.write(m);
+        for (const id of this.awaitingPush.keys()) void this.pushThenReport(id);
         this.startHeartbeat(b.value.heartbeatIntervalMs ? b.value.heartbeatIntervalMs / 1000 : this.o.heartbeatS);
         return;
       case "assign": return this.assign(b.value);
@@ -143,7 +153,7 @@ export class Agent {
           this.log.warn({ attempt: attemptId, reason }, "cancelling on the coordinator's word");
           void run.cancel(reason);
         } else {
-          this.outbox.forget(attemptId);
+          this.forget(attemptId);
         }
         return;
       }
@@ -152,7 +162,7 @@ export class Agent {
         this.log.info({ drained: this.drained }, "drain changed");
         return;
       case "logAck": return this.outbox.ackChunks(b.value.attemptId, b.value.seq);
-      case "resultAck": return this.outbox.forget(b.value.attemptId);
+      case "resultAck": return this.forget(b.value.attemptId);
     }
   }
 
@@ -180,14 +190,67 @@ export class Agent {
     this.running.set(a.attemptId, exec);
     this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
     log.info({ beam: a.beam, files: a.files.length }, "attempt started");
-    const done = exec.run().then((result) => {
-      this.outbox.addResult(result);
-      this.running.delete(a.attemptId);
+    const done = exec.run().then(async (result) => {
       log.info({ outcome: result.outcome, error: result.errorMessage || undefined }, "attempt finished");
-      this.send({ body: { $case: "attemptResult", value: result } });
+      if (result.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && a.spec?.$case === "search") {
+        this.awaitingPush.set(a.attemptId, { result, dir: exec.resultsDir, log, tries: 0, timer: null });
+        this.running.delete(a.attemptId);
+        await this.pushThenReport(a.attemptId);
+        return;
+      }
+      this.report(result);
+      this.running.delete(a.attemptId);
     });
     this.finishing.add(done);
     void done.finally(() => this.finishing.delete(done));
+  }
+
+  private report(result: AttemptResult): void {
+    this.outbox.addResult(result);
+    this.send({ body: { $case: "attemptResult", value: result } });
+  }
+
+  /**
+   * Success is reported only once the coordinator holds the verified results. A push
+   * that fails for want of the coordinator is tried again (after a pause, and at every
+   * reconnect); one the coordinator refuses — bytes that do not match their manifest
+   * twice, a path it will not take — turns the attempt into a bad_output failure.
+   */
+  private async pushThenReport(attemptId: number): Promise<void> {
+    const w = this.awaitingPush.get(attemptId);
+    if (!w || !this.welcomed || this.pushing.has(attemptId) || this.stopping) return;
+    if (w.timer) { clearTimeout(w.timer); w.timer = null; }
+    this.pushing.add(attemptId);
+    w.tries++;
+    let result = w.result;
+    try {
+      const receipt = await pushResults(this.client, bearerMetadata(this.o.token, this.o.id), attemptId, w.dir);
+      w.log.info({ dir: receipt.resultsDir, bytes: receipt.bytes }, "results delivered to the coordinator");
+    } catch (err) {
+      const e = err as grpc.ServiceError;
+      const again = PUSH_AGAIN.includes(e.code) || (e.code === grpc.status.DATA_LOSS && w.tries < 2);
+      if (again && this.awaitingPush.has(attemptId)) {
+        const delayS = Math.min(30, 2 ** w.tries);
+        w.log.warn({ err: e.details ?? e.message, code: e.code, retryInS: delayS }, "results push failed; trying again");
+        w.timer = setTimeout(() => { w.timer = null; void this.pushThenReport(attemptId); }, delayS * 1000);
+        return;
+      }
+      w.log.error({ err: e.details ?? e.message, code: e.code }, "the coordinator refused the results");
+      result = { ...result, outcome: AttemptOutcome.OUTCOME_FAILED, errorClass: "bad_output", errorMessage: `results refused by the coordinator: ${e.details ?? e.message}` };
+    } finally {
+      this.pushing.delete(attemptId);
+    }
+    if (!this.awaitingPush.delete(attemptId)) return; // cancelled meanwhile
+    this.report(result);
+  }
+
+  /** The coordinator has the attempt's result (or no longer wants it): drop everything kept for it. */
+  private forget(attemptId: number): void {
+    this.outbox.forget(attemptId);
+    const w = this.awaitingPush.get(attemptId);
+    if (w?.timer) clearTimeout(w.timer);
+    this.awaitingPush.delete(attemptId);
+    fs.rmSync(`${this.o.attempts.resultsBase}/${attemptId}`, { recursive: true, force: true });
   }
 
   private fetch(attemptId: number, f: FileRef): Readable {
@@ -220,6 +283,7 @@ export class Agent {
   async stop(reason = "agent shutting down"): Promise<void> {
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    for (const w of this.awaitingPush.values()) if (w.timer) clearTimeout(w.timer);
     await Promise.all([...this.running.values()].map((r) => r.cancel(reason)));
     await Promise.all([...this.finishing]);
     this.stopHeartbeat();

@@ -11,6 +11,8 @@ import type { StepRecord } from "../../shared/gen/common";
 import type { Logger } from "../../shared/logging/logger";
 import type { CoordinatorCore } from "../core";
 import { IllegalTransition } from "../tracker/transitions";
+import type { AttemptRow } from "../tracker/tracker";
+import { UPLOADED_JOB_TYPE } from "../uploader/job-uploader";
 import type { AgentLink, AgentState } from "./registry";
 
 export function stepFromRecord(s: StepRecord) {
@@ -203,9 +205,13 @@ export class AgentSession implements AgentLink {
       return;
     }
     if (r.steps.length) core.tracker.recordSteps(r.attemptId, r.steps.map(stepFromRecord));
-    if (r.resultsDir) core.tracker.recordOutputDir(r.attemptId, r.resultsDir);
     try {
-      if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
+      if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && this.resultsMissing(a)) {
+        // The output dir is set only by a verified PushResults: without it there is nothing to upload.
+        const why = `the agent reported success but its results never arrived (they stayed at ${r.resultsDir || "an unknown place"} on ${this.agentId})`;
+        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.fail(r.attemptId, this.agentId, "results_missing", why, core.settings.maxAttempts));
+        log.warn({ error: why }, "attempt failed");
+      } else if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
         core.endAttempt(r.attemptId, this.agentId, () => core.tracker.succeed(r.attemptId, this.agentId));
       } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
         const details = `${r.errorClass}: ${r.errorMessage}`;
@@ -226,6 +232,11 @@ export class AgentSession implements AgentLink {
     }
     // Stored (or refused for good): either way the agent may forget it.
     ack();
+  }
+
+  private resultsMissing(a: AttemptRow): boolean {
+    const job = this.core.tracker.job(a.job_id);
+    return job?.job_type === UPLOADED_JOB_TYPE && !this.core.tracker.attempt(a.id)?.output_dir;
   }
 
   private detach(reason: string): void {

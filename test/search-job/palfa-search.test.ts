@@ -8,6 +8,9 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { call } from "../../cli/admin-client";
 import { Cluster, waitFor } from "../support/cluster";
+import { requirePostgres } from "../support/postgres";
+import { verifyManifest, type Manifest } from "../../agent/search/results/manifest";
+import type { UploadListing } from "../../coordinator/uploader";
 
 const TOOLCHAIN = path.join(__dirname, "..", "toolchain", "bin");
 const FIXTURES = path.join(__dirname, "..", "fixtures");
@@ -75,13 +78,13 @@ describe("palfa-search job with the stand-in toolchain", function () {
     return file;
   }
 
-  it("runs PALFA's steps with PALFA's flags, sifts like PRESTO, folds, reports all 18 diagnostics and leaves /dev/shm empty", async () => {
+  it("runs PALFA's steps with PALFA's flags, sifts like PRESTO, folds, reports all 18 diagnostics, returns and uploads the results, and leaves /dev/shm empty", async function () {
     await startAgent();
     addBeam();
-    const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["processed", "terminal_failure"].includes(js[0].status), "the search to end", 150_000);
+    const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["uploaded", "upload_failed", "terminal_failure"].includes(js[0].status), "the search and its upload to end", 150_000);
     const a = cluster.admin();
     const detail = await call(a, a.client.getJob, { id: job.id });
-    assert.equal(job.status, "processed", `${job.details}\n${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("\n")}`);
+    assert.equal(job.status, "uploaded", `${job.details}\n${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("\n")}`);
     const attempt = detail.attempts[0];
     if (process.env.BEAMFLOW_TEST_TIMING) {
       const wall = attempt.finishedAt - attempt.startedAt;
@@ -112,9 +115,16 @@ describe("palfa-search job with the stand-in toolchain", function () {
     const order = (dm: string) => calls.map((c, i) => [i, path.basename(c[0]), c[c.length - 1]] as const).filter(([, , f]) => f.includes(`_DM${dm}.`)).map(([, n]) => n);
     assert.deepEqual(order("57.00").slice(0, 5), ["realfft", "zapbirds", "rednoise", "accelsearch", "accelsearch"]);
 
-    // The sifted list equals PRESTO's own sifting of the same ACCEL files.
+    // The results came back to the coordinator, verified, into PALFA's layout (the copy is named beam_J1903.fits
+    // and its header has no IBEAM, so the beam is unknown); the agent's copy is gone.
     const results = attempt.resultsDir;
-    assert.ok(results && fs.existsSync(results), `results dir ${results}`);
+    assert.match(results, new RegExp(`^${cluster.dataDir}/results/60000/beam_J1903/beam-unknown/${attempt.id}$`), `results/<MJD>/<obs>/<beam>/<attempt>: ${results}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(results, "manifest.json"), "utf8")) as Manifest;
+    assert.ok(manifest.files.length > 20);
+    assert.deepEqual(await verifyManifest(results, manifest), [], "every file as its SHA-256 says");
+    await waitFor("the agent's copy to go", () => !fs.existsSync(path.join(cluster.dir, "scratch", "beamflow-results", String(attempt.id))));
+
+    // The sifted list equals PRESTO's own sifting of the same ACCEL files.
     assert.equal(fs.readFileSync(path.join(results, "beam_J1903.accelcands"), "utf8"), fs.readFileSync(ACCELCANDS, "utf8"));
 
     // The folds and their plots.
@@ -128,6 +138,31 @@ describe("palfa-search job with the stand-in toolchain", function () {
     assert.equal(diagnostics.get("RFI mask percentage")!.value, 0.74);
     assert.equal(diagnostics.get("Num cands folded")!.value, 2);
     assert.equal(diagnostics.get("Num cands produced")!.value, 32);
+
+    // Uploaded to the embedded results DB, and by hand (upload-dir) to a PostgreSQL common DB: the same candidates.
+    assert.equal(detail.uploads.length, 1);
+    assert.equal(detail.uploads[0].status, "uploaded");
+    const listed = cluster.cli(["results", "--job", String(job.id), "--json"]);
+    assert.equal(listed.status, 0, listed.stderr);
+    const [inSqlite] = JSON.parse(listed.stdout) as UploadListing[];
+    assert.equal(inSqlite.obsName, "beam_J1903");
+    assert.equal(inSqlite.candidates.length, 2);
+    assert.equal(inSqlite.diagnostics["RFI mask percentage"], 0.74);
+    const pg = await requirePostgres(this);
+    try {
+      const pgConfig = path.join(cluster.dir, "pg.yaml");
+      fs.writeFileSync(pgConfig, `data_dir: ${cluster.dataDir}\nresults:\n  db: "${await pg.createDatabase("common")}"\n`);
+      const up = cluster.cli(["upload-dir", results, "--json"], pgConfig);
+      assert.equal(up.status, 0, up.stderr);
+      assert.equal(JSON.parse(up.stdout).status, "uploaded");
+      const again = cluster.cli(["upload-dir", results, "--json"], pgConfig);
+      assert.equal(JSON.parse(again.stdout).status, "already_uploaded", "uploading again changes nothing");
+      const [inPg] = JSON.parse(cluster.cli(["results", "--json"], pgConfig).stdout) as UploadListing[];
+      const comparable = (u: UploadListing) => ({ ...u, uploadId: 0, uploadedAt: "", candidates: u.candidates.map((c) => ({ ...c, uploadId: 0 })) });
+      assert.deepEqual(comparable(inPg), comparable(inSqlite));
+    } finally {
+      await pg.destroy();
+    }
 
     // Steps recorded with timings; /dev/shm cleaned.
     assert.ok(attempt.steps.length > 500);
