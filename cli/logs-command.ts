@@ -44,7 +44,7 @@ function stream(admin: Admin, req: { jobId: number; attemptId: number; follow: b
       attemptId = d.attemptId;
       if (d.data.length) {
         out.write(toText.write(d.data));
-        offset = d.offset + d.data.length;
+        offset = d.nextOffset || d.offset + d.data.length;
       }
       if (d.end) ended = true;
     });

@@ -52,7 +52,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   constructor(db: Database.Database, readonly config: Config, readonly settings: CoreSettings, readonly log: Logger, readonly notifier?: Notifier) {
     super();
     this.tracker = new Tracker(db);
-    this.logs = new LogStore(path.join(config.data_dir, "logs"));
+    this.logs = new LogStore(path.join(config.data_dir, "logs"), { maxBytes: config.coordinator.log_max_bytes });
     this.dispatcher = new Dispatcher(this.tracker, this.registry, { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 }, log.child({ part: "dispatcher" }));
     this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
     this.dispatcher.onDeadline = (t) => this.leases.arm(t);

@@ -9,7 +9,6 @@
 // Chunks are base64 so split UTF-8 sequences and control bytes pass unharmed; the
 // page decodes them with a streaming TextDecoder. A reconnecting EventSource sends
 // Last-Event-ID, which is taken as the offset to go on from.
-import fs from "node:fs";
 import type http from "node:http";
 import type { CoordinatorCore } from "../core";
 
@@ -33,7 +32,6 @@ export function sseEvent(event: string, data: unknown, id?: string | number): st
 
 export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res: http.ServerResponse, attemptId: number, startOffset: number): void {
   const store = core.logs;
-  const file = store.pathOf(attemptId);
   let offset = startOffset;
   let busy = false;
   let again = false;
@@ -66,22 +64,19 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
     try {
       for (;;) {
         again = false;
-        const size = store.size(attemptId);
-        if (offset >= size) {
+        const piece = store.readAt(attemptId, offset, READ_BYTES);
+        if (!piece) {
           if (!live()) {
             // Re-check after the status read: chunks stored just before the end belong in.
-            if (store.size(attemptId) > offset) continue;
+            if (store.readAt(attemptId, offset, READ_BYTES)) continue;
             return finish();
           }
           if (again) continue;
           return;
         }
-        const length = Math.min(READ_BYTES, size - offset);
-        const data = Buffer.alloc(length);
-        const fd = fs.openSync(file, "r");
-        try { fs.readSync(fd, data, 0, length, offset); } finally { fs.closeSync(fd); }
-        const from = offset;
-        offset += length;
+        const from = piece.offset;
+        offset = piece.next;
+        const data = piece.data;
         const ok = res.write(sseEvent("chunk", { offset: from, b64: data.toString("base64") }, offset));
         if (!ok) await new Promise<void>((resolve) => { res.once("drain", resolve); res.once("close", resolve); });
         if (done) return;

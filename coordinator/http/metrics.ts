@@ -2,7 +2,6 @@
 // global one, so two servers in one process don't mix). Gauges are read from the
 // tracker and registry at scrape time; the dispatch histogram and the log-bytes
 // counter are fed by hooks, which dispose() takes off again.
-import fs from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CoordinatorCore } from "../core";
 import { attemptStatusCounts, jobStatusCounts } from "../admin/status-queries";
@@ -15,17 +14,6 @@ export interface CoordinatorMetrics {
 }
 
 /** Length of an attempt's last stored chunk, from its index file (the chunk an "append" event announces). */
-function lastChunkLength(logFile: string): number | undefined {
-  const idx = logFile.replace(/\.log$/, ".idx");
-  try {
-    const lines = fs.readFileSync(idx, "utf8").trimEnd().split("\n");
-    const length = Number(lines[lines.length - 1]?.split("\t")[2]);
-    return Number.isFinite(length) ? length : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   const registry = new Registry();
   const t = core.tracker;
@@ -122,32 +110,13 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
 
   // ---- log bytes stored ----
   const logBytes = new Counter({ name: "beamflow_log_bytes_stored_total", help: "Bytes of attempt logs stored since this server started", registers: [registry] });
-  const knownSize = new Map<number, number>();
-  const onAppend = (attemptId: number) => {
-    const size = core.logs.size(attemptId);
-    let before = knownSize.get(attemptId);
-    if (before === undefined) {
-      const last = lastChunkLength(core.logs.pathOf(attemptId));
-      before = last === undefined ? 0 : Math.max(0, size - last);
-    }
-    if (size > before) logBytes.inc(size - before);
-    knownSize.set(attemptId, size);
-  };
+  const onAppend = (_attemptId: number, bytes: number) => logBytes.inc(bytes);
   core.logs.on("append", onAppend);
-  // Forget sizes of attempts that are over (their logs get no more chunks).
-  const sweep = setInterval(() => {
-    for (const id of knownSize.keys()) {
-      const a = t.attempt(id);
-      if (!a || FINISHED_ATTEMPT_STATES.includes(a.status)) knownSize.delete(id);
-    }
-  }, 60_000);
-  sweep.unref();
 
   return {
     registry,
     dispose() {
       disposed = true;
-      clearInterval(sweep);
       core.off("jobChanged", onJobChanged);
       core.logs.off("append", onAppend);
       if (core.dispatcher.onAssigned === onAssigned) core.dispatcher.onAssigned = previousOnAssigned;

@@ -1,7 +1,7 @@
 // What the status page shows, read from the tracker and the agent registry in one
 // go: the JSON of `GET /api/snapshot` and of each `snapshot` event on `GET /events`.
-import fs from "node:fs";
 import type { CoordinatorCore } from "../core";
+import type { LogStore } from "../logs/log-store";
 import { agentView } from "../admin/admin-api";
 import { attemptStatusCounts, finishedBeams, jobStatusCounts } from "../admin/status-queries";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
@@ -38,21 +38,13 @@ function countsOf(states: readonly string[], rows: { status: string; count: numb
 }
 
 /** The last lines of a log file, reading only its end (logs can be large). */
-export function logTail(file: string, lines = TAIL_LINES): string[] {
-  let fd: number;
-  try { fd = fs.openSync(file, "r"); } catch { return []; }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const len = Math.min(size, TAIL_BYTES);
-    const buf = Buffer.alloc(len);
-    fs.readSync(fd, buf, 0, len, size - len);
-    const all = buf.toString("utf8").replace(/\r\n?/g, "\n").split("\n");
-    if (len < size) all.shift(); // a partial first line
-    while (all.length && all[all.length - 1] === "") all.pop();
-    return all.slice(-lines);
-  } finally {
-    fs.closeSync(fd);
-  }
+export function logTail(store: LogStore, attemptId: number, lines = TAIL_LINES): string[] {
+  const size = store.size(attemptId);
+  const buf = store.readEnd(attemptId, TAIL_BYTES);
+  const all = buf.toString("utf8").replace(/\r\n?/g, "\n").split("\n");
+  if (buf.length < size) all.shift(); // a partial first line
+  while (all.length && all[all.length - 1] === "") all.pop();
+  return all.slice(-lines);
 }
 
 export function snapshot(core: CoordinatorCore): Snapshot {
@@ -73,7 +65,7 @@ export function snapshot(core: CoordinatorCore): Snapshot {
     return {
       id: j.id, beam: j.beam, status: j.status, failures: j.failures, error: j.details || a?.details || "", updatedAt: j.updated_at,
       attemptId: a?.id ?? null, attemptStatus: a?.status ?? "", errorClass: a?.error_class ?? "",
-      logTail: a ? logTail(core.logs.pathOf(a.id)) : [],
+      logTail: a ? logTail(core.logs, a.id) : [],
     };
   });
 

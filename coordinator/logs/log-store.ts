@@ -1,31 +1,66 @@
-// Per-attempt logs on the coordinator: `attempt-N.log` holds the output bytes,
-// `attempt-N.idx` one line per stored chunk (seq, offset, length, step). Chunks
-// carry a per-attempt sequence number: one at or below the highest stored is a
-// re-send and is dropped, so a reconnecting agent can re-send everything not yet
-// acknowledged, and the index makes that survive a coordinator restart.
-// Readers follow the file, woken by "append" events, so a slow reader costs
-// neither memory here nor time on the agent's side.
+// Per-attempt logs on the coordinator. Chunks carry a per-attempt sequence
+// number: one at or below the highest stored is a re-send and is dropped, so a
+// reconnecting agent can re-send everything not yet acknowledged; the index
+// (`attempt-N.idx`, one line per chunk: seq, offset, length, step) makes that
+// survive a coordinator restart.
+//
+// Offsets are logical: the count of bytes the attempt ever logged. A log is capped
+// (coordinator.log_max_bytes): the first half of the cap is kept as the head
+// (`attempt-N.log`), the rest goes to tail segments (`attempt-N.tail-<offset>`) of
+// a quarter of the cap each, of which only the newest two are kept. Appends stay
+// O(chunk) however long the log; readers see the head, a line saying how much was
+// cut, then the tail.
+//
+// Readers follow the log through readAt(), woken by "append" events, so a slow
+// reader costs neither memory here nor time on the agent's side.
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
+import { formatSize } from "../../shared/config/sizes";
 
 export interface LogIndexEntry { seq: number; offset: number; length: number; step: string }
 
-interface AttemptLog { seq: number; size: number; index: LogIndexEntry[] }
+interface TailSegment { start: number; length: number }
 
-export class LogStore extends EventEmitter<{ append: [number] }> {
+interface AttemptLog {
+  seq: number;
+  /** logical size: every byte ever stored */
+  size: number;
+  /** the head file's length; the head holds logical [0, headEnd) */
+  headEnd: number;
+  /** kept tail segments, oldest first; once one exists the head is closed */
+  segments: TailSegment[];
+  /** chunks whose bytes are still kept */
+  index: LogIndexEntry[];
+}
+
+/** What readAt found: bytes of the log, or a note standing for bytes that were cut. */
+export interface LogPiece { offset: number; data: Buffer; next: number; cut: boolean }
+
+export interface LogStoreOptions {
+  /** 0: keep everything */
+  maxBytes?: number;
+}
+
+export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: number] }> {
   private readonly open = new Map<number, AttemptLog>();
+  private readonly headLimit: number;
+  private readonly segmentLimit: number;
 
-  constructor(private readonly dir: string) {
+  constructor(private readonly dir: string, private readonly options: LogStoreOptions = {}) {
     super();
     this.setMaxListeners(0);
     fs.mkdirSync(dir, { recursive: true });
+    const max = options.maxBytes ?? 0;
+    this.headLimit = max > 0 ? Math.floor(max / 2) : Infinity;
+    this.segmentLimit = max > 0 ? Math.max(1, Math.floor(max / 4)) : Infinity;
   }
 
-  pathOf(attemptId: number): string { return path.join(this.dir, `attempt-${attemptId}.log`); }
+  private headPath(attemptId: number): string { return path.join(this.dir, `attempt-${attemptId}.log`); }
   private indexPath(attemptId: number): string { return path.join(this.dir, `attempt-${attemptId}.idx`); }
+  private segmentPath(attemptId: number, start: number): string { return path.join(this.dir, `attempt-${attemptId}.tail-${start}`); }
 
-  /** Loads an attempt's index; drops bytes a crash left after the last indexed chunk. */
+  /** Loads an attempt's index and files; drops bytes a crash left after the last indexed chunk. */
   private state(attemptId: number): AttemptLog {
     let st = this.open.get(attemptId);
     if (st) return st;
@@ -39,10 +74,26 @@ export class LogStore extends EventEmitter<{ append: [number] }> {
     } catch { /* no log yet */ }
     const last = index[index.length - 1];
     const size = last ? last.offset + last.length : 0;
-    try {
-      if (fs.statSync(this.pathOf(attemptId)).size > size) fs.truncateSync(this.pathOf(attemptId), size);
-    } catch { /* no log yet */ }
-    st = { seq: last?.seq ?? 0, size, index };
+    const prefix = `attempt-${attemptId}.tail-`;
+    const segments: TailSegment[] = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!name.startsWith(prefix)) continue;
+      const start = Number(name.slice(prefix.length));
+      const file = path.join(this.dir, name);
+      const length = Math.min(fs.statSync(file).size, size - start);
+      if (!(length > 0)) { fs.rmSync(file, { force: true }); continue; }
+      if (fs.statSync(file).size > length) fs.truncateSync(file, length);
+      segments.push({ start, length });
+    }
+    segments.sort((a, b) => a.start - b.start);
+    let headEnd = 0;
+    try { headEnd = fs.statSync(this.headPath(attemptId)).size; } catch { /* no log yet */ }
+    if (segments.length === 0 && headEnd > size) {
+      fs.truncateSync(this.headPath(attemptId), size);
+      headEnd = size;
+    }
+    const tailStart = segments[0]?.start ?? size;
+    st = { seq: last?.seq ?? 0, size, headEnd, segments, index: index.filter((e) => e.offset < headEnd || e.offset >= tailStart) };
     this.open.set(attemptId, st);
     return st;
   }
@@ -53,27 +104,105 @@ export class LogStore extends EventEmitter<{ append: [number] }> {
     if (seq !== st.seq + 1) return st.seq;
     // Data first, then its index line: a crash in between leaves bytes that the
     // next load cuts off, and the agent re-sends the chunk.
-    fs.appendFileSync(this.pathOf(attemptId), data);
+    if (st.segments.length === 0 && st.headEnd + data.length <= this.headLimit) {
+      fs.appendFileSync(this.headPath(attemptId), data);
+      st.headEnd += data.length;
+    } else {
+      this.appendToTail(attemptId, st, data);
+    }
     const entry = { seq, offset: st.size, length: data.length, step: step.replace(/[\t\n]/g, " ") };
     fs.appendFileSync(this.indexPath(attemptId), `${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`);
     st.index.push(entry);
     st.seq = seq;
     st.size += data.length;
-    this.emit("append", attemptId);
+    this.emit("append", attemptId, data.length);
     return seq;
   }
 
+  private appendToTail(attemptId: number, st: AttemptLog, data: Buffer): void {
+    let seg = st.segments[st.segments.length - 1];
+    if (!seg || seg.length + data.length > this.segmentLimit) {
+      seg = { start: st.size, length: 0 };
+      st.segments.push(seg);
+      while (st.segments.length > 2) {
+        const gone = st.segments.shift()!;
+        fs.rmSync(this.segmentPath(attemptId, gone.start), { force: true });
+      }
+      const tailStart = st.segments[0]!.start;
+      st.index = st.index.filter((e) => e.offset < st.headEnd || e.offset >= tailStart);
+    }
+    fs.appendFileSync(this.segmentPath(attemptId, seg.start), data);
+    seg.length += data.length;
+  }
+
+  /** Logical size: every byte the attempt logged, cut or kept. */
   size(attemptId: number): number { return this.state(attemptId).size; }
 
-  /** Byte ranges of one step's chunks, for reading a step's output alone. */
-  stepRanges(attemptId: number, step: string): { offset: number; length: number }[] {
-    return this.state(attemptId).index.filter((e) => e.step === step);
+  /** Bytes cut out of the middle of the log so far. */
+  cutBytes(attemptId: number): number {
+    const st = this.state(attemptId);
+    return (st.segments[0]?.start ?? st.size) - st.headEnd;
+  }
+
+  /**
+   * The next piece of the log at or after `offset` (of one step's chunks only, when
+   * `step` is given), at most `max` bytes; undefined when nothing is there yet.
+   * Where bytes were cut, the piece is a note saying so and `next` jumps past them.
+   */
+  readAt(attemptId: number, offset: number, max: number, step = ""): LogPiece | undefined {
+    const st = this.state(attemptId);
+    const tailStart = st.segments[0]?.start ?? st.size;
+    let from = offset;
+    let until = st.size;
+    if (step) {
+      const e = st.index.find((x) => x.step === step && x.offset + x.length > offset);
+      if (!e) return undefined;
+      from = Math.max(offset, e.offset);
+      until = e.offset + e.length;
+    } else if (from >= st.size) {
+      return undefined;
+    }
+    if (tailStart > st.headEnd && offset < tailStart && from >= st.headEnd) {
+      // The reader is about to pass the cut: say so once, then go on past it.
+      const at = Math.max(offset, st.headEnd);
+      const note = `\n[beamflow: ${formatSize(tailStart - st.headEnd)} of output cut here (log capped at ${formatSize(this.options.maxBytes ?? 0)}: head and tail kept)]\n`;
+      return { offset: at, data: Buffer.from(note), next: Math.max(from, tailStart), cut: true };
+    }
+    let file: string;
+    let fileOffset: number;
+    if (from < st.headEnd) {
+      file = this.headPath(attemptId);
+      fileOffset = from;
+      until = Math.min(until, st.headEnd);
+    } else {
+      const seg = st.segments.find((s) => from >= s.start && from < s.start + s.length);
+      if (!seg) return undefined;
+      file = this.segmentPath(attemptId, seg.start);
+      fileOffset = from - seg.start;
+      until = Math.min(until, seg.start + seg.length);
+    }
+    const length = Math.min(max, until - from);
+    const data = Buffer.alloc(length);
+    const fd = fs.openSync(file, "r");
+    try { fs.readSync(fd, data, 0, length, fileOffset); } finally { fs.closeSync(fd); }
+    return { offset: from, data, next: from + length, cut: false };
+  }
+
+  /** The whole kept log with the cut marked, for small logs and tests. */
+  read(attemptId: number): Buffer {
+    const parts: Buffer[] = [];
+    for (let at = 0, p = this.readAt(attemptId, 0, 1 << 20); p; at = p.next, p = this.readAt(attemptId, at, 1 << 20)) parts.push(p.data);
+    return Buffer.concat(parts);
+  }
+
+  /** The last `bytes` kept bytes (or fewer), for a quick look at the end of a log. */
+  readEnd(attemptId: number, bytes: number): Buffer {
+    const parts: Buffer[] = [];
+    let at = Math.max(0, this.state(attemptId).size - bytes);
+    for (let p = this.readAt(attemptId, at, bytes); p; at = p.next, p = this.readAt(attemptId, at, bytes)) if (!p.cut) parts.push(p.data);
+    return Buffer.concat(parts);
   }
 
   /** Forgets the in-memory state of a finished attempt (it reloads from disk on demand). */
   close(attemptId: number): void { this.open.delete(attemptId); }
-
-  read(attemptId: number): Buffer {
-    try { return fs.readFileSync(this.pathOf(attemptId)); } catch { return Buffer.alloc(0); }
-  }
 }

@@ -1,7 +1,6 @@
 // AdminService.TailLog: an attempt's stored log from an offset, then live output
 // as it is stored, until the attempt is over. The reader follows the file at its
 // own pace (gRPC flow control), so a slow reader holds no extra memory here.
-import fs from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { LogData, TailLogRequest } from "../../shared/gen/admin";
 import type { CoordinatorCore } from "../core";
@@ -29,7 +28,6 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
   const attemptId = resolveAttempt(core, req);
   if (typeof attemptId !== "number") { call.emit("error", attemptId); return; }
   const store = core.logs;
-  const file = store.pathOf(attemptId);
   let offset = Number(req.offset) || 0;
   let busy = false;
   let done = false;
@@ -39,24 +37,13 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
     return a !== undefined && (a.status === "assigned" || a.status === "running");
   };
 
-  /** Next piece to send from `offset`: the whole log, or only the chosen step's chunks. */
-  const nextRange = (size: number): { offset: number; length: number } | undefined => {
-    if (!req.step) return offset < size ? { offset, length: Math.min(READ_BYTES, size - offset) } : undefined;
-    for (const r of store.stepRanges(attemptId, req.step)) {
-      if (r.offset + r.length <= offset) continue;
-      const from = Math.max(offset, r.offset);
-      return { offset: from, length: Math.min(READ_BYTES, r.offset + r.length - from) };
-    }
-    return undefined;
-  };
-
   const finish = () => {
     if (done) return;
     done = true;
     store.off("append", onAppend);
     core.off("jobChanged", onJobChanged);
     const status = core.tracker.attempt(attemptId)?.status ?? "";
-    call.write({ attemptId, offset, data: Buffer.alloc(0), end: true, attemptStatus: status });
+    call.write({ attemptId, offset, data: Buffer.alloc(0), end: true, attemptStatus: status, nextOffset: offset });
     call.end();
   };
 
@@ -65,23 +52,19 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
     busy = true;
     try {
       for (;;) {
-        const size = store.size(attemptId);
-        const range = nextRange(size);
-        if (!range) {
+        const piece = store.readAt(attemptId, offset, READ_BYTES, req.step);
+        if (!piece) {
           const stillLive = live();
           if (!req.follow || !stillLive) {
             // Re-check after the status read: chunks stored just before the end belong in.
-            if (!nextRange(store.size(attemptId))) return finish();
+            if (!store.readAt(attemptId, offset, READ_BYTES, req.step)) return finish();
             continue;
           }
           return;
         }
-        const data = Buffer.alloc(range.length);
-        const fd = fs.openSync(file, "r");
-        try { fs.readSync(fd, data, 0, range.length, range.offset); } finally { fs.closeSync(fd); }
-        offset = range.offset + range.length;
+        offset = piece.next;
         const status = core.tracker.attempt(attemptId)?.status ?? "";
-        if (!call.write({ attemptId, offset: range.offset, data, end: false, attemptStatus: status })) {
+        if (!call.write({ attemptId, offset: piece.offset, data: piece.data, end: false, attemptStatus: status, nextOffset: piece.next })) {
           await new Promise((resolve) => call.once("drain", resolve));
         }
         if (done) return;

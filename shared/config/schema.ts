@@ -50,6 +50,8 @@ export const configSchema = z.strictObject({
     tls: tls.optional(),
     allow_insecure_remote: z.boolean().default(false),
     db: z.string().default(""),
+    // An attempt's stored log is capped: head and tail kept, the middle cut and marked. 0 = no cap.
+    log_max_bytes: size.default(64 * 2 ** 20),
   }).prefault({}),
   jobs: z.strictObject({
     type: z.enum(["commands", "palfa-search"]).default("palfa-search"),
