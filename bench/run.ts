@@ -3,11 +3,13 @@
 import { dispatchBenchmark } from "./dispatch";
 import { searchBenchmark } from "./search";
 import { uploadBenchmark } from "./upload";
+import { logsBenchmark } from "./logs";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
   search: () => searchBenchmark(),
   upload: () => uploadBenchmark(),
+  logs: () => logsBenchmark(),
 };
 
 async function main(): Promise<void> {

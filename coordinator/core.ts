@@ -121,6 +121,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
         this.noteLost(a);
       }
       this.cancelOnAgent(a.agent_id, a.id, "the attempt's lease expired");
+      this.logs.close(a.id);
     } catch (err) {
       // Renewed or ended between the query and the move: nothing to do.
       if (!(err instanceof IllegalTransition)) throw err;

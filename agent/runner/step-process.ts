@@ -7,6 +7,7 @@ import type { Logger } from "../../shared/logging/logger";
 import { EndMarkerScanner, newEndMarker } from "./end-marker";
 import { classify, type StopCause } from "./outcome";
 import { OutputTail } from "./output-tail";
+import { outputGate, type GatedOutput } from "./output-gate";
 import { removePgidRecord, pgidRecordFor, writePgidRecord } from "./pgid-records";
 import { terminateGroup, type TerminateResult } from "./process-group";
 import { groupAlive } from "./procfs";
@@ -59,7 +60,7 @@ function precheck(spec: StepSpec): string | undefined {
   return undefined;
 }
 
-export class StepProcess {
+export class StepProcess implements GatedOutput {
   private readonly o: StepProcessOptions;
   private readonly log: Logger;
   private readonly statusFile: string;
@@ -140,11 +141,27 @@ export class StepProcess {
       const t = spec.timeoutS;
       this.timeoutTimer = setTimeout(() => void this.stop({ cls: "timeout", message: `exceeded its time limit of ${t} s (timeoutS)` }), t * 1000);
     }
-    if (spec.idleTimeoutS && spec.idleTimeoutS > 0) {
-      const t = spec.idleTimeoutS;
-      this.idleTimer = setTimeout(() => void this.stop({ cls: "no_output", message: `produced no output for ${t} s (idleTimeoutS)` }), t * 1000);
-    }
+    this.armIdleTimer();
+    outputGate.join(this);
     return this.done;
+  }
+
+  private armIdleTimer(): void {
+    const t = this.o.spec.idleTimeoutS;
+    if (!t || t <= 0 || this.exited || this.cause || this.scanner.found) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.stop({ cls: "no_output", message: `produced no output for ${t} s (idleTimeoutS)` }), t * 1000);
+  }
+
+  /** The log spool is full: stop reading, so the program blocks on write; not idleness. */
+  pauseOutput(): void {
+    clearTimeout(this.idleTimer);
+    this.term?.pause();
+  }
+
+  resumeOutput(): void {
+    this.term?.resume();
+    this.armIdleTimer();
   }
 
   /**
@@ -190,6 +207,10 @@ export class StepProcess {
   private clearTimers(): void {
     clearTimeout(this.timeoutTimer);
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    // Ending (marker seen, exited, or being stopped): read whatever is left, or the pty never closes.
+    outputGate.leave(this);
+    if (outputGate.isShut) this.term?.resume();
   }
 
   private async finish(end: { spawnError?: string; ptyExit?: { exitCode: number; signal?: number } }): Promise<void> {

@@ -15,6 +15,8 @@ import { killStaleProcessGroups } from "../runner";
 import { measureResources } from "../resources/resources";
 import { AttemptExecution, type AttemptSettings } from "./attempt";
 import { Outbox } from "./outbox";
+import { LogSpool } from "./log-spool";
+import { outputGate } from "../runner/output-gate";
 import { pushResults } from "./results-push";
 import { PassThrough, type Readable } from "node:stream";
 
@@ -27,6 +29,8 @@ export interface AgentOptions {
   labels: Record<string, string>;
   cores?: number;
   scratchDir: string;
+  /** unacknowledged log output kept on disk before the steps are held back (agent.log_spool_bytes) */
+  logSpoolBytes: number;
   heartbeatS: number;
   reconnectInitialS: number;
   reconnectMaxS: number;
@@ -54,6 +58,9 @@ export class Agent {
   readonly running = new Map<number, AttemptExecution>();
   private readonly finishing = new Set<Promise<void>>();
   readonly outbox = new Outbox();
+  readonly spool: LogSpool;
+  /** results written to the current stream (each goes once per stream, after its attempt's log) */
+  private readonly resultsSent = new Set<number>();
   /** succeeded searches whose results the coordinator does not have yet: their result waits for the push */
   private readonly awaitingPush = new Map<number, AwaitingPush>();
   private readonly pushing = new Set<number>();
@@ -63,6 +70,12 @@ export class Agent {
   constructor(private readonly o: AgentOptions) {
     this.log = o.log.child({ agent: o.id });
     this.backoffS = o.reconnectInitialS;
+    // Per agent id: several agents may share a scratch dir, and each clears its own at start.
+    this.spool = new LogSpool(`${o.scratchDir}/beamflow-spool/${o.id}`, o.logSpoolBytes, (full) => {
+      if (full) outputGate.close();
+      else outputGate.open();
+      this.log.warn({ spooled: this.spool.bytes, full }, full ? "log spool full: steps are held back until the coordinator catches up" : "log spool drained: steps go on");
+    });
     this.client = new AgentServiceClient(o.coordinator, channelCredentials(o.coordinator, o.tls), {
       "grpc.keepalive_time_ms": 20_000,
       "grpc.keepalive_timeout_ms": 10_000,
@@ -76,6 +89,7 @@ export class Agent {
   /** Clears what a previous run of this agent left behind, then connects. */
   async start(): Promise<void> {
     await this.cleanStaleWorkDirs();
+    this.spool.clearStale();
     this.connect();
   }
 
@@ -101,11 +115,40 @@ export class Agent {
     if (this.call && this.welcomed) this.call.write(msg);
   }
 
+  /**
+   * Writes spooled log chunks, then finished attempts' results, as fast as the stream
+   * takes them: when it is full, the rest waits on disk for its "drain". A result goes
+   * only after all of its attempt's log, so `logs -f` never ends before the last line.
+   */
+  private pumpOut(): void {
+    const call = this.call;
+    if (!call || !this.welcomed || this.pumpBlocked) return;
+    for (const chunk of this.spool.unsent()) {
+      if (!call.write({ body: { $case: "logChunk", value: chunk } })) return this.waitForDrain(call);
+    }
+    for (const r of this.outbox.pendingResults()) {
+      if (this.resultsSent.has(r.attemptId) || !this.spool.allSent(r.attemptId)) continue;
+      this.resultsSent.add(r.attemptId);
+      if (!call.write({ body: { $case: "attemptResult", value: r } })) return this.waitForDrain(call);
+    }
+  }
+
+  private pumpBlocked = false;
+
+  private waitForDrain(call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage>): void {
+    this.pumpBlocked = true;
+    call.once("drain", () => {
+      this.pumpBlocked = false;
+      if (this.call === call) this.pumpOut();
+    });
+  }
+
   private connect(): void {
     if (this.stopping) return;
     const call = this.client.connect(bearerMetadata(this.o.token, this.o.id));
     this.call = call;
     this.welcomed = false;
+    this.pumpBlocked = false;
     call.on("data", (msg: CoordinatorMessage) => this.receive(msg));
     call.on("error", (err: grpc.ServiceError) => this.lost(call, err));
     call.on("end", () => this.lost(call, null));
@@ -142,6 +185,9 @@ export class Agent {
         this.drained = b.value.drained;
         this.log.info({ drained: this.drained, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
         for (const m of this.outbox.replay()) this.call!.write(m);
+        this.spool.rewind();
+        this.resultsSent.clear();
+        this.pumpOut();
         for (const id of this.awaitingPush.keys()) void this.pushThenReport(id);
         this.startHeartbeat(b.value.heartbeatIntervalMs ? b.value.heartbeatIntervalMs / 1000 : this.o.heartbeatS);
         return;
@@ -161,7 +207,7 @@ export class Agent {
         this.drained = b.value.drained;
         this.log.info({ drained: this.drained }, "drain changed");
         return;
-      case "logAck": return this.outbox.ackChunks(b.value.attemptId, b.value.seq);
+      case "logAck": return this.spool.ack(b.value.attemptId, b.value.seq);
       case "resultAck": return this.forget(b.value.attemptId);
     }
   }
@@ -180,9 +226,8 @@ export class Agent {
     }
     if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${a.jobType}' is not supported by this agent`);
     const exec = new AttemptExecution(a, this.o.attempts, (m) => this.send(m), (f) => this.fetch(a.attemptId, f), log, (step, data) => {
-      const chunk = { attemptId: a.attemptId, seq: this.outbox.nextLogSeq(a.attemptId), step, data };
-      this.outbox.addChunk(chunk);
-      this.send({ body: { $case: "logChunk", value: chunk } });
+      this.spool.add(a.attemptId, step, data);
+      this.pumpOut();
     }, (d) => {
       this.outbox.addDiagnostic(d);
       this.send({ body: { $case: "diagnostic", value: d } });
@@ -207,7 +252,7 @@ export class Agent {
 
   private report(result: AttemptResult): void {
     this.outbox.addResult(result);
-    this.send({ body: { $case: "attemptResult", value: result } });
+    this.pumpOut();
   }
 
   /**
@@ -247,6 +292,8 @@ export class Agent {
   /** The coordinator has the attempt's result (or no longer wants it): drop everything kept for it. */
   private forget(attemptId: number): void {
     this.outbox.forget(attemptId);
+    this.spool.forget(attemptId);
+    this.resultsSent.delete(attemptId);
     const w = this.awaitingPush.get(attemptId);
     if (w?.timer) clearTimeout(w.timer);
     this.awaitingPush.delete(attemptId);

@@ -1,35 +1,12 @@
-// What the agent owes the coordinator and must not lose to a dropped stream:
-// log chunks until acknowledged, diagnostics of attempts still held, and
-// finished attempts' results until acknowledged. All are re-sent after a
-// reconnect; the coordinator de-duplicates (log sequence numbers, upserts,
-// guarded transitions).
-import type { AgentMessage, AttemptResult, Diagnostic, LogChunk } from "../../shared/gen/agent";
+// What the agent owes the coordinator besides log output (which the LogSpool
+// keeps on disk): diagnostics of attempts still held, and finished attempts'
+// results until acknowledged. Both are sent again after a reconnect; the
+// coordinator de-duplicates (upserts, guarded transitions).
+import type { AgentMessage, AttemptResult, Diagnostic } from "../../shared/gen/agent";
 
 export class Outbox {
-  private readonly chunks = new Map<number, LogChunk[]>();
   private readonly diagnostics = new Map<number, Map<string, Diagnostic>>();
   private readonly results = new Map<number, AttemptResult>();
-  private readonly nextSeq = new Map<number, number>();
-
-  nextLogSeq(attemptId: number): number {
-    const seq = (this.nextSeq.get(attemptId) ?? 0) + 1;
-    this.nextSeq.set(attemptId, seq);
-    return seq;
-  }
-
-  addChunk(c: LogChunk): void {
-    let list = this.chunks.get(c.attemptId);
-    if (!list) this.chunks.set(c.attemptId, (list = []));
-    list.push(c);
-  }
-
-  ackChunks(attemptId: number, seq: number): void {
-    const list = this.chunks.get(attemptId);
-    if (!list) return;
-    const rest = list.filter((c) => c.seq > seq);
-    if (rest.length) this.chunks.set(attemptId, rest);
-    else this.chunks.delete(attemptId);
-  }
 
   addDiagnostic(d: Diagnostic): void {
     let m = this.diagnostics.get(d.attemptId);
@@ -43,18 +20,16 @@ export class Outbox {
 
   finishedAttempts(): number[] { return [...this.results.keys()]; }
 
+  pendingResults(): AttemptResult[] { return [...this.results.values()]; }
+
   /** The coordinator stored the result (or refused it for good): forget the attempt. */
   forget(attemptId: number): void {
     this.results.delete(attemptId);
     this.diagnostics.delete(attemptId);
-    this.chunks.delete(attemptId);
-    this.nextSeq.delete(attemptId);
   }
 
-  /** Everything to re-send after a reconnect, in the order it was produced per attempt: logs, diagnostics, result. */
+  /** Diagnostics to send again after a reconnect. */
   *replay(): Generator<AgentMessage> {
-    for (const list of this.chunks.values()) for (const c of list) yield { body: { $case: "logChunk", value: c } };
     for (const m of this.diagnostics.values()) for (const d of m.values()) yield { body: { $case: "diagnostic", value: d } };
-    for (const r of this.results.values()) yield { body: { $case: "attemptResult", value: r } };
   }
 }

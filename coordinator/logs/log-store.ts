@@ -32,6 +32,9 @@ interface AttemptLog {
   segments: TailSegment[];
   /** chunks whose bytes are still kept */
   index: LogIndexEntry[];
+  /** open for appending while the attempt logs: the file written last, and the index */
+  out: { file: string; fd: number } | null;
+  idxFd: number | null;
 }
 
 /** What readAt found: bytes of the log, or a note standing for bytes that were cut. */
@@ -93,7 +96,7 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
       headEnd = size;
     }
     const tailStart = segments[0]?.start ?? size;
-    st = { seq: last?.seq ?? 0, size, headEnd, segments, index: index.filter((e) => e.offset < headEnd || e.offset >= tailStart) };
+    st = { seq: last?.seq ?? 0, size, headEnd, segments, index: index.filter((e) => e.offset < headEnd || e.offset >= tailStart), out: null, idxFd: null };
     this.open.set(attemptId, st);
     return st;
   }
@@ -105,13 +108,14 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
     // Data first, then its index line: a crash in between leaves bytes that the
     // next load cuts off, and the agent re-sends the chunk.
     if (st.segments.length === 0 && st.headEnd + data.length <= this.headLimit) {
-      fs.appendFileSync(this.headPath(attemptId), data);
+      this.write(st, this.headPath(attemptId), data);
       st.headEnd += data.length;
     } else {
       this.appendToTail(attemptId, st, data);
     }
     const entry = { seq, offset: st.size, length: data.length, step: step.replace(/[\t\n]/g, " ") };
-    fs.appendFileSync(this.indexPath(attemptId), `${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`);
+    st.idxFd ??= fs.openSync(this.indexPath(attemptId), "a");
+    fs.writeSync(st.idxFd, `${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`);
     st.index.push(entry);
     st.seq = seq;
     st.size += data.length;
@@ -126,13 +130,22 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
       st.segments.push(seg);
       while (st.segments.length > 2) {
         const gone = st.segments.shift()!;
-        fs.rmSync(this.segmentPath(attemptId, gone.start), { force: true });
+        fs.rmSync(this.segmentPath(attemptId, gone.start), { force: true }); // an open descriptor is for the newest only
       }
       const tailStart = st.segments[0]!.start;
       st.index = st.index.filter((e) => e.offset < st.headEnd || e.offset >= tailStart);
     }
-    fs.appendFileSync(this.segmentPath(attemptId, seg.start), data);
+    this.write(st, this.segmentPath(attemptId, seg.start), data);
     seg.length += data.length;
+  }
+
+  /** Appends through a descriptor kept open while the attempt logs (one open per file, not per chunk). */
+  private write(st: AttemptLog, file: string, data: Buffer): void {
+    if (st.out?.file !== file) {
+      if (st.out) fs.closeSync(st.out.fd);
+      st.out = { file, fd: fs.openSync(file, "a") };
+    }
+    fs.writeSync(st.out.fd, data);
   }
 
   /** Logical size: every byte the attempt logged, cut or kept. */
@@ -203,6 +216,12 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
     return Buffer.concat(parts);
   }
 
-  /** Forgets the in-memory state of a finished attempt (it reloads from disk on demand). */
-  close(attemptId: number): void { this.open.delete(attemptId); }
+  /** Forgets the in-memory state of a finished attempt and closes its files (all reload from disk on demand). */
+  close(attemptId: number): void {
+    const st = this.open.get(attemptId);
+    if (!st) return;
+    if (st.out) fs.closeSync(st.out.fd);
+    if (st.idxFd !== null) fs.closeSync(st.idxFd);
+    this.open.delete(attemptId);
+  }
 }

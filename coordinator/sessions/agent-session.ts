@@ -230,7 +230,9 @@ export class AgentSession implements AgentLink {
       log.warn({ err: err.message }, "result refused: the attempt is no longer current");
       core.registry.release(r.attemptId, this.agentId);
     }
-    // Stored (or refused for good): either way the agent may forget it.
+    // Stored (or refused for good): either way the agent may forget it. Its log is complete
+    // (the agent sends a result after all of its log), so the log's files can be closed.
+    core.logs.close(r.attemptId);
     ack();
   }
 

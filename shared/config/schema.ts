@@ -112,6 +112,8 @@ export const configSchema = z.strictObject({
     }).prefault({}),
     reconnect_initial_s: seconds.default(0.5),
     reconnect_max_s: seconds.default(30),
+    // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.
+    log_spool_bytes: size.default(2 ** 30),
   }).prefault({}),
   // Email and webhook notices of failures, lost agents and crashes (PALFA's mailer).
   notify: notifySchema.prefault({}),

@@ -76,7 +76,7 @@ export class Cluster {
   }
 
   cli(args: string[], configPath = this.configPath): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, [BIN, "--config", configPath, ...args], { encoding: "utf8", timeout: 60000 });
+    const r = spawnSync(process.execPath, [BIN, "--config", configPath, ...args], { encoding: "utf8", timeout: 60000, maxBuffer: 256 << 20 });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 

@@ -1,0 +1,142 @@
+// Log chunks the coordinator has not acknowledged yet, kept on the agent's disk
+// (<scratch>/beamflow-spool/<agent id>), not in memory: a coordinator that is away for an
+// hour while PRESTO prints costs disk, bounded by agent.log_spool_bytes, and
+// nothing is lost. Each attempt's chunks go to segment files; a segment is
+// deleted once every chunk in it is acknowledged. Memory holds only where each
+// chunk is (seq, step, segment, offset, length).
+//
+// When the unacknowledged bytes reach the bound, onFull(true) is called (the agent
+// shuts the steps' output gate); when they fall to half of it, onFull(false).
+import fs from "node:fs";
+import path from "node:path";
+import type { LogChunk } from "../../shared/gen/agent";
+
+const SEGMENT_BYTES = 8 << 20;
+
+interface Spooled { seq: number; step: string; segment: number; offset: number; length: number }
+
+interface Segment { fd: number; size: number; unacked: number }
+
+interface AttemptSpool {
+  nextSeq: number;
+  /** unacknowledged chunks, in seq order */
+  chunks: Spooled[];
+  /** the highest seq written to the current stream */
+  sentSeq: number;
+  segments: Map<number, Segment>;
+  current: number;
+}
+
+export class LogSpool {
+  private readonly attempts = new Map<number, AttemptSpool>();
+  private unackedBytes = 0;
+  private full = false;
+
+  constructor(private readonly dir: string, private readonly maxBytes: number, private readonly onFull: (full: boolean) => void) {}
+
+  /** Removes what an earlier run of the agent left: its attempts are gone with it. */
+  clearStale(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  get bytes(): number { return this.unackedBytes; }
+
+  private spoolOf(attemptId: number): AttemptSpool {
+    let s = this.attempts.get(attemptId);
+    if (!s) this.attempts.set(attemptId, (s = { nextSeq: 1, chunks: [], sentSeq: 0, segments: new Map(), current: -1 }));
+    return s;
+  }
+
+  private segmentPath(attemptId: number, n: number): string {
+    return path.join(this.dir, `${attemptId}-${n}.spool`);
+  }
+
+  /** Spools a chunk of output; returns its sequence number. */
+  add(attemptId: number, step: string, data: Buffer): number {
+    const s = this.spoolOf(attemptId);
+    let seg = s.segments.get(s.current);
+    if (!seg || seg.size + data.length > SEGMENT_BYTES) {
+      if (seg && seg.unacked === 0) this.dropSegment(attemptId, s, s.current);
+      s.current++;
+      seg = { fd: fs.openSync(this.segmentPath(attemptId, s.current), "w+", 0o600), size: 0, unacked: 0 };
+      s.segments.set(s.current, seg);
+    }
+    fs.writeSync(seg.fd, data, 0, data.length, seg.size);
+    const seq = s.nextSeq++;
+    s.chunks.push({ seq, step, segment: s.current, offset: seg.size, length: data.length });
+    seg.size += data.length;
+    seg.unacked++;
+    this.unackedBytes += data.length;
+    if (!this.full && this.maxBytes > 0 && this.unackedBytes >= this.maxBytes) {
+      this.full = true;
+      this.onFull(true);
+    }
+    return seq;
+  }
+
+  /** The coordinator stored every chunk up to seq. */
+  ack(attemptId: number, seq: number): void {
+    const s = this.attempts.get(attemptId);
+    if (!s) return;
+    let n = 0;
+    for (const c of s.chunks) {
+      if (c.seq > seq) break;
+      n++;
+      this.unackedBytes -= c.length;
+      const seg = s.segments.get(c.segment)!;
+      if (--seg.unacked === 0 && c.segment !== s.current) this.dropSegment(attemptId, s, c.segment);
+    }
+    s.chunks.splice(0, n);
+    this.relieve();
+  }
+
+  /** The attempt is over and its result acknowledged (or no longer wanted): drop all of it. */
+  forget(attemptId: number): void {
+    const s = this.attempts.get(attemptId);
+    if (!s) return;
+    for (const c of s.chunks) this.unackedBytes -= c.length;
+    for (const n of [...s.segments.keys()]) this.dropSegment(attemptId, s, n);
+    this.attempts.delete(attemptId);
+    this.relieve();
+  }
+
+  /** A new stream: everything unacknowledged is to be sent again. */
+  rewind(): void {
+    for (const s of this.attempts.values()) s.sentSeq = s.chunks.length ? s.chunks[0]!.seq - 1 : s.nextSeq - 1;
+  }
+
+  /** Whether every chunk of the attempt has been written to the current stream. */
+  allSent(attemptId: number): boolean {
+    const s = this.attempts.get(attemptId);
+    return !s || s.sentSeq >= s.nextSeq - 1;
+  }
+
+  /** The chunks not yet written to the current stream, read back from disk one at a time, marked sent as they go. */
+  *unsent(): Generator<LogChunk> {
+    for (const [attemptId, s] of this.attempts) {
+      for (const c of s.chunks) {
+        if (c.seq <= s.sentSeq) continue;
+        const data = Buffer.alloc(c.length);
+        fs.readSync(s.segments.get(c.segment)!.fd, data, 0, c.length, c.offset);
+        s.sentSeq = c.seq;
+        yield { attemptId, seq: c.seq, step: c.step, data };
+      }
+    }
+  }
+
+  private dropSegment(attemptId: number, s: AttemptSpool, n: number): void {
+    const seg = s.segments.get(n);
+    if (!seg) return;
+    fs.closeSync(seg.fd);
+    fs.rmSync(this.segmentPath(attemptId, n), { force: true });
+    s.segments.delete(n);
+  }
+
+  private relieve(): void {
+    if (this.full && this.unackedBytes <= this.maxBytes / 2) {
+      this.full = false;
+      this.onFull(false);
+    }
+  }
+}

@@ -1,0 +1,112 @@
+// Log streaming benchmark, real processes over gRPC on loopback:
+//  - throughput: a step prints `megabytes` MB; bytes from the pty through the agent's
+//    spool and stream, the coordinator's log file, to a TailLog follower (what
+//    `beamflow logs -f` uses), per second from the step's start to the last byte the
+//    follower receives
+//  - latency: a step prints a line with its wall-clock time every 10 ms; the follower
+//    takes the difference on receipt (same host, same clock): p50/p99/max
+import fs from "node:fs";
+import { call } from "../cli/admin-client";
+import type { LogData } from "../shared/gen/admin";
+import { Cluster, waitFor } from "../test/support/cluster";
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const round = (x: number, d = 1) => Number(x.toFixed(d));
+
+/** CPU seconds (user + system) a process has used so far (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Follows a job's log to its end, handing each piece to onData. */
+function follow(cluster: Cluster, jobId: number, onData: (d: Buffer) => void): Promise<void> {
+  const a = cluster.admin();
+  return new Promise((resolve, reject) => {
+    const s = a.client.tailLog({ jobId, attemptId: 0, follow: true, offset: 0, step: "" }, a.metadata);
+    s.on("data", (d: LogData) => { if (d.data.length) onData(d.data); });
+    s.on("error", reject);
+    s.on("end", () => resolve());
+  });
+}
+
+async function started(cluster: Cluster, jobId: number): Promise<void> {
+  await cluster.waitForJobs((js) => js.some((j) => j.id === jobId && j.status !== "new" && j.status !== "retrying"), "the job to start", 60_000);
+}
+
+export async function logsBenchmark(opts: { megabytes?: number; latencyLines?: number } = {}) {
+  const megabytes = opts.megabytes ?? 200;
+  const latencyLines = opts.latencyLines ?? 500;
+  const cluster = await Cluster.create({ logging: { level: "warn" }, coordinator: { log_max_bytes: 0 } });
+  try {
+    await cluster.startCoordinator();
+    await cluster.startAgent("bench1", { cores: 2, work_base: `/dev/shm/beamflow-bench-logs-${process.pid}` });
+
+    // Throughput.
+    const bytes = megabytes * 1_000_000;
+    const line = "x".repeat(99);
+    const pids = { coordinator: cluster.coordinator!.child.pid!, agent: cluster.agents.get("bench1")!.child.pid!, follower: process.pid };
+    const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const [bigJob] = await cluster.submit(["sh", "-c", `yes ${line} | head -c ${bytes}`]);
+    await started(cluster, bigJob);
+    let received = 0;
+    let t0 = 0n;
+    let tLast = 0n;
+    await follow(cluster, bigJob, (d) => {
+      if (received === 0) t0 = process.hrtime.bigint();
+      received += d.length;
+      tLast = process.hrtime.bigint();
+    });
+    const a = cluster.admin();
+    const attempt = (await call(a, a.client.getJob, { id: bigJob })).attempts[0];
+    const stepS = attempt.steps[0]?.wallS ?? NaN;
+    const followS = Number(tLast - t0) / 1e9;
+    const cpuS = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, round(cpuSeconds(pid) - cpuBefore[k]!, 2)]));
+
+    // Latency.
+    const [tickJob] = await cluster.submit(["node", "-e",
+      `let i = 0; const t = setInterval(() => { process.stdout.write("tick " + Date.now() + "\\n"); if (++i >= ${latencyLines}) clearInterval(t); }, 10);`]);
+    await started(cluster, tickJob);
+    const latencies: number[] = [];
+    let partial = "";
+    await follow(cluster, tickJob, (d) => {
+      const now = Date.now();
+      const text = partial + d.toString("utf8");
+      const lines = text.split(/\r?\n/);
+      partial = lines.pop() ?? "";
+      for (const l of lines) {
+        const m = /^tick (\d+)$/.exec(l);
+        if (m) latencies.push(now - Number(m[1]));
+      }
+    });
+    await waitFor("both jobs to be processed", async () => (await cluster.jobs()).every((j) => j.status === "processed"), 30_000);
+    latencies.sort((x, y) => x - y);
+
+    return {
+      benchmark: "logs",
+      throughput: {
+        bytes: received,
+        expected_bytes: bytes,
+        step_wall_s: round(stepS, 2),
+        follower_s: round(followS, 2),
+        mb_per_s_pty_to_follower: round(received / 1e6 / Math.max(followS, 1e-9)),
+        cpu_s: cpuS,
+        target_mb_per_s: 100,
+      },
+      line_latency_ms: {
+        lines: latencies.length,
+        expected_lines: latencyLines,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: latencies[latencies.length - 1],
+        target_p99: 100,
+      },
+    };
+  } finally {
+    await cluster.close();
+  }
+}
