@@ -1,6 +1,6 @@
 // Operator commands that talk to a running coordinator over AdminService.
 import type { Command } from "commander";
-import type { AttemptView, JobAction, JobView } from "../shared/gen/admin";
+import type { AttemptView, JobAction, JobView, ProgressView } from "../shared/gen/admin";
 import { formatSize } from "../shared/config/sizes";
 import { call, CliError, connectAdmin } from "./admin-client";
 import { cliConfig } from "./config-option";
@@ -72,6 +72,7 @@ export function registerAdminCommands(program: Command): void {
       if (opts.json) return printJson(d);
       const j = d.job!;
       console.log(`job ${j.id}  ${j.beam}  (${j.jobType})\nstatus: ${j.status}   counted failures: ${j.failures}   attempts: ${j.attempts}${j.details ? `\ndetails: ${j.details}` : ""}`);
+      if (d.progress) console.log(progressLine(d.progress));
       if (d.files.length) console.log("\n" + table(["file", "size", "sha256"], d.files.map((f) => [f.path, formatSize(f.size), f.sha256.slice(0, 16)])));
       for (const at of d.attempts) {
         console.log("\n" + table(["attempt", "agent", "status", "created", "wall", "error"], [attemptLine(at)]));
@@ -178,4 +179,14 @@ export function registerAdminCommands(program: Command): void {
       console.log(`beams processed: ${s.beamsPerHourLastHour} in the last hour, ${s.beamsLast24h} in the last 24 h, ${s.beamsTotal} in all`);
       console.log(`coordinator up ${duration(s.uptimeS)}`);
     }));
+}
+
+/** "now: searching, DM pass 3/6, 120/156 DM trials, running 5m12s, about 1m40s left" */
+export function progressLine(p: ProgressView): string {
+  const parts = [`now: ${p.phase}`];
+  if (p.passes) parts.push(`DM pass ${p.pass}/${p.passes}`);
+  if (p.dmTrials) parts.push(`${p.dmTrialsDone}/${p.dmTrials} DM trials searched`);
+  parts.push(`running ${duration(p.elapsedS)}`);
+  if (p.etaS !== undefined) parts.push(`about ${duration(p.etaS)} left`);
+  return parts.join(", ");
 }

@@ -12,6 +12,7 @@ import { SearchSpecs } from "./search/search-spec";
 import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
 import { deleteRawData } from "./rawdata/delete-rawdata";
 import { AgentRegistry } from "./sessions/registry";
+import { LiveProgress } from "./sessions/live-progress";
 import { Tracker, type AttemptRow, type JobOutcome } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
@@ -45,6 +46,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly leases: LeaseClock;
   readonly logs: LogStore;
   readonly uploader: JobUploader;
+  /** what running searches last said of their progress */
+  readonly progress = new LiveProgress();
   readonly startedAt = Date.now() / 1000;
   /** lost attempts per agent, gathered over one lease-clock firing so an agent's loss is one notice */
   private lostByAgent = new Map<string, AttemptRow[]>();
@@ -122,6 +125,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       }
       this.cancelOnAgent(a.agent_id, a.id, "the attempt's lease expired");
       this.logs.close(a.id);
+      this.progress.forget(a.id);
     } catch (err) {
       // Renewed or ended between the query and the move: nothing to do.
       if (!(err instanceof IllegalTransition)) throw err;

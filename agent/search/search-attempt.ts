@@ -27,6 +27,7 @@ import { readAccelcandsFile, readBestprofFile, readRfifindOutput } from "../../s
 import { rfiDiagnostics, siftingDiagnostics, zaplistDiagnostics, paramDiagnostics, allDiagnostics, calRowsDiagnostics, type DiagnosticValue } from "./diagnostics";
 import { collectResults, writeSearchParamsFile, writeReport } from "./results";
 import { writeSiftingProducts } from "./sifting-products";
+import { ProgressReporter, type SearchProgress } from "./progress";
 
 /** A search that cannot go on, with the class an operator filters failures by. */
 export class SearchFailure extends Error {
@@ -50,6 +51,8 @@ export interface SearchContext {
   log: Logger;
   events: StepEvents;
   onDiagnostic: (d: DiagnosticValue) => void;
+  /** where the search stands (phase, pass, DM trials), rate-limited by ProgressReporter */
+  onProgress?: (p: SearchProgress) => void;
   /** the attempt's executor (the attempt cancels through it) with this many parallel slots */
   newExecutor: (slots: number) => StepExecutor;
 }
@@ -65,6 +68,15 @@ export function parseParams(json: string): SearchParams {
 }
 
 export async function runSearch(ctx: SearchContext): Promise<void> {
+  const progress = new ProgressReporter((x) => ctx.onProgress?.(x));
+  try {
+    await search(ctx, progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+async function search(ctx: SearchContext, progress: ProgressReporter): Promise<void> {
   const p = parseParams(ctx.spec.paramsJson);
   const base = plainName(ctx.assign.beam);
   const work = ctx.workDir;
@@ -90,7 +102,10 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   // ---- inputs ---------------------------------------------------------------------------
   for (const f of ctx.stagedFiles) checkHeader(f);
   let raw = ctx.stagedFiles;
-  if (mock) raw = [await preprocessMock(ctx, tc, p, step, base)];
+  if (mock) {
+    progress.phase("preprocessing");
+    raw = [await preprocessMock(ctx, tc, p, step, base)];
+  }
   const header = checkHeader(raw[0]);
   if (header.durationS < p.low_T_to_search) {
     throw new SearchFailure(`the beam is ${header.durationS.toFixed(2)} s long, shorter than low_T_to_search = ${p.low_T_to_search} s`, "too_short");
@@ -100,6 +115,7 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   diag(zaplistDiagnostics(zaplist, p));
 
   // ---- rfifind ----------------------------------------------------------------------------
+  progress.phase("rfifind");
   const rfiOut = path.join(work, `${base}_rfifind.out`);
   await step("rfifind", [...tc.cmd("rfifind"), ...tc.datatype("rfifind", p.datatype_flag), ...tc.ncpus("rfifind", ctx.cores),
     "-time", String(p.rfifind_chunk_time), "-o", base, ...raw], { teeTo: rfiOut, stage: "rfifind" });
@@ -111,7 +127,9 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   const allDms: string[] = passes.flatMap((x) => x.dms);
   let baryv: string | undefined;
   let pendingSp: Promise<void> = Promise.resolve();
+  progress.phase("searching", { pass: 0, passes: passes.length, dmTrials: allDms.length });
   for (const [i, pass] of passes.entries()) {
+    progress.phase("searching", { pass: i + 1 });
     const outs = await dedisperse(tc, p, step, pass, base, raw, mask, tmp, ctx.cores, i);
     if (baryv === undefined) {
       const m = AVG_TOPO_VELOCITY.exec(fs.readFileSync(outs, "utf8"));
@@ -120,7 +138,10 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
     }
     const dats = pass.dms.map((dm) => path.join(tmp, `${base}_DM${dm}.dat`));
     for (const d of dats) if (!fs.existsSync(d)) throw new SearchFailure(`prepsubband did not write ${path.basename(d)}`, "bad_output");
-    await ex.all(dats.map((dat) => () => searchTrial(tc, p, step, dat, zaplist, baryv!, pass.zeroDm, work)));
+    await ex.all(dats.map((dat) => async () => {
+      await searchTrial(tc, p, step, dat, zaplist, baryv!, pass.zeroDm, work);
+      progress.trialDone();
+    }));
     // The single-pulse search of this pass overlaps the next pass's dedispersion.
     await pendingSp;
     pendingSp = singlePulse(tc, p, step, dats, pass.zeroDm, work);
@@ -129,8 +150,10 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   fs.rmSync(tmp, { recursive: true, force: true });
 
   // ---- single-pulse plots, sifting, folding -----------------------------------------------
+  progress.phase("single-pulse plots");
   await singlePulsePlots(tc, p, step, work, base);
   const accelcands = path.join(work, `${base}.accelcands`);
+  progress.phase("sifting");
   const siftStarted = Date.now();
   const lo = listFiles(work, (n) => n.endsWith(`_ACCEL_${p.lo_accel_zmax}`));
   const hi = p.hi_accel_zmax !== p.lo_accel_zmax ? listFiles(work, (n) => n.endsWith(`_ACCEL_${p.hi_accel_zmax}`)) : [];
@@ -145,10 +168,12 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
   ex.stageSeconds.set("sifting", (Date.now() - siftStarted) / 1000);
   diag(siftingDiagnostics(accelcands, p));
 
+  progress.phase("folding");
   await fold(tc, p, ex, step, work, base, accelcands, raw, mask, header);
   await renderPlot(tc, step, path.join(work, `${base}_rfifind.ps`), path.join(work, `${base}_rfifind.png`));
 
   // ---- results ------------------------------------------------------------------------------
+  progress.phase("results");
   writeSearchParamsFile(path.join(work, "search_params.txt"), p);
   diag(paramDiagnostics(path.join(work, "search_params.txt"), p));
   // PALFA left a header-only copy of the (merged) beam for the uploader.

@@ -231,6 +231,9 @@ export class Agent {
     }, (d) => {
       this.outbox.addDiagnostic(d);
       this.send({ body: { $case: "diagnostic", value: d } });
+    }, (p) => {
+      this.outbox.setProgress(p);
+      this.send({ body: { $case: "progress", value: p } });
     });
     this.running.set(a.attemptId, exec);
     this.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });

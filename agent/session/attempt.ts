@@ -3,7 +3,7 @@
 // the work dir removed whatever happened.
 import fs from "node:fs";
 import path from "node:path";
-import type { AgentMessage, Assign, AttemptResult, CommandStep, Diagnostic, SearchSpec } from "../../shared/gen/agent";
+import type { AgentMessage, Assign, AttemptResult, CommandStep, Diagnostic, Progress, SearchSpec } from "../../shared/gen/agent";
 import { AttemptOutcome, StepState } from "../../shared/gen/agent";
 import type { StepRecord } from "../../shared/gen/common";
 import type { Logger } from "../../shared/logging/logger";
@@ -62,6 +62,7 @@ export class AttemptExecution {
     private readonly log: Logger,
     chunkSink: (step: string, data: Buffer) => void,
     private readonly onDiagnostic: (d: Diagnostic) => void,
+    private readonly onProgress: (p: Progress) => void = () => undefined,
   ) {
     this.id = assign.attemptId;
     this.workDir = workDirOf(settings.workBase, assign.attemptId);
@@ -154,6 +155,7 @@ export class AttemptExecution {
       killGraceS: this.settings.killGraceS, stepTimeoutS: this.settings.stepTimeoutS, idleTimeoutS: this.settings.idleTimeoutS,
       log: this.log, events: this.events(),
       onDiagnostic: (d) => this.onDiagnostic({ attemptId: this.id, name: d.name, value: d.value, text: d.text ?? (d.file ? path.basename(d.file) : "") }),
+      onProgress: (x) => this.onProgress({ attemptId: this.id, ...x }),
       newExecutor: (slots) => this.newExecutor(slots),
     });
   }

@@ -1,12 +1,16 @@
 // What the agent owes the coordinator besides log output (which the LogSpool
-// keeps on disk): diagnostics of attempts still held, and finished attempts'
-// results until acknowledged. Both are sent again after a reconnect; the
+// keeps on disk): diagnostics and the latest progress of attempts still held,
+// and finished attempts' results until acknowledged. Both are sent again after a reconnect; the
 // coordinator de-duplicates (upserts, guarded transitions).
-import type { AgentMessage, AttemptResult, Diagnostic } from "../../shared/gen/agent";
+import type { AgentMessage, AttemptResult, Diagnostic, Progress } from "../../shared/gen/agent";
 
 export class Outbox {
   private readonly diagnostics = new Map<number, Map<string, Diagnostic>>();
   private readonly results = new Map<number, AttemptResult>();
+  /** the latest progress of each running search: a restarted coordinator learns it again */
+  private readonly progress = new Map<number, Progress>();
+
+  setProgress(p: Progress): void { this.progress.set(p.attemptId, p); }
 
   addDiagnostic(d: Diagnostic): void {
     let m = this.diagnostics.get(d.attemptId);
@@ -26,10 +30,12 @@ export class Outbox {
   forget(attemptId: number): void {
     this.results.delete(attemptId);
     this.diagnostics.delete(attemptId);
+    this.progress.delete(attemptId);
   }
 
-  /** Diagnostics to send again after a reconnect. */
+  /** Diagnostics and progress to send again after a reconnect. */
   *replay(): Generator<AgentMessage> {
     for (const m of this.diagnostics.values()) for (const d of m.values()) yield { body: { $case: "diagnostic", value: d } };
+    for (const p of this.progress.values()) yield { body: { $case: "progress", value: p } };
   }
 }

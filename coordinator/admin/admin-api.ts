@@ -123,6 +123,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
+        progress: j.current_attempt_id != null ? core.progress.view(j.current_attempt_id) : undefined,
         uploads: t.uploads.ofJob(j.id).map((u) => ({
           id: u.id, attemptId: u.attempt_id, status: u.status, errorClass: u.error_class, details: u.details,
           startedAt: u.started_at, finishedAt: u.finished_at ?? 0,

@@ -4,7 +4,7 @@
 // answered with Cancel.
 import type * as grpc from "@grpc/grpc-js";
 import type {
-  AgentMessage, AssignReply, AttemptResult, CoordinatorMessage, Diagnostic, Heartbeat, Hello, HeldAttempt, LogChunk, StepUpdate,
+  AgentMessage, AssignReply, AttemptResult, CoordinatorMessage, Diagnostic, Heartbeat, Hello, HeldAttempt, LogChunk, Progress, StepUpdate,
 } from "../../shared/gen/agent";
 import { AttemptOutcome, StepState } from "../../shared/gen/agent";
 import type { StepRecord } from "../../shared/gen/common";
@@ -70,6 +70,7 @@ export class AgentSession implements AgentLink {
         case "stepUpdate": return this.stepUpdate(body.value);
         case "logChunk": return this.logChunk(body.value);
         case "diagnostic": return this.diagnostic(body.value);
+        case "progress": return this.progress(body.value);
         case "attemptResult": return this.result(body.value);
       }
     } catch (err) {
@@ -169,6 +170,12 @@ export class AgentSession implements AgentLink {
   }
 
   /** True when the attempt is this agent's and still live; otherwise tells the agent to cancel it. */
+  /** Progress of an attempt that is no longer running here is stale news, dropped without a word. */
+  private progress(p: Progress): void {
+    const a = this.core.tracker.attempt(p.attemptId);
+    if (a && a.agent_id === this.agentId && a.status === "running") this.core.progress.report(p);
+  }
+
   private current(attemptId: number): boolean {
     const a = this.core.tracker.attempt(attemptId);
     if (a && a.agent_id === this.agentId && (a.status === "running" || a.status === "assigned")) return true;
@@ -233,6 +240,7 @@ export class AgentSession implements AgentLink {
     // Stored (or refused for good): either way the agent may forget it. Its log is complete
     // (the agent sends a result after all of its log), so the log's files can be closed.
     core.logs.close(r.attemptId);
+    core.progress.forget(r.attemptId);
     ack();
   }
 

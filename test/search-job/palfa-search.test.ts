@@ -11,6 +11,8 @@ import { Cluster, waitFor } from "../support/cluster";
 import { requirePostgres } from "../support/postgres";
 import { verifyManifest, type Manifest } from "../../agent/search/results/manifest";
 import type { UploadListing } from "../../coordinator/uploader";
+import type { ProgressView } from "../../shared/gen/admin";
+import { progressLine } from "../../cli/admin-commands";
 
 const TOOLCHAIN = path.join(__dirname, "..", "toolchain", "bin");
 const FIXTURES = path.join(__dirname, "..", "fixtures");
@@ -81,9 +83,30 @@ describe("palfa-search job with the stand-in toolchain", function () {
   it("runs PALFA's steps with PALFA's flags, sifts like PRESTO, folds, reports all 18 diagnostics, returns and uploads the results, and leaves /dev/shm empty", async function () {
     await startAgent();
     addBeam();
+    // Live progress, as `beamflow job 1` shows it while the search runs.
+    const seen: ProgressView[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const adm = cluster.admin();
+        const d = await call(adm, adm.client.getJob, { id: 1 }).catch(() => undefined);
+        if (d?.progress) seen.push(d.progress);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
     const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["uploaded", "upload_failed", "terminal_failure"].includes(js[0].status), "the search and its upload to end", 150_000);
+    polling = false;
+    await poller;
     const a = cluster.admin();
     const detail = await call(a, a.client.getJob, { id: job.id });
+    const searching = seen.filter((x) => x.phase === "searching" && x.dmTrialsDone > 0);
+    assert.ok(searching.length >= 3, `progress seen while searching: ${JSON.stringify(seen.slice(0, 3))}`);
+    assert.ok(searching.every((x) => x.passes === 6 && x.dmTrials === 156 && x.pass >= 1 && x.pass <= 6));
+    assert.ok(searching.some((x) => x.etaS !== undefined && x.etaS > 0 && x.etaS < 600), "an estimate of the time left");
+    for (let i = 1; i < searching.length; i++) assert.ok(searching[i].dmTrialsDone >= searching[i - 1].dmTrialsDone && searching[i].pass >= searching[i - 1].pass, "progress only moves forward");
+    assert.equal(detail.progress, undefined, "no progress once the attempt is over");
+    const shown = progressLine(searching[searching.length - 1]);
+    assert.match(shown, /^now: searching, DM pass \d\/6, \d+\/156 DM trials searched, running \S+(, about \S+ left)?$/);
     assert.equal(job.status, "uploaded", `${job.details}\n${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("\n")}`);
     const attempt = detail.attempts[0];
     if (process.env.BEAMFLOW_TEST_TIMING) {
