@@ -35,6 +35,7 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
     cores: a.cores,
     scratchDir: a.scratch_dir,
     logSpoolBytes: a.log_spool_bytes,
+    metricsListen: a.metrics_listen,
     heartbeatS: a.heartbeat_s,
     reconnectInitialS: a.reconnect_initial_s,
     reconnectMaxS: a.reconnect_max_s,

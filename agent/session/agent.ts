@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import {
-  AgentServiceClient, AttemptOutcome, type AgentMessage, type Assign, type AttemptResult, type CoordinatorMessage, type FileRef, type HeldAttempt,
+  AgentServiceClient, AttemptOutcome, StepState, type AgentMessage, type Assign, type AttemptResult, type CoordinatorMessage, type FileRef, type HeldAttempt,
 } from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import { bearerMetadata } from "../../shared/protocol/auth";
@@ -18,6 +18,8 @@ import { Outbox } from "./outbox";
 import { LogSpool } from "./log-spool";
 import { outputGate } from "../runner/output-gate";
 import { pushResults } from "./results-push";
+import { AgentMetrics } from "../metrics/agent-metrics";
+import { startMetricsServer, type MetricsServer } from "../metrics/metrics-server";
 import { PassThrough, type Readable } from "node:stream";
 
 export interface AgentOptions {
@@ -31,6 +33,8 @@ export interface AgentOptions {
   scratchDir: string;
   /** unacknowledged log output kept on disk before the steps are held back (agent.log_spool_bytes) */
   logSpoolBytes: number;
+  /** HOST:PORT (loopback) for GET /metrics; "" for none (agent.metrics_listen) */
+  metricsListen?: string;
   heartbeatS: number;
   reconnectInitialS: number;
   reconnectMaxS: number;
@@ -44,6 +48,10 @@ const jitter = (x: number, spread: number) => x * (1 - spread + Math.random() * 
 
 /** gRPC codes after which the same push may succeed later (the coordinator or the link was down). */
 const PUSH_AGAIN: readonly grpc.status[] = [grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED, grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.RESOURCE_EXHAUSTED];
+
+const OUTCOME_NAMES: Partial<Record<AttemptOutcome, string>> = {
+  [AttemptOutcome.OUTCOME_SUCCEEDED]: "succeeded", [AttemptOutcome.OUTCOME_FAILED]: "failed", [AttemptOutcome.OUTCOME_CANCELLED]: "cancelled",
+};
 
 interface AwaitingPush { result: AttemptResult; dir: string; log: Logger; tries: number; timer: NodeJS.Timeout | null }
 
@@ -59,6 +67,8 @@ export class Agent {
   private readonly finishing = new Set<Promise<void>>();
   readonly outbox = new Outbox();
   readonly spool: LogSpool;
+  readonly metrics: AgentMetrics;
+  private metricsServer: MetricsServer | null = null;
   /** results written to the current stream (each goes once per stream, after its attempt's log) */
   private readonly resultsSent = new Set<number>();
   /** succeeded searches whose results the coordinator does not have yet: their result waits for the push */
@@ -70,6 +80,9 @@ export class Agent {
   constructor(private readonly o: AgentOptions) {
     this.log = o.log.child({ agent: o.id });
     this.backoffS = o.reconnectInitialS;
+    this.metrics = new AgentMetrics({
+      runningAttempts: () => this.running.size, spooledBytes: () => this.spool.bytes, workBase: o.attempts.workBase, scratchDir: o.scratchDir,
+    });
     // Per agent id: several agents may share a scratch dir, and each clears its own at start.
     this.spool = new LogSpool(`${o.scratchDir}/beamflow-spool/${o.id}`, o.logSpoolBytes, (full) => {
       if (full) outputGate.close();
@@ -90,6 +103,7 @@ export class Agent {
   async start(): Promise<void> {
     await this.cleanStaleWorkDirs();
     this.spool.clearStale();
+    if (this.o.metricsListen) this.metricsServer = await startMetricsServer(this.metrics, { listen: this.o.metricsListen, token: this.o.token, log: this.log });
     this.connect();
   }
 
@@ -124,6 +138,7 @@ export class Agent {
     const call = this.call;
     if (!call || !this.welcomed || this.pumpBlocked) return;
     for (const chunk of this.spool.unsent()) {
+      this.metrics.logSent(chunk.data.length);
       if (!call.write({ body: { $case: "logChunk", value: chunk } })) return this.waitForDrain(call);
     }
     for (const r of this.outbox.pendingResults()) {
@@ -225,7 +240,12 @@ export class Agent {
       return;
     }
     if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${a.jobType}' is not supported by this agent`);
-    const exec = new AttemptExecution(a, this.o.attempts, (m) => this.send(m), (f) => this.fetch(a.attemptId, f), log, (step, data) => {
+    const sendUpdate = (m: AgentMessage) => {
+      const b = m.body;
+      if (b?.$case === "stepUpdate" && b.value.state === StepState.STEP_FINISHED && b.value.step) this.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
+      this.send(m);
+    };
+    const exec = new AttemptExecution(a, this.o.attempts, sendUpdate, (f) => this.fetch(a.attemptId, f), log, (step, data) => {
       this.spool.add(a.attemptId, step, data);
       this.pumpOut();
     }, (d) => {
@@ -240,6 +260,7 @@ export class Agent {
     log.info({ beam: a.beam, files: a.files.length }, "attempt started");
     const done = exec.run().then(async (result) => {
       log.info({ outcome: result.outcome, error: result.errorMessage || undefined }, "attempt finished");
+      this.metrics.attemptFinished(OUTCOME_NAMES[result.outcome] ?? "unknown");
       if (result.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && a.spec?.$case === "search") {
         this.awaitingPush.set(a.attemptId, { result, dir: exec.resultsDir, log, tries: 0, timer: null });
         this.running.delete(a.attemptId);
@@ -342,5 +363,6 @@ export class Agent {
     this.call?.end();
     this.call = null;
     this.client.close();
+    await this.metricsServer?.close();
   }
 }

@@ -21,6 +21,7 @@ import http from "node:http";
 import net from "node:net";
 import type { Logger } from "../../shared/logging/logger";
 import { sameSecret } from "../../shared/protocol/auth";
+import { parseLoopbackListen } from "../../shared/protocol/loopback-listen";
 import type { CoordinatorCore } from "../core";
 import { followLog, sseEvent, sseHeaders } from "./log-events";
 import { coordinatorMetrics } from "./metrics";
@@ -45,25 +46,6 @@ export interface HttpServer {
 export const COOKIE = "beamflow_admin";
 const DEBOUNCE_MS = 250;
 
-const LOOPBACK = new net.BlockList();
-LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
-LOOPBACK.addAddress("::1", "ipv6");
-
-/** Splits HOST:PORT ("[::1]:7051" for IPv6); throws unless the host is a loopback address. */
-export function parseLoopbackListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(listen.trim());
-  if (!m) throw new Error(`coordinator.http_listen '${listen}': expected HOST:PORT, e.g. 127.0.0.1:7051`);
-  const host = m[1] ?? m[2];
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`coordinator.http_listen '${listen}': port out of range`);
-  const loopback = host === "localhost" || (net.isIP(host) !== 0 && LOOPBACK.check(host, net.isIPv6(host) ? "ipv6" : "ipv4"));
-  if (!loopback) {
-    throw new Error(`coordinator.http_listen '${listen}': refusing to listen on a non-loopback address: the status page and metrics have no TLS yet, ` +
-      `so the admin token would cross the network in clear text. Use 127.0.0.1 or [::1] (and an SSH tunnel to reach it) until TLS is added.`);
-  }
-  return { host, port };
-}
-
 function cookieToken(req: http.IncomingMessage): string | undefined {
   for (const part of (req.headers.cookie ?? "").split(";")) {
     const i = part.indexOf("=");
@@ -80,7 +62,7 @@ function text(res: http.ServerResponse, status: number, body: string, headers: h
 }
 
 export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promise<HttpServer> {
-  const { host, port } = parseLoopbackListen(opts.listen);
+  const { host, port } = parseLoopbackListen(opts.listen, "coordinator.http_listen");
   if (!opts.token) throw new Error("the status page needs the admin token");
   const log = opts.log;
   const metrics = coordinatorMetrics(core);

@@ -114,6 +114,8 @@ export const configSchema = z.strictObject({
     reconnect_max_s: seconds.default(30),
     // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.
     log_spool_bytes: size.default(2 ** 30),
+    // GET /metrics for Prometheus (loopback only, the agent's token as bearer); "" = none.
+    metrics_listen: z.union([z.literal(""), hostPort]).default(""),
   }).prefault({}),
   // Email and webhook notices of failures, lost agents and crashes (PALFA's mailer).
   notify: notifySchema.prefault({}),
