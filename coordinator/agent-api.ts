@@ -63,6 +63,7 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
           call.once("drain", () => stream.resume());
         }
         at += buf.length;
+        core.emit("fileServed", buf.length);
       });
       stream.on("end", () => call.end());
       stream.on("error", (err) => call.emit("error", grpcError(grpc.status.UNAVAILABLE, `cannot read ${file.filename}: ${err.message}`)));

@@ -37,6 +37,8 @@ export function settingsFrom(cfg: Config): CoreSettings {
 export interface CoreEvents {
   /** a job changed state because an attempt ended */
   jobChanged: [JobOutcome];
+  /** bytes of a raw data file sent to an agent (FetchFile stage-in) */
+  fileServed: [bytes: number];
 }
 
 export class CoordinatorCore extends EventEmitter<CoreEvents> {

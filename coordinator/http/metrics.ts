@@ -5,8 +5,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CoordinatorCore } from "../core";
 import { attemptStatusCounts, jobStatusCounts } from "../admin/status-queries";
-import { ATTEMPT_STATES, FINISHED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
+import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { JobOutcome } from "../tracker/tracker";
+import type { UploadTry } from "../uploader/job-uploader";
 
 export interface CoordinatorMetrics {
   registry: Registry;
@@ -113,12 +114,27 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   const onAppend = (_attemptId: number, bytes: number) => logBytes.inc(bytes);
   core.logs.on("append", onAppend);
 
+  // ---- stage-in served, uploads ----
+  const stageIn = new Counter({
+    name: "beamflow_stage_in_bytes_total", help: "Bytes of raw data sent to agents by FetchFile (rate() gives the stage-in rate; shared-filesystem staging is counted on the agents)", registers: [registry],
+  });
+  const onServed = (bytes: number) => stageIn.inc(bytes);
+  core.on("fileServed", onServed);
+  const uploads = new Histogram({
+    name: "beamflow_upload_duration_seconds", help: "Time of each try at uploading a beam's results to the results DB, by outcome", labelNames: ["outcome"], registers: [registry],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+  });
+  const onUpload = (u: UploadTry) => uploads.observe({ outcome: u.outcome }, u.seconds);
+  core.uploader.on("finished", onUpload);
+
   return {
     registry,
     dispose() {
       disposed = true;
       core.off("jobChanged", onJobChanged);
       core.logs.off("append", onAppend);
+      core.off("fileServed", onServed);
+      core.uploader.off("finished", onUpload);
       if (core.dispatcher.onAssigned === onAssigned) core.dispatcher.onAssigned = previousOnAssigned;
       registry.clear();
     },

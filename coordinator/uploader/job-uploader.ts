@@ -10,6 +10,7 @@
 //    retried after upload_retry_s, then `upload_failed`. The beam is never searched again.
 //  - the results DB is down or busy (DbUnavailable): not counted, the job stays
 //    processed and the same upload is tried again with exponential backoff.
+import { EventEmitter } from "node:events";
 import type { Logger } from "../../shared/logging/logger";
 import type { JobOutcome, Tracker } from "../tracker/tracker";
 import { IllegalTransition } from "../tracker/transitions";
@@ -32,7 +33,10 @@ export interface JobUploaderSettings {
 /** The job type whose attempts leave results to upload. */
 export const UPLOADED_JOB_TYPE = "palfa-search";
 
-export class JobUploader {
+/** One try at an upload, for metrics: how long it took and how it ended. */
+export interface UploadTry { job: number; seconds: number; outcome: "uploaded" | "already_uploaded" | "upload_failed" | "db_unavailable" }
+
+export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
   private readonly ready = new Set<number>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
   private draining: Promise<void> | null = null;
@@ -47,7 +51,9 @@ export class JobUploader {
     private readonly log: Logger,
     /** told when the uploader moves a job out of processed (uploaded, upload_failed) */
     private readonly onMove: (o: JobOutcome) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Takes up the jobs left processed by an earlier run. */
   start(): void {
@@ -122,7 +128,8 @@ export class JobUploader {
       const parsed = await parseResultsDir(attempt.output_dir);
       result = await upload(await this.database(), parsed);
     } catch (err) {
-      this.failed(err, { jobId, attemptId: attempt.id, uploadId, log });
+      const dbDown = this.failed(err, { jobId, attemptId: attempt.id, uploadId, log });
+      this.emit("finished", { job: jobId, seconds: (Date.now() - started) / 1000, outcome: dbDown ? "db_unavailable" : "upload_failed" });
       return;
     }
     this.dbBackoffS = 0;
@@ -131,9 +138,11 @@ export class JobUploader {
       : `already in the results DB as upload ${result.id}`;
     this.move(log, () => this.tracker.uploads.uploaded(uploadId, jobId, attempt.id, result.id, details));
     log.info({ upload: result.id, ms: Date.now() - started, already: result.status === "already_uploaded" }, "results uploaded");
+    this.emit("finished", { job: jobId, seconds: (Date.now() - started) / 1000, outcome: result.status });
   }
 
-  private failed(err: unknown, at: { jobId: number; attemptId: number; uploadId: number; log: Logger }): void {
+  /** Records a failed try; returns true when it was the DB that was unavailable. */
+  private failed(err: unknown, at: { jobId: number; attemptId: number; uploadId: number; log: Logger }): boolean {
     const message = err instanceof Error ? err.message : String(err);
     if (classifyDbError(err) === "DbUnavailable") {
       this.tracker.uploads.dbUnavailable(at.uploadId, message);
@@ -141,7 +150,7 @@ export class JobUploader {
       this.dbBackoffS = Math.min(this.settings.dbBackoffMaxS, this.dbBackoffS ? this.dbBackoffS * 2 : initial);
       at.log.warn({ err: message, retryInS: this.dbBackoffS }, "results DB unavailable: the upload waits, nothing counted");
       this.later(at.jobId, this.dbBackoffS);
-      return;
+      return true;
     }
     // Anything unexpected is counted too: retried without limit it would only repeat.
     const errorClass = err instanceof UploadError ? err.errorClass : "unexpected";
@@ -149,6 +158,7 @@ export class JobUploader {
       this.tracker.uploads.failed(at.uploadId, at.jobId, at.attemptId, errorClass, message, this.settings.maxAttempts));
     at.log.warn({ err: message, errorClass, next: outcome?.status }, "upload failed");
     if (outcome?.status === "processed") this.later(at.jobId, this.settings.retryS);
+    return false;
   }
 
   private move(log: Logger, fn: () => JobOutcome): JobOutcome | undefined {

@@ -152,6 +152,9 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     assert.ok(value("beamflow_dispatch_latency_seconds_sum") < 5);
     assert.ok(value("beamflow_log_bytes_stored_total") >= "first-line\noops-log-line\n".length);
     assert.match(body, /^beamflow_coordinator_process_resident_memory_bytes \d+/m);
+    assert.equal(value('beamflow_jobs{state="upload_failed"}'), 0);
+    assert.equal(value("beamflow_stage_in_bytes_total"), 0, "command jobs stage nothing");
+    assert.match(body, /^# TYPE beamflow_upload_duration_seconds histogram$/m);
   });
 
   it("?token= sets an HttpOnly SameSite=Strict cookie and redirects without it; the cookie then works", async () => {
