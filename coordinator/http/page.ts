@@ -66,6 +66,15 @@ function h(tag, attrs, ...kids) {
   for (const k of kids.flat()) if (k !== undefined && k !== null) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
   return e;
 }
+function progressText(p) {
+  if (!p) return "";
+  let t = p.phase;
+  if (p.passes) t += ", pass " + p.pass + "/" + p.passes;
+  if (p.dmTrials) t += ", " + p.dmTrialsDone + "/" + p.dmTrials + " DM trials";
+  if (p.etaS !== undefined && p.etaS !== null) t += ", ~" + age(p.etaS) + " left";
+  return t;
+}
+
 function age(s) {
   if (s === null || s === undefined) return "never";
   if (s < 60) return s.toFixed(1) + " s";
@@ -102,7 +111,7 @@ function render(s) {
       class: "clickable" + (following && following.attemptId === r.attemptId ? " selected" : ""), tabindex: 0, "data-job": r.id, "data-attempt": r.attemptId,
       title: "follow this attempt's log", onclick: () => follow(r), onkeydown: (ev) => { if (ev.key === "Enter") follow(r); } },
     h("td", { class: "num" }, r.id), h("td", {}, r.beam), h("td", {}, r.agentId), h("td", { class: "num" }, r.attemptId + " (" + r.attemptStatus + ")"),
-    h("td", { class: "num" }, age(s.at - r.startedAt)), h("td", { class: "num" }, bytes(r.logBytes)))) : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "nothing running"))]));
+    h("td", { class: "num" }, age(s.at - r.startedAt)), h("td", {}, progressText(r.progress)), h("td", { class: "num" }, bytes(r.logBytes)))) : [h("tr", {}, h("td", { colspan: 7, class: "muted" }, "nothing running"))]));
   fill("failed", ...(s.failed.length ? s.failed.map((f) => h("tr", { "data-job": f.id },
     h("td", { class: "num" }, f.id), h("td", {}, f.beam, h("div", { class: "muted" }, f.status + ", " + f.failures + " failure" + (f.failures === 1 ? "" : "s"))),
     h("td", {}, h("div", { class: "err" }, f.error || "(no details)"), f.errorClass ? h("div", { class: "muted" }, f.errorClass) : null,
@@ -175,7 +184,7 @@ export function statusPage(initial: Snapshot, nonce: string): string {
 <section><h2>Beams processed</h2><table><tr><th>last hour</th><th>last 24 h</th><th>total</th></tr>
 <tr><td class="big" id="perHour"></td><td class="big" id="per24h"></td><td class="big" id="total"></td></tr></table></section>
 <section class="wide"><h2>Agents</h2><table><thead><tr><th>agent</th><th>state</th><th class="num">heartbeat age</th><th class="num">cores used / total</th><th class="num">load</th><th class="num">memory free</th><th class="num">shm free / total</th></tr></thead><tbody id="agents"></tbody></table></section>
-<section class="wide"><h2>Running jobs <span class="muted">(click one to follow its log)</span></h2><table><thead><tr><th class="num">job</th><th>beam</th><th>agent</th><th class="num">attempt</th><th class="num">running for</th><th class="num">log</th></tr></thead><tbody id="running"></tbody></table></section>
+<section class="wide"><h2>Running jobs <span class="muted">(click one to follow its log)</span></h2><table><thead><tr><th class="num">job</th><th>beam</th><th>agent</th><th class="num">attempt</th><th class="num">running for</th><th>progress</th><th class="num">log</th></tr></thead><tbody id="running"></tbody></table></section>
 <section class="wide"><h2 id="logTitle">Live log</h2><div id="logState" class="muted">pick a running job above</div><pre id="log"></pre></section>
 <section class="wide"><h2>Failed jobs</h2><table><thead><tr><th class="num">job</th><th>beam</th><th>last error and log</th></tr></thead><tbody id="failed"></tbody></table></section>
 </main>

@@ -2,6 +2,7 @@
 // go: the JSON of `GET /api/snapshot` and of each `snapshot` event on `GET /events`.
 import type { CoordinatorCore } from "../core";
 import type { LogStore } from "../logs/log-store";
+import type { ProgressView } from "../../shared/gen/admin";
 import { agentView } from "../admin/admin-api";
 import { attemptStatusCounts, finishedBeams, jobStatusCounts } from "../admin/status-queries";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
@@ -18,6 +19,8 @@ export interface FailedJob {
 }
 export interface RunningJob {
   id: number; beam: string; attemptId: number; attemptStatus: string; agentId: string; startedAt: number; logBytes: number;
+  /** what a running search last said of its progress */
+  progress: ProgressView | null;
 }
 export interface AgentSummary {
   id: string; hostname: string; state: string; drained: boolean; heartbeatAgeS: number | null;
@@ -79,6 +82,7 @@ export function snapshot(core: CoordinatorCore): Snapshot {
   const running: RunningJob[] = runningRows.map((r) => ({
     id: r.id, beam: r.beam, attemptId: r.attempt_id, attemptStatus: r.attempt_status, agentId: r.agent_id, startedAt: r.started_at,
     logBytes: core.logs.size(r.attempt_id),
+    progress: core.progress.view(r.attempt_id, nowS) ?? null,
   }));
 
   const agents: AgentSummary[] = t.agents().map((row) => {

@@ -158,6 +158,9 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
   });
 
   it("?token= sets an HttpOnly SameSite=Strict cookie and redirects without it; the cookie then works", async () => {
+    // A running search's progress as its agent would report it, shown with the running job.
+    const slowAttempt = coordinator.core.tracker.job(slowJob)!.current_attempt_id!;
+    coordinator.core.progress.report({ attemptId: slowAttempt, phase: "searching", pass: 2, passes: 6, dmTrialsDone: 30, dmTrials: 156, startedAt: Date.now() / 1000 - 60 });
     const r = await fetch(`${web.url}/api/snapshot?token=${encodeURIComponent(token)}&x=1`, { redirect: "manual" });
     assert.equal(r.status, 303);
     assert.equal(r.headers.get("location"), "/api/snapshot?x=1");
@@ -171,7 +174,10 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     const f = s.failed.find((x) => x.id === failedJob)!;
     assert.equal(f.beam, EVIL_BEAM);
     assert.deepEqual(f.logTail.filter((l) => /line/.test(l)), ["first-line", "oops-log-line"]);
-    assert.ok(s.running.some((x) => x.id === slowJob && x.agentId === "node1"));
+    const slow = s.running.find((x) => x.id === slowJob && x.agentId === "node1")!;
+    assert.deepEqual([slow.progress?.phase, slow.progress?.pass, slow.progress?.dmTrialsDone], ["searching", 2, 30]);
+    assert.ok(Math.abs(slow.progress!.etaS! - (60 * 126) / 30) < 5, "ETA from the share of DM trials searched");
+    coordinator.core.progress.forget(slowAttempt);
   });
 
   it("streams a finished attempt's log as SSE and ends it with the attempt's status", async () => {
