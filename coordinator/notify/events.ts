@@ -47,6 +47,17 @@ export interface PrecheckFailed {
   reason: string;
 }
 
+/** A beam's results failed to upload as often as allowed: upload_failed, the search itself is kept. */
+export interface UploadFailedForGood {
+  kind: "upload_failed";
+  job: number;
+  beam: string;
+  attempt: number;
+  uploadsTried: number;
+  lastError: string;
+  resultsDir: string;
+}
+
 /** An agent stopped renewing its leases; the attempts it held were lost and requeued. */
 export interface AgentLost {
   kind: "agent_lost";
@@ -66,7 +77,7 @@ export interface ComponentCrashed {
   stack: string;
 }
 
-export type NotifyEvent = JobFailedWillRetry | JobFailedForGood | PrecheckFailed | AgentLost | ComponentCrashed;
+export type NotifyEvent = JobFailedWillRetry | JobFailedForGood | PrecheckFailed | UploadFailedForGood | AgentLost | ComponentCrashed;
 export type NotifyEventKind = NotifyEvent["kind"];
 
 /** The config switch that lets each kind of notice through on a channel. */
@@ -74,6 +85,7 @@ export const SWITCH_OF: Record<NotifyEventKind, SwitchKey> = {
   job_failed_will_retry: "on_failure_retry",
   job_failed_for_good: "on_terminal_failure",
   precheck_failed: "on_precheck_failure",
+  upload_failed: "on_upload_failure",
   agent_lost: "on_agent_lost",
   component_crashed: "on_crash",
 };
@@ -82,6 +94,7 @@ export const SWITCH_OF: Record<NotifyEventKind, SwitchKey> = {
 export function logFieldsOf(e: NotifyEvent): Record<string, unknown> {
   switch (e.kind) {
     case "job_failed_will_retry":
+    case "upload_failed":
       return { notice: e.kind, job: e.job, beam: e.beam, attempt: e.attempt };
     case "job_failed_for_good":
     case "precheck_failed":

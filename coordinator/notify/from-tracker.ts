@@ -33,6 +33,7 @@ function summary(a: AttemptRow): AttemptSummary {
  *  - processed, uploaded, … ⇒ none.
  */
 export function noticeForJobChange(tracker: Tracker, outcome: JobOutcome, opts: JobChangeOptions): NotifyEvent | undefined {
+  if (outcome.status === "upload_failed") return uploadFailedNotice(tracker, outcome.job);
   if (outcome.status !== "retrying" && outcome.status !== "terminal_failure") return undefined;
   const job = tracker.job(outcome.job);
   if (!job) return undefined;
@@ -68,5 +69,15 @@ export function agentLostNotice(tracker: Tracker, agentId: string, lost: Pick<At
     hostname: agent?.hostname ?? "",
     lastSeenAt: agent?.last_seen_at ?? null,
     attempts: lost.map((a) => ({ id: a.id, job: a.job_id, beam: tracker.job(a.job_id)?.beam ?? "" })),
+  };
+}
+
+function uploadFailedNotice(tracker: Tracker, jobId: number): NotifyEvent | undefined {
+  const job = tracker.job(jobId);
+  if (!job || job.current_attempt_id == null) return undefined;
+  const last = tracker.uploads.ofJob(jobId).filter((u) => u.status === "upload_failed").pop();
+  return {
+    kind: "upload_failed", job: job.id, beam: job.beam, attempt: job.current_attempt_id, uploadsTried: job.upload_failures,
+    lastError: last ? `${last.error_class}: ${last.details}` : job.details, resultsDir: tracker.attempt(job.current_attempt_id)?.output_dir ?? "",
   };
 }

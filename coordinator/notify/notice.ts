@@ -45,6 +45,8 @@ function titleOf(e: NotifyEvent): string {
       return `failed for good${e.rawDataDeleted ? ", raw data deleted" : ""} — job ${e.job} (${e.beam})`;
     case "precheck_failed":
       return `presubmission check failed — job ${e.job} (${e.beam})`;
+    case "upload_failed":
+      return `upload failed for good — job ${e.job} (${e.beam})`;
     case "agent_lost":
       return `agent lost, ${plural(e.attempts.length, "attempt")} requeued — agent ${e.agent}${e.hostname ? ` (${e.hostname})` : ""}`;
     case "component_crashed":
@@ -95,6 +97,17 @@ function textOf(e: NotifyEvent): string {
         indent(e.reason),
         "",
         `Once the cause is fixed: beamflow retry ${e.job}`,
+      ].join("\n");
+    case "upload_failed":
+      return [
+        `The results of job ${e.job} (beam ${e.beam}, attempt ${e.attempt}) failed to upload ${plural(e.uploadsTried, "time")}; the job is upload_failed.`,
+        "The search itself succeeded and is kept; the beam will not be searched again for this.",
+        "",
+        "Last error:",
+        indent(e.lastError),
+        "",
+        `Results: ${e.resultsDir}`,
+        `Once the cause is fixed: beamflow retry ${e.job}   (a new round of uploads)`,
       ].join("\n");
     case "agent_lost":
       return [

@@ -19,6 +19,8 @@ const switches = {
   on_agent_lost: z.boolean().default(true),
   /** a beam failed its presubmission check (e.g. no zaplist) and failed for good */
   on_precheck_failure: z.boolean().default(true),
+  /** a beam's results failed to upload as often as allowed (upload_failed; not searched again) */
+  on_upload_failure: z.boolean().default(true),
 };
 
 export const SWITCH_KEYS = Object.keys(switches) as (keyof typeof switches)[];

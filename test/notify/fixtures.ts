@@ -1,5 +1,5 @@
 // Events as the coordinator would build them, for the notifier's tests.
-import type { AgentLost, ComponentCrashed, JobFailedForGood, JobFailedWillRetry, PrecheckFailed } from "../../coordinator/notify/events";
+import type { AgentLost, ComponentCrashed, JobFailedForGood, JobFailedWillRetry, PrecheckFailed, UploadFailedForGood } from "../../coordinator/notify/events";
 
 export const BEAM = "p2030.20120101.G45.00+00.00.C.b0s0g0";
 
@@ -21,6 +21,10 @@ export const willRetry: JobFailedWillRetry = {
   errorClass: "step_failed", error: "prepsubband exited with status 1",
 };
 
+export const uploadFailed: UploadFailedForGood = {
+  kind: "upload_failed", job: 14, beam: BEAM, attempt: 21, uploadsTried: 3,
+  lastError: "compare: pdm_candidates row 1: sigma differs", resultsDir: "/data/results/60000/beam/0/21",
+};
 export const precheck: PrecheckFailed = { kind: "precheck_failed", job: 13, beam: BEAM, reason: "no zaplist for this beam and zaplists.use_default is false" };
 
 export const agentLost: AgentLost = {

@@ -87,6 +87,20 @@ describe("notify: notices from tracker outcomes", () => {
     assert.equal(noticeForJobChange(t, t.succeed(ok, "a1"), { maxAttempts: MAX }), undefined);
   });
 
+  it("an upload that failed for good ⇒ upload_failed with the tries, the last error and the results dir; a counted retry of it ⇒ nothing", () => {
+    const job = newJob("beamF");
+    const a = run(job, "a1");
+    t.recordOutputDir(a, "/results/60000/beamF/0/1");
+    t.succeed(a, "a1");
+    const first = t.uploads.failed(t.uploads.begin(job, a), job, a, "parse", "Cand_1.pfd.bestprof: truncated", 2);
+    assert.equal(noticeForJobChange(t, first, { maxAttempts: MAX }), undefined);
+    const last = t.uploads.failed(t.uploads.begin(job, a), job, a, "compare", "pdm_candidates row 1: sigma differs", 2);
+    assert.deepEqual(noticeForJobChange(t, last, { maxAttempts: MAX }), {
+      kind: "upload_failed", job, beam: "beamF", attempt: a, uploadsTried: 2,
+      lastError: "compare: pdm_candidates row 1: sigma differs", resultsDir: "/results/60000/beamF/0/1",
+    });
+  });
+
   it("agent_lost names the agent's host, last sighting and the attempts' jobs and beams", () => {
     const job = newJob("beamE");
     const a = run(job, "a2");

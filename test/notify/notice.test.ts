@@ -2,11 +2,11 @@
 import assert from "node:assert/strict";
 import { notifySchema } from "../../shared/config/notify-schema";
 import { buildNotice } from "../../coordinator/notify/notice";
-import { agentLost, BEAM, crashed, forGood, precheck, willRetry } from "./fixtures";
+import { agentLost, BEAM, crashed, forGood, precheck, uploadFailed, willRetry } from "./fixtures";
 
 describe("notify: config section", () => {
   it("parses {} to both channels off, with every default", () => {
-    const sw = { on_failure_retry: true, on_terminal_failure: true, on_crash: true, on_agent_lost: true, on_precheck_failure: true };
+    const sw = { on_failure_retry: true, on_terminal_failure: true, on_crash: true, on_agent_lost: true, on_precheck_failure: true, on_upload_failure: true };
     assert.deepEqual(notifySchema.parse({}), {
       email: { enabled: false, smtp: { host: "", port: 25, secure: false, ignore_tls: false }, from: "", to: [], subject_prefix: "beamflow:", ...sw },
       webhook: { enabled: false, timeout_s: 10, ...sw },
@@ -50,6 +50,9 @@ describe("notify: buildNotice", () => {
     assert.equal(buildNotice(precheck).subject, `beamflow: presubmission check failed — job 13 (${BEAM})`);
     assert.equal(buildNotice(agentLost).subject, "beamflow: agent lost, 2 attempts requeued — agent node-b (node-b.cluster)");
     assert.equal(buildNotice(crashed).subject, "beamflow: crashed — dispatcher");
+    assert.equal(buildNotice(uploadFailed).subject, `beamflow: upload failed for good — job 14 (${BEAM})`);
+    assert.ok(buildNotice(uploadFailed).text.includes("compare: pdm_candidates row 1: sigma differs"));
+    assert.ok(buildNotice(uploadFailed).text.includes("beamflow retry 14"));
     assert.ok(buildNotice(willRetry).text.includes("prepsubband exited with status 1"));
     assert.ok(buildNotice(precheck).text.includes("no zaplist for this beam"));
     assert.ok(buildNotice(agentLost).text.includes("2023-11-14T22:13:20Z"));
