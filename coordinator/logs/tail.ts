@@ -50,6 +50,9 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
   const pump = async () => {
     if (busy || done) return;
     busy = true;
+    // Read once per wake-up, not per piece: it is only a label on the data, and a
+    // tracker query per 256 KiB was a tenth of the coordinator's time on heavy output.
+    const status = core.tracker.attempt(attemptId)?.status ?? "";
     try {
       for (;;) {
         const piece = store.readAt(attemptId, offset, READ_BYTES, req.step);
@@ -63,7 +66,6 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
           return;
         }
         offset = piece.next;
-        const status = core.tracker.attempt(attemptId)?.status ?? "";
         if (!call.write({ attemptId, offset: piece.offset, data: piece.data, end: false, attemptStatus: status, nextOffset: piece.next })) {
           await new Promise((resolve) => call.once("drain", resolve));
         }
