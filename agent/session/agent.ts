@@ -71,6 +71,8 @@ export class Agent {
   private metricsServer: MetricsServer | null = null;
   /** results written to the current stream (each goes once per stream, after its attempt's log) */
   private readonly resultsSent = new Set<number>();
+  /** the stream is full: pumpOut waits for its "drain" */
+  private pumpBlocked = false;
   /** succeeded searches whose results the coordinator does not have yet: their result waits for the push */
   private readonly awaitingPush = new Map<number, AwaitingPush>();
   private readonly pushing = new Set<number>();
@@ -147,8 +149,6 @@ export class Agent {
       if (!call.write({ body: { $case: "attemptResult", value: r } })) return this.waitForDrain(call);
     }
   }
-
-  private pumpBlocked = false;
 
   private waitForDrain(call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage>): void {
     this.pumpBlocked = true;

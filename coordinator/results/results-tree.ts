@@ -11,6 +11,9 @@ import { beamNameParts } from "../zaplists/beam-name";
 
 export const INCOMING = ".incoming";
 
+/** The job type whose attempts leave results: pushed back, verified, then uploaded. */
+export const JOB_TYPE_WITH_RESULTS = "palfa-search";
+
 export function incomingDir(root: string, attemptId: number): string {
   return path.join(root, INCOMING, String(attemptId));
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../../shared/logging/logger";
 import type { CoordinatorCore } from "../core";
 import { IllegalTransition } from "../tracker/transitions";
 import type { AttemptRow } from "../tracker/tracker";
-import { UPLOADED_JOB_TYPE } from "../uploader/job-uploader";
+import { JOB_TYPE_WITH_RESULTS } from "../results/results-tree";
 import type { AgentLink, AgentState } from "./registry";
 
 export function stepFromRecord(s: StepRecord) {
@@ -246,7 +246,7 @@ export class AgentSession implements AgentLink {
 
   private resultsMissing(a: AttemptRow): boolean {
     const job = this.core.tracker.job(a.job_id);
-    return job?.job_type === UPLOADED_JOB_TYPE && !this.core.tracker.attempt(a.id)?.output_dir;
+    return job?.job_type === JOB_TYPE_WITH_RESULTS && !this.core.tracker.attempt(a.id)?.output_dir;
   }
 
   private detach(reason: string): void {

@@ -50,4 +50,4 @@ export { parsePyLiteral, parseSearchParamsText } from "./search-params-text";
 export { type UploadOptions, type UploadResult, upload } from "./upload";
 export { type RetryOptions, withDbRetry } from "./retry";
 export { type CandidateListing, type ResultsQuery, type UploadListing, queryResults } from "./query-results";
-export { JobUploader, type JobUploaderSettings, type UploadTry, UPLOADED_JOB_TYPE } from "./job-uploader";
+export { JobUploader, type JobUploaderSettings, type UploadTry } from "./job-uploader";

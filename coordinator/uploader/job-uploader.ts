@@ -14,6 +14,7 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "../../shared/logging/logger";
 import type { JobOutcome, Tracker } from "../tracker/tracker";
 import { IllegalTransition } from "../tracker/transitions";
+import { JOB_TYPE_WITH_RESULTS } from "../results/results-tree";
 import type { ResultsDb } from "./db";
 import { UploadError, classifyDbError } from "./errors";
 import { parseResultsDir } from "./parse";
@@ -30,8 +31,6 @@ export interface JobUploaderSettings {
   dbBackoffInitialS?: number;
 }
 
-/** The job type whose attempts leave results to upload. */
-export const UPLOADED_JOB_TYPE = "palfa-search";
 
 /** One try at an upload, for metrics: how long it took and how it ended. */
 export interface UploadTry { job: number; seconds: number; outcome: "uploaded" | "already_uploaded" | "upload_failed" | "db_unavailable" }
@@ -59,7 +58,7 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
   start(): void {
     const abandoned = this.tracker.uploads.abandonUnfinished();
     if (abandoned) this.log.warn({ abandoned }, "uploads interrupted by a coordinator stop will be tried again");
-    for (const job of this.tracker.uploads.waiting(UPLOADED_JOB_TYPE)) this.add(job.id);
+    for (const job of this.tracker.uploads.waiting(JOB_TYPE_WITH_RESULTS)) this.add(job.id);
   }
 
   /** A job became processed (or an operator asked for a new round of uploads). */
@@ -116,7 +115,7 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
 
   private async uploadJob(jobId: number): Promise<void> {
     const job = this.tracker.job(jobId);
-    if (!job || job.status !== "processed" || job.job_type !== UPLOADED_JOB_TYPE || job.current_attempt_id == null) return;
+    if (!job || job.status !== "processed" || job.job_type !== JOB_TYPE_WITH_RESULTS || job.current_attempt_id == null) return;
     const attempt = this.tracker.attempt(job.current_attempt_id);
     if (!attempt) return;
     const log = this.log.child({ job: jobId, attempt: attempt.id });
