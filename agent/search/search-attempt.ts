@@ -23,7 +23,7 @@ import { readPsrfitsHeader, writeHeaderOnlyCopy, PsrfitsError, type PsrfitsHeade
 import { chooseDDplan, expandPasses, prepfoldArgs, selectCandidatesToFold, type Pass } from "./plan";
 import { findCalRows } from "./calrows";
 import { siftFiles, formatCandlist, PALFA_SIFT_OPTIONS } from "./sifting";
-import { readAccelcandsFile, readBestprofFile, readRfifindOutput } from "../../shared/presto";
+import { readAccelcandsFile, readBestprofFile, readRfifindOutput, readZaplist, ParseError } from "../../shared/presto";
 import { rfiDiagnostics, siftingDiagnostics, zaplistDiagnostics, paramDiagnostics, allDiagnostics, calRowsDiagnostics, type DiagnosticValue } from "./diagnostics";
 import { collectResults, writeSearchParamsFile, writeReport } from "./results";
 import { writeSiftingProducts } from "./sifting-products";
@@ -95,7 +95,11 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   fs.writeFileSync(path.join(ctx.resultsDir, "provenance.json"), JSON.stringify(record, null, 2) + "\n");
 
   const ex = ctx.newExecutor(ctx.cores);
-  const step = (name: string, argv: string[], opts: StepOptions = {}) => ex.run({ name, argv, cwd: work }, opts);
+  // PRESTO's barycentring writes fixed-name temporary files under $TMPDIR: one per attempt.
+  const procTmp = path.join(work, "proc-tmp");
+  fs.mkdirSync(procTmp, { recursive: true });
+  const env = { ...tc.env, TMPDIR: procTmp };
+  const step = (name: string, argv: string[], opts: StepOptions = {}) => ex.run({ name, argv, cwd: work, env }, opts);
   const diag = (ds: DiagnosticValue[]) => { for (const d of ds) ctx.onDiagnostic(d); };
   const started = Date.now();
 
@@ -113,6 +117,11 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   const zaplist = path.join(work, `${base}.zaplist`);
   fs.writeFileSync(zaplist, ctx.spec.zaplist?.text ?? "");
   diag(zaplistDiagnostics(zaplist, p));
+  // PRESTO's zapbirds crashes (SIGSEGV) on a list of comments only, and with no
+  // birdies there is nothing to zap: the DM trials then skip it.
+  const birdies = countBirdies(zaplist, ctx.spec.zaplist?.name ?? "");
+  if (birdies === 0) ctx.log.info({ zaplist: ctx.spec.zaplist?.name ?? "" }, "the zaplist has no birdies: zapbirds is skipped");
+  const zapfile = birdies > 0 ? zaplist : null;
 
   // ---- rfifind ----------------------------------------------------------------------------
   progress.phase("rfifind");
@@ -139,7 +148,7 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
     const dats = pass.dms.map((dm) => path.join(tmp, `${base}_DM${dm}.dat`));
     for (const d of dats) if (!fs.existsSync(d)) throw new SearchFailure(`prepsubband did not write ${path.basename(d)}`, "bad_output");
     await ex.all(dats.map((dat) => async () => {
-      await searchTrial(tc, p, step, dat, zaplist, baryv!, pass.zeroDm, work);
+      await searchTrial(tc, p, step, dat, zapfile, baryv!, pass.zeroDm, work);
       progress.trialDone();
     }));
     // The single-pulse search of this pass overlaps the next pass's dedispersion.
@@ -216,6 +225,15 @@ function checkHeader(file: string): PsrfitsHeader {
   }
 }
 
+function countBirdies(file: string, name: string): number {
+  try {
+    return readZaplist(file).length;
+  } catch (err) {
+    if (err instanceof ParseError) throw new SearchFailure(`the zaplist ${name} is malformed: ${err.message}`, "bad_params");
+    throw err;
+  }
+}
+
 function listFiles(dir: string, keep: (name: string) => boolean): string[] {
   return fs.readdirSync(dir).filter(keep).sort().map((n) => path.join(dir, n));
 }
@@ -279,13 +297,13 @@ async function dedisperse(tc: Toolchain, p: SearchParams, step: Step, pass: Pass
   return prepout;
 }
 
-/** One DM trial: FFT, zap, de-redden, accelsearch lo and hi; the .fft is gone afterwards. */
-async function searchTrial(tc: Toolchain, p: SearchParams, step: Step, dat: string, zaplist: string, baryv: string, zeroDm: boolean, work: string): Promise<void> {
+/** One DM trial: FFT, zap (when there are birdies), de-redden, accelsearch lo and hi; the .fft is gone afterwards. */
+async function searchTrial(tc: Toolchain, p: SearchParams, step: Step, dat: string, zaplist: string | null, baryv: string, zeroDm: boolean, work: string): Promise<void> {
   const stem = dat.slice(0, -4);
   const fft = `${stem}.fft`;
   const name = path.basename(stem);
   await step(`realfft ${name}`, [...tc.cmd("realfft"), dat], { stage: "FFT" });
-  await step(`zapbirds ${name}`, [...tc.cmd("zapbirds"), "-zap", "-zapfile", zaplist, "-baryv", baryv, fft], { stage: "FFT" });
+  if (zaplist) await step(`zapbirds ${name}`, [...tc.cmd("zapbirds"), "-zap", "-zapfile", zaplist, "-baryv", baryv, fft], { stage: "FFT" });
   await step(`rednoise ${name}`, [...tc.cmd("rednoise"), fft], { stage: "FFT" });
   fs.renameSync(`${stem}_red.fft`, fft);
   fs.rmSync(`${stem}_red.inf`, { force: true });

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readPsrfitsHeader } from "../../shared/psrfits";
 import { plainName } from "../../shared/files/safe-path";
-import { beamNameParts } from "../zaplists/beam-name";
+import { beamNumberFromNames } from "../zaplists/beam-name";
 
 export const INCOMING = ".incoming";
 
@@ -25,23 +25,15 @@ export function clearIncoming(root: string): number {
   return stale;
 }
 
-/** The ALFA beam from a PALFA file name (…b0s1g0…, …_3.w4bit.fits), if it is one. */
-function beamFromNames(names: string[]): number | undefined {
-  for (const n of names) {
-    try { return beamNameParts(n).beam; } catch { /* not a PALFA name */ }
-  }
-  return undefined;
-}
-
 /**
  * The final place of an attempt's results (PALFA's get_output_dir): the start MJD
  * from the header-only copy of the beam's data that the search leaves as
- * <base>.fits; the beam number from its header (IBEAM), else from the PALFA names
- * of the raw files; the observation is the beam's base name.
+ * <base>.fits; the beam number from its header (IBEAM), else from the PALFA name
+ * of the beam or of its raw files; the observation is the beam's base name.
  */
 export function finalDirFor(root: string, base: string, fitsFile: string, attemptId: number, rawNames: string[]): string {
   const h = readPsrfitsHeader(fitsFile);
-  const beamId = h.beamId ?? beamFromNames(rawNames);
+  const beamId = h.beamId ?? beamNumberFromNames([`${base}.fits`, ...rawNames]);
   const beam = beamId == null ? "beam-unknown" : String(beamId);
   return path.join(root, String(Math.floor(h.startMjd)), plainName(base, "observation name"), beam, String(attemptId));
 }

@@ -42,7 +42,8 @@ export interface Transition<S extends string> {
 }
 
 export const JOB_TRANSITIONS = {
-  assign:        { from: ["new", "retrying"], to: "submitted", owner: false, set: "current_attempt_id = @attempt", why: "the dispatcher gave the beam to an agent" },
+  // The previous attempt's error stays on that attempt; the job's details describe the attempt now running.
+  assign:        { from: ["new", "retrying"], to: "submitted", owner: false, set: "current_attempt_id = @attempt, details = ''", why: "the dispatcher gave the beam to an agent" },
   succeed:       { from: ["submitted"], to: "processed", owner: true, why: "the current attempt succeeded" },
   requeue:       { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt ended without counting: lost, withdrawn or politely stopped" },
   failAndRetry:  { from: ["submitted"], to: "retrying", owner: true, set: "failures = failures + 1", when: "failures + 1 < @max_attempts", why: "the current attempt failed and attempts are left" },

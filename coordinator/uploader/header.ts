@@ -20,6 +20,7 @@
 
 import type { PsrfitsHeader } from "../../shared/psrfits";
 import { UploadError } from "./errors";
+import { beamNumberFromNames } from "../zaplists/beam-name";
 
 export interface HeaderRow {
   beam_id: number | null;
@@ -118,7 +119,8 @@ export function headerRow(h: PsrfitsHeader, fileName: string): HeaderRow {
   const rows = h.originalRows;
   const samples = rows * s.nsblk;
   return {
-    beam_id: h.beamId,
+    // combine_mocks drops IBEAM; PALFA's names carry the beam (…b3.00000.fits).
+    beam_id: h.beamId ?? beamNumberFromNames([fileName]) ?? null,
     original_file: fileName,
     telescope: h.telescope,
     backend: h.backend,

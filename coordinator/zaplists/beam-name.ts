@@ -4,13 +4,14 @@
  * Public API:
  *   interface BeamNameParts
  *   beamNameParts(name): BeamNameParts      throws BeamNameError if it is no PALFA name
+ *   beamNumberFromNames(names)              the beam of the first PALFA name, else undefined
  *   mjdToDate(mjd): string                  integer MJD -> "YYYYMMDD" (UTC civil date)
  *   class BeamNameError
  *
  * Accepted forms (PALFA's datafile.py regexes; any directory part is ignored):
  *   merged Mock  p2030.20230225.G037.00-00.10.C.b0.00000[.fits]
  *                projid.date.source.bN.scan (combine_mocks output, renamed)
- *   raw Mock     4bit-p2030.20230225.G037.00-00.10.C.b0s1g0.00000.fits
+ *   raw Mock     [4bit-]p2030.20230225.G037.00-00.10.C.b0s1g0.00000.fits
  *   WAPP         p2030_53903_40345_0123_G37.00-00.10_3.w4bit.fits
  *                projid_mjd_seconds_scan_source_beam
  * Source names contain dots and dashes, so (as in PALFA) the source is everything
@@ -50,7 +51,8 @@ export class BeamNameError extends Error {
 }
 
 const MERGED = /^([Pp]\d{4})\.(\d{8})\.(.+)\.b([0-7])\.(\d{5})(?:\.fits)?$/;
-const RAW_MOCK = /^4bit-([Pp]\d{4})\.(\d{8})\.(.+)\.b([0-7])s([01])g0\.(\d{5})\.fits$/;
+// The `4bit-` prefix is optional, as in ingest/beams.ts: later data lack it.
+const RAW_MOCK = /^(?:4bit-)?([Pp]\d{4})\.(\d{8})\.(.+)\.b([0-7])s([01])g0\.(\d{5})\.fits$/;
 const WAPP = /^([Pp]\d{4})_(\d{5})_(\d{5})_(\d{4})_(.+)_(\d)\.w4bit\.fits$/;
 
 export function beamNameParts(name: string): BeamNameParts {
@@ -67,6 +69,21 @@ export function beamNameParts(name: string): BeamNameParts {
     return { kind: "wapp", projid: m[1]!, date: mjdToDate(mjd), source: m[5]!, beam: Number(m[6]), scan: m[4]!, mjd };
   }
   throw new BeamNameError(name);
+}
+
+/**
+ * The ALFA beam number carried by the first PALFA name among these, if any: what a
+ * merged Mock beam has instead of IBEAM, which combine_mocks drops.
+ */
+export function beamNumberFromNames(names: readonly string[]): number | undefined {
+  for (const n of names) {
+    try {
+      return beamNameParts(n).beam;
+    } catch (err) {
+      if (!(err instanceof BeamNameError)) throw err;
+    }
+  }
+  return undefined;
 }
 
 /** MJD 40587 is 1970-01-01; the fractional part of the day is dropped, as PALFA's int(mjd). */

@@ -22,6 +22,6 @@ export {
   writeZaplist,
   zaplistCandidates,
 } from "./lookup";
-export { type BeamNameParts, BeamNameError, beamNameParts, mjdToDate } from "./beam-name";
+export { type BeamNameParts, BeamNameError, beamNameParts, beamNumberFromNames, mjdToDate } from "./beam-name";
 export { type ZaplistSource, openZaplistSource } from "./sources";
 export { ZaplistError, ZaplistNotFoundError } from "./errors";

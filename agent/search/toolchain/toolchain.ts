@@ -5,6 +5,7 @@ import { harmpolishFlags, optionalFlag, parseUsageFlags, readUsage, requiredFlag
 import { MOCK_ONLY, SEARCH_PROGRAM_NAMES, type SearchProgram } from "./programs";
 import { provenance, type Provenance } from "./provenance";
 import { resolveProgram, type ResolvedProgram, type ToolchainSettings } from "./resolve";
+import { toolchainStepEnv } from "./step-env";
 
 /** Programs whose usage text lists their flags (PRESTO's clig programs). */
 const FLAG_PROGRAMS: readonly SearchProgram[] = ["rfifind", "prepsubband", "prepdata", "accelsearch", "prepfold"];
@@ -19,6 +20,8 @@ export class Toolchain {
     private readonly programs: Map<SearchProgram, ResolvedProgram>,
     private readonly flags: Map<SearchProgram, FlagSet>,
     readonly provenance: Provenance,
+    /** added to every step's environment (PATH, PRESTO, PYTHONPATH for a configured prefix) */
+    readonly env: Record<string, string>,
   ) {}
 
   /** Resolves every program the search needs (Mock-only ones only when asked) and reads their flags. */
@@ -30,7 +33,7 @@ export class Toolchain {
     await Promise.all(FLAG_PROGRAMS.filter((p) => programs.has(p)).map(async (p) => {
       flags.set(p, parseUsageFlags(await readUsage(programs.get(p)!)));
     }));
-    return new Toolchain(programs, flags, provenance([...programs.values()], { presto: cfg.prestoDir, psrfitsUtils: cfg.psrfitsUtilsDir }, cfg.wrapper));
+    return new Toolchain(programs, flags, provenance([...programs.values()], { presto: cfg.prestoDir, psrfitsUtils: cfg.psrfitsUtilsDir }, cfg.wrapper), toolchainStepEnv(cfg));
   }
 
   /** argv prefix that starts a program */
