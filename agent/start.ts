@@ -6,6 +6,8 @@ import type { Logger } from "../shared/logging/logger";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { Agent } from "./session/agent";
 import { Toolchain, type ToolchainConfig } from "./search/toolchain/toolchain";
+import { toolchainFingerprint } from "./search/toolchain/fingerprint";
+import { capabilitiesFingerprint, checkCapabilities } from "./fitness/capabilities";
 import path from "node:path";
 
 export function agentId(cfg: Config): string {
@@ -25,6 +27,7 @@ export function readAgentToken(file: string): string {
 
 export async function startAgent(cfg: Config, log: Logger, over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void } = {}): Promise<Agent> {
   const a = cfg.agent;
+  const toolchain = toolchainConfig(cfg);
   const agent = new Agent({
     id: agentId(cfg),
     token: over.token ?? readAgentToken(a.token_file),
@@ -42,8 +45,12 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
     attempts: {
       workBase: a.work_base,
       resultsBase: path.join(a.scratch_dir, "beamflow-results"),
-      toolchain: toolchainLoader(toolchainConfig(cfg)),
+      toolchain: toolchainLoader(toolchain),
       killGraceS: a.kill_grace_s, stepTimeoutS: a.step_timeout_s, idleTimeoutS: a.idle_timeout_s,
+    },
+    fitness: {
+      checks: { full: () => checkCapabilities(toolchain, a.work_base), fingerprint: () => capabilitiesFingerprint(toolchain, a.work_base) },
+      checkS: a.fitness_check_s, fullCheckS: a.fitness_full_check_s,
     },
     log,
     onFatal: over.onFatal,
@@ -53,12 +60,20 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
 }
 
 /**
- * The toolchain is resolved at the first search and kept; a failed resolution is
- * not kept, so installing a missing program helps the next attempt.
+ * The toolchain is resolved at the first search and kept while the programs stay
+ * where they were (their fingerprint: paths, sizes, mtimes); a failed resolution is
+ * not kept, so installing a missing program helps the next attempt, and a program
+ * moved or replaced is resolved again.
  */
 function toolchainLoader(cfg: ToolchainConfig): (opts: { mock: boolean }) => Promise<Toolchain> {
   const cache = new Map<boolean, Promise<Toolchain>>();
+  let cachedFor = "";
   return (opts) => {
+    const fingerprint = toolchainFingerprint(cfg);
+    if (fingerprint !== cachedFor) {
+      cache.clear();
+      cachedFor = fingerprint;
+    }
     let t = cache.get(opts.mock);
     if (!t) {
       t = Toolchain.load(cfg, opts);

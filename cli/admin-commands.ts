@@ -1,6 +1,7 @@
 // Operator commands that talk to a running coordinator over AdminService.
 import type { Command } from "commander";
-import type { AttemptView, JobAction, JobView, ProgressView } from "../shared/gen/admin";
+import type { AgentView, AttemptView, JobAction, JobView, ProgressView } from "../shared/gen/admin";
+import { SEARCH_JOB_TYPE } from "../shared/protocol/job-types";
 import { formatSize } from "../shared/config/sizes";
 import { call, CliError, connectAdmin } from "./admin-client";
 import { cliConfig } from "./config-option";
@@ -44,6 +45,12 @@ function reportActions(verb: string, results: JobAction[], json?: boolean): void
   }
   const refused = results.filter((r) => !r.ok);
   if (refused.length) throw new CliError(`${refused.length} of ${results.length} job${results.length > 1 ? "s" : ""} not ${verb}`);
+}
+
+/** Whether the agent can run palfa-search jobs, as it last said: yes, no, or ? (it never said). */
+function searchFitness(x: AgentView): string {
+  const f = x.capabilities?.jobTypes.find((j) => j.jobType === SEARCH_JOB_TYPE);
+  return f ? (f.fit ? "yes" : "no") : "?";
 }
 
 function attemptLine(a: AttemptView): (string | number)[] {
@@ -90,26 +97,35 @@ export function registerAdminCommands(program: Command): void {
       }
     }));
 
-  program.command("agents").description("agents with their resources and heartbeat age")
+  program.command("agents").description("agents with their resources and heartbeat age, and why an agent gets no beams")
     .option("--json", "machine-readable output")
     .action(run(async (opts: Common) => {
       const a = admin(opts);
       const r = await call(a, a.client.listAgents, {});
       if (opts.json) return printJson(r.agents);
-      console.log(table(["agent", "host", "state", "drained", "heartbeat", "cores used", "load", "mem free", "shm free", "attempts"],
-        r.agents.map((x) => [x.id, x.hostname || "-", x.state, x.drained ? "yes" : "no", ago(x.lastHeartbeatAt), `${x.coresReserved}/${x.cores}`,
-          x.load1.toFixed(2), bytes(x.memoryFree), `${bytes(x.shmFree)} of ${bytes(x.shmTotal)}`, x.attempts.join(",") || "-"])));
+      console.log(table(["agent", "host", "state", "drained", "searches", "heartbeat", "cores used", "load", "mem free", "shm free", "attempts", "failed in a row"],
+        r.agents.map((x) => [x.id, x.hostname || "-", x.state, x.drained ? `yes (${x.drainedBy || "operator"})` : "no", searchFitness(x), ago(x.lastHeartbeatAt),
+          `${x.coresReserved}/${x.cores}`, x.load1.toFixed(2), bytes(x.memoryFree), `${bytes(x.shmFree)} of ${bytes(x.shmTotal)}`, x.attempts.join(",") || "-", x.failureStreak])));
+      // Reasons are long: one line each under the table.
+      for (const x of r.agents) {
+        if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
+        for (const f of x.capabilities?.jobTypes ?? []) {
+          if (!f.fit && f.jobType !== SEARCH_JOB_TYPE) console.log(`${x.id}: cannot run ${f.jobType} jobs: ${f.reason}`);
+        }
+      }
     }));
 
   for (const [name, drained] of [["drain", true], ["undrain", false]] as const) {
-    program.command(`${name} <agent>`).description(drained ? "stop giving new beams to an agent (running ones finish)" : "let an agent take beams again")
-      .option("--json", "machine-readable output")
-      .action(run(async (opts: Common, agentId: string) => {
-        const a = admin(opts);
-        const v = await call(a, a.client.setDrain, { agentId, drained });
-        if (opts.json) return printJson(v);
-        console.log(`agent ${v.id}: ${drained ? "drained" : "undrained"}`);
-      }));
+    const cmd = program.command(`${name} <agent>`)
+      .description(drained ? "stop giving new beams to an agent (running ones finish)" : "let an agent take beams again (its failure streak starts over)")
+      .option("--json", "machine-readable output");
+    if (drained) cmd.option("--reason <text>", "why (shown by `agents` and the status page)");
+    cmd.action(run(async (opts: Common & { reason?: string }, agentId: string) => {
+      const a = admin(opts);
+      const v = await call(a, a.client.setDrain, { agentId, drained, reason: opts.reason ?? "" });
+      if (opts.json) return printJson(v);
+      console.log(`agent ${v.id}: ${drained ? "drained" : "undrained"}`);
+    }));
   }
 
   program.command("kill <ids...>").description("fail waiting jobs for good (new or retrying; PALFA kill_jobs)")

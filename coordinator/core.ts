@@ -12,8 +12,10 @@ import { SearchSpecs } from "./search/search-spec";
 import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
 import { deleteRawData } from "./rawdata/delete-rawdata";
 import { AgentRegistry } from "./sessions/registry";
+import { AgentDrains } from "./sessions/agent-drains";
 import { LiveProgress } from "./sessions/live-progress";
-import { Tracker, type AttemptRow, type JobOutcome } from "./tracker/tracker";
+import { Tracker, type AttemptRow, type DrainedBy, type JobOutcome } from "./tracker/tracker";
+import { STREAK_ATTEMPT_STATES } from "./tracker/states";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
 
@@ -48,6 +50,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly leases: LeaseClock;
   readonly logs: LogStore;
   readonly uploader: JobUploader;
+  readonly drains: AgentDrains;
   /** what running searches last said of their progress */
   readonly progress = new LiveProgress();
   readonly startedAt = Date.now() / 1000;
@@ -64,6 +67,10 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
     this.dispatcher.searchSpec = (jobId, beam, spec) => specs.get(jobId, beam, spec);
     this.dispatcher.onPrecheckFailed = (job) => this.emit("jobChanged", { job, status: "terminal_failure" });
+    this.drains = new AgentDrains(this.tracker, this.registry, config.dispatch.drain_after_failures, {
+      schedule: () => this.dispatcher.schedule(),
+      notify: (e) => void notifier?.notify(e),
+    }, log.child({ part: "drains" }));
     const resultsDb = resultsDbConfigFrom(config.data_dir, config.results.db);
     this.uploader = new JobUploader(this.tracker, () => openResultsDb(resultsDb), {
       maxAttempts: config.results.upload_max_attempts, retryS: config.results.upload_retry_s, dbBackoffMaxS: config.results.db_backoff_max_s,
@@ -100,13 +107,34 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.uploader.start();
   }
 
-  /** Runs one tracker move that ends an attempt, then frees its slot and looks for more work. */
+  /**
+   * Runs one tracker move that ends an attempt, then frees its slot, drains the agent if its
+   * failures in a row now span enough beams, and looks for more work.
+   */
   endAttempt(attemptId: number, agentId: string, move: () => JobOutcome): JobOutcome {
     const outcome = move();
     this.registry.release(attemptId, agentId);
     this.emit("jobChanged", outcome);
+    const ended = this.tracker.attempt(attemptId);
+    if (ended && STREAK_ATTEMPT_STATES.includes(ended.status)) this.drains.afterFailure(agentId);
     this.dispatcher.schedule();
     return outcome;
+  }
+
+  /**
+   * Stops giving jobs to an agent (what it runs finishes), with why and who decided:
+   * persisted, shown by `beamflow agents` and the status page; `by: "auto"` also sends an
+   * agent_drained notice. For the coordinator's own checks (failure streaks, canary runs)
+   * and the operator's `drain`. Returns whether this call drained it (an automatic drain
+   * leaves an agent that is drained already as it is).
+   */
+  drainAgent(agentId: string, reason: string, by: DrainedBy): boolean {
+    return this.drains.drain(agentId, reason, by);
+  }
+
+  /** Lets an agent take jobs again; its failure streak starts over. */
+  undrainAgent(agentId: string): void {
+    this.drains.undrain(agentId);
   }
 
   /** Tells the agent holding an attempt to stop it, if that agent is connected. */

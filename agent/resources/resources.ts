@@ -22,6 +22,25 @@ export function diskSpace(dir: string): { total: number; free: number } {
   }
 }
 
+/** Bytes allocated to the files under dir (what it takes from its filesystem); 0 when it is gone. */
+export function diskUsage(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += diskUsage(p);
+    else {
+      try { total += fs.lstatSync(p).blocks * 512; } catch { /* removed meanwhile */ }
+    }
+  }
+  return total;
+}
+
 export interface ResourceSettings { cores?: number; workBase: string; scratchDir: string }
 
 export async function measureResources(s: ResourceSettings): Promise<Resources> {

@@ -19,6 +19,7 @@ import { plainName } from "../../shared/files/safe-path";
 import type { StepEvents } from "../runner";
 import { StepExecutor, type StepOptions } from "./steps/executor";
 import type { Toolchain } from "./toolchain/toolchain";
+import { MissingProgramError } from "./toolchain/resolve";
 import { readPsrfitsHeader, writeHeaderOnlyCopy, PsrfitsError, type PsrfitsHeader } from "../../shared/psrfits";
 import { chooseDDplan, expandPasses, prepfoldArgs, selectCandidatesToFold, type Pass } from "./plan";
 import { findCalRows } from "./calrows";
@@ -29,9 +30,12 @@ import { collectResults, writeSearchParamsFile, writeReport } from "./results";
 import { writeSiftingProducts } from "./sifting-products";
 import { ProgressReporter, type SearchProgress } from "./progress";
 
-/** A search that cannot go on, with the class an operator filters failures by. */
+/**
+ * A search that cannot go on, with the class an operator filters failures by. missing_program,
+ * toolchain and workdir are the node's fault, not the beam's: the coordinator does not count them.
+ */
 export class SearchFailure extends Error {
-  constructor(message: string, readonly errorClass: "bad_input" | "too_short" | "missing_program" | "shm_full" | "bad_output" | "bad_params") {
+  constructor(message: string, readonly errorClass: "bad_input" | "too_short" | "missing_program" | "toolchain" | "workdir" | "shm_full" | "bad_output" | "bad_params") {
     super(message);
     this.name = "SearchFailure";
   }
@@ -81,14 +85,21 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   const base = plainName(ctx.assign.beam);
   const work = ctx.workDir;
   const tmp = path.join(work, "tmp");
-  fs.mkdirSync(tmp, { recursive: true });
-  fs.mkdirSync(ctx.resultsDir, { recursive: true });
+  for (const dir of [tmp, ctx.resultsDir]) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "ENOSPC") throw err;
+      throw new SearchFailure(`cannot create ${dir}: ${e.message}`, "workdir");
+    }
+  }
   const mock = ctx.stagedFiles.length === 2;
   let tc: Toolchain;
   try {
     tc = await ctx.toolchain({ mock });
   } catch (err) {
-    throw new SearchFailure((err as Error).message, "missing_program");
+    throw new SearchFailure((err as Error).message, err instanceof MissingProgramError ? "missing_program" : "toolchain");
   }
   const z = ctx.spec.zaplist;
   const record = { ...tc.provenance, zaplist: z ? { name: z.name, rule: z.rule, source: z.source } : null };

@@ -21,6 +21,7 @@ import { pushResults } from "./results-push";
 import { AgentMetrics } from "../metrics/agent-metrics";
 import { startMetricsServer, type MetricsServer } from "../metrics/metrics-server";
 import { PassThrough, type Readable } from "node:stream";
+import { FitnessMonitor, type FitnessChecks, type FitnessSettings } from "../fitness/monitor";
 
 export interface AgentOptions {
   id: string;
@@ -39,6 +40,8 @@ export interface AgentOptions {
   reconnectInitialS: number;
   reconnectMaxS: number;
   attempts: AttemptSettings;
+  /** what this agent can run (its toolchain, its work dir), and how often to look again */
+  fitness: FitnessSettings & { checks: FitnessChecks };
   log: Logger;
   /** Called when the coordinator refuses this agent's credentials: retrying cannot help. */
   onFatal?: (err: Error) => void;
@@ -77,10 +80,13 @@ export class Agent {
   private readonly awaitingPush = new Map<number, AwaitingPush>();
   private readonly pushing = new Set<number>();
   drained = false;
+  readonly fitness: FitnessMonitor;
   private readonly log: Logger;
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log.child({ agent: o.id });
+    // A change of what the agent can run is told at once, not at the next heartbeat.
+    this.fitness = new FitnessMonitor(o.fitness.checks, o.fitness, this.log, () => this.beatNow());
     this.backoffS = o.reconnectInitialS;
     this.metrics = new AgentMetrics({
       runningAttempts: () => this.running.size, spooledBytes: () => this.spool.bytes, workBase: o.attempts.workBase, scratchDir: o.scratchDir,
@@ -101,17 +107,24 @@ export class Agent {
     });
   }
 
-  /** Clears what a previous run of this agent left behind, then connects. */
+  /** Clears what a previous run of this agent left behind, checks what it can run, then connects. */
   async start(): Promise<void> {
     await this.cleanStaleWorkDirs();
     this.spool.clearStale();
+    await this.fitness.start();
     if (this.o.metricsListen) this.metricsServer = await startMetricsServer(this.metrics, { listen: this.o.metricsListen, token: this.o.token, log: this.log });
     this.connect();
   }
 
   private async cleanStaleWorkDirs(): Promise<void> {
     const base = this.o.attempts.workBase;
-    fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+    try {
+      fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      // Not fatal: the agent still connects, reports that it can run nothing, and is given nothing.
+      this.log.error({ dir: base, err: (err as Error).message }, "cannot create the work base");
+      return;
+    }
     for (const name of fs.readdirSync(base)) {
       const dir = `${base}/${name}`;
       const killed = await killStaleProcessGroups(dir, this.log);
@@ -169,7 +182,9 @@ export class Agent {
     call.on("end", () => this.lost(call, null));
     void measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir }).then((resources) => {
       if (this.call !== call) return;
-      call.write({ body: { $case: "hello", value: { agentId: this.o.id, hostname: os.hostname(), version: this.o.version, labels: this.o.labels, held: this.held(), resources } } });
+      call.write({ body: { $case: "hello", value: {
+        agentId: this.o.id, hostname: os.hostname(), version: this.o.version, labels: this.o.labels, held: this.held(), resources, capabilities: this.fitness.current,
+      } } });
     });
   }
 
@@ -240,6 +255,9 @@ export class Agent {
       return;
     }
     if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${a.jobType}' is not supported by this agent`);
+    // Sent before the coordinator heard that this agent can no longer run it: not counted, it goes elsewhere.
+    const unfit = this.fitness.unfitFor(a.jobType);
+    if (unfit !== undefined) return refuse(`this agent cannot run ${a.jobType} jobs now: ${unfit}`);
     const sendUpdate = (m: AgentMessage) => {
       const b = m.body;
       if (b?.$case === "stepUpdate" && b.value.state === StepState.STEP_FINISHED && b.value.step) this.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
@@ -260,6 +278,11 @@ export class Agent {
     log.info({ beam: a.beam, files: a.files.length }, "attempt started");
     const done = exec.run().then(async (result) => {
       log.info({ outcome: result.outcome, error: result.errorMessage || undefined }, "attempt finished");
+      // A failure may be the node's (a program gone, the work dir unwritable): what the agent
+      // can run is checked again and told before the failure, so the beam is not sent back here.
+      if (result.outcome === AttemptOutcome.OUTCOME_FAILED) {
+        await this.fitness.recheck(`attempt ${a.attemptId} failed (${result.errorClass})`).catch((err: Error) => log.error({ err }, "fitness check failed"));
+      }
       this.metrics.attemptFinished(OUTCOME_NAMES[result.outcome] ?? "unknown");
       if (result.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && a.spec?.$case === "search") {
         this.awaitingPush.set(a.attemptId, { result, dir: exec.resultsDir, log, tries: 0, timer: null });
@@ -333,14 +356,16 @@ export class Agent {
     return out;
   }
 
+  private async beatNow(): Promise<void> {
+    if (!this.call || !this.welcomed) return;
+    const resources = await measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir });
+    this.send({ body: { $case: "heartbeat", value: { resources, held: this.held(), capabilities: this.fitness.current } } });
+  }
+
   private startHeartbeat(intervalS: number): void {
     this.stopHeartbeat();
-    const beat = async () => {
-      const resources = await measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir });
-      this.send({ body: { $case: "heartbeat", value: { resources, held: this.held() } } });
-    };
     const next = () => {
-      this.heartbeatTimer = setTimeout(() => { void beat().finally(() => { if (this.heartbeatTimer) next(); }); }, jitter(intervalS, 0.1) * 1000);
+      this.heartbeatTimer = setTimeout(() => { void this.beatNow().finally(() => { if (this.heartbeatTimer) next(); }); }, jitter(intervalS, 0.1) * 1000);
     };
     next();
   }
@@ -353,6 +378,7 @@ export class Agent {
   /** Stops: cancels running attempts (killing their process groups), reports them, closes. */
   async stop(reason = "agent shutting down"): Promise<void> {
     this.stopping = true;
+    this.fitness.stop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const w of this.awaitingPush.values()) if (w.timer) clearTimeout(w.timer);
     await Promise.all([...this.running.values()].map((r) => r.cancel(reason)));

@@ -11,7 +11,8 @@ import type { StepEvents, StepOutcome } from "../runner";
 import { StepExecutor, StepFailed, SearchCancelled } from "../search/steps/executor";
 import { runSearch, SearchFailure } from "../search/search-attempt";
 import type { Toolchain } from "../search/toolchain/toolchain";
-import { diskSpace } from "../resources/resources";
+import { diskSpace, diskUsage } from "../resources/resources";
+import { formatSize } from "../../shared/config/sizes";
 import { LogChunker } from "./log-chunker";
 import { StagingError, stageFiles, type RemoteOpener } from "../staging/stage";
 
@@ -101,7 +102,7 @@ export class AttemptExecution {
 
   async run(): Promise<AttemptResult> {
     try {
-      fs.mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+      this.makeWorkDir();
       const staged = (await stageFiles(this.assign.files, this.workDir, this.openRemote)).map((s) => s.path);
       if (this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled);
       const spec = this.assign.spec;
@@ -114,21 +115,54 @@ export class AttemptExecution {
     } finally {
       this.chunker.flush();
       this.chunker.close();
-      fs.rmSync(this.workDir, { recursive: true, force: true });
+      try {
+        fs.rmSync(this.workDir, { recursive: true, force: true });
+      } catch (err) {
+        this.log.error({ dir: this.workDir, err: (err as Error).message }, "cannot remove the work dir");
+      }
     }
   }
 
-  /** Classifies why the attempt ended; a full work filesystem is named as such whatever step hit it. */
+  private makeWorkDir(): void {
+    try {
+      fs.mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "ENOSPC") throw err;
+      throw new StagingError(`cannot create the work dir ${this.workDir}: ${e.message}`, "workdir");
+    }
+  }
+
+  /**
+   * Classifies why the attempt ended; a full work filesystem is named as such whatever step
+   * hit it, and a program of the search that cannot even be started is the toolchain's fault.
+   */
   private failure(err: unknown): AttemptResult {
     if (err instanceof SearchCancelled || this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled ?? (err as Error).message);
     if (err instanceof StepFailed) {
-      if (workDirFull(this.workDir)) return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", `${this.workDir} filled up: ${err.message}`);
+      if (workDirFull(this.workDir)) return this.shmFull(`${this.workDir} filled up: ${err.message}`);
+      if (err.errorClass === "spawn" && this.assign.spec?.$case === "search") return this.result(AttemptOutcome.OUTCOME_FAILED, "toolchain", err.message);
       return this.result(AttemptOutcome.OUTCOME_FAILED, err.errorClass, err.message);
     }
+    if ((err instanceof SearchFailure || err instanceof StagingError) && err.errorClass === "shm_full") return this.shmFull(err.message);
     if (err instanceof SearchFailure || err instanceof StagingError) return this.result(AttemptOutcome.OUTCOME_FAILED, err.errorClass, err.message);
-    if ((err as NodeJS.ErrnoException).code === "ENOSPC") return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", (err as Error).message);
+    if ((err as NodeJS.ErrnoException).code === "ENOSPC") return this.shmFull((err as Error).message);
     this.log.error({ err }, "attempt crashed in the agent");
     return this.result(AttemptOutcome.OUTCOME_FAILED, "agent", (err as Error).message);
+  }
+
+  /**
+   * Whose fault a full work filesystem is: the beam's (shm_full, counted) when the attempt used
+   * at least what it reserved, the node's (shm_occupied, not counted) when it used less, for then
+   * the space went to something else on the node: leftovers, other tenants.
+   */
+  private shmFull(message: string): AttemptResult {
+    const reserved = this.assign.reservation?.shm ?? 0;
+    const used = diskUsage(this.workDir);
+    if (used >= reserved) return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", message);
+    const { total, free } = diskSpace(this.workDir);
+    return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_occupied",
+      `${message} (this attempt used ${formatSize(used)} of the ${formatSize(reserved)} it reserved; ${formatSize(total - free)} of ${formatSize(total)} is in use on the node)`);
   }
 
   private async runCommands(steps: CommandStep[], files: string[]): Promise<void> {

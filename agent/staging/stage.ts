@@ -10,8 +10,9 @@ import type { FileRef } from "../../shared/gen/agent";
 import { inside, plainName } from "../../shared/files/safe-path";
 import { diskSpace } from "../resources/resources";
 
+/** workdir (the agent cannot write its work dir) is the node's fault: the coordinator does not count it. */
 export class StagingError extends Error {
-  constructor(message: string, readonly errorClass: "staging" | "shm_full" | "checksum") {
+  constructor(message: string, readonly errorClass: "staging" | "workdir" | "shm_full" | "checksum") {
     super(message);
     this.name = "StagingError";
   }
@@ -22,13 +23,22 @@ export type RemoteOpener = (file: FileRef) => Readable;
 
 export interface StagedFile { ref: FileRef; path: string; bytesPerSecond: number }
 
-async function copyHashed(source: Readable, dest: string): Promise<{ size: number; sha256: string }> {
+/** Opens the destination first, so a work dir the agent cannot write is told apart from a source it cannot read. */
+async function copyHashed(openSource: () => Readable, dest: string, name: string): Promise<{ size: number; sha256: string }> {
+  let fd: number;
+  try {
+    fd = fs.openSync(dest, "wx");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOSPC") throw err;
+    throw new StagingError(`cannot write ${name} into the work dir: ${e.message}`, "workdir");
+  }
   const hash = crypto.createHash("sha256");
   let size = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) { hash.update(chunk); size += chunk.length; done(null, chunk); },
   });
-  await pipeline(source, tap, fs.createWriteStream(dest, { flags: "wx" }));
+  await pipeline(openSource(), tap, fs.createWriteStream(dest, { fd }));
   return { size, sha256: hash.digest("hex") };
 }
 
@@ -45,8 +55,9 @@ export async function stageFiles(files: FileRef[], workDir: string, openRemote: 
     const started = process.hrtime.bigint();
     let got: { size: number; sha256: string };
     try {
-      got = await copyHashed(local ? fs.createReadStream(ref.path, { highWaterMark: 1 << 20 }) : openRemote(ref), dest);
+      got = await copyHashed(() => (local ? fs.createReadStream(ref.path, { highWaterMark: 1 << 20 }) : openRemote(ref)), dest, ref.name);
     } catch (err) {
+      if (err instanceof StagingError) throw err;
       const e = err as NodeJS.ErrnoException;
       if (e.code === "ENOSPC") throw new StagingError(`${workDir} filled up while staging ${ref.name}`, "shm_full");
       throw new StagingError(`cannot stage ${ref.name} from ${local ? ref.path : "the coordinator"}: ${e.message}`, "staging");

@@ -12,6 +12,9 @@ import { parseOverrides } from "../search/search-spec";
 import { tailLog } from "../logs/tail";
 import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type JobRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
+import type { Capabilities } from "../../shared/gen/common";
+import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
+import type { AgentState } from "../sessions/registry";
 import { jobStatusCounts, attemptStatusCounts, finishedBeams } from "./status-queries";
 
 type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
@@ -76,8 +79,21 @@ function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
   };
 }
 
+/** Why the dispatcher gives this agent no palfa-search beams now; "" when it does. */
+export function noBeamsReason(row: AgentRow, live: AgentState | undefined, capabilities: Capabilities | undefined): string {
+  if (row.drained === 1) return `drained${row.drained_by ? ` (${row.drained_by})` : ""}${row.drain_reason ? `: ${row.drain_reason}` : ""}`;
+  if (!live?.connected) return "not connected";
+  const unfit = capabilities?.jobTypes.find((f) => f.jobType === SEARCH_JOB_TYPE && !f.fit);
+  return unfit ? `cannot run ${SEARCH_JOB_TYPE}: ${unfit.reason}` : "";
+}
+
+function storedCapabilities(row: AgentRow): Capabilities | undefined {
+  return row.capabilities_json ? JSON.parse(row.capabilities_json) as Capabilities : undefined;
+}
+
 export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
   const live = core.registry.find(row.id);
+  const capabilities = live?.capabilities ?? storedCapabilities(row);
   const reported = live?.resources ?? (JSON.parse(row.resources_json) as Partial<NonNullable<typeof live>["resources"]>) ?? {};
   const reserved = live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0;
   return {
@@ -87,6 +103,8 @@ export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
     cores: reported?.cores ?? 0, coresReserved: reserved, load1: reported?.load1 ?? 0, memoryFree: reported?.memoryFree ?? 0,
     shmTotal: reported?.shmTotal ?? 0, shmFree: reported?.shmFree ?? 0, scratchFree: reported?.scratchFree ?? 0,
     attempts: live ? [...live.reserved.keys()] : [], labels: live?.labels ?? JSON.parse(row.labels_json),
+    capabilities, drainReason: row.drain_reason, drainedBy: row.drained_by, drainedAt: row.drained_at ?? 0,
+    failureStreak: core.tracker.failureStreak(row.id).length, noBeamsReason: noBeamsReason(row, live, capabilities),
   };
 }
 
@@ -139,12 +157,8 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     }),
 
     setDrain: unary(adminToken, (req) => {
-      t.setDrained(req.agentId, req.drained);
-      const live = core.registry.get(req.agentId);
-      live.drained = req.drained;
-      live.link?.send({ body: { $case: "drain", value: { drained: req.drained } } });
-      if (!req.drained) core.dispatcher.schedule();
-      core.log.info({ agent: req.agentId, drained: req.drained }, "drain changed");
+      if (req.drained) core.drainAgent(req.agentId, req.reason, "operator");
+      else core.undrainAgent(req.agentId);
       return agentView(core, t.agent(req.agentId)!);
     }),
 

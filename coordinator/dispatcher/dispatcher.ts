@@ -1,6 +1,8 @@
-// Matches waiting beams to agents by free resources. Event-driven: anything that
-// may let a job start (a new job, a freed slot, a heartbeat, a connect, an
-// undrain) calls schedule(); calls in the same tick coalesce into one pass.
+// Matches waiting beams to agents by free resources, among the agents fit for
+// the job's type (an agent that cannot search gets no beams, but still command
+// jobs). Event-driven: anything that may let a job start (a new job, a freed
+// slot, a heartbeat, a connect, an undrain) calls schedule(); calls in the same
+// tick coalesce into one pass.
 import type { Assign, SearchSpec } from "../../shared/gen/agent";
 import { PrecheckFailed } from "../search/search-spec";
 import type { Logger } from "../../shared/logging/logger";
@@ -73,10 +75,13 @@ export class Dispatcher {
     return assigned === jobs.length && jobs.length > 0;
   }
 
-  /** The fitting agent with the most free cores; for a retry, one that has not tried the job if any fits. */
+  /**
+   * The fitting agent with the most free cores; for a retry, one that has not tried the job if
+   * any fits, so a beam that failed on a node (counted or through the node's fault) goes elsewhere.
+   */
   private choose(job: JobRow, agents: AgentState[]): AgentState | undefined {
     const need = { cores: job.cores, memory: job.memory, shm: job.shm };
-    const fitting = agents.filter((a) => fits(a.free(), need));
+    const fitting = agents.filter((a) => a.unfitFor(job.job_type) === undefined && fits(a.free(), need));
     if (fitting.length === 0) return undefined;
     let pool = fitting;
     if (job.status === "retrying") {

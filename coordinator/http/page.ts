@@ -50,7 +50,8 @@ tr.clickable { cursor:pointer; } tr.clickable:hover, tr.clickable:focus { backgr
 #log { height:360px; overflow:auto; background:#11151c; color:#e4e7ec; margin:0; }
 .muted { color:var(--mute); } .pill { display:inline-block; padding:0 6px; border-radius:9px; font-size:12px; background:#eceff3; }
 .pill.connected { background:#dcf5e3; color:var(--ok); } .pill.disconnected, .pill.never_seen { background:#fde2e0; color:var(--bad); }
-.pill.drained { background:#fff1d6; color:var(--warn); }
+.pill.drained, .pill.unfit { background:#fff1d6; color:var(--warn); }
+.why { color:var(--warn); font-size:12px; white-space:pre-wrap; word-break:break-word; max-width:60ch; }
 `;
 
 const SCRIPT = `
@@ -101,7 +102,10 @@ function render(s) {
   $("perHour").textContent = s.beams.lastHour; $("per24h").textContent = s.beams.last24h; $("total").textContent = s.beams.total;
   fill("agents", ...(s.agents.length ? s.agents.map((a) => h("tr", { "data-agent": a.id },
     h("td", {}, a.id, h("div", { class: "muted" }, a.hostname)),
-    h("td", {}, h("span", { class: "pill " + a.state }, a.state), " ", a.drained ? h("span", { class: "pill drained" }, "drained") : null),
+    h("td", {}, h("span", { class: "pill " + a.state }, a.state), " ", a.drained ? h("span", { class: "pill drained" }, a.drainedBy === "auto" ? "drained automatically" : "drained") : null,
+      a.unfit.flatMap((u) => [" ", h("span", { class: "pill unfit", "data-unfit": u.jobType, title: u.reason }, "cannot run " + u.jobType)]),
+      a.failureStreak ? h("div", { class: "muted" }, a.failureStreak + " failed in a row") : null,
+      a.noBeamsReason ? h("div", { class: "why", "data-why": a.id }, "no beams: " + a.noBeamsReason) : null),
     h("td", { class: "num" }, age(a.heartbeatAgeS)),
     h("td", { class: "num" }, a.coresReserved + " / " + a.cores, h("div", { class: "bar" }, barSpan(a.cores ? a.coresReserved / a.cores : 0))),
     h("td", { class: "num" }, a.load1.toFixed(2)),

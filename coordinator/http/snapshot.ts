@@ -25,6 +25,14 @@ export interface RunningJob {
 export interface AgentSummary {
   id: string; hostname: string; state: string; drained: boolean; heartbeatAgeS: number | null;
   coresReserved: number; cores: number; load1: number; memoryFree: number; shmFree: number; shmTotal: number; attempts: number[];
+  /** operator | auto, "" when not drained */
+  drainedBy: string;
+  /** why it gets no palfa-search beams now ("" when it does): drained with its reason, not connected, unfit */
+  noBeamsReason: string;
+  /** job types the agent says it cannot run, with its reason */
+  unfit: { jobType: string; reason: string }[];
+  /** failed attempts in a row */
+  failureStreak: number;
 }
 export interface Snapshot {
   at: number; uptimeS: number;
@@ -92,6 +100,8 @@ export function snapshot(core: CoordinatorCore): Snapshot {
       heartbeatAgeS: v.lastHeartbeatAt ? Math.max(0, nowS - v.lastHeartbeatAt) : null,
       coresReserved: v.coresReserved, cores: v.cores, load1: v.load1, memoryFree: v.memoryFree,
       shmFree: v.shmFree, shmTotal: v.shmTotal, attempts: v.attempts,
+      drainedBy: v.drainedBy, noBeamsReason: v.noBeamsReason, failureStreak: v.failureStreak,
+      unfit: (v.capabilities?.jobTypes ?? []).filter((f) => !f.fit).map((f) => ({ jobType: f.jobType, reason: f.reason })),
     };
   });
 

@@ -69,6 +69,22 @@ export interface AgentLost {
   attempts: { id: number; job: number; beam: string }[];
 }
 
+/**
+ * The coordinator drained an agent on its own (its failed attempts in a row spanned
+ * dispatch.drain_after_failures beams, or another check such as a canary failed): it gets
+ * no new jobs until an operator undrains it.
+ */
+export interface AgentDrained {
+  kind: "agent_drained";
+  agent: string;
+  hostname: string;
+  /** who decided: "auto" for the coordinator's own checks */
+  by: string;
+  reason: string;
+  /** the failed attempts that drained it, oldest first (empty when the reason is not a failure streak) */
+  failures: { attempt: number; job: number; beam: string; errorClass: string; details: string }[];
+}
+
 /** A coordinator component died on an unexpected error (PALFA send_on_crash, with traceback). */
 export interface ComponentCrashed {
   kind: "component_crashed";
@@ -77,7 +93,7 @@ export interface ComponentCrashed {
   stack: string;
 }
 
-export type NotifyEvent = JobFailedWillRetry | JobFailedForGood | PrecheckFailed | UploadFailedForGood | AgentLost | ComponentCrashed;
+export type NotifyEvent = JobFailedWillRetry | JobFailedForGood | PrecheckFailed | UploadFailedForGood | AgentLost | AgentDrained | ComponentCrashed;
 export type NotifyEventKind = NotifyEvent["kind"];
 
 /** The config switch that lets each kind of notice through on a channel. */
@@ -87,6 +103,7 @@ export const SWITCH_OF: Record<NotifyEventKind, SwitchKey> = {
   precheck_failed: "on_precheck_failure",
   upload_failed: "on_upload_failure",
   agent_lost: "on_agent_lost",
+  agent_drained: "on_agent_drained",
   component_crashed: "on_crash",
 };
 
@@ -100,6 +117,7 @@ export function logFieldsOf(e: NotifyEvent): Record<string, unknown> {
     case "precheck_failed":
       return { notice: e.kind, job: e.job, beam: e.beam };
     case "agent_lost":
+    case "agent_drained":
       return { notice: e.kind, agent: e.agent };
     case "component_crashed":
       return { notice: e.kind, crashed: e.component };

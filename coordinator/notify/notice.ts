@@ -49,6 +49,8 @@ function titleOf(e: NotifyEvent): string {
       return `upload failed for good — job ${e.job} (${e.beam})`;
     case "agent_lost":
       return `agent lost, ${plural(e.attempts.length, "attempt")} requeued — agent ${e.agent}${e.hostname ? ` (${e.hostname})` : ""}`;
+    case "agent_drained":
+      return `agent drained${e.by === "auto" ? " automatically" : ""}, it gets no new beams — agent ${e.agent}${e.hostname ? ` (${e.hostname})` : ""}`;
     case "component_crashed":
       return `crashed — ${e.component}`;
   }
@@ -114,6 +116,23 @@ function textOf(e: NotifyEvent): string {
         `Agent ${e.agent}${e.hostname ? ` on ${e.hostname}` : ""} stopped renewing its leases (last seen ${isoTime(e.lastSeenAt)}).`,
         `Its ${plural(e.attempts.length, "attempt")} ${e.attempts.length === 1 ? "was" : "were"} lost and requeued (not counted as failures):`,
         ...(e.attempts.length ? e.attempts.map((a) => `  #${a.id}  job ${a.job} (${a.beam})`) : ["  (none)"]),
+      ].join("\n");
+    case "agent_drained":
+      return [
+        `Agent ${e.agent}${e.hostname ? ` on ${e.hostname}` : ""} was drained${e.by === "auto" ? " automatically" : ` (by ${e.by})`}: it gets no new beams; what it runs now finishes.`,
+        "",
+        "Reason:",
+        indent(e.reason),
+        ...(e.failures.length ? [
+          "",
+          `Failed attempts (${e.failures.length}, oldest first):`,
+          ...e.failures.map((f) => [
+            `  #${f.attempt}  job ${f.job} (${f.beam})${f.errorClass ? `  ${f.errorClass}` : ""}`,
+            ...(f.details.trim() ? [indent(f.details, "        ")] : []),
+          ].join("\n")),
+        ] : []),
+        "",
+        `Once the node is fixed: beamflow undrain ${e.agent}`,
       ].join("\n");
     case "component_crashed":
       return [

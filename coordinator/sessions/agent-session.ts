@@ -7,7 +7,7 @@ import type {
   AgentMessage, AssignReply, AttemptResult, CoordinatorMessage, Diagnostic, Heartbeat, Hello, HeldAttempt, LogChunk, Progress, StepUpdate,
 } from "../../shared/gen/agent";
 import { AttemptOutcome, StepState } from "../../shared/gen/agent";
-import type { StepRecord } from "../../shared/gen/common";
+import type { Capabilities, StepRecord } from "../../shared/gen/common";
 import type { Logger } from "../../shared/logging/logger";
 import type { CoordinatorCore } from "../core";
 import { IllegalTransition } from "../tracker/transitions";
@@ -97,6 +97,8 @@ export class AgentSession implements AgentLink {
     agent.heartbeat(h.resources, Date.now() / 1000);
     this.agent = agent;
     core.tracker.recordHello(this.agentId, { hostname: h.hostname, version: h.version, labels: h.labels, resources: h.resources });
+    agent.capabilities = undefined;
+    this.noteCapabilities(h.capabilities);
     this.log.info({ hostname: h.hostname, version: h.version, held: h.held.map((a) => a.attemptId) }, "agent connected");
     this.reattach(h.held);
     this.send({ body: { $case: "welcome", value: { agentId: this.agentId, heartbeatIntervalMs: 0, drained: agent.drained } } });
@@ -129,10 +131,30 @@ export class AgentSession implements AgentLink {
     }
   }
 
+  /** Keeps what the agent says it can run; stored and logged when its fitness changes. */
+  private noteCapabilities(c: Capabilities | undefined): void {
+    const agent = this.agent!;
+    const before = agent.capabilities;
+    const key = (x: Capabilities | undefined) => JSON.stringify(x?.jobTypes ?? null);
+    if (before !== undefined && key(before) === key(c)) {
+      agent.capabilities = c;
+      return;
+    }
+    agent.capabilities = c;
+    this.core.tracker.recordCapabilities(this.agentId, c);
+    for (const f of c?.jobTypes ?? []) {
+      const was = before?.jobTypes.find((x) => x.jobType === f.jobType);
+      if (was?.fit === f.fit && was.reason === f.reason) continue;
+      if (f.fit) this.log.info({ jobType: f.jobType }, `the agent can run ${f.jobType} jobs`);
+      else this.log.warn({ jobType: f.jobType, reason: f.reason }, `the agent cannot run ${f.jobType} jobs: it gets none`);
+    }
+  }
+
   private heartbeat(hb: Heartbeat): void {
     const core = this.core;
     this.agent!.heartbeat(hb.resources, Date.now() / 1000);
     core.tracker.recordSeen(this.agentId, hb.resources);
+    if (hb.capabilities) this.noteCapabilities(hb.capabilities);
     // Finished attempts are held only until their result is acknowledged; the result
     // itself (or its re-send after a reconnect) settles them, so they need no lease.
     const running = hb.held.filter((a) => !a.finished).map((a) => a.attemptId);

@@ -2,6 +2,7 @@
 // they last reported, and what the dispatcher has reserved on each. The tracker
 // stays the truth; this is rebuilt from it at start.
 import type { CoordinatorMessage, Resources } from "../../shared/gen/agent";
+import type { Capabilities } from "../../shared/gen/common";
 import type { Reservation } from "../tracker/tracker";
 
 export interface AgentLink {
@@ -18,6 +19,8 @@ export class AgentState {
   hostname = "";
   version = "";
   labels: Record<string, string> = {};
+  /** what the agent last said it can run; undefined: it never said (an older agent), taken as fit */
+  capabilities: Capabilities | undefined;
   /** attempt id → what it holds on this agent */
   readonly reserved = new Map<number, Reservation>();
   /** attempts reserved since the last heartbeat: its free figures don't show them yet */
@@ -26,6 +29,12 @@ export class AgentState {
   constructor(readonly id: string) {}
 
   get connected(): boolean { return this.link !== null; }
+
+  /** Why this agent cannot run jobs of this type, or undefined when it can (or never said). */
+  unfitFor(jobType: string): string | undefined {
+    const f = this.capabilities?.jobTypes.find((x) => x.jobType === jobType);
+    return f && !f.fit ? f.reason || "the agent reports it cannot run them" : undefined;
+  }
 
   reserve(attemptId: number, r: Reservation): void {
     this.reserved.set(attemptId, r);

@@ -154,4 +154,16 @@ CREATE INDEX job_uploads_job ON job_uploads(job_id, id);
 CREATE INDEX job_uploads_status ON job_uploads(status);
 `,
   },
+  {
+    version: 4,
+    name: "why an agent gets no beams: drain reason and who drained it, its last capabilities report, its failure streak's start",
+    sql: `
+ALTER TABLE agents ADD COLUMN drain_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE agents ADD COLUMN drained_by TEXT NOT NULL DEFAULT '';      -- operator | auto ('' when not drained)
+ALTER TABLE agents ADD COLUMN drained_at REAL;
+ALTER TABLE agents ADD COLUMN capabilities_json TEXT NOT NULL DEFAULT ''; -- the agent's last Capabilities ('' never reported)
+ALTER TABLE agents ADD COLUMN streak_since REAL NOT NULL DEFAULT 0;     -- failures that ended before this do not count (undrain)
+CREATE INDEX job_submits_agent_finished ON job_submits(agent_id, finished_at);
+`,
+  },
 ];

@@ -17,6 +17,7 @@ export const ATTEMPT_STATES = [
   "running",           // the agent accepted; its heartbeats renew the lease
   "processed",         // the payload succeeded
   "processing_failed", // the payload failed (counts toward max_attempts)
+  "node_failed",       // the node could not run it: its toolchain, work dir or /dev/shm (not counted)
   "lost",              // the lease expired, or the agent came back without it (not counted)
   "withdrawn",         // not accepted in time, or refused by the agent (not counted)
   "cancelled",         // polite stop by an operator (not counted)
@@ -25,9 +26,28 @@ export const ATTEMPT_STATES = [
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 
 /** Attempt states after which the attempt holds nothing on its agent. */
-export const FINISHED_ATTEMPT_STATES: readonly AttemptState[] = ["processed", "processing_failed", "lost", "withdrawn", "cancelled", "stopped"];
+export const FINISHED_ATTEMPT_STATES: readonly AttemptState[] = ["processed", "processing_failed", "node_failed", "lost", "withdrawn", "cancelled", "stopped"];
 /** Attempt states that count toward max_attempts. */
 export const COUNTED_ATTEMPT_STATES: readonly AttemptState[] = ["processing_failed", "stopped"];
+/**
+ * Attempt states that count toward the agent's failure streak (dispatch.drain_after_failures):
+ * whoever's fault it was, the node failed it; a processed attempt ends the streak.
+ */
+export const STREAK_ATTEMPT_STATES: readonly AttemptState[] = ["processing_failed", "node_failed"];
+
+/**
+ * Error classes (AttemptResult.error_class) that are the node's fault, not the beam's: the
+ * attempt ends node_failed and the job waits for another node, nothing counted. Another
+ * node could run the beam, so counting it would fail good beams for good on a bad node.
+ */
+export const NODE_FAULTS = {
+  missing_program: { why: "a program of the search is not installed where the agent looks for it" },
+  toolchain:       { why: "a program of the search is there but cannot be run (e.g. a broken wrapper, not PRESTO's)" },
+  workdir:         { why: "the agent cannot create or write its work dir or results dir" },
+  shm_occupied:    { why: "the work filesystem filled up while the attempt used less than it reserved: leftovers or other tenants of the node took the space" },
+} as const satisfies Record<string, { why: string }>;
+export type NodeFault = keyof typeof NODE_FAULTS;
+export const isNodeFault = (errorClass: string): errorClass is NodeFault => Object.hasOwn(NODE_FAULTS, errorClass);
 
 export interface Transition<S extends string> {
   from: readonly S[];
@@ -46,6 +66,7 @@ export const JOB_TRANSITIONS = {
   assign:        { from: ["new", "retrying"], to: "submitted", owner: false, set: "current_attempt_id = @attempt, details = ''", why: "the dispatcher gave the beam to an agent" },
   succeed:       { from: ["submitted"], to: "processed", owner: true, why: "the current attempt succeeded" },
   requeue:       { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt ended without counting: lost, withdrawn or politely stopped" },
+  requeueAfterNodeFault: { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt failed through its node's fault (NODE_FAULTS): the beam waits for another node, nothing counted" },
   failAndRetry:  { from: ["submitted"], to: "retrying", owner: true, set: "failures = failures + 1", when: "failures + 1 < @max_attempts", why: "the current attempt failed and attempts are left" },
   failForGood:   { from: ["submitted"], to: "terminal_failure", owner: true, set: "failures = failures + 1", when: "failures + 1 >= @max_attempts", why: "the current attempt failed and it was the last one allowed" },
   kill:          { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
@@ -64,6 +85,7 @@ export const ATTEMPT_TRANSITIONS = {
   withdraw: { from: ["assigned"], to: "withdrawn", owner: false, set: "finished_at = @now", why: "the agent did not accept in time, or refused" },
   succeed:  { from: ["running"], to: "processed", owner: true, set: "finished_at = @now", why: "the agent reported success" },
   fail:     { from: ["assigned", "running"], to: "processing_failed", owner: true, set: "finished_at = @now", why: "the agent reported a payload failure" },
+  failOnNode: { from: ["assigned", "running"], to: "node_failed", owner: true, set: "finished_at = @now", why: "the agent reported a failure whose class is the node's fault (NODE_FAULTS)" },
   lose:     { from: ["assigned", "running"], to: "lost", owner: false, set: "finished_at = @now", why: "the lease expired, or the agent came back without the attempt" },
   cancel:   { from: ["assigned", "running"], to: "cancelled", owner: false, set: "finished_at = @now", why: "an operator stopped the job politely" },
   stop:     { from: ["assigned", "running"], to: "stopped", owner: false, set: "finished_at = @now", why: "an operator stopped the job and counted it as a failure" },

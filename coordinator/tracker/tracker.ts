@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import type Database from "better-sqlite3";
 import { Transitions } from "./transitions";
 import { UploadRecords } from "./uploads";
-import type { AttemptState, JobState } from "./states";
+import { isNodeFault, STREAK_ATTEMPT_STATES, type AttemptState, type JobState } from "./states";
 
 export interface Reservation { cores: number; memory: number; shm: number }
 
@@ -22,7 +22,10 @@ export interface AttemptRow {
 export interface AgentRow {
   id: string; token_hash: string; hostname: string; version: string; labels_json: string; drained: number;
   resources_json: string; registered_at: number; last_seen_at: number | null;
+  drain_reason: string; drained_by: "" | DrainedBy; drained_at: number | null; capabilities_json: string; streak_since: number;
 }
+/** Who stopped an agent's beams: an operator (`beamflow drain`) or the coordinator itself (failure streak, failed canary). */
+export type DrainedBy = "operator" | "auto";
 export interface FileRow {
   id: number; request_id: number | null; filename: string; size: number; sha256: string | null; status: string;
   details: string; created_at: number; updated_at: number;
@@ -84,7 +87,17 @@ export class Tracker {
       rotateAgent: db.prepare("UPDATE agents SET token_hash = ? WHERE id = ?"),
       agentHello: db.prepare(`UPDATE agents SET hostname = @hostname, version = @version, labels_json = @labels, resources_json = @resources, last_seen_at = @now WHERE id = @id`),
       agentSeen: db.prepare("UPDATE agents SET resources_json = @resources, last_seen_at = @now WHERE id = @id"),
-      drain: db.prepare("UPDATE agents SET drained = ? WHERE id = ?"),
+      drain: db.prepare("UPDATE agents SET drained = 1, drain_reason = @reason, drained_by = @by, drained_at = @now WHERE id = @id"),
+      undrain: db.prepare("UPDATE agents SET drained = 0, drain_reason = '', drained_by = '', drained_at = NULL, streak_since = @now WHERE id = @id"),
+      setCapabilities: db.prepare("UPDATE agents SET capabilities_json = @capabilities WHERE id = @id"),
+      // The agent's failed attempts after its last success (ties in time broken by id) and after
+      // the streak was last reset.
+      streak: db.prepare(`WITH last_ok AS (SELECT finished_at AS t, id FROM job_submits WHERE agent_id = @agent AND status = 'processed'
+                                           ORDER BY finished_at DESC, id DESC LIMIT 1)
+                          SELECT a.* FROM job_submits a
+                          WHERE a.agent_id = @agent AND a.status IN (${STREAK_ATTEMPT_STATES.map((x) => `'${x}'`).join(", ")}) AND a.finished_at > @since
+                            AND NOT EXISTS (SELECT 1 FROM last_ok WHERE a.finished_at < last_ok.t OR (a.finished_at = last_ok.t AND a.id < last_ok.id))
+                          ORDER BY a.finished_at, a.id`),
       filesOfJob: db.prepare("SELECT f.* FROM files f JOIN job_files jf ON jf.file_id = f.id WHERE jf.job_id = ? ORDER BY f.filename"),
       markFileDeleted: db.prepare("UPDATE files SET status = 'deleted', details = @details, updated_at = @now WHERE id = @id"),
     };
@@ -156,13 +169,29 @@ export class Tracker {
     })();
   }
 
-  /** A payload failure: counted; the job retries while attempts are left, else fails for good. */
+  /**
+   * A payload failure: counted; the job retries while attempts are left, else fails for good.
+   * A failure whose class is the node's fault (NODE_FAULTS) is not counted: see failOnNode.
+   */
   fail(attemptId: number, agentId: string, errorClass: string, details: string, maxAttempts: number): JobOutcome {
+    if (isNodeFault(errorClass)) return this.failOnNode(attemptId, agentId, errorClass, details);
     return this.db.transaction(() => {
       const a = this.requireAttempt(attemptId);
       this.moves.attempt("fail", attemptId, agentId);
       this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
       return this.failJob(a.job_id, attemptId, `attempt ${attemptId} failed: ${details}`, maxAttempts);
+    })();
+  }
+
+  /** The node could not run the attempt: the job waits for another node, nothing counted. */
+  failOnNode(attemptId: number, agentId: string, errorClass: string, details: string): JobOutcome {
+    return this.db.transaction(() => {
+      const a = this.requireAttempt(attemptId);
+      this.moves.attempt("failOnNode", attemptId, agentId);
+      this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
+      this.moves.job("requeueAfterNodeFault", a.job_id, attemptId);
+      this.s.setJobDetails.run({ id: a.job_id, details: `attempt ${attemptId} failed on agent ${agentId}, not counted (the node's fault): ${details}` });
+      return { job: a.job_id, status: "retrying" as JobState };
     })();
   }
 
@@ -330,8 +359,25 @@ export class Tracker {
     this.s.agentSeen.run({ id, resources: JSON.stringify(resources ?? {}), now: now() });
   }
 
-  setDrained(id: string, drained: boolean): void {
-    if (this.s.drain.run(drained ? 1 : 0, id).changes === 0) throw new NotFound("agent", id);
+  /** What the agent last said it can run (kept so `agents` can say why a disconnected agent got no beams). */
+  recordCapabilities(id: string, capabilities: unknown): void {
+    this.s.setCapabilities.run({ id, capabilities: capabilities === undefined ? "" : JSON.stringify(capabilities) });
+  }
+
+  /** Stops beams to an agent, recording why and who decided (replacing an earlier reason). */
+  drain(id: string, reason: string, by: DrainedBy): void {
+    if (this.s.drain.run({ id, reason, by, now: now() }).changes === 0) throw new NotFound("agent", id);
+  }
+
+  /** Lets an agent take beams again; its failure streak starts over. */
+  undrain(id: string): void {
+    if (this.s.undrain.run({ id, now: now() }).changes === 0) throw new NotFound("agent", id);
+  }
+
+  /** The agent's failed attempts in a row: since its last processed attempt and its last undrain, oldest first. */
+  failureStreak(agentId: string): AttemptRow[] {
+    const since = this.agent(agentId)?.streak_since ?? 0;
+    return this.s.streak.all({ agent: agentId, since }) as AttemptRow[];
   }
 }
 

@@ -1,6 +1,6 @@
 // The `notify:` config section: who hears about failed jobs, lost agents and
 // crashes, by email (SMTP) and/or by a signed JSON webhook. PALFA only emailed
-// (mailer.py, reference §7); the switches below cover its triggers plus agent_lost.
+// (mailer.py, reference §7); the switches below cover its triggers plus agent_lost and agent_drained.
 //
 // Mount it in the main schema as `notify: notifySchema.prefault({})`. Secrets are
 // never in the config itself: `password_file` and `secret_file` name files that
@@ -17,6 +17,8 @@ const switches = {
   on_crash: z.boolean().default(true),
   /** an agent stopped renewing its leases and its attempts were lost */
   on_agent_lost: z.boolean().default(true),
+  /** the coordinator drained an agent on its own (failures in a row on several beams, a failed check) */
+  on_agent_drained: z.boolean().default(true),
   /** a beam failed its presubmission check (e.g. no zaplist) and failed for good */
   on_precheck_failure: z.boolean().default(true),
   /** a beam's results failed to upload as often as allowed (upload_failed; not searched again) */

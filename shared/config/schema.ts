@@ -89,6 +89,8 @@ export const configSchema = z.strictObject({
     shm_factor: z.number().positive().default(3),
     cores_per_beam: z.number().int().positive().default(1),
     memory_per_beam: size.default(2 * 2 ** 30),
+    // An agent whose failed attempts in a row span this many different beams is drained; 0 = never.
+    drain_after_failures: z.number().int().nonnegative().default(3),
   }).prefault({}),
   agent: z.strictObject({
     id: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash, underscore").optional(),
@@ -110,6 +112,10 @@ export const configSchema = z.strictObject({
       presto_dir: z.string().default(process.env.PRESTO ?? ""),
       psrfits_utils_dir: z.string().default(""),
     }).prefault({}),
+    // How often the agent looks for changes to its toolchain and work dir (a few stat calls),
+    // and how often it checks them in full regardless (runs accelsearch for its usage).
+    fitness_check_s: seconds.default(60),
+    fitness_full_check_s: seconds.default(900),
     reconnect_initial_s: seconds.default(0.5),
     reconnect_max_s: seconds.default(30),
     // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.

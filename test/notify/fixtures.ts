@@ -1,5 +1,5 @@
 // Events as the coordinator would build them, for the notifier's tests.
-import type { AgentLost, ComponentCrashed, JobFailedForGood, JobFailedWillRetry, PrecheckFailed, UploadFailedForGood } from "../../coordinator/notify/events";
+import type { AgentDrained, AgentLost, ComponentCrashed, JobFailedForGood, JobFailedWillRetry, PrecheckFailed, UploadFailedForGood } from "../../coordinator/notify/events";
 
 export const BEAM = "p2030.20120101.G45.00+00.00.C.b0s0g0";
 
@@ -30,6 +30,16 @@ export const precheck: PrecheckFailed = { kind: "precheck_failed", job: 13, beam
 export const agentLost: AgentLost = {
   kind: "agent_lost", agent: "node-b", hostname: "node-b.cluster", lastSeenAt: 1_700_000_000,
   attempts: [{ id: 102, job: 12, beam: BEAM }, { id: 104, job: 14, beam: "p2030.20120101.G46.00+00.00.C.b1s0g0" }],
+};
+
+export const agentDrained: AgentDrained = {
+  kind: "agent_drained", agent: "node-c", hostname: "node-c.cluster", by: "auto",
+  reason: "3 failed attempts in a row on 3 beams: job 4 (attempt 7) missing_program: accelsearch not found; job 5 (attempt 8) exit_code: exited with code 1; job 6 (attempt 9) workdir: cannot create the work dir",
+  failures: [
+    { attempt: 7, job: 4, beam: BEAM, errorClass: "missing_program", details: "accelsearch not found" },
+    { attempt: 8, job: 5, beam: "p2030.20120101.G46.00+00.00.C.b1s0g0", errorClass: "exit_code", details: "exited with code 1" },
+    { attempt: 9, job: 6, beam: "p2030.20120101.G46.00+00.00.C.b2s0g0", errorClass: "workdir", details: "cannot create the work dir" },
+  ],
 };
 
 export const crashed: ComponentCrashed = {

@@ -2,11 +2,11 @@
 import assert from "node:assert/strict";
 import { notifySchema } from "../../shared/config/notify-schema";
 import { buildNotice } from "../../coordinator/notify/notice";
-import { agentLost, BEAM, crashed, forGood, precheck, uploadFailed, willRetry } from "./fixtures";
+import { agentDrained, agentLost, BEAM, crashed, forGood, precheck, uploadFailed, willRetry } from "./fixtures";
 
 describe("notify: config section", () => {
   it("parses {} to both channels off, with every default", () => {
-    const sw = { on_failure_retry: true, on_terminal_failure: true, on_crash: true, on_agent_lost: true, on_precheck_failure: true, on_upload_failure: true };
+    const sw = { on_failure_retry: true, on_terminal_failure: true, on_crash: true, on_agent_lost: true, on_agent_drained: true, on_precheck_failure: true, on_upload_failure: true };
     assert.deepEqual(notifySchema.parse({}), {
       email: { enabled: false, smtp: { host: "", port: 25, secure: false, ignore_tls: false }, from: "", to: [], subject_prefix: "beamflow:", ...sw },
       webhook: { enabled: false, timeout_s: 10, ...sw },
@@ -57,6 +57,10 @@ describe("notify: buildNotice", () => {
     assert.ok(buildNotice(precheck).text.includes("no zaplist for this beam"));
     assert.ok(buildNotice(agentLost).text.includes("2023-11-14T22:13:20Z"));
     assert.ok(buildNotice(crashed).text.includes("at schedule (dispatcher.ts:42:7)"));
+    assert.equal(buildNotice(agentDrained).subject, "beamflow: agent drained automatically, it gets no new beams — agent node-c (node-c.cluster)");
+    for (const s of ["3 failed attempts in a row on 3 beams", "#7  job 4", "missing_program", "#9  job 6", "workdir", "beamflow undrain node-c"]) {
+      assert.ok(buildNotice(agentDrained).text.includes(s), `drained body has ${JSON.stringify(s)}`);
+    }
   });
 
   it("keeps the subject on one line and is pure", () => {

@@ -123,10 +123,11 @@ export class Cluster {
     return file;
   }
 
-  async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}): Promise<Proc> {
+  /** Starts an agent process; `env` adds to (or, with a value of undefined, removes from) the test's environment. */
+  async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
     const file = fs.existsSync(path.join(this.dir, `${id}.yaml`)) ? path.join(this.dir, `${id}.yaml`) : this.registerAgent(id, agentOverrides);
     const startedAt = Date.now() / 1000;
-    const p = startProc(id, ["--config", file, "agent"]);
+    const p = startProc(id, ["--config", file, "agent"], env);
     this.agents.set(id, p);
     await waitFor(`agent ${id} to connect`, async () => {
       if (p.child.exitCode !== null) throw new Error(`agent ${id} exited: ${p.stderr.join("\n")}`);

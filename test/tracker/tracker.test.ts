@@ -107,6 +107,52 @@ describe("job tracker", () => {
     assert.equal(t.attemptsOfJob(job).length, 5);
   });
 
+  it("a failure that is the node's fault (missing_program, toolchain, workdir, shm_occupied) requeues the job without counting it", () => {
+    const job = t.createJob({ beam: "b1", jobType: "palfa-search", spec: {}, reservation: R });
+    for (const [i, cls] of ["missing_program", "toolchain", "workdir", "shm_occupied"].entries()) {
+      const a = t.assign(job, i % 2 ? "a2" : "a1", R, Date.now() / 1000 + 30);
+      t.accept(a, i % 2 ? "a2" : "a1", Date.now() / 1000 + 600);
+      assert.deepEqual(t.fail(a, i % 2 ? "a2" : "a1", cls, `${cls} on the node`, 1), { job, status: "retrying" }, cls);
+      assert.equal(t.attempt(a)!.status, "node_failed");
+      assert.equal(t.attempt(a)!.error_class, cls);
+    }
+    assert.equal(t.job(job)!.failures, 0);
+    assert.match(t.job(job)!.details, /failed on agent a2, not counted \(the node's fault\): shm_occupied on the node/);
+    // The same failure is the beam's when its class is not the node's: counted (max_attempts 1: failed for good).
+    const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    t.accept(a, "a1", Date.now() / 1000 + 600);
+    assert.deepEqual(t.fail(a, "a1", "shm_full", "the beam outgrew its reservation", 1), { job, status: "terminal_failure" });
+  });
+
+  it("an agent's failure streak: failed attempts (counted or not) since its last success or undrain, oldest first", () => {
+    const finish = (agent: string, how: "ok" | "fail" | "node" | "lost") => {
+      const job = t.createJob({ beam: "b", jobType: "commands", spec: {}, reservation: R });
+      const a = t.assign(job, agent, R, Date.now() / 1000 + 30);
+      t.accept(a, agent, Date.now() / 1000 + 600);
+      if (how === "ok") t.succeed(a, agent);
+      else if (how === "fail") t.fail(a, agent, "exit_code", "exit 1", 2);
+      else if (how === "node") t.fail(a, agent, "missing_program", "accelsearch not found", 2);
+      else t.lose(a, "lease");
+      return a;
+    };
+    const f1 = finish("a1", "fail");
+    finish("a1", "lost"); // neither a failure nor a success
+    const f2 = finish("a1", "node");
+    finish("a2", "fail"); // another agent's
+    assert.deepEqual(t.failureStreak("a1").map((a) => a.id), [f1, f2]);
+    finish("a1", "ok");
+    assert.deepEqual(t.failureStreak("a1"), []);
+    const f3 = finish("a1", "fail");
+    assert.deepEqual(t.failureStreak("a1").map((a) => a.id), [f3]);
+
+    t.drain("a1", "2 failed attempts in a row", "auto");
+    assert.deepEqual([t.agent("a1")!.drained, t.agent("a1")!.drained_by, t.agent("a1")!.drain_reason], [1, "auto", "2 failed attempts in a row"]);
+    t.undrain("a1");
+    assert.deepEqual([t.agent("a1")!.drained, t.agent("a1")!.drained_by, t.agent("a1")!.drain_reason], [0, "", ""]);
+    assert.deepEqual(t.failureStreak("a1"), [], "undrain starts the streak over");
+    assert.throws(() => t.drain("nobody", "x", "operator"), /no agent nobody/);
+  });
+
   it("kill takes only waiting jobs; retry only terminal failures", () => {
     const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
     const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);

@@ -1,8 +1,9 @@
 // `beamflow doctor`: checks what a palfa-search needs on this node and says
-// exactly what is missing and how to point beamflow at it.
-import fs from "node:fs";
+// exactly what is missing and how to point beamflow at it. The agent runs the
+// same program checks to tell the coordinator whether it can search at all.
 import path from "node:path";
 import { diskSpace } from "../../resources/resources";
+import { probeWorkDir } from "../../resources/work-dir";
 import { formatSize } from "../../../shared/config/sizes";
 import { harmpolishFlags, parseUsageFlags, readUsage } from "./flags";
 import { MOCK_ONLY, SEARCH_PROGRAMS, SEARCH_PROGRAM_NAMES } from "./programs";
@@ -15,9 +16,22 @@ export interface Check { what: string; ok: boolean; detail: string; fix?: string
 /** Minimum tmpfs free space worth calling usable for a beam (a Mock beam is ~1 GB, times the shm factor). */
 const SHM_WARN_BYTES = 4 * 2 ** 30;
 
-export async function doctor(cfg: ToolchainConfig, workBase: string): Promise<Check[]> {
-  const checks: Check[] = [];
-  let missing = 0;
+export interface ProgramsReport {
+  checks: Check[];
+  /** programs not found */
+  missing: string[];
+  /** programs found that cannot be used, and why (cannot run, not PRESTO's) */
+  broken: { name: string; why: string }[];
+}
+
+/** Where programs are looked for, in words. */
+export function whereLooked(cfg: ToolchainConfig): string {
+  return cfg.wrapper.length ? `inside '${cfg.wrapper.join(" ")}'` : searchDirs(cfg).join(":");
+}
+
+/** Every program of the search: found, and (accelsearch) PRESTO's, with the flags it takes. */
+export async function checkPrograms(cfg: ToolchainConfig): Promise<ProgramsReport> {
+  const report: ProgramsReport = { checks: [], missing: [], broken: [] };
   for (const name of SEARCH_PROGRAM_NAMES) {
     const what = `${name}${MOCK_ONLY.includes(name) ? " (Mock data only)" : ""}`;
     try {
@@ -28,21 +42,27 @@ export async function doctor(cfg: ToolchainConfig, workBase: string): Promise<Ch
         const polish = harmpolishFlags(flags);
         detail += polish.length ? " (accepts -harmpolish: PRESTO < 4)" : " (polishes harmonics by default: -harmpolish is not passed)";
       }
-      checks.push({ what, ok: true, detail });
+      report.checks.push({ what, ok: true, detail });
     } catch (err) {
-      missing++;
       const e = err as Error;
-      checks.push({ what, ok: false, detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message });
+      if (err instanceof MissingProgramError) report.missing.push(name);
+      else report.broken.push({ name, why: e.message });
+      report.checks.push({ what, ok: false, detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message });
     }
   }
-  if (missing) {
-    checks.push({
+  if (report.missing.length || report.broken.length) {
+    report.checks.push({
       what: "where programs are looked for",
       ok: false,
-      detail: cfg.wrapper.length ? `inside '${cfg.wrapper.join(" ")}'` : searchDirs(cfg).join(":"),
+      detail: whereLooked(cfg),
       fix: "put PRESTO's and psrfits_utils' bin directories on PATH, set agent.toolchain.prefix or agent.toolchain.path, or run them in a container with agent.toolchain.wrapper (e.g. [apptainer, exec, presto.sif]); gs comes from Debian's ghostscript package",
     });
   }
+  return report;
+}
+
+export async function doctor(cfg: ToolchainConfig, workBase: string): Promise<Check[]> {
+  const checks: Check[] = [...(await checkPrograms(cfg)).checks];
 
   const presto = cfg.prestoDir ? gitHead(cfg.prestoDir) : undefined;
   checks.push({
@@ -53,16 +73,13 @@ export async function doctor(cfg: ToolchainConfig, workBase: string): Promise<Ch
     fix: presto ? undefined : "set agent.toolchain.presto_dir (or $PRESTO) to PRESTO's git checkout so results record its commit",
   });
 
-  let dir = path.resolve(workBase);
-  while (!fs.existsSync(dir)) dir = path.dirname(dir);
   const space = diskSpace(workBase);
-  let writable = true;
-  try { fs.accessSync(dir, fs.constants.W_OK); } catch { writable = false; }
+  const work = probeWorkDir(workBase, { create: false });
   checks.push({
     what: `work dir ${workBase}`,
-    ok: writable && space.total > 0,
-    detail: `${writable ? "writable" : `${dir} is not writable`}; ${formatSize(space.free)} free of ${formatSize(space.total)}`,
-    fix: writable ? undefined : `create ${workBase} writable by the agent's user, or set agent.work_base`,
+    ok: work.ok && space.total > 0,
+    detail: `${work.ok ? "writable" : work.why}; ${formatSize(space.free)} free of ${formatSize(space.total)}`,
+    fix: work.ok ? undefined : `create ${path.resolve(workBase)} writable by the agent's user, or set agent.work_base`,
   });
   if (space.free < SHM_WARN_BYTES) {
     checks.push({
