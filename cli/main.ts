@@ -12,6 +12,7 @@ import { call, CliError, connectAdmin } from "./admin-client";
 import { run } from "./run";
 import { registerLogsCommand } from "./logs-command";
 import { registerResultsCommands } from "./results-commands";
+import { registerSynthCommands } from "./synth-commands";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
 import { doctor } from "../agent/search/toolchain/doctor";
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerResultsCommands(program);
   registerAdminCommands(program);
+  registerSynthCommands(program);
   return program;
 }
 
