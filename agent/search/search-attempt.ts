@@ -29,6 +29,7 @@ import { rfiDiagnostics, siftingDiagnostics, zaplistDiagnostics, paramDiagnostic
 import { collectResults, writeSearchParamsFile, writeReport } from "./results";
 import { writeSiftingProducts } from "./sifting-products";
 import { ProgressReporter, type SearchProgress } from "./progress";
+import { pfdPlotArgv } from "./plots/pfd-plot";
 
 /**
  * A search that cannot go on, with the class an operator filters failures by. missing_program,
@@ -394,7 +395,7 @@ async function fold(tc: Toolchain, p: SearchParams, ex: StepExecutor, step: Step
     await step(`prepfold ${out}`, [...tc.cmd("prepfold"), ...cmd.args], { teeTo: path.join(work, `${out}.prepfold.out`), stage: "folding" });
     const pfd = path.join(work, `${out}.pfd`);
     if (!fs.existsSync(`${pfd}.bestprof`)) throw new SearchFailure(`prepfold did not write ${out}.pfd.bestprof`, "bad_output");
-    await renderPlot(tc, step, `${pfd}.ps`, `${pfd}.png`);
+    await step(`plot ${out}.pfd`, pfdPlotArgv(tc, pfd, work), { stage: "plots" });
     const prof = readBestprofFile(`${pfd}.bestprof`);
     attributes.push(`${out}.pfd prepfold_sigma=${prof.probNoise.sigma}`);
   }));

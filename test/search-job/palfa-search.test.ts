@@ -32,8 +32,10 @@ const PALFA_DIAGNOSTICS = [
 ];
 
 function invocations(log: string): string[][] {
-  // Calls without arguments are the agent reading each program's usage (its flags).
-  return fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]).filter((c) => c.length > 1);
+  // Calls without arguments are the agent reading each program's usage (its flags); `python -c` is its check
+  // that the plotting python imports PRESTO's package.
+  return fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[])
+    .filter((c) => c.length > 1 && !(path.basename(c[0]) === "python" && c[1] === "-c"));
 }
 
 describe("palfa-search job with the stand-in toolchain", function () {
@@ -134,6 +136,11 @@ describe("palfa-search job with the stand-in toolchain", function () {
     assert.deepEqual(zap.slice(1, 6), ["-zap", "-zapfile", zap[3], "-baryv", "-6.82723e-05"]);
     assert.equal(names.filter((n) => n === "single_pulse_search.py").length >= 6, true);
     assert.equal(names.filter((n) => n === "prepfold").length, 2);
+    // Each fold's plot is drawn from its .pfd (pfd_plot.py); gs renders only the rfifind and single-pulse pages.
+    const plots = calls.filter((c) => path.basename(c[0]) === "python");
+    assert.deepEqual(plots.map((c) => [path.basename(c[1]), path.basename(c[2]), c[3], path.basename(c[4])]).sort(), [1, 5].map((n) =>
+      ["pfd_plot.py", `beam_J1903_DM57.00_Z0_ACCEL_Cand_${n}.pfd`, "-o", `beam_J1903_DM57.00_Z0_ACCEL_Cand_${n}.pfd.png`]));
+    assert.ok(calls.filter((c) => path.basename(c[0]) === "gs").every((c) => !c[c.length - 1].endsWith(".pfd.ps")));
     // Each DM trial's chain runs in order: realfft before zapbirds before rednoise before accelsearch.
     const order = (dm: string) => calls.map((c, i) => [i, path.basename(c[0]), c[c.length - 1]] as const).filter(([, , f]) => f.includes(`_DM${dm}.`)).map(([, n]) => n);
     assert.deepEqual(order("57.00").slice(0, 5), ["realfft", "zapbirds", "rednoise", "accelsearch", "accelsearch"]);

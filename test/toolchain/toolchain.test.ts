@@ -5,6 +5,8 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { PNG } from "pngjs";
+import { requirePresto } from "../support/presto";
 
 const TOOLCHAIN = __dirname;
 const BIN = path.join(TOOLCHAIN, "bin");
@@ -18,7 +20,7 @@ const COMBINED = "p2030.20230225.G037.00-00.10.C.b0g0_0001.fits";
 
 const PROGRAMS = [
   "combine_mocks", "fitsdelrow", "prepdata", "readfile", "rfifind", "prepsubband", "realfft",
-  "zapbirds", "rednoise", "accelsearch", "single_pulse_search.py", "prepfold", "gs",
+  "zapbirds", "rednoise", "accelsearch", "single_pulse_search.py", "prepfold", "gs", "python",
 ];
 const CLIG_PROGRAMS = ["prepdata", "readfile", "rfifind", "prepsubband", "realfft", "zapbirds", "rednoise", "accelsearch", "prepfold", "combine_mocks"];
 
@@ -106,6 +108,7 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
     delete env.BEAMFLOW_STANDIN_TIME_SCALE;
     delete env.BEAMFLOW_STANDIN_CAL_ROWS;
     delete env.BEAMFLOW_STANDIN_SYNTH_CAND;
+    delete env.BEAMFLOW_STANDIN_PYTHON;
     for (const f of [S0, S1, COMBINED]) fs.copyFileSync(path.join(PSRFITS, f), w(f));
     fs.chmodSync(w(COMBINED), 0o644);
     fs.copyFileSync(w(COMBINED), w("beam.fits"));
@@ -371,6 +374,37 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
       assert.notEqual(run("prepfold", fold("14")).status, 0); // the .cand holds 13
       ok("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=png16m", "-r100", "-dFirstPage=2", "-dLastPage=2", `-sOutputFile=${base}.page.png`, `${base}.ps`]);
       assert.ok(sameBytes(w(`${base}.page.png`), path.join(BEAM, "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd.page.png")));
+    });
+  });
+
+  describe("python (candidate plots)", () => {
+    const SCRIPT = path.join(TOOLCHAIN, "..", "..", "agent", "search", "plots", "pfd_plot.py");
+    const CHECK = "import sys, presto.prepfold, matplotlib, numpy; print(sys.version)";
+    const pfd = "cand.pfd";
+    before(() => fs.copyFileSync(path.join(BEAM, "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd"), w(pfd)));
+
+    it("without a real Python with PRESTO: passes the module check and writes the fixture's (cropped) gs rendering, saying so", () => {
+      const none = { BEAMFLOW_STANDIN_PYTHON: "none" };
+      assert.match(ok("python", ["-c", CHECK], none).stdout, /stand-in: no Python with PRESTO's package here/);
+      const r = ok("python", [SCRIPT, pfd, "-o", "fallback.png"], none);
+      assert.match(r.stdout, /wrote the fixture's gs rendering of prepfold's page \(cropped\) as fallback\.png, not a drawing of cand\.pfd/);
+      assert.ok(sameBytes(w("fallback.png"), path.join(BEAM, "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd.page.png")));
+      assert.equal(run("python", [SCRIPT, "missing.pfd", "-o", "x.png"], none).status, 1);
+      assert.equal(run("python", [SCRIPT, pfd, "--json", "x.json"], none).status, 2, "--json needs the real script");
+      assert.equal(run("python", [SCRIPT, pfd, "--bogus"], none).status, 2);
+      assert.equal(run("python", ["other.py"], none).status, 2);
+      assert.equal(run("python", ["-c", "print(1)"], none).status, 2);
+    });
+
+    it("with the real PRESTO: hands every call to PRESTO's python, so the plot is the real script's drawing", function () {
+      requirePresto(this);
+      const env = { BEAMFLOW_STANDIN_PYTHON: "" };
+      assert.match(ok("python", ["-c", CHECK], env).stdout, /^3\.\d+/);
+      const r = ok("python", [SCRIPT, pfd, "-o", "real.png"], env);
+      assert.match(r.stdout, /^pfd_plot\.py: wrote real\.png: DM 57\.000, P_topo 89\.29524164 ms/);
+      const png = PNG.sync.read(fs.readFileSync(w("real.png")));
+      assert.deepEqual([png.width, png.height], [1100, 850]);
+      assert.notEqual(run("python", [SCRIPT, "missing.pfd"], env).status, 0);
     });
   });
 

@@ -8,7 +8,9 @@ import { formatSize } from "../../../shared/config/sizes";
 import { harmpolishFlags, parseUsageFlags, readUsage } from "./flags";
 import { MOCK_ONLY, SEARCH_PROGRAMS, SEARCH_PROGRAM_NAMES } from "./programs";
 import { gitHead } from "./provenance";
+import { checkPlotPython, PLOT_PYTHON_FIX, PlotPythonError } from "./python";
 import { MissingProgramError, resolveProgram, searchDirs } from "./resolve";
+import { toolchainStepEnv } from "./step-env";
 import type { ToolchainConfig } from "./toolchain";
 
 export interface Check { what: string; ok: boolean; detail: string; fix?: string }
@@ -29,7 +31,10 @@ export function whereLooked(cfg: ToolchainConfig): string {
   return cfg.wrapper.length ? `inside '${cfg.wrapper.join(" ")}'` : searchDirs(cfg).join(":");
 }
 
-/** Every program of the search: found, and (accelsearch) PRESTO's, with the flags it takes. */
+/**
+ * Every program of the search: found, (accelsearch) PRESTO's, with the flags it takes, and
+ * (python) able to import PRESTO's package and matplotlib for the candidate plots.
+ */
 export async function checkPrograms(cfg: ToolchainConfig): Promise<ProgramsReport> {
   const report: ProgramsReport = { checks: [], missing: [], broken: [] };
   for (const name of SEARCH_PROGRAM_NAMES) {
@@ -42,12 +47,14 @@ export async function checkPrograms(cfg: ToolchainConfig): Promise<ProgramsRepor
         const polish = harmpolishFlags(flags);
         detail += polish.length ? " (accepts -harmpolish: PRESTO < 4)" : " (polishes harmonics by default: -harmpolish is not passed)";
       }
+      if (name === "python") detail += ` (${await checkPlotPython(p, toolchainStepEnv(cfg))})`;
       report.checks.push({ what, ok: true, detail });
     } catch (err) {
       const e = err as Error;
       if (err instanceof MissingProgramError) report.missing.push(name);
       else report.broken.push({ name, why: e.message });
-      report.checks.push({ what, ok: false, detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message });
+      report.checks.push({ what, ok: false, detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message,
+        ...(err instanceof PlotPythonError ? { fix: PLOT_PYTHON_FIX } : {}) });
     }
   }
   if (report.missing.length || report.broken.length) {

@@ -11,7 +11,8 @@ export const SEARCH_PROGRAMS = {
   accelsearch: "PRESTO: the Fourier-domain acceleration search",
   "single_pulse_search.py": "PRESTO: the single-pulse search and its plots",
   prepfold: "PRESTO: folds candidates",
-  gs: "Ghostscript: renders PRESTO's PostScript plots to PNG",
+  gs: "Ghostscript: renders PRESTO's PostScript plots (rfifind, single-pulse) to PNG",
+  python: "Python with PRESTO's package (presto.prepfold) and matplotlib: draws the candidate plots from the .pfd files",
 } as const;
 
 export type SearchProgram = keyof typeof SEARCH_PROGRAMS;

@@ -6,6 +6,8 @@ import { MOCK_ONLY, SEARCH_PROGRAM_NAMES, type SearchProgram } from "./programs"
 import { provenance, type Provenance } from "./provenance";
 import { resolveProgram, type ResolvedProgram, type ToolchainSettings } from "./resolve";
 import { toolchainStepEnv } from "./step-env";
+import { checkPlotPython } from "./python";
+import { PFD_PLOT_SCRIPT } from "../plots/pfd-plot";
 
 /** Programs whose usage text lists their flags (PRESTO's clig programs). */
 const FLAG_PROGRAMS: readonly SearchProgram[] = ["rfifind", "prepsubband", "prepdata", "accelsearch", "prepfold"];
@@ -30,10 +32,17 @@ export class Toolchain {
     const programs = new Map<SearchProgram, ResolvedProgram>();
     for (const name of needed) programs.set(name, resolveProgram(name, cfg));
     const flags = new Map<SearchProgram, FlagSet>();
-    await Promise.all(FLAG_PROGRAMS.filter((p) => programs.has(p)).map(async (p) => {
-      flags.set(p, parseUsageFlags(await readUsage(programs.get(p)!)));
-    }));
-    return new Toolchain(programs, flags, provenance([...programs.values()], { presto: cfg.prestoDir, psrfitsUtils: cfg.psrfitsUtilsDir }, cfg.wrapper), toolchainStepEnv(cfg));
+    const env = toolchainStepEnv(cfg);
+    await Promise.all([
+      ...FLAG_PROGRAMS.filter((p) => programs.has(p)).map(async (p) => {
+        flags.set(p, parseUsageFlags(await readUsage(programs.get(p)!)));
+      }),
+      // The candidate plots need PRESTO's package and matplotlib: known now, not after the search.
+      ...(programs.has("python") ? [checkPlotPython(programs.get("python")!, env)] : []),
+    ]);
+    // The plot script is recorded beside the programs (its SHA-256 says which version drew the plots).
+    const recorded = [...programs.values(), { name: "pfd_plot.py", argv: [PFD_PLOT_SCRIPT], file: PFD_PLOT_SCRIPT }];
+    return new Toolchain(programs, flags, provenance(recorded, { presto: cfg.prestoDir, psrfitsUtils: cfg.psrfitsUtilsDir }, cfg.wrapper), env);
   }
 
   /** argv prefix that starts a program */
