@@ -7,6 +7,7 @@ import os from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import {
   AgentServiceClient, AttemptOutcome, StepState, type AgentMessage, type Assign, type AttemptResult, type CoordinatorMessage, type FileRef, type HeldAttempt,
+  type Resources,
 } from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import { bearerMetadata } from "../../shared/protocol/auth";
@@ -81,6 +82,8 @@ export class Agent {
   private readonly pushing = new Set<number>();
   drained = false;
   readonly fitness: FitnessMonitor;
+  /** the last measured resources, for a heartbeat that cannot wait for a new measurement */
+  private lastResources: Resources | undefined;
   private readonly log: Logger;
 
   constructor(private readonly o: AgentOptions) {
@@ -181,6 +184,7 @@ export class Agent {
     call.on("error", (err: grpc.ServiceError) => this.lost(call, err));
     call.on("end", () => this.lost(call, null));
     void measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir }).then((resources) => {
+      this.lastResources = resources;
       if (this.call !== call) return;
       call.write({ body: { $case: "hello", value: {
         agentId: this.o.id, hostname: os.hostname(), version: this.o.version, labels: this.o.labels, held: this.held(), resources, capabilities: this.fitness.current,
@@ -257,7 +261,11 @@ export class Agent {
     if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${a.jobType}' is not supported by this agent`);
     // Sent before the coordinator heard that this agent can no longer run it: not counted, it goes elsewhere.
     const unfit = this.fitness.unfitFor(a.jobType);
-    if (unfit !== undefined) return refuse(`this agent cannot run ${a.jobType} jobs now: ${unfit}`);
+    if (unfit !== undefined) {
+      // What it can run goes first (the stream keeps order), so the refused job is not sent straight back.
+      if (this.lastResources) this.send({ body: { $case: "heartbeat", value: { resources: this.lastResources, held: this.held(), capabilities: this.fitness.current } } });
+      return refuse(`this agent cannot run ${a.jobType} jobs now: ${unfit}`);
+    }
     const sendUpdate = (m: AgentMessage) => {
       const b = m.body;
       if (b?.$case === "stepUpdate" && b.value.state === StepState.STEP_FINISHED && b.value.step) this.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
@@ -359,6 +367,7 @@ export class Agent {
   private async beatNow(): Promise<void> {
     if (!this.call || !this.welcomed) return;
     const resources = await measureResources({ cores: this.o.cores, workBase: this.o.attempts.workBase, scratchDir: this.o.scratchDir });
+    this.lastResources = resources;
     this.send({ body: { $case: "heartbeat", value: { resources, held: this.held(), capabilities: this.fitness.current } } });
   }
 

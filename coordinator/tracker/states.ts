@@ -47,6 +47,11 @@ export const NODE_FAULTS = {
   shm_occupied:    { why: "the work filesystem filled up while the attempt used less than it reserved: leftovers or other tenants of the node took the space" },
 } as const satisfies Record<string, { why: string }>;
 export type NodeFault = keyof typeof NODE_FAULTS;
+/**
+ * A beam that failed through "the node's fault" on this many other nodes is more likely the
+ * cause itself: from then on such failures count, so it cannot bounce between nodes forever.
+ */
+export const NODE_FAULT_OTHER_NODES_LIMIT = 3;
 export const isNodeFault = (errorClass: string): errorClass is NodeFault => Object.hasOwn(NODE_FAULTS, errorClass);
 
 export interface Transition<S extends string> {

@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import type Database from "better-sqlite3";
 import { Transitions } from "./transitions";
 import { UploadRecords } from "./uploads";
-import { isNodeFault, STREAK_ATTEMPT_STATES, type AttemptState, type JobState } from "./states";
+import { isNodeFault, NODE_FAULT_OTHER_NODES_LIMIT, STREAK_ATTEMPT_STATES, type AttemptState, type JobState } from "./states";
 
 export interface Reservation { cores: number; memory: number; shm: number }
 
@@ -63,6 +63,7 @@ export class Tracker {
       attempt: db.prepare("SELECT * FROM job_submits WHERE id = ?"),
       attemptsOfJob: db.prepare("SELECT * FROM job_submits WHERE job_id = ? ORDER BY id"),
       agentsOfJob: db.prepare("SELECT DISTINCT agent_id FROM job_submits WHERE job_id = ?"),
+      nodeFaultsElsewhere: db.prepare("SELECT COUNT(DISTINCT agent_id) AS n FROM job_submits WHERE job_id = ? AND status = 'node_failed' AND agent_id != ?"),
       liveAttempts: db.prepare("SELECT * FROM job_submits WHERE status IN ('assigned', 'running') ORDER BY id"),
       expired: db.prepare("SELECT * FROM job_submits WHERE status IN ('assigned', 'running') AND lease_expires_at <= ? ORDER BY lease_expires_at"),
       nextExpiry: db.prepare("SELECT MIN(lease_expires_at) AS t FROM job_submits WHERE status IN ('assigned', 'running')"),
@@ -171,12 +172,17 @@ export class Tracker {
 
   /**
    * A payload failure: counted; the job retries while attempts are left, else fails for good.
-   * A failure whose class is the node's fault (NODE_FAULTS) is not counted: see failOnNode.
+   * A failure whose class is the node's fault (NODE_FAULTS) is not counted (failOnNode), unless
+   * the beam already failed that way on NODE_FAULT_OTHER_NODES_LIMIT other nodes.
    */
   fail(attemptId: number, agentId: string, errorClass: string, details: string, maxAttempts: number): JobOutcome {
-    if (isNodeFault(errorClass)) return this.failOnNode(attemptId, agentId, errorClass, details);
     return this.db.transaction(() => {
       const a = this.requireAttempt(attemptId);
+      if (isNodeFault(errorClass)) {
+        const elsewhere = (this.s.nodeFaultsElsewhere.get(a.job_id, agentId) as { n: number }).n;
+        if (elsewhere < NODE_FAULT_OTHER_NODES_LIMIT) return this.failOnNode(attemptId, agentId, errorClass, details);
+        details += ` (counted: the beam failed through "the node's fault" on ${elsewhere} other nodes already)`;
+      }
       this.moves.attempt("fail", attemptId, agentId);
       this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
       return this.failJob(a.job_id, attemptId, `attempt ${attemptId} failed: ${details}`, maxAttempts);

@@ -124,6 +124,23 @@ describe("job tracker", () => {
     assert.deepEqual(t.fail(a, "a1", "shm_full", "the beam outgrew its reservation", 1), { job, status: "terminal_failure" });
   });
 
+  it("a beam that failed through 'the node's fault' on 3 other nodes is counted from then on: it cannot bounce forever", () => {
+    for (const id of ["a3", "a4"]) t.ensureAgent(id, id);
+    const job = t.createJob({ beam: "poison", jobType: "palfa-search", spec: {}, reservation: R });
+    const failOn = (agent: string) => {
+      const a = t.assign(job, agent, R, Date.now() / 1000 + 30);
+      t.accept(a, agent, Date.now() / 1000 + 600);
+      return { a, outcome: t.fail(a, agent, "workdir", "cannot write poison.fits", 2) };
+    };
+    for (const agent of ["a1", "a2", "a1", "a3"]) assert.equal(t.attempt(failOn(agent).a)!.status, "node_failed", agent);
+    assert.equal(t.job(job)!.failures, 0);
+    const { a, outcome } = failOn("a4");
+    assert.deepEqual(outcome, { job, status: "retrying" });
+    assert.equal(t.attempt(a)!.status, "processing_failed");
+    assert.match(t.attempt(a)!.details, /counted: the beam failed through "the node's fault" on 3 other nodes already/);
+    assert.equal(t.job(job)!.failures, 1);
+  });
+
   it("an agent's failure streak: failed attempts (counted or not) since its last success or undrain, oldest first", () => {
     const finish = (agent: string, how: "ok" | "fail" | "node" | "lost") => {
       const job = t.createJob({ beam: "b", jobType: "commands", spec: {}, reservation: R });
