@@ -82,12 +82,6 @@ export class PulsarModel {
     }
   }
 
-  /** Phase in [0, 1) of channel c's pulse train at sample i, 0 at a pulse peak. */
-  phaseAt(c: number, sample: number): number {
-    const x = (sample * this.tsampS - this.delayS[c]) / this.params.periodS - this.params.phase;
-    return x - Math.floor(x);
-  }
-
   /**
    * out[outStart + i] += amplitude * pulse(c, firstSample + i) for i < n. Works
    * pulse by pulse over the samples within X_MAX sigma of each peak, so every

@@ -11,15 +11,22 @@
  *
  * where s(t) is the pulsar's contribution to that series over all N samples and
  * sigma the rms of the noise per sample. For a folded profile with fine bins
- * this is sqrt(sum_bins ((p_i - mean p) / sigma_bin)^2): the square root of the
- * profile's chi-square minus its degrees of freedom, which is what prepfold's
- * "sigma" and accelsearch's summed-harmonic "sigma" approach for bright pulsars.
- * A boxcar of the best width gives ~0.94 of it for a Gaussian pulse. Losses that
- * the data do not force (an imperfect DM or period trial, rfifind's mask, red-noise
- * removal, Fourier scalloping) are not counted: PRESTO reports ~0.7-1 times this,
- * closer to 1 the brighter the pulsar (see the tests in test/synth).
+ * this is sqrt(sum_bins ((p_i - mean p) / sigma_bin)^2), the square root of the
+ * profile's chi-square minus its degrees of freedom; a boxcar of the best width
+ * gets ~0.94 of it for a Gaussian pulse. It counts the losses the data force
+ * (quantisation, clipping, the bandpass weighting, the pulse widened by the
+ * sample time and by dispersion inside each channel), not those of a search (an
+ * off-grid DM or period, rfifind's mask, red-noise removal, Fourier scalloping,
+ * trials).
  *
- *   interface SnrChannel { weight, noiseRms, gain }
+ * What real PRESTO 6.0.1 reports for it (tests in test/synth, and by hand):
+ *   - prepfold -nosearch at the true P and DM: sqrt((reduced chi^2 - 1) * (bins - 1))
+ *     is 0.95-1.05 of S/N * sqrt(share of the samples it folded) (it folds whole
+ *     parts only, e.g. 192 of 224 rows); its "(~N sigma)" is 0.8-0.9 of that for
+ *     S/N 25-65;
+ *   - accelsearch (-zmax 0 -numharm 16, after rednoise): sigma ~0.7 of S/N at 25,
+ *     ~0.9 at 30-65 (its sigma carries a trials penalty that weighs on faint ones).
+ *
  *   SNR_DEFINITION                      the definition in one line, for parameter files
  *   snrPerUnitAmplitude(model, channels, samples)
  *       S/N for amplitude 1 (the pulse peak equal to one noise rms per channel-sample)
