@@ -4,6 +4,7 @@ import os from "node:os";
 import type { Config } from "../shared/config/schema";
 import type { Logger } from "../shared/logging/logger";
 import { BEAMFLOW_VERSION } from "../shared/version";
+import { plainName } from "../shared/files/safe-path";
 import { Agent } from "./session/agent";
 import { Toolchain, type ToolchainConfig } from "./search/toolchain/toolchain";
 import { toolchainFingerprint } from "./search/toolchain/fingerprint";
@@ -28,8 +29,10 @@ export function readAgentToken(file: string): string {
 export async function startAgent(cfg: Config, log: Logger, over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void } = {}): Promise<Agent> {
   const a = cfg.agent;
   const toolchain = toolchainConfig(cfg);
+  // The id names the agent's own folders under scratch_dir (results, log spool).
+  const id = plainName(agentId(cfg), "agent.id");
   const agent = new Agent({
-    id: agentId(cfg),
+    id,
     token: over.token ?? readAgentToken(a.token_file),
     coordinator: over.coordinator ?? a.coordinator,
     tls: a.tls,
@@ -44,7 +47,8 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
     reconnectMaxS: a.reconnect_max_s,
     attempts: {
       workBase: a.work_base,
-      resultsBase: path.join(a.scratch_dir, "beamflow-results"),
+      // Per agent, as the log spool: two agents sharing a scratch dir must never drop each other's results.
+      resultsBase: path.join(a.scratch_dir, "beamflow-results", id),
       toolchain: toolchainLoader(toolchain),
       killGraceS: a.kill_grace_s, stepTimeoutS: a.step_timeout_s, idleTimeoutS: a.idle_timeout_s,
     },

@@ -152,7 +152,7 @@ describe("palfa-search job with the stand-in toolchain", function () {
     const manifest = JSON.parse(fs.readFileSync(path.join(results, "manifest.json"), "utf8")) as Manifest;
     assert.ok(manifest.files.length > 20);
     assert.deepEqual(await verifyManifest(results, manifest), [], "every file as its SHA-256 says");
-    await waitFor("the agent's copy to go", () => !fs.existsSync(path.join(cluster.dir, "scratch", "beamflow-results", String(attempt.id))));
+    await waitFor("the agent's copy to go", () => !fs.existsSync(path.join(cluster.dir, "scratch", "beamflow-results", "node1", String(attempt.id))));
 
     // The sifted list equals PRESTO's own sifting of the same ACCEL files.
     assert.equal(fs.readFileSync(path.join(results, "beam_J1903.accelcands"), "utf8"), fs.readFileSync(ACCELCANDS, "utf8"));
