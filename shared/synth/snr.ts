@@ -21,7 +21,7 @@
  *
  * What real PRESTO 6.0.1 reports for it (tests in test/synth, and by hand):
  *   - prepfold -nosearch at the true P and DM: sqrt((reduced chi^2 - 1) * (bins - 1))
- *     is 0.95-1.05 of S/N * sqrt(share of the samples it folded) (it folds whole
+ *     is 0.9-1.05 of S/N * sqrt(share of the samples it folded) (it folds whole
  *     parts only, e.g. 192 of 224 rows); its "(~N sigma)" is 0.8-0.9 of that for
  *     S/N 25-65;
  *   - accelsearch (-zmax 0 -numharm 16, after rednoise): sigma ~0.7 of S/N at 25,
