@@ -25,7 +25,7 @@ function intList(flag: string, text: string | undefined): number[] | undefined {
   return text.split(",").map((s) => int(flag, s.trim()) as number);
 }
 
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+const mb = (bytes: number) => (bytes >= 100_000 ? `${(bytes / 1e6).toFixed(1)} MB` : `${bytes} bytes`);
 
 interface SynthFlags {
   out: string;
