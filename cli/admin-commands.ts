@@ -7,6 +7,7 @@ import { call, CliError, connectAdmin } from "./admin-client";
 import { cliConfig } from "./config-option";
 import { ago, bytes, duration, printJson, table, when } from "./format";
 import { run } from "./run";
+import { canaryCell } from "./canary-command";
 
 interface Common { config?: string; json?: boolean }
 
@@ -103,12 +104,13 @@ export function registerAdminCommands(program: Command): void {
       const a = admin(opts);
       const r = await call(a, a.client.listAgents, {});
       if (opts.json) return printJson(r.agents);
-      console.log(table(["agent", "host", "state", "drained", "searches", "heartbeat", "cores used", "load", "mem free", "shm free", "attempts", "failed in a row"],
-        r.agents.map((x) => [x.id, x.hostname || "-", x.state, x.drained ? `yes (${x.drainedBy || "operator"})` : "no", searchFitness(x), ago(x.lastHeartbeatAt),
+      console.log(table(["agent", "host", "state", "drained", "searches", "canary", "heartbeat", "cores used", "load", "mem free", "shm free", "attempts", "failed in a row"],
+        r.agents.map((x) => [x.id, x.hostname || "-", x.state, x.drained ? `yes (${x.drainedBy || "operator"})` : "no", searchFitness(x), canaryCell(x.lastCanary), ago(x.lastHeartbeatAt),
           `${x.coresReserved}/${x.cores}`, x.load1.toFixed(2), bytes(x.memoryFree), `${bytes(x.shmFree)} of ${bytes(x.shmTotal)}`, x.attempts.join(",") || "-", x.failureStreak])));
       // Reasons are long: one line each under the table.
       for (const x of r.agents) {
         if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
+        if (x.lastCanary?.status === "failed") console.log(`${x.id}: canary run ${x.lastCanary.id} failed: ${x.lastCanary.summary}`);
         for (const f of x.capabilities?.jobTypes ?? []) {
           if (!f.fit && f.jobType !== SEARCH_JOB_TYPE) console.log(`${x.id}: cannot run ${f.jobType} jobs: ${f.reason}`);
         }

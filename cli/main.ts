@@ -6,6 +6,7 @@ import { Command } from "commander";
 import { loadConfig } from "../shared/config/load";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { registerAdminCommands } from "./admin-commands";
+import { registerCanaryCommand } from "./canary-command";
 import { configFile, cliConfig, DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "./config-option";
 import { registerProcessCommands } from "./process-commands";
 import { call, CliError, connectAdmin } from "./admin-client";
@@ -81,6 +82,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerResultsCommands(program);
   registerAdminCommands(program);
+  registerCanaryCommand(program);
   registerSynthCommands(program);
   return program;
 }

@@ -18,6 +18,7 @@ import { Tracker, type AttemptRow, type DrainedBy, type JobOutcome } from "./tra
 import { STREAK_ATTEMPT_STATES } from "./tracker/states";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
+import { CanaryRuns } from "./canary/canary-runs";
 
 export interface CoreSettings {
   leaseS: number;
@@ -41,6 +42,8 @@ export interface CoreEvents {
   jobChanged: [JobOutcome];
   /** bytes of a raw data file sent to an agent (FetchFile stage-in) */
   fileServed: [bytes: number];
+  /** an agent reported a toolchain other than the one it had (or its first) */
+  toolchainChanged: [agentId: string];
 }
 
 export class CoordinatorCore extends EventEmitter<CoreEvents> {
@@ -51,6 +54,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly logs: LogStore;
   readonly uploader: JobUploader;
   readonly drains: AgentDrains;
+  readonly canaries: CanaryRuns;
   /** what running searches last said of their progress */
   readonly progress = new LiveProgress();
   readonly startedAt = Date.now() / 1000;
@@ -78,6 +82,14 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.on("jobChanged", (outcome) => {
       if (outcome.status === "processed") this.uploader.add(outcome.job);
     });
+    this.canaries = new CanaryRuns(this.tracker, this.registry, config, {
+      schedule: () => this.dispatcher.schedule(),
+      drain: (agentId, reason) => this.drainAgent(agentId, reason, "auto"),
+      undrain: (agentId) => this.undrainAgent(agentId),
+    }, log.child({ part: "canary" }));
+    // Before the dispatcher's next pass (it runs on setImmediate): a failed canary job leaves the queue.
+    this.on("jobChanged", (outcome) => this.canaries.onJobChanged(outcome));
+    this.on("toolchainChanged", (agentId) => this.canaries.onToolchainChanged(agentId));
     // Registered before the notifier's listener, so a failure notice can say the data is gone.
     if (config.jobs.delete_rawdata) {
       this.on("jobChanged", (outcome) => {
@@ -105,6 +117,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     }
     this.leases.rearm();
     this.uploader.start();
+    this.canaries.start();
   }
 
   /**
@@ -177,6 +190,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   }
 
   stop(): void {
+    this.canaries.stop();
     this.dispatcher.stop();
     this.leases.stop();
   }

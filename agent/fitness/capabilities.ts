@@ -2,6 +2,7 @@
 // can create and write; palfa-search jobs need that and every program `beamflow
 // doctor` checks. Sent to the coordinator in Hello and every Heartbeat, so a
 // node that cannot search is given no beams instead of failing them.
+import crypto from "node:crypto";
 import type { Capabilities } from "../../shared/gen/common";
 import { COMMAND_JOB_TYPE, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import { probeWorkDir } from "../resources/work-dir";
@@ -34,6 +35,7 @@ export async function checkCapabilities(cfg: ToolchainConfig, workBase: string):
       { jobType: SEARCH_JOB_TYPE, fit: !searchWhy, reason: searchWhy },
     ],
     checkedAt: Date.now() / 1000,
+    toolchain: crypto.createHash("sha256").update(toolchainFingerprint(cfg)).digest("hex").slice(0, 16),
   };
 }
 

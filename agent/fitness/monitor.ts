@@ -15,11 +15,11 @@ export interface FitnessChecks {
 
 export interface FitnessSettings { checkS: number; fullCheckS: number }
 
-const jobTypesKey = (c: Capabilities) => JSON.stringify(c.jobTypes);
+const jobTypesKey = (c: Capabilities) => JSON.stringify([c.jobTypes, c.toolchain]);
 
 export class FitnessMonitor {
   /** no job type listed until the first check: the agent does not connect before it */
-  current: Capabilities = { jobTypes: [], checkedAt: 0 };
+  current: Capabilities = { jobTypes: [], checkedAt: 0, toolchain: "" };
   private printed = "";
   private fullAt = 0;
   private timer: NodeJS.Timeout | null = null;

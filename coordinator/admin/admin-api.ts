@@ -3,7 +3,7 @@
 // is wrong, which the CLI prints as one line.
 import * as grpc from "@grpc/grpc-js";
 import type {
-  AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply,
+  AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView,
 } from "../../shared/gen/admin";
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
 import type { CoordinatorCore } from "../core";
@@ -15,6 +15,7 @@ import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
 import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentState } from "../sessions/registry";
+import type { CanaryRunRow } from "../tracker/canaries";
 import { jobStatusCounts, attemptStatusCounts, finishedBeams } from "./status-queries";
 
 type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
@@ -105,6 +106,16 @@ export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
     attempts: live ? [...live.reserved.keys()] : [], labels: live?.labels ?? JSON.parse(row.labels_json),
     capabilities, drainReason: row.drain_reason, drainedBy: row.drained_by, drainedAt: row.drained_at ?? 0,
     failureStreak: core.tracker.failureStreak(row.id).length, noBeamsReason: noBeamsReason(row, live, capabilities),
+    lastCanary: canaryRunView(core.tracker.canaries.latestOf(row.id)),
+  };
+}
+
+export function canaryRunView<R extends CanaryRunRow | undefined>(r: R): R extends CanaryRunRow ? CanaryRunView : CanaryRunView | undefined;
+export function canaryRunView(r: CanaryRunRow | undefined): CanaryRunView | undefined {
+  if (!r) return undefined;
+  return {
+    id: r.id, agentId: r.agent_id, jobId: r.job_id ?? 0, trigger: r.trigger, periodS: r.period_s, dm: r.dm, snr: r.snr,
+    status: r.status, summary: r.summary, startedAt: r.started_at, finishedAt: r.finished_at ?? 0,
   };
 }
 
@@ -214,6 +225,20 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       if (refused) { call.emit("error", refused); return; }
       tailLog(core, call);
     },
+
+    runCanary: unary(adminToken, (req) => {
+      const runs = core.canaries.run(req.agentIds, "operator");
+      if (runs.length === 0) throw new RefusedAction("no agent to run a canary on: none is connected and fit for searches (name one to run it anyway)");
+      return { runs: runs.map((r) => canaryRunView(r)) };
+    }),
+
+    getCanaryRuns: unary(adminToken, (req) => ({
+      runs: req.ids.map((id) => {
+        const r = t.canaries.get(id);
+        if (!r) throw new NotFound("canary run", id);
+        return canaryRunView(r);
+      }),
+    })),
 
     status: unary(adminToken, (): StatusReply => {
       const nowS = Date.now() / 1000;

@@ -5,6 +5,7 @@
 // tick coalesce into one pass.
 import type { Assign, SearchSpec } from "../../shared/gen/agent";
 import { PrecheckFailed } from "../search/search-spec";
+import { CANARY_JOB_TYPE, fitnessTypeOf, runsSearch } from "../../shared/protocol/job-types";
 import type { Logger } from "../../shared/logging/logger";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
@@ -13,6 +14,11 @@ export interface DispatchSettings {
   acceptTimeoutS: number;
   /** jobs considered per pass; the rest wait for the next pass */
   batch: number;
+}
+
+/** The agent a canary job was made for (its spec names it). */
+function canaryAgentOf(job: JobRow): string {
+  return (JSON.parse(job.spec_json) as { agent?: string }).agent ?? "";
 }
 
 function fits(free: Reservation, need: Reservation): boolean {
@@ -59,7 +65,9 @@ export class Dispatcher {
 
   /** One pass; returns true when it filled a whole batch and more may fit. */
   pass(): boolean {
-    const agents = this.registry.dispatchable();
+    // Drained agents still take canary runs pinned to them: an operator checks a mended node
+    // with `beamflow canary NODE` before giving it beams again.
+    const agents = this.registry.all().filter((a) => a.connected);
     const freeCores = agents.reduce((n, a) => n + a.free().cores, 0);
     if (freeCores === 0) return false;
     // A job takes at least one core, so a few rows per free core is enough to fill
@@ -81,7 +89,9 @@ export class Dispatcher {
    */
   private choose(job: JobRow, agents: AgentState[]): AgentState | undefined {
     const need = { cores: job.cores, memory: job.memory, shm: job.shm };
-    const fitting = agents.filter((a) => a.unfitFor(job.job_type) === undefined && fits(a.free(), need));
+    const pinned = job.job_type === CANARY_JOB_TYPE ? canaryAgentOf(job) : undefined;
+    const eligible = pinned !== undefined ? agents.filter((a) => a.id === pinned) : agents.filter((a) => !a.drained);
+    const fitting = eligible.filter((a) => a.unfitFor(fitnessTypeOf(job.job_type)) === undefined && fits(a.free(), need));
     if (fitting.length === 0) return undefined;
     let pool = fitting;
     if (job.status === "retrying") {
@@ -125,7 +135,7 @@ export class Dispatcher {
   /** The job type's part of the Assign message. */
   private spec(job: JobRow): Assign["spec"] {
     const spec = JSON.parse(job.spec_json) as { commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[]; params?: Record<string, unknown> };
-    if (job.job_type === "palfa-search") {
+    if (runsSearch(job.job_type)) {
       const search = this.searchSpec(job.id, job.beam, spec);
       return search && { $case: "search", value: search };
     }

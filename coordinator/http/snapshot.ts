@@ -33,6 +33,8 @@ export interface AgentSummary {
   unfit: { jobType: string; reason: string }[];
   /** failed attempts in a row */
   failureStreak: number;
+  /** its newest canary run: running | passed | failed, when it ended, what it found */
+  canary: { id: number; status: string; finishedAt: number; summary: string } | null;
 }
 export interface Snapshot {
   at: number; uptimeS: number;
@@ -102,6 +104,7 @@ export function snapshot(core: CoordinatorCore): Snapshot {
       shmFree: v.shmFree, shmTotal: v.shmTotal, attempts: v.attempts,
       drainedBy: v.drainedBy, noBeamsReason: v.noBeamsReason, failureStreak: v.failureStreak,
       unfit: (v.capabilities?.jobTypes ?? []).filter((f) => !f.fit).map((f) => ({ jobType: f.jobType, reason: f.reason })),
+      canary: v.lastCanary ? { id: v.lastCanary.id, status: v.lastCanary.status, finishedAt: v.lastCanary.finishedAt, summary: v.lastCanary.summary } : null,
     };
   });
 

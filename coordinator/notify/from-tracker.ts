@@ -6,6 +6,7 @@
 // job and its current attempt (see noticeForJobChange). Read-only.
 import type { AttemptRow, JobOutcome, Tracker } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES } from "../tracker/states";
+import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentLost, AttemptSummary, NotifyEvent } from "./events";
 
 export interface JobChangeOptions {
@@ -36,7 +37,8 @@ export function noticeForJobChange(tracker: Tracker, outcome: JobOutcome, opts: 
   if (outcome.status === "upload_failed") return uploadFailedNotice(tracker, outcome.job);
   if (outcome.status !== "retrying" && outcome.status !== "terminal_failure") return undefined;
   const job = tracker.job(outcome.job);
-  if (!job) return undefined;
+  // A canary run's failure is told by the drain of its agent (agent_drained), not as a beam's.
+  if (!job || job.job_type === CANARY_JOB_TYPE) return undefined;
   const attempts = tracker.attemptsOfJob(job.id);
   const current = job.current_attempt_id == null ? undefined : attempts.find((a) => a.id === job.current_attempt_id);
   const counted = current !== undefined && COUNTED_ATTEMPT_STATES.includes(current.status);

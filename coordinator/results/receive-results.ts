@@ -11,7 +11,8 @@ import type { ResultFile, ResultsPart, ResultsReceipt } from "../../shared/gen/a
 import type { Logger } from "../../shared/logging/logger";
 import { inside, plainName, UnsafePathError } from "../../shared/files/safe-path";
 import type { Tracker } from "../tracker/tracker";
-import { finalDirFor, incomingDir } from "./results-tree";
+import { CANARY_RESULTS, finalDirFor, incomingDir } from "./results-tree";
+import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
 
 /** The search's own list of its results (agent/search/results/manifest.ts). */
 const MANIFEST_JSON = "manifest.json";
@@ -147,7 +148,9 @@ export async function receiveResults(ctx: ReceiveContext, parts: AsyncIterable<R
     if (!fs.existsSync(fits)) throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, `the results have no ${base}.fits (the header-only copy of the beam)`);
     requireHeld(ctx, attemptId); // still ours after the transfer
     const job = ctx.tracker.attempt(attemptId)!.job_id;
-    const final = finalDirFor(ctx.root, base, fits, attemptId, ctx.tracker.filesOfJob(job).map((f) => path.basename(f.filename)));
+    // Canary runs' results are kept apart from the survey's.
+    const root = ctx.tracker.job(job)?.job_type === CANARY_JOB_TYPE ? path.join(ctx.root, CANARY_RESULTS) : ctx.root;
+    const final = finalDirFor(root, base, fits, attemptId, ctx.tracker.filesOfJob(job).map((f) => path.basename(f.filename)));
     fs.rmSync(final, { recursive: true, force: true }); // an earlier push of this attempt whose receipt was lost
     fs.mkdirSync(path.dirname(final), { recursive: true });
     fs.renameSync(dir, final);

@@ -10,9 +10,8 @@ import { plainName } from "../../shared/files/safe-path";
 import { beamNumberFromNames } from "../zaplists/beam-name";
 
 export const INCOMING = ".incoming";
-
-/** The job type whose attempts leave results: pushed back, verified, then uploaded. */
-export const JOB_TYPE_WITH_RESULTS = "palfa-search";
+/** Canary runs' results, under the results root but apart from the survey's MJD folders. */
+export const CANARY_RESULTS = "canary";
 
 export function incomingDir(root: string, attemptId: number): string {
   return path.join(root, INCOMING, String(attemptId));

@@ -36,6 +36,12 @@ export function parseOverrides(cfg: Config, json: string): Record<string, unknow
 
 export interface ZaplistFound { name: string; text: string; rule: string; source: string }
 
+/** What a search job's spec_json holds: the parameters that differ from the config's, and for a canary no zaplist. */
+export interface SearchJobSpec { params?: Record<string, unknown>; noZaplist?: boolean }
+
+/** The zaplist of a beam that gets none: no birdies (the search then skips zapbirds); the results say why. */
+const NO_ZAPLIST = (why: string): ZaplistFound => ({ name: "none.zaplist", text: `# ${why}: no birdies zapped\n`, rule: `none: ${why}`, source: "" });
+
 /**
  * PALFA's zaplist lookup for a beam (this observation → beam and day → all beams
  * that day → the default), over the configured directory or tarball. Beams whose
@@ -43,8 +49,8 @@ export interface ZaplistFound { name: string; text: string; rule: string; source
  */
 export async function lookupZaplist(cfg: Config, beam: string): Promise<ZaplistFound> {
   const z = cfg.zaplists;
-  // No zaplists configured: zapbirds gets an empty list, and the results say so.
-  if (!z.source) return { name: "none.zaplist", text: "# zaplists.source is not set: no birdies zapped\n", rule: "none: zaplists.source is not set", source: "" };
+  // No zaplists configured: no birdies are zapped, and the results say so.
+  if (!z.source) return NO_ZAPLIST("zaplists.source is not set");
   let key;
   try {
     key = beamNameParts(beam);
@@ -78,7 +84,7 @@ export class SearchSpecs {
   constructor(private readonly cfg: Config, private readonly onReady: () => void) {}
 
   /** The spec, or undefined while it is being prepared; throws PrecheckFailed if the beam cannot be searched. */
-  get(jobId: number, beam: string, jobSpec: { params?: Record<string, unknown> }): SearchSpec | undefined {
+  get(jobId: number, beam: string, jobSpec: SearchJobSpec): SearchSpec | undefined {
     const r = this.ready.get(jobId);
     if (r instanceof PrecheckFailed) { this.ready.delete(jobId); throw r; }
     if (r) { this.ready.delete(jobId); return r; }
@@ -91,13 +97,15 @@ export class SearchSpecs {
     return undefined;
   }
 
-  private async prepare(jobId: number, beam: string, jobSpec: { params?: Record<string, unknown> }): Promise<SearchSpec> {
+  private async prepare(jobId: number, beam: string, jobSpec: SearchJobSpec): Promise<SearchSpec> {
     let params: SearchParams;
     try {
       params = mergedParams(this.cfg, jobSpec.params ?? {});
     } catch (err) {
       throw new PrecheckFailed(`job ${jobId}: ${(err as Error).message}`);
     }
-    return { paramsJson: JSON.stringify(params), zaplist: await lookupZaplist(this.cfg, beam) };
+    // A canary beam is synthetic: it has no birdies of the site's to zap.
+    const zaplist = jobSpec.noZaplist ? NO_ZAPLIST("a canary beam: synthetic, nothing to zap") : await lookupZaplist(this.cfg, beam);
+    return { paramsJson: JSON.stringify(params), zaplist };
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../../shared/logging/logger";
 import type { CoordinatorCore } from "../core";
 import { IllegalTransition } from "../tracker/transitions";
 import type { AttemptRow } from "../tracker/tracker";
-import { JOB_TYPE_WITH_RESULTS } from "../results/results-tree";
+import { runsSearch } from "../../shared/protocol/job-types";
 import type { AgentLink, AgentState } from "./registry";
 
 export function stepFromRecord(s: StepRecord) {
@@ -135,13 +135,16 @@ export class AgentSession implements AgentLink {
   private noteCapabilities(c: Capabilities | undefined): void {
     const agent = this.agent!;
     const before = agent.capabilities;
-    const key = (x: Capabilities | undefined) => JSON.stringify(x?.jobTypes ?? null);
+    const key = (x: Capabilities | undefined) => JSON.stringify([x?.jobTypes ?? null, x?.toolchain ?? ""]);
     if (before !== undefined && key(before) === key(c)) {
       agent.capabilities = c;
       return;
     }
+    // What it reported before this connection too: a coordinator restart is no toolchain change.
+    const known = before ?? this.core.tracker.capabilitiesOf(this.agentId);
     agent.capabilities = c;
     this.core.tracker.recordCapabilities(this.agentId, c);
+    if (c?.toolchain && c.toolchain !== known?.toolchain) this.core.emit("toolchainChanged", this.agentId);
     for (const f of c?.jobTypes ?? []) {
       const was = before?.jobTypes.find((x) => x.jobType === f.jobType);
       if (was?.fit === f.fit && was.reason === f.reason) continue;
@@ -268,7 +271,7 @@ export class AgentSession implements AgentLink {
 
   private resultsMissing(a: AttemptRow): boolean {
     const job = this.core.tracker.job(a.job_id);
-    return job?.job_type === JOB_TYPE_WITH_RESULTS && !this.core.tracker.attempt(a.id)?.output_dir;
+    return job !== undefined && runsSearch(job.job_type) && !this.core.tracker.attempt(a.id)?.output_dir;
   }
 
   private detach(reason: string): void {

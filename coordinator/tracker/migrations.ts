@@ -166,4 +166,25 @@ ALTER TABLE agents ADD COLUMN streak_since REAL NOT NULL DEFAULT 0;     -- failu
 CREATE INDEX job_submits_agent_finished ON job_submits(agent_id, finished_at);
 `,
   },
+  {
+    version: 5,
+    name: "canary runs: a synthetic beam with a known pulsar searched on one agent, and whether it was found",
+    sql: `
+CREATE TABLE canary_runs (
+  id          INTEGER PRIMARY KEY,
+  agent_id    TEXT NOT NULL REFERENCES agents(id),
+  job_id      INTEGER REFERENCES jobs(id),
+  trigger     TEXT NOT NULL,               -- operator | schedule | toolchain
+  period_s    REAL NOT NULL,               -- the pulsar put into the beam
+  dm          REAL NOT NULL,
+  snr         REAL NOT NULL,
+  status      TEXT NOT NULL,               -- running | passed | failed
+  summary     TEXT NOT NULL DEFAULT '',
+  started_at  REAL NOT NULL,
+  finished_at REAL
+);
+CREATE INDEX canary_runs_agent ON canary_runs(agent_id, id);
+CREATE INDEX canary_runs_job ON canary_runs(job_id);
+`,
+  },
 ];

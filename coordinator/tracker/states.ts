@@ -76,6 +76,8 @@ export const JOB_TRANSITIONS = {
   failForGood:   { from: ["submitted"], to: "terminal_failure", owner: true, set: "failures = failures + 1", when: "failures + 1 >= @max_attempts", why: "the current attempt failed and it was the last one allowed" },
   kill:          { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
   failPrecheck:  { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "the beam cannot be searched as it stands, e.g. no zaplist (PALFA's presubmission check)" },
+  // A canary run judges its node by one attempt: it is never tried again, on that node or another.
+  endCanary:     { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "a canary run ended without its search succeeding (or never started)" },
   retry:         { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
   // The upload has its own counter: a bad upload never sends the beam back to be searched again
   // (PALFA counted it as an attempt and re-processed the beam).

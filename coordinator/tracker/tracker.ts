@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import type Database from "better-sqlite3";
 import { Transitions } from "./transitions";
 import { UploadRecords } from "./uploads";
+import { CanaryRecords } from "./canaries";
 import { isNodeFault, NODE_FAULT_OTHER_NODES_LIMIT, STREAK_ATTEMPT_STATES, type AttemptState, type JobState } from "./states";
 
 export interface Reservation { cores: number; memory: number; shm: number }
@@ -47,11 +48,13 @@ export type JobOutcome = { job: number; status: JobState };
 export class Tracker {
   readonly moves: Transitions;
   readonly uploads: UploadRecords;
+  readonly canaries: CanaryRecords;
   private readonly s;
 
   constructor(readonly db: Database.Database) {
     this.moves = new Transitions(db);
     this.uploads = new UploadRecords(db, this.moves);
+    this.canaries = new CanaryRecords(db, this.moves);
     this.s = {
       insertJob: db.prepare(`INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at)
                              VALUES (@beam, @job_type, @spec_json, @cores, @memory, @shm, 'new', @now, @now)`),
@@ -366,6 +369,12 @@ export class Tracker {
   }
 
   /** What the agent last said it can run (kept so `agents` can say why a disconnected agent got no beams). */
+  /** What the agent last reported it can run (kept across restarts); undefined if it never did. */
+  capabilitiesOf(id: string): { toolchain?: string } | undefined {
+    const json = this.agent(id)?.capabilities_json;
+    return json ? (JSON.parse(json) as { toolchain?: string }) : undefined;
+  }
+
   recordCapabilities(id: string, capabilities: unknown): void {
     this.s.setCapabilities.run({ id, capabilities: capabilities === undefined ? "" : JSON.stringify(capabilities) });
   }

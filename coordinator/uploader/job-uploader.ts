@@ -14,7 +14,8 @@ import { EventEmitter } from "node:events";
 import type { Logger } from "../../shared/logging/logger";
 import type { JobOutcome, Tracker } from "../tracker/tracker";
 import { IllegalTransition } from "../tracker/transitions";
-import { JOB_TYPE_WITH_RESULTS } from "../results/results-tree";
+// Survey beams only: canary runs' results are judged and kept apart, never uploaded.
+import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { ResultsDb } from "./db";
 import { UploadError, classifyDbError } from "./errors";
 import { parseResultsDir } from "./parse";
@@ -58,7 +59,7 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
   start(): void {
     const abandoned = this.tracker.uploads.abandonUnfinished();
     if (abandoned) this.log.warn({ abandoned }, "uploads interrupted by a coordinator stop will be tried again");
-    for (const job of this.tracker.uploads.waiting(JOB_TYPE_WITH_RESULTS)) this.add(job.id);
+    for (const job of this.tracker.uploads.waiting(SEARCH_JOB_TYPE)) this.add(job.id);
   }
 
   /** A job became processed (or an operator asked for a new round of uploads). */
@@ -115,7 +116,7 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
 
   private async uploadJob(jobId: number): Promise<void> {
     const job = this.tracker.job(jobId);
-    if (!job || job.status !== "processed" || job.job_type !== JOB_TYPE_WITH_RESULTS || job.current_attempt_id == null) return;
+    if (!job || job.status !== "processed" || job.job_type !== SEARCH_JOB_TYPE || job.current_attempt_id == null) return;
     const attempt = this.tracker.attempt(job.current_attempt_id);
     if (!attempt) return;
     const log = this.log.child({ job: jobId, attempt: attempt.id });

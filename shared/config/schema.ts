@@ -76,6 +76,17 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   // PALFA search parameters for palfa-search jobs (PALFA V-2 defaults; see search-params.ts).
   search: searchParamsSchema.prefault({}),
+  // Canary runs: a synthetic beam with a known pulsar searched on one agent; a run that does
+  // not find it drains the agent. `beamflow canary` runs them by hand.
+  canary: z.strictObject({
+    // Run one on every agent fit for searches this often, and whenever an agent's toolchain
+    // changes (hours; 0 = only by hand).
+    every_h: z.number().nonnegative().default(0),
+    // A run that has not ended this long after it was asked for fails (minutes).
+    timeout_m: z.number().positive().default(60),
+    // The folded S/N of the canary pulsar: bright enough that any working search finds it first.
+    snr: z.number().positive().default(25),
+  }).prefault({}),
   zaplists: z.strictObject({
     // A directory or a .tar.gz of zaplists, looked up per beam in PALFA's order.
     source: z.string().default(""),

@@ -6,7 +6,7 @@ import { FitnessMonitor } from "../../agent/fitness/monitor";
 import type { Capabilities } from "../../shared/gen/common";
 import { silentLogger } from "../../shared/logging/logger";
 
-const caps = (fit: boolean, reason = ""): Capabilities => ({ jobTypes: [{ jobType: "palfa-search", fit, reason }], checkedAt: Date.now() / 1000 });
+const caps = (fit: boolean, reason = ""): Capabilities => ({ jobTypes: [{ jobType: "palfa-search", fit, reason }], checkedAt: Date.now() / 1000, toolchain: "" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("agent fitness monitor", () => {

@@ -80,6 +80,19 @@ export class Cluster {
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** The CLI without blocking this process (whose own servers, e.g. an SMTP server, must keep answering). */
+  cliAsync(args: string[], timeoutMs = 60000): Promise<{ status: number; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, "--config", this.configPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
+      child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+      const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`beamflow ${args.join(" ")} still running after ${timeoutMs} ms`)); }, timeoutMs);
+      child.on("close", (code) => { clearTimeout(timer); resolve({ status: code ?? -1, stdout, stderr }); });
+    });
+  }
+
   async startCoordinator(): Promise<Proc> {
     const p = startProc("coordinator", ["--config", this.configPath, "coordinator"]);
     this.coordinator = p;
