@@ -124,8 +124,14 @@ describe("search/plan/ddplans: PALFA's plans and the choice", () => {
     assert.ok(Math.abs(r.hidm - 1725.2) < 1e-9);
   });
 
-  it("auto: the Mock plan for backend pdev (the real combined file)", () => {
-    const chosen = chooseDDplan(params(), readPsrfitsHeader(COMBINED));
+  it("auto: the Mock plan for backend pdev with the Mock's channels; a plan of its own for a Mock file whose channels it does not fit", () => {
+    const combined = readPsrfitsHeader(COMBINED);
+    // The test file is a small Mock (66 channels): PALFA's 96 subbands cannot divide them.
+    const small = chooseDDplan(params(), combined);
+    assert.equal(small.source, "derived");
+    assert.match(small.reason, /backend 'pdev', but PALFA's Mock plan \(96 subbands\) does not fit 66 channels/);
+    assert.ok(small.steps.every((row) => 66 % row.nsub === 0));
+    const chosen = chooseDDplan(params(), { ...combined, subint: { ...combined.subint, nchan: 960 } });
     assert.equal(chosen.source, "mock");
     assert.deepEqual(chosen.steps, PALFA_MOCK_PLAN.map((s) => ({ ...s })));
     assert.match(chosen.reason, /backend 'pdev'/);
@@ -135,13 +141,20 @@ describe("search/plan/ddplans: PALFA's plans and the choice", () => {
   });
 
   it("auto: the WAPP plan for backend WAPP (any case), derived for anything else", () => {
-    assert.equal(chooseDDplan(params(), wappHeader).source, "wapp");
+    assert.equal(chooseDDplan(params(), { ...wappHeader, subint: { ...wappHeader.subint, nchan: 192 } }).source, "wapp");
+    assert.match(chooseDDplan(params(), wappHeader).reason, /PALFA's WAPP plan \(96 subbands\) does not fit 256 channels/);
     const other = chooseDDplan(params(), { ...wappHeader, backend: "GUPPI" });
     assert.equal(other.source, "derived");
     assert.match(other.reason, /no PALFA plan for backend 'GUPPI'/);
     assert.ok(other.derived !== null);
     assert.equal(other.steps[0].lodm, 0);
     assert.ok(planDmRange(other.steps).hidm >= 1000);
+  });
+
+  it("derived: the largest subband count up to derived_nsub that divides the channels", () => {
+    const h = { ...wappHeader, backend: "GUPPI" };
+    assert.ok(chooseDDplan(params(), h).steps.every((row) => row.nsub === 64), "256 channels: 64, not 96");
+    assert.ok(chooseDDplan(params(), { ...h, subint: { ...h.subint, nchan: 70 } }).steps.every((row) => row.nsub === 70));
   });
 
   it("derived: from the header, with nsub capped at the channel count (prepsubband would cap it)", () => {

@@ -95,11 +95,15 @@ export function chooseDDplan(params: SearchParams, header: PlanHeader, options: 
       return derived(params, header, options, "ddplan_source: derived");
     case "auto": {
       const kind = backendKind(header.backend);
-      if (kind === "mock") {
-        return { source: "mock", steps: copy(PALFA_MOCK_PLAN), reason: `backend '${header.backend}' is the Mock: PALFA's Mock plan`, derived: null };
-      }
-      if (kind === "wapp") {
-        return { source: "wapp", steps: copy(PALFA_WAPP_PLAN), reason: `backend '${header.backend}' is the WAPP: PALFA's WAPP plan`, derived: null };
+      if (kind !== null) {
+        const [plan, name] = kind === "mock" ? [PALFA_MOCK_PLAN, "Mock"] : [PALFA_WAPP_PLAN, "WAPP"];
+        // PALFA's plans were made for its spectrometers' channels: prepsubband refuses a
+        // subband count that does not divide the channel count, so other data get a plan of their own.
+        const misfit = plan.find((row) => header.subint.nchan % row.nsub !== 0);
+        if (misfit) {
+          return derived(params, header, options, `backend '${header.backend}', but PALFA's ${name} plan (${misfit.nsub} subbands) does not fit ${header.subint.nchan} channels`);
+        }
+        return { source: kind, steps: copy(plan), reason: `backend '${header.backend}' is the ${name}: PALFA's ${name} plan`, derived: null };
       }
       return derived(params, header, options, `no PALFA plan for backend '${header.backend}'`);
     }
@@ -107,10 +111,10 @@ export function chooseDDplan(params: SearchParams, header: PlanHeader, options: 
 }
 
 function derived(params: SearchParams, header: PlanHeader, options: ChooseOptions, why: string): ChosenPlan {
-  // prepsubband itself lowers -nsub to the channel count; say so in the plan.
-  // DDplan.py takes fctr from OBSFREQ; we take the centre of the channels actually in
-  // the file (the same for Mock data; see psrfits-header.ts for why it can differ).
-  const nsub = Math.min(params.derived_nsub, header.subint.nchan);
+  // prepsubband needs a subband count that divides the channel count: the largest one
+  // up to derived_nsub. DDplan.py takes fctr from OBSFREQ; we take the centre of the
+  // channels actually in the file (the same for Mock data; see psrfits-header.ts).
+  const nsub = subbandsFor(header.subint.nchan, params.derived_nsub);
   const plan = derivePlan({
     lodm: params.derived_lodm,
     hidm: params.derived_hidm,
@@ -132,6 +136,12 @@ function derived(params: SearchParams, header: PlanHeader, options: ChooseOption
       `${params.derived_resolution_ms} ms, ${nsub} subbands`,
     derived: plan,
   };
+}
+
+/** The largest divisor of nchan that is at most `wanted`. */
+export function subbandsFor(nchan: number, wanted: number): number {
+  for (let n = Math.min(wanted, nchan); n > 1; n--) if (nchan % n === 0) return n;
+  return 1;
 }
 
 /** DM coverage and size of a plan. */
