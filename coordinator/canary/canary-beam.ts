@@ -1,9 +1,9 @@
 // The beam a canary run searches: synthetic, small enough to search in a minute or
 // two on one node, with a pulsar bright enough that any working search finds it as
-// its top candidate. Its period and DM change from run to run (seeded by the run),
-// so a node cannot pass by luck or by a cached answer; the period keeps its first
+// its top candidate. Its period and DM are drawn anew for every run, so a node
+// cannot pass by luck or by a cached answer; the period keeps its first
 // harmonics away from mains birdies, which a site's zaplist may zap.
-import { writeSynthBeam, type SynthOptions } from "../../shared/synth";
+import { Rng, writeSynthBeam, type SynthOptions } from "../../shared/synth";
 import type { DDplanStep } from "../../shared/config/search-params";
 import type { CanaryExpectation } from "./verdict";
 
@@ -17,18 +17,6 @@ export interface CanaryPulsar {
   dm: number;
   snr: number;
   seed: number;
-}
-
-/** A deterministic generator (mulberry32): the same run id gives the same pulsar. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Mains (50 and 60 Hz) and their harmonics, where zaplists cut the spectrum. */
@@ -45,7 +33,8 @@ function nearBirdie(periodS: number): boolean {
 
 /** The pulsar of a run, drawn from `seed` (the same seed, the same pulsar and beam). */
 export function canaryPulsar(seed: number, snr: number): CanaryPulsar {
-  const next = uniform(seed);
+  const rng = new Rng(seed, "canary pulsar");
+  const next = () => rng.uniform();
   let periodS = 0;
   do {
     // 30 ms to 600 ms, uniform in log: millisecond-ish to slow, all well inside the search.

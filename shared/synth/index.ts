@@ -21,3 +21,4 @@ export { SNR_DEFINITION, type SnrChannel, snrPerUnitAmplitude } from "./snr";
 export { type PulsarParams, PulsarModel } from "./pulsar";
 export { type Bits, LEVELS, quantisationGain, unpackSamples } from "./quantize";
 export { defaultOverlap, palfaName } from "./mock";
+export { Rng } from "./random";
