@@ -1,8 +1,10 @@
 // Can attempt work dirs be made under work_base? Tried for real (a probe dir
 // created, written and removed), because permission bits say nothing when the
-// agent runs as root, nor about a read-only or full filesystem.
+// agent runs as root, nor about a read-only filesystem or a file in the way.
 import fs from "node:fs";
 import path from "node:path";
+
+const FULL = ["ENOSPC", "EDQUOT"];
 
 export type WorkDirCheck = { ok: true } | { ok: false; why: string };
 
@@ -28,6 +30,9 @@ export function probeWorkDir(workBase: string, opts: { create: boolean }): WorkD
     }
     return { ok: true };
   } catch (err) {
+    // Full is not broken: the dispatcher already weighs the free space every heartbeat reports,
+    // and a tmpfs filled by running beams frees up when they end.
+    if (FULL.includes((err as NodeJS.ErrnoException).code ?? "")) return { ok: true };
     return { ok: false, why: `cannot create or write work dirs under ${base} (${errorText(err)})` };
   }
 }
