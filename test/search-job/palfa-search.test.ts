@@ -39,7 +39,7 @@ function invocations(log: string): string[][] {
 }
 
 describe("palfa-search job with the stand-in toolchain", function () {
-  this.timeout(180_000);
+  this.timeout(420_000);
   let cluster: Cluster;
   let standinLog: string;
   let zapdir: string;
@@ -96,7 +96,7 @@ describe("palfa-search job with the stand-in toolchain", function () {
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
-    const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["uploaded", "upload_failed", "terminal_failure"].includes(js[0].status), "the search and its upload to end", 150_000);
+    const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["uploaded", "upload_failed", "terminal_failure"].includes(js[0].status), "the search and its upload to end", 360_000);
     polling = false;
     await poller;
     const a = cluster.admin();
