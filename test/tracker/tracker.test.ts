@@ -107,6 +107,19 @@ describe("job tracker", () => {
     assert.equal(t.attemptsOfJob(job).length, 5);
   });
 
+  it("a new attempt clears the job's details: the previous attempt's error stays with that attempt", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const first = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    t.accept(first, "a1", Date.now() / 1000 + 600);
+    t.fail(first, "a1", "exit_code", "exit 3", 2);
+    assert.equal(t.job(job)!.details, `attempt ${first} failed: exit 3`);
+    const second = t.assign(job, "a2", R, Date.now() / 1000 + 30);
+    assert.equal(t.job(job)!.details, "", "the running attempt is not described by the last one's error");
+    assert.equal(t.attempt(first)!.details, "exit 3");
+    t.accept(second, "a2", Date.now() / 1000 + 600);
+    assert.equal(t.job(job)!.status, "submitted");
+  });
+
   it("a failure that is the node's fault (missing_program, toolchain, workdir, shm_occupied) requeues the job without counting it", () => {
     const job = t.createJob({ beam: "b1", jobType: "palfa-search", spec: {}, reservation: R });
     for (const [i, cls] of ["missing_program", "toolchain", "workdir", "shm_occupied"].entries()) {
