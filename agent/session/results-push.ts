@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import type { AgentServiceClient, ResultFile, ResultsReceipt } from "../../shared/gen/agent";
-import { buildManifest, MANIFEST_NAME, sha256File } from "../search/results/manifest";
+import { buildManifest, MANIFEST_NAME, sha256File } from "../../shared/results/manifest";
 
 const CHUNK = 1 << 20;
 

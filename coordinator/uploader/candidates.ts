@@ -35,9 +35,9 @@
 import path from "node:path";
 import type { SearchParams } from "../../shared/config/search-params";
 import { type AccelcandsEntry, type BestprofFile, ParseError, parseAccelcands, parseBestprof } from "../../shared/presto";
-import { selectCandidatesToFold } from "../../agent/search/plan/folding";
-import { plotNameFor } from "../../agent/search/diagnostics/fold";
-import { fnmatchRegExp } from "../../agent/search/results/fnmatch";
+import { selectCandidatesToFold } from "../../shared/search/fold-selection";
+import { plotNameFor } from "../../shared/diagnostics/fold";
+import { fnmatchRegExp } from "../../shared/results/fnmatch";
 import { UploadError } from "./errors";
 import { type VerifiedDir, sha256 } from "./verified-files";
 

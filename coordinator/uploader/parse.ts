@@ -28,9 +28,9 @@
 import path from "node:path";
 import { type SearchParams } from "../../shared/config/search-params";
 import { PsrfitsError, readPsrfitsHeader } from "../../shared/psrfits";
-import { allDiagnostics, type DiagnosticKind, type SkippedDiagnostic } from "../../agent/search/diagnostics";
-import { SEARCH_PARAMS_FILE, paramsHash } from "../../agent/search/results/search-params-file";
-import { fnmatchRegExp } from "../../agent/search/results/fnmatch";
+import { allDiagnostics, type DiagnosticKind, type SkippedDiagnostic } from "../../shared/diagnostics";
+import { SEARCH_PARAMS_FILE, paramsHash } from "../../shared/results/search-params-file";
+import { fnmatchRegExp } from "../../shared/results/fnmatch";
 import { type ParsedCandidate, parseCandidates } from "./candidates";
 import { UploadError } from "./errors";
 import { type HeaderRow, headerRow } from "./header";

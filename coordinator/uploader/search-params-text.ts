@@ -17,7 +17,7 @@
  */
 
 import { searchParamsSchema, type SearchParams } from "../../shared/config/search-params";
-import { formatSearchParams } from "../../agent/search/results/search-params-file";
+import { formatSearchParams } from "../../shared/results/search-params-file";
 import { UploadError } from "./errors";
 
 class LiteralError extends Error {}

@@ -25,7 +25,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import * as tar from "tar";
-import { MANIFEST_NAME, type Manifest, type ManifestEntry, verifyManifest } from "../../agent/search/results/manifest";
+import { MANIFEST_NAME, type Manifest, type ManifestEntry, verifyManifest } from "../../shared/results/manifest";
 import { plainName } from "../../shared/files/safe-path";
 import { isRegularMember } from "../../shared/files/tarball";
 import { UploadError } from "./errors";

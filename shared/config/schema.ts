@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseSize } from "./sizes";
 import { searchParamsSchema } from "./search-params";
 import { notifySchema } from "./notify-schema";
+import { BEAM_JOB_TYPES, SEARCH_JOB_TYPE } from "../protocol/job-types";
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const bytes = parseSize(v);
@@ -54,7 +55,7 @@ export const configSchema = z.strictObject({
     log_max_bytes: size.default(64 * 2 ** 20),
   }).prefault({}),
   jobs: z.strictObject({
-    type: z.enum(["commands", "palfa-search"]).default("palfa-search"),
+    type: z.enum(BEAM_JOB_TYPES).default(SEARCH_JOB_TYPE),
     commands: z.array(commandStep).default([]),
     max_attempts: z.number().int().positive().default(2),
     lease_s: seconds.default(600),

@@ -20,8 +20,8 @@
  */
 
 import path from "node:path";
-import type { SearchParams } from "../../../shared/config/search-params";
-import type { AccelcandsEntry } from "../../../shared/presto";
+import type { SearchParams } from "../config/search-params";
+import type { AccelcandsEntry } from "../presto";
 import { DiagnosticError, withDiagnostic } from "./errors";
 import { DIAGNOSTIC_FILES, blobDiagnostic, findOne, readFileBytes } from "./files";
 import { checkFoldedCount, foldedPlots, minSigmaFolded } from "./fold";

@@ -12,7 +12,7 @@
  *   class FileProblem          what the file helpers throw (no diagnostic yet)
  */
 
-import { ParseError } from "../../../shared/presto";
+import { ParseError } from "../presto";
 import type { DiagnosticName } from "./types";
 
 /**

@@ -17,8 +17,8 @@
  */
 
 import path from "node:path";
-import type { SearchParams } from "../../../shared/config/search-params";
-import type { AccelcandsEntry } from "../../../shared/presto";
+import type { SearchParams } from "../config/search-params";
+import type { AccelcandsEntry } from "../presto";
 import { globFiles } from "../results/fnmatch";
 import { FileProblem, withDiagnostic } from "./errors";
 import { DIAGNOSTIC_FILES } from "./files";

@@ -13,7 +13,7 @@
  * the parameters we report would make the two records contradict each other.
  */
 
-import type { SearchParams } from "../../../shared/config/search-params";
+import type { SearchParams } from "../config/search-params";
 import { formatSearchParams } from "../results/search-params-file";
 import { FileProblem, withDiagnostic } from "./errors";
 import { blobDiagnostic } from "./files";

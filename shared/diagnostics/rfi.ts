@@ -10,7 +10,7 @@
  * DiagnosticError ("garbled") naming the file.
  */
 
-import { parseRfifindOutput } from "../../../shared/presto";
+import { parseRfifindOutput } from "../presto";
 import { withDiagnostic } from "./errors";
 import { readFileBytes } from "./files";
 import { type DiagnosticList, diagnosticList, floatDiagnostic } from "./types";

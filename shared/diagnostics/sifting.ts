@@ -13,8 +13,8 @@
  * sigma as printed in the .accelcands (2 decimals), since that is what PALFA read.
  */
 
-import type { SearchParams } from "../../../shared/config/search-params";
-import { type AccelcandsEntry, parseAccelcands } from "../../../shared/presto";
+import type { SearchParams } from "../config/search-params";
+import { type AccelcandsEntry, parseAccelcands } from "../presto";
 import { withDiagnostic } from "./errors";
 import { blobDiagnostic, readFileBytes } from "./files";
 import { type DiagnosticList, diagnosticList, floatDiagnostic } from "./types";

@@ -10,8 +10,8 @@
  * [1/sifting_long_period, 1/sifting_short_period].
  */
 
-import type { SearchParams } from "../../../shared/config/search-params";
-import { parseZaplist, percentZapped } from "../../../shared/presto";
+import type { SearchParams } from "../config/search-params";
+import { parseZaplist, percentZapped } from "../presto";
 import { withDiagnostic } from "./errors";
 import { blobDiagnostic } from "./files";
 import { type DiagnosticList, diagnosticList, floatDiagnostic } from "./types";

@@ -1,5 +1,7 @@
 // The job types both sides name: in jobs.job_type, Assign.job_type and an agent's
 // Capabilities (which types it can run).
+// The wire and the tracker carry them as plain strings (a job type this side does
+// not know may still arrive), so the functions below take a string.
 export const COMMAND_JOB_TYPE = "commands";
 export const SEARCH_JOB_TYPE = "palfa-search";
 /**
@@ -8,6 +10,13 @@ export const SEARCH_JOB_TYPE = "palfa-search";
  * to judge, and is never uploaded to the results DB.
  */
 export const CANARY_JOB_TYPE = "canary";
+
+/** Every job type beamflow knows. */
+export type JobType = typeof COMMAND_JOB_TYPE | typeof SEARCH_JOB_TYPE | typeof CANARY_JOB_TYPE;
+
+/** The job types that beams registered with add-files get (`jobs.type` in the config). */
+export const BEAM_JOB_TYPES = [COMMAND_JOB_TYPE, SEARCH_JOB_TYPE] as const;
+export type BeamJobType = (typeof BEAM_JOB_TYPES)[number];
 
 /** Job types whose attempts run the search and push results back. */
 export function runsSearch(jobType: string): boolean {

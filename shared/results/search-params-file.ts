@@ -26,7 +26,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { type SearchParams, searchParamsSchema, siftingSigmaThreshold } from "../../../shared/config/search-params";
+import { type SearchParams, searchParamsSchema, siftingSigmaThreshold } from "../config/search-params";
 import { pyRepr } from "./pyrepr";
 
 export const SEARCH_PARAMS_FILE = "search_params.txt";

@@ -17,7 +17,7 @@ import { silentLogger } from "../../shared/logging/logger";
 import { AgentServiceClient } from "../../shared/gen/agent";
 import { bearerMetadata } from "../../shared/protocol/auth";
 import { pushResults } from "../../agent/session/results-push";
-import { verifyManifest, type Manifest } from "../../agent/search/results/manifest";
+import { verifyManifest, type Manifest } from "../../shared/results/manifest";
 import { buildResultsDir, type BuiltResults } from "../uploader/results-dir";
 import { freePort, waitFor } from "../support/cluster";
 

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { call } from "../../cli/admin-client";
 import { Cluster, waitFor } from "../support/cluster";
 import { requirePostgres } from "../support/postgres";
-import { verifyManifest, type Manifest } from "../../agent/search/results/manifest";
+import { verifyManifest, type Manifest } from "../../shared/results/manifest";
 import type { UploadListing } from "../../coordinator/uploader";
 import type { ProgressView } from "../../shared/gen/admin";
 import { progressLine } from "../../cli/admin-commands";

@@ -3,7 +3,8 @@ import path from "node:path";
 import { searchParamsSchema } from "../../shared/config/search-params";
 import { readAccelcandsFile } from "../../shared/presto";
 import { readPsrfitsHeader } from "../../shared/psrfits";
-import { foldNsub, foldOptionsForPeriod, prepfoldArgs, selectCandidatesToFold } from "../../agent/search/plan";
+import { foldNsub, foldOptionsForPeriod, prepfoldArgs } from "../../agent/search/plan";
+import { selectCandidatesToFold } from "../../shared/search/fold-selection";
 import { BEAM_DIR, COMBINED } from "./helpers";
 
 const params = searchParamsSchema.parse({});

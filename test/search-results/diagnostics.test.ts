@@ -16,8 +16,8 @@ import {
   rfiDiagnostics,
   siftingDiagnostics,
   zaplistDiagnostics,
-} from "../../agent/search/diagnostics";
-import { SEARCH_PARAMS_FILE, writeSearchParamsFile } from "../../agent/search/results";
+} from "../../shared/diagnostics";
+import { SEARCH_PARAMS_FILE, writeSearchParamsFile } from "../../shared/results";
 import { Scratch, copyInto, fixture, syntheticBytes } from "./helpers";
 
 const BASE = "beam_J1903";

@@ -7,19 +7,20 @@ import { searchParamsSchema } from "../../shared/config/search-params";
 import {
   MANIFEST_NAME,
   type Manifest,
-  ResultsLayoutError,
   SEARCH_PARAMS_FILE,
-  UnsafePathError,
-  collectResults,
   fnmatchRegExp,
   globFiles,
-  listTarball,
-  readTarMember,
-  reportFileName,
   verifyManifest,
-  writeReport,
   writeSearchParamsFile,
+} from "../../shared/results";
+import {
+  ResultsLayoutError,
+  collectResults,
+  reportFileName,
+  writeReport,
 } from "../../agent/search/results";
+import { UnsafePathError } from "../../shared/files/safe-path";
+import { listTarball, readTarMember } from "../../shared/files/tarball";
 import { ALL_DMS, BEAM, Scratch, copyInto, sha256, syntheticBytes } from "./helpers";
 
 const BASE = "beam_J1903";

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { formatReport, pyAsctime, reportFileName, writeReport } from "../../agent/search/results";
+import {
+  formatReport,
+  pyAsctime,
+  reportFileName,
+  writeReport,
+} from "../../agent/search/results";
 import { Scratch } from "./helpers";
 
 // The stage times of the beam_J1903 fixture search (its timings.tsv, summed per stage as

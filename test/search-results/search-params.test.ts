@@ -13,7 +13,7 @@ import {
   pyRepr,
   pyStrRepr,
   writeSearchParamsFile,
-} from "../../agent/search/results";
+} from "../../shared/results";
 import { Scratch } from "./helpers";
 
 const defaults = () => searchParamsSchema.parse({});

@@ -14,7 +14,7 @@ import {
   writeZaplist,
   zaplistCandidates,
 } from "../../coordinator/zaplists";
-import { UnsafePathError } from "../../agent/search/results";
+import { UnsafePathError } from "../../shared/files/safe-path";
 import { Scratch, fixture } from "./helpers";
 
 // The merged Mock beam of test/fixtures' mock_split set: p2030.20230225.G037.00-00.10.C.b0

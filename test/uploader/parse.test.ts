@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { searchParamsSchema } from "../../shared/config/search-params";
-import { formatSearchParams, paramsHash } from "../../agent/search/results/search-params-file";
+import { formatSearchParams, paramsHash } from "../../shared/results/search-params-file";
 import {
   DbUnavailable,
   RESULTS_MIGRATIONS,

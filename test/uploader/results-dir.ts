@@ -32,15 +32,11 @@ import { writeSiftingProducts } from "../../agent/search/sifting-products";
 import {
   SEARCH_PARAMS_FILE,
   buildManifest,
-  collectResults,
-  createTarball,
-  listTarball,
-  readTarMember,
-  reportFileName,
   writeManifest,
-  writeReport,
   writeSearchParamsFile,
-} from "../../agent/search/results";
+} from "../../shared/results";
+import { collectResults, reportFileName, writeReport } from "../../agent/search/results";
+import { createTarball, listTarball, readTarMember } from "../../shared/files/tarball";
 import { BEAMFLOW_VERSION } from "../../shared/version";
 
 export const FIXTURES = path.join(__dirname, "..", "fixtures");

@@ -9,8 +9,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { DIAGNOSTIC_NAMES } from "../../agent/search/diagnostics";
-import { paramsHash } from "../../agent/search/results/search-params-file";
+import { DIAGNOSTIC_NAMES } from "../../shared/diagnostics";
+import { paramsHash } from "../../shared/results/search-params-file";
 import { formatAccelcands, readAccelcandsFile } from "../../shared/presto";
 import {
   DbUnavailable,

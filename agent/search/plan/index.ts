@@ -6,7 +6,9 @@
  *   derive    derivePlan / derivedPlanSteps / formatDDplanOutput / chooseDownsamps (DDplan.py port)
  *   passes    expandPasses / planProblems / formatDm (PALFA's search_job loop)
  *   choose-n  chooseN (psr_utils.choose_N, for -numout)
- *   folding   selectCandidatesToFold / foldOptionsForPeriod / foldNsub / prepfoldArgs
+ *   folding   foldOptionsForPeriod / foldNsub / prepfoldArgs
+ *
+ * Which candidates are folded is shared/search/fold-selection.ts (the uploader applies it too).
  */
 
 export {
@@ -34,12 +36,9 @@ export { type Pass, type PassDataShape, type PrepsubbandPass, expandPasses, form
 export { chooseN } from "./choose-n";
 export {
   type FoldOptions,
-  type FoldSelection,
-  type FoldableCandidate,
   type PrepfoldCommand,
   type PrepfoldRequest,
   foldNsub,
   foldOptionsForPeriod,
   prepfoldArgs,
-  selectCandidatesToFold,
 } from "./folding";

@@ -1,25 +1,13 @@
 /**
- * A beam's results directory, laid out as PALFA's clean_up left it, so that the
- * diagnostics (../diagnostics) and the upload find what PALFA's uploader found.
+ * Writing a beam's results directory, laid out as PALFA's clean_up left it, so that
+ * the diagnostics (shared/diagnostics) and the upload find what PALFA's uploader found.
+ * What both sides read of it (manifest, search_params.txt, glob patterns) is the
+ * results contract in shared/results.
  *
- *   search-params-file  search_params.txt (Python repr lines) and paramsHash
  *   layout              collectResults: tarballs, moves, manifest.json
  *   report              the <base>.report stage wall times
- *   manifest            sizes and SHA-256s of every results file; verifyManifest
- *   tarball             create/list/read gzipped tarballs (also used for zaplists)
- *   fnmatch             Python glob patterns over one directory
- *   pyrepr              Python repr() of numbers, strings, lists, dicts
- *   names               refuse file names with path separators
  */
 
-export {
-  SEARCH_PARAMS_FILE,
-  canonicalJson,
-  effectiveParams,
-  formatSearchParams,
-  paramsHash,
-  writeSearchParamsFile,
-} from "./search-params-file";
 export {
   type CollectOptions,
   type CollectResult,
@@ -39,17 +27,3 @@ export {
   reportFileName,
   writeReport,
 } from "./report";
-export {
-  MANIFEST_NAME,
-  type Manifest,
-  type ManifestEntry,
-  ManifestError,
-  buildManifest,
-  sha256File,
-  verifyManifest,
-  writeManifest,
-} from "./manifest";
-export { type TarMember, createTarball, isRegularMember, listTarball, readTarMember } from "../../../shared/files/tarball";
-export { fnmatchRegExp, globFiles, listRegularFiles } from "./fnmatch";
-export { pyFloatRepr, pyIntRepr, pyRepr, pyStrRepr } from "./pyrepr";
-export { UnsafePathError, plainName } from "../../../shared/files/safe-path";

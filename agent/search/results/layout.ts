@@ -27,8 +27,8 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { globFiles } from "./fnmatch";
-import { type Manifest, MANIFEST_NAME, buildManifest, writeManifest } from "./manifest";
+import { globFiles } from "../../../shared/results/fnmatch";
+import { type Manifest, MANIFEST_NAME, buildManifest, writeManifest } from "../../../shared/results/manifest";
 import { plainName } from "../../../shared/files/safe-path";
 import { createTarball } from "../../../shared/files/tarball";
 
