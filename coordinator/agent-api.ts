@@ -9,6 +9,7 @@ import type { CoordinatorCore } from "./core";
 import { AgentSession } from "./sessions/agent-session";
 import { receiveResults } from "./results/receive-results";
 import { hashToken } from "./tracker/tracker";
+import { isLiveAttempt } from "./tracker/states";
 
 const CHUNK = 1 << 20;
 
@@ -45,7 +46,7 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
       if (typeof who !== "string") { call.emit("error", who); return; }
       const { attemptId, fileId, offset } = call.request;
       const attempt = core.tracker.attempt(attemptId);
-      if (!attempt || attempt.agent_id !== who || (attempt.status !== "assigned" && attempt.status !== "running")) {
+      if (!attempt || attempt.agent_id !== who || !isLiveAttempt(attempt.status)) {
         call.emit("error", grpcError(grpc.status.PERMISSION_DENIED, `attempt ${attemptId} is not held by agent ${who}`));
         return;
       }

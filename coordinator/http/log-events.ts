@@ -11,6 +11,7 @@
 // Last-Event-ID, which is taken as the offset to go on from.
 import type http from "node:http";
 import type { CoordinatorCore } from "../core";
+import { isLiveAttempt } from "../tracker/states";
 
 const READ_BYTES = 64 * 1024;
 
@@ -39,7 +40,7 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
 
   const live = () => {
     const a = core.tracker.attempt(attemptId);
-    return a !== undefined && (a.status === "assigned" || a.status === "running");
+    return a !== undefined && isLiveAttempt(a.status);
   };
 
   const stop = () => {

@@ -4,6 +4,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { LogData, TailLogRequest } from "../../shared/gen/admin";
 import type { CoordinatorCore } from "../core";
+import { isLiveAttempt } from "../tracker/states";
 
 const READ_BYTES = 256 * 1024;
 
@@ -34,7 +35,7 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
 
   const live = () => {
     const a = core.tracker.attempt(attemptId);
-    return a !== undefined && (a.status === "assigned" || a.status === "running");
+    return a !== undefined && isLiveAttempt(a.status);
   };
 
   const finish = () => {

@@ -14,6 +14,7 @@ import { IllegalTransition } from "../tracker/transitions";
 import type { AttemptRow } from "../tracker/tracker";
 import { runsSearch } from "../../shared/protocol/job-types";
 import type { AgentLink, AgentState } from "./registry";
+import { isLiveAttempt } from "../tracker/states";
 
 export function stepFromRecord(s: StepRecord) {
   return {
@@ -112,7 +113,7 @@ export class AgentSession implements AgentLink {
     const lease = Date.now() / 1000 + core.settings.leaseS;
     for (const h of held) {
       const a = core.tracker.attempt(h.attemptId);
-      const ours = a && a.agent_id === this.agentId && (a.status === "assigned" || a.status === "running");
+      const ours = a && a.agent_id === this.agentId && isLiveAttempt(a.status);
       if (!ours) {
         this.cancel(h.attemptId, a ? `attempt ${h.attemptId} is ${a.status}${a.agent_id !== this.agentId ? ` on agent ${a.agent_id}` : ""}` : `no attempt ${h.attemptId}`);
         continue;
@@ -173,7 +174,7 @@ export class AgentSession implements AgentLink {
     for (const id of [...this.agent!.reserved.keys()]) {
       if (held.has(id)) continue;
       const a = core.tracker.attempt(id);
-      if (!a || (a.status !== "assigned" && a.status !== "running")) this.agent!.release(id);
+      if (!a || !isLiveAttempt(a.status)) this.agent!.release(id);
     }
     core.dispatcher.schedule();
   }
@@ -203,7 +204,7 @@ export class AgentSession implements AgentLink {
 
   private current(attemptId: number): boolean {
     const a = this.core.tracker.attempt(attemptId);
-    if (a && a.agent_id === this.agentId && (a.status === "running" || a.status === "assigned")) return true;
+    if (a && a.agent_id === this.agentId && isLiveAttempt(a.status)) return true;
     this.cancel(attemptId, a ? `attempt ${attemptId} is ${a.status}` : `no attempt ${attemptId}`);
     return false;
   }
@@ -249,7 +250,7 @@ export class AgentSession implements AgentLink {
         const details = `${r.errorClass}: ${r.errorMessage}`;
         core.endAttempt(r.attemptId, this.agentId, () => core.tracker.fail(r.attemptId, this.agentId, r.errorClass, r.errorMessage, core.settings.maxAttempts));
         log.warn({ error: details }, "attempt failed");
-      } else if (a.status === "assigned" || a.status === "running") {
+      } else if (isLiveAttempt(a.status)) {
         // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.
         core.endAttempt(r.attemptId, this.agentId, () => core.tracker.lose(r.attemptId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`));
       } else {

@@ -4,16 +4,10 @@
 // is never searched again. Each public method is one short transaction.
 import type Database from "better-sqlite3";
 import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
-import type { Reservation } from "./tracker";
+import type { CanaryRunRow, CanaryTrigger, Reservation } from "./rows";
 import type { Transitions } from "./transitions";
 
-export type CanaryTrigger = "operator" | "schedule" | "toolchain";
-export type CanaryStatus = "running" | "passed" | "failed";
-
-export interface CanaryRunRow {
-  id: number; agent_id: string; job_id: number | null; trigger: CanaryTrigger; period_s: number; dm: number; snr: number;
-  status: CanaryStatus; summary: string; started_at: number; finished_at: number | null;
-}
+export type { CanaryRunRow, CanaryTrigger } from "./rows";
 
 export interface NewCanaryRun {
   agentId: string;

@@ -25,8 +25,10 @@ export const ATTEMPT_STATES = [
 ] as const;
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 
-/** Attempt states after which the attempt holds nothing on its agent. */
-export const FINISHED_ATTEMPT_STATES: readonly AttemptState[] = ["processed", "processing_failed", "node_failed", "lost", "withdrawn", "cancelled", "stopped"];
+/** Attempt states in which the attempt holds its job and its agent's reservation (its lease runs). */
+export const LIVE_ATTEMPT_STATES = ["assigned", "running"] as const satisfies readonly AttemptState[];
+export type LiveAttemptState = (typeof LIVE_ATTEMPT_STATES)[number];
+export const isLiveAttempt = (status: string): status is LiveAttemptState => (LIVE_ATTEMPT_STATES as readonly string[]).includes(status);
 /** Attempt states that count toward max_attempts. */
 export const COUNTED_ATTEMPT_STATES: readonly AttemptState[] = ["processing_failed", "stopped"];
 /**
@@ -34,6 +36,38 @@ export const COUNTED_ATTEMPT_STATES: readonly AttemptState[] = ["processing_fail
  * whoever's fault it was, the node failed it; a processed attempt ends the streak.
  */
 export const STREAK_ATTEMPT_STATES: readonly AttemptState[] = ["processing_failed", "node_failed"];
+
+/** Statuses of a raw data file (PALFA's `files` table; this coordinator sets only these). */
+export const FILE_STATES = {
+  downloaded: { why: "on disk and registered (add-files, or a canary run's beam)" },
+  added:      { why: "PALFA's never-set `added`: treated as downloaded" },
+  deleted:    { why: "removed from disk by delete_rawdata (the job was uploaded or failed for good)" },
+} as const satisfies Record<string, { why: string }>;
+export type FileState = keyof typeof FILE_STATES;
+/** File statuses whose files are ready for a job. */
+export const READY_FILE_STATES = ["downloaded", "added"] as const satisfies readonly FileState[];
+
+/** Statuses of one try to upload a job's results (a `job_uploads` row; uploads.ts). */
+export const UPLOAD_STATES = {
+  uploading:      { why: "the upload is in progress (left so by a coordinator that stopped: abandoned on start)" },
+  uploaded:       { why: "the results are committed in the results DB" },
+  upload_failed:  { why: "the results did not parse or read back equal (counted)" },
+  db_unavailable: { why: "the results DB was down or busy (not counted)" },
+} as const satisfies Record<string, { why: string }>;
+export type UploadState = keyof typeof UPLOAD_STATES;
+
+/** Statuses of a canary run (a `canary_runs` row; canaries.ts). */
+export const CANARY_STATES = {
+  running: { why: "its job waits or runs" },
+  passed:  { why: "its search found the injected pulsar" },
+  failed:  { why: "its search failed, or did not find the pulsar" },
+} as const satisfies Record<string, { why: string }>;
+export type CanaryState = keyof typeof CANARY_STATES;
+
+/** A list of states as the inside of a SQL `IN (...)`: fixed names from these tables, never input. */
+export const sqlStates = (states: readonly string[]): string => states.map((s) => `'${s}'`).join(", ");
+/** `status IN (<live attempt states>)`, for queries over job_submits. */
+export const LIVE_ATTEMPT_SQL = `(${sqlStates(LIVE_ATTEMPT_STATES)})`;
 
 /**
  * Error classes (AttemptResult.error_class) that are the node's fault, not the beam's: the

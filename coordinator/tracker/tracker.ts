@@ -7,43 +7,15 @@ import type Database from "better-sqlite3";
 import { Transitions } from "./transitions";
 import { UploadRecords } from "./uploads";
 import { CanaryRecords } from "./canaries";
-import { isNodeFault, NODE_FAULT_OTHER_NODES_LIMIT, STREAK_ATTEMPT_STATES, type AttemptState, type JobState } from "./states";
+import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
+import { isNodeFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates, STREAK_ATTEMPT_STATES, type JobState } from "./states";
 
-export interface Reservation { cores: number; memory: number; shm: number }
-
-export interface JobRow {
-  id: number; beam: string; job_type: string; spec_json: string; cores: number; memory: number; shm: number;
-  status: JobState; failures: number; upload_failures: number; current_attempt_id: number | null; details: string; created_at: number; updated_at: number;
-}
-export interface AttemptRow {
-  id: number; job_id: number; agent_id: string; status: AttemptState; error_class: string; details: string;
-  cores: number; memory: number; shm: number; lease_expires_at: number; created_at: number;
-  started_at: number | null; finished_at: number | null; updated_at: number; output_dir: string;
-}
-export interface AgentRow {
-  id: string; token_hash: string; hostname: string; version: string; labels_json: string; drained: number;
-  resources_json: string; registered_at: number; last_seen_at: number | null;
-  drain_reason: string; drained_by: "" | DrainedBy; drained_at: number | null; capabilities_json: string; streak_since: number;
-}
-/** Who stopped an agent's beams: an operator (`beamflow drain`) or the coordinator itself (failure streak, failed canary). */
-export type DrainedBy = "operator" | "auto";
-export interface FileRow {
-  id: number; request_id: number | null; filename: string; size: number; sha256: string | null; status: string;
-  details: string; created_at: number; updated_at: number;
-}
-export interface StepRow {
-  attempt_id: number; idx: number; name: string; argv_json: string; started_at: number;
-  wall_s: number | null; cpu_s: number | null; exit_code: number | null; signal: string; error: string;
-}
-export interface DiagnosticRow { attempt_id: number; name: string; value: number | null; text: string }
+export type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 
 export interface NewStep { idx: number; name: string; argv: string[]; startedAt: number; wallS?: number; cpuS?: number; exitCode?: number; signal?: string; error?: string }
 
 const now = () => Date.now() / 1000;
 export const hashToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
-
-/** What happened to the job when its attempt ended. */
-export type JobOutcome = { job: number; status: JobState };
 
 export class Tracker {
   readonly moves: Transitions;
@@ -67,11 +39,11 @@ export class Tracker {
       attemptsOfJob: db.prepare("SELECT * FROM job_submits WHERE job_id = ? ORDER BY id"),
       agentsOfJob: db.prepare("SELECT DISTINCT agent_id FROM job_submits WHERE job_id = ?"),
       nodeFaultsElsewhere: db.prepare("SELECT COUNT(DISTINCT agent_id) AS n FROM job_submits WHERE job_id = ? AND status = 'node_failed' AND agent_id != ?"),
-      liveAttempts: db.prepare("SELECT * FROM job_submits WHERE status IN ('assigned', 'running') ORDER BY id"),
-      expired: db.prepare("SELECT * FROM job_submits WHERE status IN ('assigned', 'running') AND lease_expires_at <= ? ORDER BY lease_expires_at"),
-      nextExpiry: db.prepare("SELECT MIN(lease_expires_at) AS t FROM job_submits WHERE status IN ('assigned', 'running')"),
+      liveAttempts: db.prepare(`SELECT * FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL} ORDER BY id`),
+      expired: db.prepare(`SELECT * FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL} AND lease_expires_at <= ? ORDER BY lease_expires_at`),
+      nextExpiry: db.prepare(`SELECT MIN(lease_expires_at) AS t FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL}`),
       renew: db.prepare("UPDATE job_submits SET lease_expires_at = @lease WHERE id = @id AND agent_id = @agent AND status = 'running'"),
-      extendAll: db.prepare("UPDATE job_submits SET lease_expires_at = MAX(lease_expires_at, @lease) WHERE status IN ('assigned', 'running')"),
+      extendAll: db.prepare(`UPDATE job_submits SET lease_expires_at = MAX(lease_expires_at, @lease) WHERE status IN ${LIVE_ATTEMPT_SQL}`),
       setAttemptError: db.prepare("UPDATE job_submits SET error_class = @error_class, details = @details WHERE id = @id"),
       setJobDetails: db.prepare("UPDATE jobs SET details = @details WHERE id = @id"),
       setOutputDir: db.prepare("UPDATE job_submits SET output_dir = ? WHERE id = ?"),
@@ -99,7 +71,7 @@ export class Tracker {
       streak: db.prepare(`WITH last_ok AS (SELECT finished_at AS t, id FROM job_submits WHERE agent_id = @agent AND status = 'processed'
                                            ORDER BY finished_at DESC, id DESC LIMIT 1)
                           SELECT a.* FROM job_submits a
-                          WHERE a.agent_id = @agent AND a.status IN (${STREAK_ATTEMPT_STATES.map((x) => `'${x}'`).join(", ")}) AND a.finished_at > @since
+                          WHERE a.agent_id = @agent AND a.status IN (${sqlStates(STREAK_ATTEMPT_STATES)}) AND a.finished_at > @since
                             AND NOT EXISTS (SELECT 1 FROM last_ok WHERE a.finished_at < last_ok.t OR (a.finished_at = last_ok.t AND a.id < last_ok.id))
                           ORDER BY a.finished_at, a.id`),
       filesOfJob: db.prepare("SELECT f.* FROM files f JOIN job_files jf ON jf.file_id = f.id WHERE jf.job_id = ? ORDER BY f.filename"),

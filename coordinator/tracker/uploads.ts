@@ -2,16 +2,11 @@
 // and the job's moves out of `processed` (states.ts: upload, failUpload,
 // failUploadForGood). Each public method is one short transaction.
 import type Database from "better-sqlite3";
+import type { JobOutcome, JobRow, UploadRow } from "./rows";
 import type { JobState } from "./states";
-import type { JobOutcome, JobRow } from "./tracker";
 import type { Transitions } from "./transitions";
 
-export type UploadStatus = "uploading" | "uploaded" | "upload_failed" | "db_unavailable";
-
-export interface UploadRow {
-  id: number; job_id: number; attempt_id: number; status: UploadStatus; error_class: string; details: string;
-  started_at: number; finished_at: number | null; results_upload_id: number | null;
-}
+export type { UploadRow } from "./rows";
 
 const now = () => Date.now() / 1000;
 
