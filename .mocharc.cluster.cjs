@@ -1,0 +1,27 @@
+// `npm run test:cluster`: the test files that start real coordinator/agent processes
+// (they use test/support/cluster.ts or spawn bin/beamflow), run the real PRESTO
+// (test/support/presto.ts) or need PostgreSQL (test/support/postgres.ts).
+// Every other test file is a unit test (.mocharc.unit.cjs), so a new file runs in one of the two.
+const base = require("./.mocharc.json");
+
+const cluster = [
+  "test/canary/canary.test.ts",
+  "test/config/config.test.ts",
+  "test/deploy/deploy.test.ts",
+  "test/http/agent-metrics.test.ts",
+  "test/http/status-page.test.ts",
+  "test/logs/heavy-output.test.ts",
+  "test/logs/logs-follow.test.ts",
+  "test/notify/cluster-notices.test.ts",
+  "test/plots/pfd-plot.test.ts",
+  "test/protocol/wire-contract.test.ts",
+  "test/results/push-results.test.ts",
+  "test/search-job/*.test.ts",
+  "test/spine/*.test.ts",
+  "test/synth/cli.test.ts",
+  "test/synth/presto.test.ts",
+  "test/toolchain/*.test.ts",
+  "test/uploader/job-uploader.test.ts",
+];
+
+module.exports = { ...base, spec: cluster };
