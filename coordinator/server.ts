@@ -97,7 +97,7 @@ export class Coordinator {
       await core?.stopUploads();
       agentServer.forceShutdown();
       adminServer.forceShutdown();
-      core?.tracker.db.close();
+      core?.tracker.close();
       await notifier?.close();
       lock.release();
       throw err;
@@ -113,7 +113,7 @@ export class Coordinator {
       s.tryShutdown(() => { clearTimeout(timer); resolve(); });
     })));
     await this.core.stopUploads();
-    this.core.tracker.db.close();
+    this.core.tracker.close();
     await this.core.notifier?.close();
     fs.rmSync(this.adminSocket, { force: true });
     this.lock.release();

@@ -15,8 +15,8 @@ import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
 import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentState } from "../sessions/registry";
-import type { CanaryRunRow } from "../tracker/canaries";
-import { jobStatusCounts, attemptStatusCounts, finishedBeams } from "./status-queries";
+import type { CanaryRunRow } from "../tracker/rows";
+import type { JobListRow } from "../tracker/reports";
 
 type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
 
@@ -51,11 +51,6 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
 }
 
 /** A job row with its attempt count and current agent, as one query returns them. */
-type JobListRow = JobRow & { attempt_count: number; agent_id: string | null };
-
-const JOB_LIST_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
-                      FROM jobs j LEFT JOIN job_submits a ON a.id = j.current_attempt_id`;
-
 export function jobView(j: JobListRow): JobView {
   return {
     id: j.id, beam: j.beam, jobType: j.job_type, status: j.status, failures: j.failures, attempts: j.attempt_count,
@@ -139,13 +134,11 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
         throw new RefusedAction(`unknown job status '${req.status}' (one of: ${JOB_STATES.join(", ")})`);
       }
-      const sql = `${JOB_LIST_SQL} ${req.status ? "WHERE j.status = @status" : ""} ORDER BY j.id ${req.limit ? "LIMIT @limit" : ""}`;
-      const rows = t.db.prepare(sql).all({ ...(req.status ? { status: req.status } : {}), ...(req.limit ? { limit: req.limit } : {}) }) as JobListRow[];
-      return { jobs: rows.map(jobView) };
+      return { jobs: t.reports.jobList(req.status, req.limit).map(jobView) };
     }),
 
     getJob: unary(adminToken, (req) => {
-      const j = t.db.prepare(`${JOB_LIST_SQL} WHERE j.id = ?`).get(req.id) as JobListRow | undefined;
+      const j = t.reports.jobListRow(req.id);
       if (!j) throw new NotFound("job", req.id);
       return {
         job: jobView(j),
@@ -211,11 +204,11 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       for (const s of req.steps) if (s.argv.length === 0) throw new RefusedAction(`step '${s.name}' has no command`);
       const spec = { commands: req.steps.map((s, i) => ({ name: s.name || `step${i + 1}`, argv: s.argv, timeout_s: s.timeoutS, idle_timeout_s: s.idleTimeoutS })) };
       const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
-      const ids = t.db.transaction(() => {
+      const ids = t.transaction(() => {
         const out: number[] = [];
         for (let i = 0; i < Math.max(1, req.count); i++) out.push(t.createJob({ beam: req.name || "command", jobType: "commands", spec, reservation }));
         return out;
-      })();
+      });
       core.dispatcher.schedule();
       return { jobIds: ids };
     }),
@@ -244,13 +237,13 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       const nowS = Date.now() / 1000;
       const agents = t.agents();
       return {
-        jobs: jobStatusCounts(t.db),
-        attempts: attemptStatusCounts(t.db),
+        jobs: t.reports.jobStatusCounts(),
+        attempts: t.reports.attemptStatusCounts(),
         agentsConnected: agents.filter((a) => core.registry.find(a.id)?.connected).length,
         agentsTotal: agents.length,
-        beamsPerHourLastHour: finishedBeams(t.db, nowS - 3600),
-        beamsLast24h: finishedBeams(t.db, nowS - 86400),
-        beamsTotal: finishedBeams(t.db, 0),
+        beamsPerHourLastHour: t.reports.finishedBeams(nowS - 3600),
+        beamsLast24h: t.reports.finishedBeams(nowS - 86400),
+        beamsTotal: t.reports.finishedBeams(0),
         uptimeS: nowS - core.startedAt,
       };
     }),

@@ -4,7 +4,6 @@
 // counter are fed by hooks, which dispose() takes off again.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { CoordinatorCore } from "../core";
-import { attemptStatusCounts, jobStatusCounts } from "../admin/status-queries";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { JobOutcome } from "../tracker/tracker";
 import type { UploadTry } from "../uploader/job-uploader";
@@ -23,14 +22,14 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   new Gauge({
     name: "beamflow_jobs", help: "Jobs (beams) by state", labelNames: ["state"], registers: [registry],
     collect() {
-      const counts = new Map(jobStatusCounts(t.db).map((r) => [r.status, r.count]));
+      const counts = new Map(t.reports.jobStatusCounts().map((r) => [r.status, r.count]));
       for (const s of JOB_STATES) this.set({ state: s }, counts.get(s) ?? 0);
     },
   });
   new Gauge({
     name: "beamflow_attempts", help: "Attempts (job_submits rows) by state", labelNames: ["state"], registers: [registry],
     collect() {
-      const counts = new Map(attemptStatusCounts(t.db).map((r) => [r.status, r.count]));
+      const counts = new Map(t.reports.attemptStatusCounts().map((r) => [r.status, r.count]));
       for (const s of ATTEMPT_STATES) this.set({ state: s }, counts.get(s) ?? 0);
     },
   });

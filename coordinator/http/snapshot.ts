@@ -4,7 +4,6 @@ import type { CoordinatorCore } from "../core";
 import type { LogStore } from "../logs/log-store";
 import type { ProgressView } from "../../shared/gen/admin";
 import { agentView } from "../admin/admin-api";
-import { attemptStatusCounts, finishedBeams, jobStatusCounts } from "../admin/status-queries";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 
 /** Bytes read from the end of a failed attempt's log for its last lines. */
@@ -62,18 +61,9 @@ export function logTail(store: LogStore, attemptId: number, lines = TAIL_LINES):
 
 export function snapshot(core: CoordinatorCore): Snapshot {
   const t = core.tracker;
-  const db = t.db;
   const nowS = Date.now() / 1000;
 
-  const failedRows = db.prepare(`
-    SELECT j.id, j.beam, j.status, j.failures, j.details, j.updated_at,
-           (SELECT MAX(a.id) FROM job_submits a WHERE a.job_id = j.id) AS last_attempt
-    FROM jobs j
-    WHERE j.status = 'terminal_failure' OR (j.status = 'retrying' AND j.failures > 0)
-    ORDER BY j.updated_at DESC, j.id DESC LIMIT ${MAX_FAILED}`).all() as {
-      id: number; beam: string; status: string; failures: number; details: string; updated_at: number; last_attempt: number | null;
-    }[];
-  const failed: FailedJob[] = failedRows.map((j) => {
+  const failed: FailedJob[] = t.reports.failedJobs(MAX_FAILED).map((j) => {
     const a = j.last_attempt != null ? t.attempt(j.last_attempt) : undefined;
     return {
       id: j.id, beam: j.beam, status: j.status, failures: j.failures, error: j.details || a?.details || "", updatedAt: j.updated_at,
@@ -82,14 +72,7 @@ export function snapshot(core: CoordinatorCore): Snapshot {
     };
   });
 
-  const runningRows = db.prepare(`
-    SELECT j.id, j.beam, a.id AS attempt_id, a.status AS attempt_status, a.agent_id, COALESCE(a.started_at, a.created_at) AS started_at
-    FROM jobs j JOIN job_submits a ON a.id = j.current_attempt_id
-    WHERE j.status = 'submitted' AND a.status IN ('assigned', 'running')
-    ORDER BY j.id LIMIT ${MAX_RUNNING}`).all() as {
-      id: number; beam: string; attempt_id: number; attempt_status: string; agent_id: string; started_at: number;
-    }[];
-  const running: RunningJob[] = runningRows.map((r) => ({
+  const running: RunningJob[] = t.reports.runningJobs(MAX_RUNNING).map((r) => ({
     id: r.id, beam: r.beam, attemptId: r.attempt_id, attemptStatus: r.attempt_status, agentId: r.agent_id, startedAt: r.started_at,
     logBytes: core.logs.size(r.attempt_id),
     progress: core.progress.view(r.attempt_id, nowS) ?? null,
@@ -111,9 +94,9 @@ export function snapshot(core: CoordinatorCore): Snapshot {
   return {
     at: nowS,
     uptimeS: nowS - core.startedAt,
-    jobs: countsOf(JOB_STATES, jobStatusCounts(db)),
-    attempts: countsOf(ATTEMPT_STATES, attemptStatusCounts(db)),
-    beams: { lastHour: finishedBeams(db, nowS - 3600), last24h: finishedBeams(db, nowS - 86400), total: finishedBeams(db, 0) },
+    jobs: countsOf(JOB_STATES, t.reports.jobStatusCounts()),
+    attempts: countsOf(ATTEMPT_STATES, t.reports.attemptStatusCounts()),
+    beams: { lastHour: t.reports.finishedBeams(nowS - 3600), last24h: t.reports.finishedBeams(nowS - 86400), total: t.reports.finishedBeams(0) },
     agents, failed, running,
   };
 }

@@ -14,13 +14,12 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../../shared/config/schema";
 import type { Reservation, Tracker } from "../tracker/tracker";
+import type { TrackedFile } from "../tracker/files";
 import { classify, groupFiles, RejectedFile, type Classification } from "./beams";
 
 export { expandGlobs, expandGlobsDetailed, type GlobResult } from "./glob";
 
 export const ADDED_DETAILS = "added by add-files";
-/** File statuses whose files are ready for a job (PALFA: downloaded, and the never-set `added`). */
-const READY_STATUSES = ["downloaded", "added"] as const;
 
 export type IngestConfig = Pick<Config, "beams" | "dispatch" | "jobs">;
 
@@ -114,7 +113,7 @@ export async function hashFile(file: string, chunkBytes = 1 << 20): Promise<{ si
   }
 }
 
-interface Tracked { id: number; filename: string; status: string }
+type Tracked = TrackedFile;
 const describeTracked = (t: Tracked) => (t.id < 0 ? `${t.filename} (given in this call too)` : `${t.filename} (file ${t.id}, ${t.status})`);
 
 /** Which beam slots (kind + beam + member) the tracked files fill, by classification of their names. */
@@ -132,8 +131,8 @@ function beamSlots(tracked: Tracked[], rules: IngestConfig["beams"]["rules"]) {
 }
 
 /** Sorts candidates into new / skipped (same path tracked) / rejected, against the tracker's files. */
-function plan(db: Tracker["db"], candidates: string[], rules: IngestConfig["beams"]["rules"]) {
-  const tracked = db.prepare("SELECT id, filename, status FROM files ORDER BY id").all() as Tracked[];
+function plan(tracker: Tracker, candidates: string[], rules: IngestConfig["beams"]["rules"]) {
+  const tracked = tracker.files.tracked();
   const byPath = new Map(tracked.map((t) => [t.filename, t]));
   const byBase = new Map<string, Tracked>();
   for (const t of tracked) if (!byBase.has(path.basename(t.filename))) byBase.set(path.basename(t.filename), t);
@@ -198,12 +197,8 @@ export function jobSpecFor(config: IngestConfig, searchOverrides: Record<string,
  * transaction (registerFiles does) or on its own (it makes its own).
  */
 export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig, searchOverrides: Record<string, unknown> = {}): { jobsCreated: number[]; waiting: string[] } {
-  const db = tracker.db;
-  return db.transaction(() => {
-    const rows = db.prepare(`SELECT f.id, f.filename, f.size FROM files f
-                             WHERE f.status IN (${READY_STATUSES.map(() => "?").join(", ")})
-                               AND NOT EXISTS (SELECT 1 FROM job_files jf WHERE jf.file_id = f.id)
-                             ORDER BY f.id`).all(...READY_STATUSES) as { id: number; filename: string; size: number }[];
+  return tracker.transaction(() => {
+    const rows = tracker.files.readyWithoutJob();
     const sizes = new Map(rows.map((r) => [r.id, r.size]));
     const groups = groupFiles(rows, config.beams.rules);
     const jobsCreated: number[] = [];
@@ -216,7 +211,7 @@ export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig, se
     }
     const waiting = groups.incomplete.map((g) => `${g.beam} (${g.kind}): have ${g.have.join(", ")}, missing ${g.missing.join(", ")}`);
     return { jobsCreated, waiting };
-  })();
+  });
 }
 
 /** Registers files (PALFA add_files.py) and creates the jobs of the beams they complete. */
@@ -234,7 +229,7 @@ export async function registerFiles(tracker: Tracker, paths: readonly string[], 
   if (problems.length) throw new AddFilesError(problems);
 
   // 2. Hash what is new (a read error is a bad path too: still nothing registered).
-  const first = plan(tracker.db, abs, rules);
+  const first = plan(tracker, abs, rules);
   const hashed = new Map<string, { size: number; sha256: string }>();
   for (const p of first.fresh) {
     try {
@@ -254,18 +249,13 @@ export async function registerFiles(tracker: Tracker, paths: readonly string[], 
 
   // 3. One transaction: the files, then the jobs. Planned again inside it, in case
   //    another registration ran while this one was hashing.
-  const db = tracker.db;
-  const insert = db.prepare(`INSERT INTO files (filename, size, sha256, status, details, created_at, updated_at)
-                             VALUES (@filename, @size, @sha256, 'downloaded', @details, @now, @now)
-                             ON CONFLICT (filename) DO NOTHING`);
-  return db.transaction((): RegisterResult => {
-    const again = plan(db, abs, rules);
+  return tracker.transaction((): RegisterResult => {
+    const again = plan(tracker, abs, rules);
     const result: RegisterResult = { added: [], skipped: again.skipped, rejected: again.rejected, jobsCreated: [], waiting: [] };
-    const now = Date.now() / 1000;
     for (const p of again.fresh) {
       const h = hashed.get(p);
       if (!h) throw new Error(`internal: ${p} became new while this registration was hashing`);
-      if (insert.run({ filename: p, size: h.size, sha256: h.sha256, details: ADDED_DETAILS, now }).changes === 0) {
+      if (!tracker.files.add({ filename: p, size: h.size, sha256: h.sha256, details: ADDED_DETAILS })) {
         result.skipped.push(p);
         continue;
       }
@@ -273,5 +263,5 @@ export async function registerFiles(tracker: Tracker, paths: readonly string[], 
     }
     Object.assign(result, createJobsForNewFiles(tracker, config, opts.searchOverrides));
     return result;
-  })();
+  });
 }

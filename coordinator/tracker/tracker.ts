@@ -7,6 +7,8 @@ import type Database from "better-sqlite3";
 import { Transitions } from "./transitions";
 import { UploadRecords } from "./uploads";
 import { CanaryRecords } from "./canaries";
+import { FileRecords } from "./files";
+import { TrackerReports } from "./reports";
 import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 import { isNodeFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates, STREAK_ATTEMPT_STATES, type JobState } from "./states";
 
@@ -21,12 +23,17 @@ export class Tracker {
   readonly moves: Transitions;
   readonly uploads: UploadRecords;
   readonly canaries: CanaryRecords;
+  readonly files: FileRecords;
+  readonly reports: TrackerReports;
   private readonly s;
 
-  constructor(readonly db: Database.Database) {
+  /** The database stays inside the tracker: every statement is one of its named queries. */
+  constructor(private readonly db: Database.Database) {
     this.moves = new Transitions(db);
     this.uploads = new UploadRecords(db, this.moves);
     this.canaries = new CanaryRecords(db, this.moves);
+    this.files = new FileRecords(db);
+    this.reports = new TrackerReports(db);
     this.s = {
       insertJob: db.prepare(`INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at)
                              VALUES (@beam, @job_type, @spec_json, @cores, @memory, @shm, 'new', @now, @now)`),
@@ -78,6 +85,11 @@ export class Tracker {
       markFileDeleted: db.prepare("UPDATE files SET status = 'deleted', details = @details, updated_at = @now WHERE id = @id"),
     };
   }
+
+  /** Runs `fn` as one transaction (nested calls join the outer one), so its queries and moves land together. */
+  transaction<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+
+  close(): void { this.db.close(); }
 
   // ---- jobs -------------------------------------------------------------------------------
 

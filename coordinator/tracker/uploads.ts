@@ -25,6 +25,7 @@ export class UploadRecords {
       abandon: db.prepare(`UPDATE job_uploads SET status = 'db_unavailable', details = 'the coordinator stopped during the upload', finished_at = ?
                            WHERE status = 'uploading'`),
       setJobDetails: db.prepare("UPDATE jobs SET details = @details WHERE id = @id"),
+      uploadFailures: db.prepare("SELECT upload_failures FROM jobs WHERE id = ?"),
     };
   }
 
@@ -58,7 +59,7 @@ export class UploadRecords {
   /** The results did not parse or read back equal: counted against the upload's own limit. */
   failed(uploadId: number, jobId: number, attemptId: number, errorClass: string, details: string, maxUploadAttempts: number): JobOutcome {
     return this.db.transaction(() => {
-      const job = this.db.prepare("SELECT upload_failures FROM jobs WHERE id = ?").get(jobId) as { upload_failures: number } | undefined;
+      const job = this.s.uploadFailures.get(jobId) as { upload_failures: number } | undefined;
       const last = (job?.upload_failures ?? 0) + 1 >= maxUploadAttempts;
       this.moves.job(last ? "failUploadForGood" : "failUpload", jobId, attemptId, { max_upload_attempts: maxUploadAttempts });
       this.s.finish.run({ id: uploadId, status: "upload_failed", error_class: errorClass, details, now: now(), results_upload_id: null });

@@ -108,7 +108,7 @@ describe("ingest/register: registerFiles", () => {
       assert.equal(other.job(r2.jobsCreated[0])!.shm, Math.ceil(size * 1.0001));
       assert.notEqual(size * 1.0001, Math.ceil(size * 1.0001));
     } finally {
-      other.db.close();
+      other.close();
     }
   });
 
