@@ -3,6 +3,7 @@
 //
 //   types.ts          public data shapes
 //   step-runner.ts    sequencing and cancel
+//   step-executor.ts  an attempt's steps, several at once up to its cores; the first failure stops the rest
 //   step-process.ts   one step under node-pty: output, time limits, stopping, outcome
 //   wrapper.ts        the bash wrapper that measures CPU of the step's process tree
 //   outcome.ts        observed facts -> exit code / signal / error class / message

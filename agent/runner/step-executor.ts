@@ -1,11 +1,13 @@
-// Runs a search's steps, several at once up to the attempt's reserved cores,
-// each under its own StepRunner (so each has its own process group and pgid
-// record), numbered in one sequence for the whole attempt. A failed step
-// stops the search: the first failure cancels everything still running.
+// Runs an attempt's steps (a command job's list or the search's), several at once
+// up to the attempt's reserved cores, each under its own StepRunner (so each has
+// its own process group and pgid record), numbered in one sequence for the whole
+// attempt. A failed step stops the attempt: the first failure cancels everything
+// still running.
 import fs from "node:fs";
 import path from "node:path";
-import type { Logger } from "../../../shared/logging/logger";
-import { StepRunner, type StepEvents, type StepOutcome, type StepSpec } from "../../runner";
+import type { Logger } from "../../shared/logging/logger";
+import { StepRunner } from "./step-runner";
+import type { StepEvents, StepOutcome, StepSpec } from "./types";
 
 export class StepFailed extends Error {
   constructor(readonly outcome: StepOutcome, readonly errorClass: string) {
@@ -14,10 +16,10 @@ export class StepFailed extends Error {
   }
 }
 
-export class SearchCancelled extends Error {
+export class AttemptCancelled extends Error {
   constructor(reason: string) {
     super(`cancelled: ${reason}`);
-    this.name = "SearchCancelled";
+    this.name = "AttemptCancelled";
   }
 }
 
@@ -26,6 +28,23 @@ export interface StepOptions {
   teeTo?: string;
   /** the stage the step's wall time counts toward in the .report */
   stage?: string;
+}
+
+/** Limits a step gets unless its own spec sets them. */
+export interface StepDefaults {
+  timeoutS?: number;
+  idleTimeoutS?: number;
+}
+
+export interface StepExecutorOptions {
+  /** steps run at once (the attempt's reserved cores); at least 1 */
+  slots: number;
+  /** each step's runner state (pgid record) goes in <stateBase>/<index> */
+  stateBase: string;
+  events: StepEvents;
+  killGraceS: number;
+  log: Logger;
+  defaults?: StepDefaults;
 }
 
 export class StepExecutor {
@@ -38,15 +57,21 @@ export class StepExecutor {
   /** wall seconds per stage, for the .report */
   readonly stageSeconds = new Map<string, number>();
 
-  constructor(
-    readonly slots: number,
-    private readonly stateBase: string,
-    private readonly events: StepEvents,
-    private readonly killGraceS: number,
-    private readonly log: Logger,
-    private readonly defaults: { timeoutS?: number; idleTimeoutS?: number } = {},
-  ) {
-    this.free = Math.max(1, slots);
+  readonly slots: number;
+  private readonly stateBase: string;
+  private readonly events: StepEvents;
+  private readonly killGraceS: number;
+  private readonly log: Logger;
+  private readonly defaults: StepDefaults;
+
+  constructor(o: StepExecutorOptions) {
+    this.slots = o.slots;
+    this.stateBase = o.stateBase;
+    this.events = o.events;
+    this.killGraceS = o.killGraceS;
+    this.log = o.log;
+    this.defaults = o.defaults ?? {};
+    this.free = Math.max(1, o.slots);
   }
 
   get isCancelled(): boolean { return this.cancelled !== null; }
@@ -66,7 +91,7 @@ export class StepExecutor {
   async run(spec: StepSpec, opts: StepOptions = {}): Promise<StepOutcome> {
     await this.acquire();
     try {
-      if (this.cancelled !== null) throw new SearchCancelled(this.cancelled);
+      if (this.cancelled !== null) throw new AttemptCancelled(this.cancelled);
       const index = this.next++;
       const runner = new StepRunner({ killGraceS: this.killGraceS, logger: this.log, stateDir: path.join(this.stateBase, String(index)) });
       this.active.add(runner);
@@ -85,7 +110,7 @@ export class StepExecutor {
         this.outcomes.push(outcome);
         if (opts.stage) this.stageSeconds.set(opts.stage, (this.stageSeconds.get(opts.stage) ?? 0) + outcome.wallS);
         if (!result.ok) {
-          if (outcome.errorClass === "cancelled") throw new SearchCancelled(this.cancelled ?? outcome.error ?? "cancelled");
+          if (outcome.errorClass === "cancelled") throw new AttemptCancelled(this.cancelled ?? outcome.error ?? "cancelled");
           const err = new StepFailed(outcome, outcome.errorClass ?? "exit_code");
           void this.cancel(`step '${outcome.name}' failed`);
           throw err;
@@ -104,7 +129,7 @@ export class StepExecutor {
   /** Runs tasks concurrently (each may run several steps); the first failure rejects after all have settled. */
   async all<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
     const settled = await Promise.allSettled(tasks.map((t) => t()));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && !(s.reason instanceof SearchCancelled))
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && !(s.reason instanceof AttemptCancelled))
       ?? settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;
     return settled.map((s) => (s as PromiseFulfilledResult<T>).value);

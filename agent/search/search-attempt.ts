@@ -17,7 +17,7 @@ import { searchParamsSchema, siftingSigmaThreshold, type SearchParams } from "..
 import type { Logger } from "../../shared/logging/logger";
 import { plainName } from "../../shared/files/safe-path";
 import type { StepEvents } from "../runner";
-import { StepExecutor, type StepOptions } from "./steps/executor";
+import { StepExecutor, type StepOptions } from "../runner/step-executor";
 import type { Toolchain } from "./toolchain/toolchain";
 import { MissingProgramError } from "./toolchain/resolve";
 import { readPsrfitsHeader, writeHeaderOnlyCopy, PsrfitsError, type PsrfitsHeader } from "../../shared/psrfits";

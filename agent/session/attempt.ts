@@ -8,7 +8,7 @@ import { AttemptOutcome, StepState } from "../../shared/gen/agent";
 import type { StepRecord } from "../../shared/gen/common";
 import type { Logger } from "../../shared/logging/logger";
 import type { StepEvents, StepOutcome } from "../runner";
-import { StepExecutor, StepFailed, SearchCancelled } from "../search/steps/executor";
+import { AttemptCancelled, StepExecutor, StepFailed } from "../runner/step-executor";
 import { runSearch, SearchFailure } from "../search/search-attempt";
 import type { Toolchain } from "../search/toolchain/toolchain";
 import { diskSpace, diskUsage } from "../resources/resources";
@@ -93,8 +93,14 @@ export class AttemptExecution {
   }
 
   private newExecutor(slots: number): StepExecutor {
-    const ex = new StepExecutor(slots, path.join(this.workDir, ".steps"), this.events(), this.settings.killGraceS, this.log,
-      { timeoutS: this.settings.stepTimeoutS || undefined, idleTimeoutS: this.settings.idleTimeoutS || undefined });
+    const ex = new StepExecutor({
+      slots,
+      stateBase: path.join(this.workDir, ".steps"),
+      events: this.events(),
+      killGraceS: this.settings.killGraceS,
+      log: this.log,
+      defaults: { timeoutS: this.settings.stepTimeoutS || undefined, idleTimeoutS: this.settings.idleTimeoutS || undefined },
+    });
     this.executor = ex;
     if (this.cancelled) void ex.cancel(this.cancelled);
     return ex;
@@ -138,7 +144,7 @@ export class AttemptExecution {
    * hit it, and a program of the search that cannot even be started is the toolchain's fault.
    */
   private failure(err: unknown): AttemptResult {
-    if (err instanceof SearchCancelled || this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled ?? (err as Error).message);
+    if (err instanceof AttemptCancelled || this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled ?? (err as Error).message);
     if (err instanceof StepFailed) {
       if (workDirFull(this.workDir)) return this.shmFull(`${this.workDir} filled up: ${err.message}`);
       if (err.errorClass === "spawn" && this.assign.spec?.$case === "search") return this.result(AttemptOutcome.OUTCOME_FAILED, "toolchain", err.message);

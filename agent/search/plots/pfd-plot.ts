@@ -11,8 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Toolchain } from "../toolchain/toolchain";
-
-export const PFD_PLOT_SCRIPT = path.join(__dirname, "pfd_plot.py");
+import { PFD_PLOT_SCRIPT } from "./pfd-plot-script";
 
 export function pfdPlotArgv(tc: Toolchain, pfd: string, work: string): string[] {
   let script = PFD_PLOT_SCRIPT;

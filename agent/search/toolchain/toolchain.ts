@@ -7,7 +7,7 @@ import { provenance, type Provenance } from "./provenance";
 import { resolveProgram, type ResolvedProgram, type ToolchainSettings } from "./resolve";
 import { toolchainStepEnv } from "./step-env";
 import { checkPlotPython } from "./python";
-import { PFD_PLOT_SCRIPT } from "../plots/pfd-plot";
+import { PFD_PLOT_SCRIPT } from "../plots/pfd-plot-script";
 
 /** Programs whose usage text lists their flags (PRESTO's clig programs). */
 const FLAG_PROGRAMS: readonly SearchProgram[] = ["rfifind", "prepsubband", "prepdata", "accelsearch", "prepfold"];
