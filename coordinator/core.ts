@@ -15,10 +15,10 @@ import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
 import { LiveProgress } from "./sessions/live-progress";
 import { Tracker, type AttemptRow, type DrainedBy, type JobOutcome } from "./tracker/tracker";
-import { STREAK_ATTEMPT_STATES } from "./tracker/states";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
 import { CanaryRuns } from "./canary/canary-runs";
+import { isNewsOfTheBeam, JobLifecycle, type JobMoveCause } from "./lifecycle/job-lifecycle";
 
 export interface CoreSettings {
   leaseS: number;
@@ -38,8 +38,8 @@ export function settingsFrom(cfg: Config): CoreSettings {
 }
 
 export interface CoreEvents {
-  /** a job changed state because an attempt ended */
-  jobChanged: [JobOutcome];
+  /** a job changed state (an attempt ended, an operator or the dispatcher moved it, an upload ended); see JobLifecycle */
+  jobChanged: [JobOutcome, JobMoveCause];
   /** bytes of a raw data file sent to an agent (FetchFile stage-in) */
   fileServed: [bytes: number];
   /** an agent reported a toolchain other than the one it had (or its first) */
@@ -55,6 +55,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly uploader: JobUploader;
   readonly drains: AgentDrains;
   readonly canaries: CanaryRuns;
+  /** every move of a job and its consequences, in one place */
+  readonly lifecycle: JobLifecycle;
   /** what running searches last said of their progress */
   readonly progress = new LiveProgress();
   readonly startedAt = Date.now() / 1000;
@@ -65,12 +67,24 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     super();
     this.tracker = new Tracker(db);
     this.logs = new LogStore(path.join(config.data_dir, "logs"), { maxBytes: config.coordinator.log_max_bytes });
-    this.dispatcher = new Dispatcher(this.tracker, this.registry, { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 }, log.child({ part: "dispatcher" }));
+    this.lifecycle = new JobLifecycle({
+      tracker: this.tracker,
+      release: (attemptId, agentId) => this.registry.release(attemptId, agentId),
+      announce: (outcome, cause) => this.emit("jobChanged", outcome, cause),
+      afterFailure: (agentId) => this.drains.afterFailure(agentId),
+      cancelOnAgent: (agentId, attemptId, reason) => this.cancelOnAgent(agentId, attemptId, reason),
+      schedule: () => this.dispatcher.schedule(),
+      maxAttempts: settings.maxAttempts,
+    });
     this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
-    this.dispatcher.onDeadline = (t) => this.leases.arm(t);
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
-    this.dispatcher.searchSpec = (jobId, beam, spec) => specs.get(jobId, beam, spec);
-    this.dispatcher.onPrecheckFailed = (job) => this.emit("jobChanged", { job, status: "terminal_failure" });
+    this.dispatcher = new Dispatcher({
+      tracker: this.tracker, registry: this.registry, settings: { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 },
+      log: log.child({ part: "dispatcher" }),
+      searchSpec: (jobId, beam, spec) => specs.get(jobId, beam, spec),
+      onDeadline: (t) => this.leases.arm(t),
+      failPrecheck: (jobId, details) => this.lifecycle.failPrecheck(jobId, details),
+    });
     this.drains = new AgentDrains(this.tracker, this.registry, config.dispatch.drain_after_failures, {
       schedule: () => this.dispatcher.schedule(),
       notify: (e) => void notifier?.notify(e),
@@ -78,7 +92,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     const resultsDb = resultsDbConfigFrom(config.data_dir, config.results.db);
     this.uploader = new JobUploader(this.tracker, () => openResultsDb(resultsDb), {
       maxAttempts: config.results.upload_max_attempts, retryS: config.results.upload_retry_s, dbBackoffMaxS: config.results.db_backoff_max_s,
-    }, log.child({ part: "uploader" }), (outcome) => this.emit("jobChanged", outcome));
+    }, log.child({ part: "uploader" }), (outcome) => this.emit("jobChanged", outcome, "upload"));
     this.on("jobChanged", (outcome) => {
       if (outcome.status === "processed") this.uploader.add(outcome.job);
     });
@@ -88,18 +102,20 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       undrain: (agentId) => this.undrainAgent(agentId),
     }, log.child({ part: "canary" }));
     // Before the dispatcher's next pass (it runs on setImmediate): a failed canary job leaves the queue.
-    this.on("jobChanged", (outcome) => this.canaries.onJobChanged(outcome));
+    this.on("jobChanged", (outcome, cause) => { if (isNewsOfTheBeam(cause)) this.canaries.onJobChanged(outcome); });
     this.on("toolchainChanged", (agentId) => this.canaries.onToolchainChanged(agentId));
     // Registered before the notifier's listener, so a failure notice can say the data is gone.
     if (config.jobs.delete_rawdata) {
-      this.on("jobChanged", (outcome) => {
+      this.on("jobChanged", (outcome, cause) => {
+        if (!isNewsOfTheBeam(cause)) return;
         if (outcome.status === "uploaded" || outcome.status === "terminal_failure") {
           deleteRawData(this.tracker, outcome.job, outcome.status === "uploaded" ? "results uploaded" : "the job failed for good", log.child({ part: "rawdata" }));
         }
       });
     }
     if (notifier) {
-      this.on("jobChanged", (outcome) => {
+      this.on("jobChanged", (outcome, cause) => {
+        if (!isNewsOfTheBeam(cause)) return;
         const notice = noticeForJobChange(this.tracker, outcome, { maxAttempts: settings.maxAttempts });
         if (notice) void notifier.notify(notice);
       });
@@ -118,20 +134,6 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.leases.rearm();
     this.uploader.start();
     this.canaries.start();
-  }
-
-  /**
-   * Runs one tracker move that ends an attempt, then frees its slot, drains the agent if its
-   * failures in a row now span enough beams, and looks for more work.
-   */
-  endAttempt(attemptId: number, agentId: string, move: () => JobOutcome): JobOutcome {
-    const outcome = move();
-    this.registry.release(attemptId, agentId);
-    this.emit("jobChanged", outcome);
-    const ended = this.tracker.attempt(attemptId);
-    if (ended && STREAK_ATTEMPT_STATES.includes(ended.status)) this.drains.afterFailure(agentId);
-    this.dispatcher.schedule();
-    return outcome;
   }
 
   /**
@@ -159,10 +161,10 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     const log = this.log.child({ attempt: a.id, job: a.job_id, agent: a.agent_id });
     try {
       if (a.status === "assigned") {
-        this.endAttempt(a.id, a.agent_id, () => this.tracker.withdraw(a.id, `not accepted within ${this.settings.acceptTimeoutS} s`));
+        this.lifecycle.withdraw(a.id, a.agent_id, `not accepted within ${this.settings.acceptTimeoutS} s`);
         log.warn("assignment not accepted in time: withdrawn");
       } else {
-        this.endAttempt(a.id, a.agent_id, () => this.tracker.lose(a.id, `lease expired: no heartbeat from agent ${a.agent_id} for ${this.settings.leaseS} s`));
+        this.lifecycle.lose(a.id, a.agent_id, `lease expired: no heartbeat from agent ${a.agent_id} for ${this.settings.leaseS} s`);
         log.warn("lease expired: attempt lost, job requeued");
         this.noteLost(a);
       }

@@ -128,7 +128,6 @@ function perJob(ids: number[], fn: (id: number) => { status: string }): JobActio
 
 export function adminService(core: CoordinatorCore, adminToken: string): AdminServiceServer {
   const t = core.tracker;
-  const max = core.settings.maxAttempts;
   return {
     listJobs: unary(adminToken, (req) => {
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
@@ -166,26 +165,15 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       return agentView(core, t.agent(req.agentId)!);
     }),
 
-    killJobs: unary(adminToken, (req) => ({ results: perJob(req.ids, (id) => t.kill(id)) })),
+    killJobs: unary(adminToken, (req) => ({ results: perJob(req.ids, (id) => core.lifecycle.kill(id)) })),
 
     stopJobs: unary(adminToken, (req) => ({
-      results: perJob(req.ids, (id) => {
-        const { outcome, attempt } = t.stop(id, req.fail, max);
-        core.cancelOnAgent(attempt.agent_id, attempt.id, req.fail ? "stopped by an operator (counted)" : "stopped by an operator");
-        core.emit("jobChanged", outcome);
-        core.dispatcher.schedule();
-        return outcome;
-      }),
+      results: perJob(req.ids, (id) => core.lifecycle.stop(id, req.fail)),
     })),
 
     retryJobs: unary(adminToken, (req) => {
-      const results = perJob(req.ids, (id) => {
-        const outcome = t.retry(id);
-        if (outcome.status === "processed") core.uploader.add(id); // an upload_failed job: a new round of uploads
-        return outcome;
-      });
-      core.dispatcher.schedule();
-      return { results };
+      // An upload_failed job goes back to processed: the uploader hears of it and starts a new round of uploads.
+      return { results: perJob(req.ids, (id) => core.lifecycle.retry(id)) };
     }),
 
     addFiles: unary(adminToken, async (req) => {

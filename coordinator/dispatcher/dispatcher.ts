@@ -25,26 +25,45 @@ function fits(free: Reservation, need: Reservation): boolean {
   return free.cores >= need.cores && free.memory >= need.memory && free.shm >= need.shm;
 }
 
+export interface DispatcherDeps {
+  tracker: Tracker;
+  registry: AgentRegistry;
+  settings: DispatchSettings;
+  log: Logger;
+  /** A palfa-search job's spec (parameters, zaplist), undefined while it is prepared; may throw PrecheckFailed. */
+  searchSpec?: (jobId: number, beam: string, spec: { params?: Record<string, unknown> }) => SearchSpec | undefined;
+  /** Called with each new lease deadline so the lease clock can arm itself. */
+  onDeadline: (t: number) => void;
+  /** Fails a job whose precheck failed, with its consequences (JobLifecycle.failPrecheck). */
+  failPrecheck: (jobId: number, details: string) => void;
+}
+
+const noSearches = (): never => {
+  throw new PrecheckFailed("this coordinator was not set up for palfa-search jobs");
+};
+
 export class Dispatcher {
   private pending = false;
   private stopped = false;
-  /** Called with each new lease deadline so the lease clock can arm itself. */
-  onDeadline: (t: number) => void = () => {};
-  /** Called when a job failed its precheck instead of being assigned. */
-  onPrecheckFailed: (jobId: number) => void = () => {};
-  /** A palfa-search job's spec (parameters, zaplist), undefined while it is prepared; may throw PrecheckFailed. */
-  searchSpec: (jobId: number, beam: string, spec: { params?: Record<string, unknown> }) => SearchSpec | undefined = () => {
-    throw new PrecheckFailed("this coordinator was not set up for palfa-search jobs");
-  };
-  /** Called after each assignment (for metrics and tests). */
+  private readonly tracker: Tracker;
+  private readonly registry: AgentRegistry;
+  private readonly settings: DispatchSettings;
+  private readonly log: Logger;
+  private readonly searchSpec: NonNullable<DispatcherDeps["searchSpec"]>;
+  private readonly onDeadline: DispatcherDeps["onDeadline"];
+  private readonly failPrecheck: DispatcherDeps["failPrecheck"];
+  /** Called after each assignment; the metrics hook themselves in here (and take themselves out). */
   onAssigned: (jobId: number, attemptId: number, agentId: string) => void = () => {};
 
-  constructor(
-    private readonly tracker: Tracker,
-    private readonly registry: AgentRegistry,
-    private readonly settings: DispatchSettings,
-    private readonly log: Logger,
-  ) {}
+  constructor(deps: DispatcherDeps) {
+    this.tracker = deps.tracker;
+    this.registry = deps.registry;
+    this.settings = deps.settings;
+    this.log = deps.log;
+    this.searchSpec = deps.searchSpec ?? noSearches;
+    this.onDeadline = deps.onDeadline;
+    this.failPrecheck = deps.failPrecheck;
+  }
 
   schedule(): void {
     if (this.pending || this.stopped) return;
@@ -110,9 +129,8 @@ export class Dispatcher {
       spec = this.spec(job);
     } catch (err) {
       if (!(err instanceof PrecheckFailed)) throw err;
-      this.tracker.failPrecheck(job.id, err.message);
+      this.failPrecheck(job.id, err.message);
       this.log.error({ job: job.id, beam: job.beam, err: err.message }, "precheck failed: job failed for good");
-      this.onPrecheckFailed(job.id);
       return false;
     }
     if (!spec) return false;

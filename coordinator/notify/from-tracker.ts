@@ -30,7 +30,7 @@ function summary(a: AttemptRow): AttemptSummary {
  *    retrying after an uncounted end (lost, withdrawn, polite stop) ⇒ none;
  *  - terminal_failure with a counted current attempt and failures ≥ maxAttempts ⇒ job_failed_for_good;
  *  - any other terminal_failure ⇒ precheck_failed (the dispatcher's precheck is the only other
- *    path that emits jobChanged with terminal_failure); a kill (details "killed by an operator") ⇒ none;
+ *    path that moves a job to terminal_failure as news of the beam); a kill (details "killed by an operator") ⇒ none;
  *  - processed, uploaded, … ⇒ none.
  */
 export function noticeForJobChange(tracker: Tracker, outcome: JobOutcome, opts: JobChangeOptions): NotifyEvent | undefined {

@@ -127,8 +127,8 @@ export class AgentSession implements AgentLink {
     // the Assign never arrived. Neither counts against the job.
     for (const a of core.tracker.liveAttempts()) {
       if (a.agent_id !== this.agentId || heldIds.has(a.id)) continue;
-      if (a.status === "assigned") core.endAttempt(a.id, this.agentId, () => core.tracker.withdraw(a.id, "the agent reconnected without having received the assignment"));
-      else core.endAttempt(a.id, this.agentId, () => core.tracker.lose(a.id, "the agent reconnected without the attempt (it restarted)"));
+      if (a.status === "assigned") core.lifecycle.withdraw(a.id, this.agentId, "the agent reconnected without having received the assignment");
+      else core.lifecycle.lose(a.id, this.agentId, "the agent reconnected without the attempt (it restarted)");
     }
   }
 
@@ -192,7 +192,7 @@ export class AgentSession implements AgentLink {
       return;
     }
     this.log.warn({ attempt: r.attemptId, reason: r.reason }, "agent refused an assignment");
-    core.endAttempt(r.attemptId, this.agentId, () => core.tracker.withdraw(r.attemptId, `refused by agent ${this.agentId}: ${r.reason}`));
+    core.lifecycle.withdraw(r.attemptId, this.agentId, `refused by agent ${this.agentId}: ${r.reason}`);
   }
 
   /** True when the attempt is this agent's and still live; otherwise tells the agent to cancel it. */
@@ -242,17 +242,17 @@ export class AgentSession implements AgentLink {
       if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && this.resultsMissing(a)) {
         // The output dir is set only by a verified PushResults: without it there is nothing to upload.
         const why = `the agent reported success but its results never arrived (they stayed at ${r.resultsDir || "an unknown place"} on ${this.agentId})`;
-        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.fail(r.attemptId, this.agentId, "results_missing", why, core.settings.maxAttempts));
+        core.lifecycle.fail(r.attemptId, this.agentId, "results_missing", why);
         log.warn({ error: why }, "attempt failed");
       } else if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
-        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.succeed(r.attemptId, this.agentId));
+        core.lifecycle.succeed(r.attemptId, this.agentId);
       } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
         const details = `${r.errorClass}: ${r.errorMessage}`;
-        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.fail(r.attemptId, this.agentId, r.errorClass, r.errorMessage, core.settings.maxAttempts));
+        core.lifecycle.fail(r.attemptId, this.agentId, r.errorClass, r.errorMessage);
         log.warn({ error: details }, "attempt failed");
       } else if (isLiveAttempt(a.status)) {
         // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.
-        core.endAttempt(r.attemptId, this.agentId, () => core.tracker.lose(r.attemptId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`));
+        core.lifecycle.lose(r.attemptId, this.agentId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`);
       } else {
         // Cancelled on our word: the tracker moved the job when the cancel was decided.
         core.registry.release(r.attemptId, this.agentId);

@@ -1,0 +1,101 @@
+// The dispatcher alone, over a real tracker file and fake agent links: which agent a
+// waiting job goes to, which agents it skips, and what a failed precheck does.
+import assert from "node:assert/strict";
+import { Dispatcher } from "../../../coordinator/dispatcher/dispatcher";
+import { PrecheckFailed } from "../../../coordinator/search/search-spec";
+import { AgentRegistry } from "../../../coordinator/sessions/registry";
+import type { Tracker } from "../../../coordinator/tracker/tracker";
+import { CANARY_JOB_TYPE, SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
+import { silentLogger } from "../../../shared/logging/logger";
+import { FakeLink, resources, scratchTracker } from "../fixtures";
+
+const ONE_CORE = { cores: 1, memory: 0, shm: 0 };
+const commands = { commands: [{ name: "echo", argv: ["echo", "hi"] }] };
+
+describe("dispatcher", () => {
+  let scratch: ReturnType<typeof scratchTracker>;
+  let tracker: Tracker;
+  let registry: AgentRegistry;
+  let deadlines: number[];
+  let prechecks: { jobId: number; details: string }[];
+  let searchSpec: (jobId: number) => never;
+
+  const dispatcher = () => new Dispatcher({
+    tracker, registry, settings: { acceptTimeoutS: 30, batch: 16 }, log: silentLogger(),
+    searchSpec: (jobId) => searchSpec(jobId),
+    onDeadline: (t) => deadlines.push(t),
+    failPrecheck: (jobId, details) => {
+      prechecks.push({ jobId, details });
+      tracker.failPrecheck(jobId, details);
+    },
+  });
+
+  /** A connected agent with `cores` free cores. */
+  const connect = (id: string, cores: number, opts: { drained?: boolean; unfitFor?: string } = {}) => {
+    tracker.ensureAgent(id, `token-${id}`);
+    const agent = registry.get(id);
+    const link = new FakeLink();
+    agent.link = link;
+    agent.drained = opts.drained ?? false;
+    agent.heartbeat(resources(cores), Date.now() / 1000);
+    if (opts.unfitFor) agent.capabilities = { jobTypes: [{ jobType: opts.unfitFor, fit: false, reason: "no PRESTO here" }], checkedAt: 0 } as never;
+    return link;
+  };
+
+  beforeEach(() => {
+    scratch = scratchTracker();
+    tracker = scratch.tracker;
+    registry = new AgentRegistry();
+    deadlines = [];
+    prechecks = [];
+    searchSpec = () => { throw new PrecheckFailed("no zaplist for this beam"); };
+  });
+  afterEach(() => scratch.dispose());
+
+  it("assigns a waiting job to the fitting agent with the most free cores, storing the attempt and its deadline first", () => {
+    const small = connect("small", 1);
+    const big = connect("big", 4);
+    const job = tracker.createJob({ beam: "b1", jobType: "commands", spec: commands, reservation: { cores: 2, memory: 0, shm: 0 } });
+    dispatcher().pass();
+    assert.equal(small.sent.length, 0);
+    const [assign] = big.of("assign");
+    assert.ok(assign, "the big agent got an Assign");
+    assert.equal(assign.jobId, job);
+    const attempt = tracker.attempt(assign.attemptId)!;
+    assert.equal(attempt.agent_id, "big");
+    assert.equal(attempt.status, "assigned");
+    assert.equal(tracker.job(job)!.status, "submitted");
+    assert.deepEqual(deadlines, [attempt.lease_expires_at]);
+    assert.equal(registry.get("big").free().cores, 2, "its cores are reserved");
+  });
+
+  it("skips a drained agent and one that says it cannot run the job's type", () => {
+    const drained = connect("drained", 8, { drained: true });
+    const unfit = connect("unfit", 8, { unfitFor: SEARCH_JOB_TYPE });
+    const job = tracker.createJob({ beam: "b1", jobType: SEARCH_JOB_TYPE, spec: { params: {} }, reservation: ONE_CORE });
+    searchSpec = () => assert.fail("no agent fits, so the spec is never asked for");
+    dispatcher().pass();
+    assert.equal(drained.sent.length + unfit.sent.length, 0);
+    assert.equal(tracker.job(job)!.status, "new");
+  });
+
+  it("gives a canary job only to the agent it was made for, even a drained one", () => {
+    const other = connect("other", 8);
+    const pinned = connect("pinned", 1, { drained: true });
+    const job = tracker.createJob({ beam: "canary", jobType: CANARY_JOB_TYPE, spec: { agent: "pinned", params: {} }, reservation: ONE_CORE });
+    searchSpec = () => ({}) as never;
+    dispatcher().pass();
+    assert.equal(other.sent.length, 0);
+    assert.deepEqual(pinned.of("assign").map((a) => a.jobId), [job]);
+  });
+
+  it("fails a job whose precheck fails through the failPrecheck it was given, and assigns nothing", () => {
+    const link = connect("a1", 4);
+    const job = tracker.createJob({ beam: "b1", jobType: SEARCH_JOB_TYPE, spec: { params: {} }, reservation: ONE_CORE });
+    dispatcher().pass();
+    assert.deepEqual(prechecks, [{ jobId: job, details: "no zaplist for this beam" }]);
+    assert.equal(tracker.job(job)!.status, "terminal_failure");
+    assert.equal(link.sent.length, 0);
+    assert.equal(registry.get("a1").free().cores, 4);
+  });
+});

@@ -1,0 +1,130 @@
+// One agent's stream, driven directly: a fake stream in place of gRPC's, a real
+// tracker file under a real CoordinatorCore, and the lifecycle service watched so
+// each attempt's end is seen going through it.
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { CoordinatorCore, settingsFrom } from "../../../coordinator/core";
+import { AgentSession } from "../../../coordinator/sessions/agent-session";
+import { createTracker, openTracker } from "../../../coordinator/tracker/open";
+import type { JobOutcome } from "../../../coordinator/tracker/rows";
+import { defaultConfig } from "../../../shared/config/load";
+import { AttemptOutcome, type AgentMessage, type CoordinatorMessage } from "../../../shared/gen/agent";
+import { silentLogger } from "../../../shared/logging/logger";
+import { resources } from "../fixtures";
+
+/** What AgentSession uses of a gRPC duplex stream: messages in as "data", writes recorded. */
+class FakeStream extends EventEmitter {
+  readonly written: CoordinatorMessage[] = [];
+  ended = false;
+  write(msg: CoordinatorMessage): boolean { this.written.push(msg); return true; }
+  end(): void { this.ended = true; }
+  destroy(err?: Error): void { this.emit("error", err ?? new Error("destroyed")); }
+  receive(body: AgentMessage["body"]): void { this.emit("data", { body }); }
+  of<K extends NonNullable<CoordinatorMessage["body"]>["$case"]>(kind: K): unknown[] {
+    return this.written.flatMap((m) => (m.body?.$case === kind ? [m.body.value] : []));
+  }
+}
+
+const commands = { commands: [{ name: "echo", argv: ["echo", "hi"] }] };
+
+describe("agent session", () => {
+  let dir: string;
+  let core: CoordinatorCore;
+  let changes: JobOutcome[];
+  /** the lifecycle's attempt ends that went through (a refused one throws before it counts) */
+  let ends: string[];
+
+  /** A session for `agentId` that has said Hello (holding `held`). */
+  const connect = (agentId: string, held: number[] = []) => {
+    core.tracker.ensureAgent(agentId, `token-${agentId}`);
+    const stream = new FakeStream();
+    new AgentSession(core, stream as never, agentId);
+    stream.receive({ $case: "hello", value: {
+      agentId, hostname: `${agentId}.local`, version: "test", labels: {}, resources: resources(4),
+      held: held.map((attemptId) => ({ attemptId, finished: false })),
+    } as never });
+    return stream;
+  };
+
+  /** A commands job with an attempt on `agentId`, accepted (running) unless told otherwise. */
+  const attemptOn = (agentId: string, accept = true) => {
+    core.tracker.ensureAgent(agentId, `token-${agentId}`);
+    const job = core.tracker.createJob({ beam: "b", jobType: "commands", spec: commands, reservation: { cores: 1, memory: 0, shm: 0 } });
+    const attempt = core.tracker.assign(job, agentId, { cores: 1, memory: 0, shm: 0 }, Date.now() / 1000 + 30);
+    core.registry.get(agentId).reserve(attempt, { cores: 1, memory: 0, shm: 0 });
+    if (accept) core.tracker.accept(attempt, agentId, Date.now() / 1000 + 5);
+    return { job, attempt };
+  };
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-session-"));
+    const file = path.join(dir, "tracker.db");
+    createTracker(file);
+    const config = defaultConfig(dir);
+    core = new CoordinatorCore(openTracker(file), config, settingsFrom(config), silentLogger());
+    changes = [];
+    core.on("jobChanged", (o) => changes.push(o));
+    ends = [];
+    for (const name of ["succeed", "fail", "lose", "withdraw"] as const) {
+      const original = core.lifecycle[name].bind(core.lifecycle) as (...args: never[]) => JobOutcome;
+      (core.lifecycle as unknown as Record<string, unknown>)[name] = (...args: never[]) => {
+        const outcome = original(...args); // throws IllegalTransition when the attempt had ended already
+        ends.push(name);
+        return outcome;
+      };
+    }
+  });
+  afterEach(() => {
+    core.stop();
+    core.tracker.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("refuses a result for an attempt it does not hold: acknowledged, nothing moves", () => {
+    const { job, attempt } = attemptOn("other");
+    const stream = connect("a1");
+    stream.receive({ $case: "attemptResult", value: { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: "", errorMessage: "", steps: [], resultsDir: "" } });
+    assert.deepEqual(stream.of("resultAck"), [{ attemptId: attempt }]);
+    assert.equal(core.tracker.attempt(attempt)!.status, "running");
+    assert.equal(core.tracker.job(job)!.status, "submitted");
+    assert.deepEqual(ends, []);
+    assert.deepEqual(changes, []);
+  });
+
+  it("renews the leases of the attempts a heartbeat says it holds, and cancels one it no longer owns", () => {
+    const mine = attemptOn("a1");
+    const stream = connect("a1", [mine.attempt]);
+    const before = core.tracker.attempt(mine.attempt)!.lease_expires_at;
+    const gone = attemptOn("a1");
+    core.tracker.lose(gone.attempt, "for the test");
+    stream.receive({ $case: "heartbeat", value: {
+      resources: resources(4), held: [{ attemptId: mine.attempt, finished: false }, { attemptId: gone.attempt, finished: false }],
+    } as never });
+    assert.ok(core.tracker.attempt(mine.attempt)!.lease_expires_at > before, "the lease moved later");
+    assert.deepEqual(stream.of("cancel").map((c) => (c as { attemptId: number }).attemptId), [gone.attempt]);
+  });
+
+  it("ends an attempt through the lifecycle service exactly once, however often the result comes", () => {
+    const { job, attempt } = attemptOn("a1");
+    const stream = connect("a1", [attempt]);
+    const result = { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: "", errorMessage: "", steps: [], resultsDir: "" };
+    stream.receive({ $case: "attemptResult", value: result });
+    stream.receive({ $case: "attemptResult", value: result }); // re-sent after a reconnect, say
+    assert.deepEqual(ends, ["succeed"]);
+    assert.deepEqual(changes, [{ job, status: "processed" }]);
+    assert.equal(core.tracker.attempt(attempt)!.status, "processed");
+    assert.equal(core.registry.get("a1").reserved.size, 0, "its reservation is released");
+    assert.equal(stream.of("resultAck").length, 2, "both are acknowledged so the agent forgets them");
+  });
+
+  it("withdraws, through the lifecycle service, an assignment the agent reconnects without", () => {
+    const { job, attempt } = attemptOn("a1", false);
+    connect("a1", []);
+    assert.deepEqual(ends, ["withdraw"]);
+    assert.deepEqual(changes, [{ job, status: "retrying" }]);
+    assert.equal(core.tracker.attempt(attempt)!.status, "withdrawn");
+  });
+});
