@@ -10,7 +10,7 @@ import type { CoordinatorCore } from "../core";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
 import { parseOverrides } from "../search/search-spec";
 import { tailLog } from "../logs/tail";
-import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type JobRow, type StepRow } from "../tracker/tracker";
+import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
 import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
