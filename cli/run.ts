@@ -2,7 +2,6 @@
 // stderr and exit status 1.
 import type { Command } from "commander";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Action<O> = (opts: O, ...args: any[]) => Promise<void>;
 export type Run = <O>(fn: Action<O>) => (...raw: unknown[]) => Promise<void>;
 

@@ -2,9 +2,7 @@
 // program's last line ("ERROR: cannot open beam_0012.fil") without the runner holding
 // on to output that may be gigabytes long.
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
 export class OutputTail {

@@ -15,7 +15,6 @@ import { freePort } from "../support/cluster";
 
 const PROTO_DIR = path.join(__dirname, "..", "..", "proto");
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 function loadServices(): Any {

@@ -24,7 +24,6 @@ import { freePort, waitFor } from "../support/cluster";
 const PROTO_DIR = path.join(__dirname, "..", "..", "proto");
 const R = { cores: 1, memory: 1, shm: 1 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
 
 describe("results pushed from the agent to the coordinator", function () {
