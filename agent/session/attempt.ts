@@ -47,6 +47,20 @@ export function expandCommand(argv: string[], facts: { workdir: string; beam: st
   return out;
 }
 
+export interface AttemptExecutionOptions {
+  assign: Assign;
+  settings: AttemptSettings;
+  /** step updates, as they happen */
+  send: (msg: AgentMessage) => void;
+  /** reads a raw file of the beam from the coordinator, for stage-in */
+  openRemote: RemoteOpener;
+  log: Logger;
+  /** the steps' output, in chunks */
+  chunkSink: (step: string, data: Buffer) => void;
+  onDiagnostic: (d: Diagnostic) => void;
+  onProgress?: (p: Progress) => void;
+}
+
 export class AttemptExecution {
   readonly id: number;
   readonly workDir: string;
@@ -55,20 +69,26 @@ export class AttemptExecution {
   private cancelled: string | null = null;
   private readonly chunker: LogChunker;
 
-  constructor(
-    readonly assign: Assign,
-    private readonly settings: AttemptSettings,
-    private readonly send: (msg: AgentMessage) => void,
-    private readonly openRemote: RemoteOpener,
-    private readonly log: Logger,
-    chunkSink: (step: string, data: Buffer) => void,
-    private readonly onDiagnostic: (d: Diagnostic) => void,
-    private readonly onProgress: (p: Progress) => void = () => undefined,
-  ) {
-    this.id = assign.attemptId;
-    this.workDir = workDirOf(settings.workBase, assign.attemptId);
-    this.resultsDir = path.join(settings.resultsBase, String(assign.attemptId));
-    this.chunker = new LogChunker(chunkSink);
+  readonly assign: Assign;
+  private readonly settings: AttemptSettings;
+  private readonly send: (msg: AgentMessage) => void;
+  private readonly openRemote: RemoteOpener;
+  private readonly log: Logger;
+  private readonly onDiagnostic: (d: Diagnostic) => void;
+  private readonly onProgress: (p: Progress) => void;
+
+  constructor(o: AttemptExecutionOptions) {
+    this.assign = o.assign;
+    this.settings = o.settings;
+    this.send = o.send;
+    this.openRemote = o.openRemote;
+    this.log = o.log;
+    this.onDiagnostic = o.onDiagnostic;
+    this.onProgress = o.onProgress ?? (() => undefined);
+    this.id = o.assign.attemptId;
+    this.workDir = workDirOf(o.settings.workBase, o.assign.attemptId);
+    this.resultsDir = path.join(o.settings.resultsBase, String(o.assign.attemptId));
+    this.chunker = new LogChunker(o.chunkSink);
   }
 
   async cancel(reason: string): Promise<void> {

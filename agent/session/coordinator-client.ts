@@ -1,0 +1,16 @@
+// The gRPC client of the coordinator's AgentService, shared by the stream, the
+// results pushes and stage-in.
+import { AgentServiceClient } from "../../shared/gen/agent";
+import { channelCredentials, type TlsFiles } from "../../shared/protocol/credentials";
+
+export function coordinatorClient(address: string, tls: TlsFiles | undefined): AgentServiceClient {
+  return new AgentServiceClient(address, channelCredentials(address, tls), {
+    "grpc.keepalive_time_ms": 20_000,
+    "grpc.keepalive_timeout_ms": 10_000,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.max_receive_message_length": 64 << 20,
+    // Certificates are checked against the address dialled unless the config names the server.
+    ...(tls?.server_name ? { "grpc.ssl_target_name_override": tls.server_name, "grpc.default_authority": tls.server_name } : {}),
+  });
+}
+

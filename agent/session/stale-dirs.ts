@@ -1,0 +1,22 @@
+// Work dirs left by an earlier run of this agent: their attempts died with it (the
+// coordinator lost them when their leases ran out), so whatever of their processes
+// still runs is killed and the dirs removed before this run takes new work.
+import fs from "node:fs";
+import type { Logger } from "../../shared/logging/logger";
+import { killStaleProcessGroups } from "../runner";
+
+export async function cleanStaleWorkDirs(base: string, log: Logger): Promise<void> {
+  try {
+    fs.mkdirSync(base, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    // Not fatal: the agent still connects, reports that it can run nothing, and is given nothing.
+    log.error({ dir: base, err: (err as Error).message }, "cannot create the work base");
+    return;
+  }
+  for (const name of fs.readdirSync(base)) {
+    const dir = `${base}/${name}`;
+    const killed = await killStaleProcessGroups(dir, log);
+    fs.rmSync(dir, { recursive: true, force: true });
+    log.warn({ dir, killed }, "removed a stale work dir left by an earlier run");
+  }
+}
