@@ -10,7 +10,7 @@ import { BEAM_DIR, COMBINED } from "./helpers";
 const params = searchParamsSchema.parse({});
 const accelcands = () => readAccelcandsFile(path.join(BEAM_DIR, "beam_J1903.accelcands"));
 
-describe("search/plan/folding: which candidates are folded", () => {
+describe("fold selection: which candidates are folded", () => {
   it("folds the fixture beam's sifted candidates with sigma >= 6.0, best first", () => {
     const cands = accelcands();
     const sel = selectCandidatesToFold(cands, params);
