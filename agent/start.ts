@@ -12,7 +12,13 @@ import { capabilitiesFingerprint, checkCapabilities } from "./fitness/capabiliti
 import path from "node:path";
 
 export function agentId(cfg: Config): string {
-  return cfg.agent.id ?? os.hostname().split(".")[0].replace(/[^A-Za-z0-9._-]/g, "-");
+  return (
+    cfg.agent.id ??
+    os
+      .hostname()
+      .split(".")[0]
+      .replace(/[^A-Za-z0-9._-]/g, "-")
+  );
 }
 
 export function readAgentToken(file: string): string {
@@ -22,11 +28,17 @@ export function readAgentToken(file: string): string {
     return token;
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new Error(`cannot read the agent token ${file} (${why}): register the agent with 'beamflow register-agent ID --token-file ${file}' on the coordinator and copy the file here`);
+    throw new Error(
+      `cannot read the agent token ${file} (${why}): register the agent with 'beamflow register-agent ID --token-file ${file}' on the coordinator and copy the file here`,
+    );
   }
 }
 
-export async function startAgent(cfg: Config, log: Logger, over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void } = {}): Promise<Agent> {
+export async function startAgent(
+  cfg: Config,
+  log: Logger,
+  over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void } = {},
+): Promise<Agent> {
   const a = cfg.agent;
   const toolchain = toolchainConfig(cfg);
   // The id names the agent's own folders under scratch_dir (results, log spool).
@@ -50,11 +62,14 @@ export async function startAgent(cfg: Config, log: Logger, over: { coordinator?:
       // Per agent, as the log spool: two agents sharing a scratch dir must never drop each other's results.
       resultsBase: path.join(a.scratch_dir, "beamflow-results", id),
       toolchain: toolchainLoader(toolchain),
-      killGraceS: a.kill_grace_s, stepTimeoutS: a.step_timeout_s, idleTimeoutS: a.idle_timeout_s,
+      killGraceS: a.kill_grace_s,
+      stepTimeoutS: a.step_timeout_s,
+      idleTimeoutS: a.idle_timeout_s,
     },
     fitness: {
       checks: { full: () => checkCapabilities(toolchain, a.work_base), fingerprint: () => capabilitiesFingerprint(toolchain, a.work_base) },
-      checkS: a.fitness_check_s, fullCheckS: a.fitness_full_check_s,
+      checkS: a.fitness_check_s,
+      fullCheckS: a.fitness_full_check_s,
     },
     log,
     onFatal: over.onFatal,

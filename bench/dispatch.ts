@@ -15,9 +15,11 @@ function percentile(sorted: number[], p: number): number {
 
 function startLatencies(dbPath: string, fromJob: number): number[] {
   const db = new Database(dbPath, { readonly: true });
-  const rows = db.prepare(`SELECT s.started_at - j.created_at AS latency FROM jobs j
+  const rows = db
+    .prepare(`SELECT s.started_at - j.created_at AS latency FROM jobs j
                            JOIN job_submits a ON a.id = j.current_attempt_id JOIN attempt_steps s ON s.attempt_id = a.id AND s.idx = 0
-                           WHERE j.id >= ? ORDER BY latency`).all(fromJob) as { latency: number }[];
+                           WHERE j.id >= ? ORDER BY latency`)
+    .all(fromJob) as { latency: number }[];
   db.close();
   return rows.map((r) => r.latency * 1000);
 }
@@ -55,7 +57,13 @@ export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: num
       seconds: Number(seconds.toFixed(3)),
       jobs_per_second: Number((total / seconds).toFixed(1)),
       submit_to_start_ms: {
-        paced: { jobs: paced.length, rate_per_s: rate, p50: Number(percentile(paced, 50).toFixed(1)), p99: Number(percentile(paced, 99).toFixed(1)), max: Number(paced[paced.length - 1].toFixed(1)) },
+        paced: {
+          jobs: paced.length,
+          rate_per_s: rate,
+          p50: Number(percentile(paced, 50).toFixed(1)),
+          p99: Number(percentile(paced, 99).toFixed(1)),
+          max: Number(paced[paced.length - 1].toFixed(1)),
+        },
         batch_of_all: { p50: Number(percentile(batchLatency, 50).toFixed(1)), p99: Number(percentile(batchLatency, 99).toFixed(1)) },
       },
       targets: { jobs_per_second: 300, p50_ms: 20, p99_ms: 100 },

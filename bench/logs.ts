@@ -28,7 +28,9 @@ function follow(cluster: Cluster, jobId: number, onData: (d: Buffer) => void): P
   const a = cluster.admin();
   return new Promise((resolve, reject) => {
     const s = a.client.tailLog({ jobId, attemptId: 0, follow: true, offset: 0, step: "" }, a.metadata);
-    s.on("data", (d: LogData) => { if (d.data.length) onData(d.data); });
+    s.on("data", (d: LogData) => {
+      if (d.data.length) onData(d.data);
+    });
     s.on("error", reject);
     s.on("end", () => resolve());
   });
@@ -68,8 +70,11 @@ export async function logsBenchmark(opts: { megabytes?: number; latencyLines?: n
     const cpuS = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, round(cpuSeconds(pid) - cpuBefore[k]!, 2)]));
 
     // Latency.
-    const [tickJob] = await cluster.submit(["node", "-e",
-      `let i = 0; const t = setInterval(() => { process.stdout.write("tick " + Date.now() + "\\n"); if (++i >= ${latencyLines}) clearInterval(t); }, 10);`]);
+    const [tickJob] = await cluster.submit([
+      "node",
+      "-e",
+      `let i = 0; const t = setInterval(() => { process.stdout.write("tick " + Date.now() + "\\n"); if (++i >= ${latencyLines}) clearInterval(t); }, 10);`,
+    ]);
     await started(cluster, tickJob);
     const latencies: number[] = [];
     let partial = "";

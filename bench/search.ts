@@ -40,7 +40,10 @@ const STANDIN_BASE = "beam_J1903";
 const STANDIN_SEARCH = {
   ddplan_source: "explicit" as const,
   ddplan: [{ lodm: 26, dmstep: 1, dms_per_call: 26, calls: 1, nsub: 33, downsamp: 8 }],
-  use_subbands: false, low_T_to_search: 0.5, max_cands_to_fold: 0, low_DM_cutoff: 1.0,
+  use_subbands: false,
+  low_T_to_search: 0.5,
+  max_cands_to_fold: 0,
+  low_DM_cutoff: 1.0,
 };
 
 // Real: two passes of 16 DM trials 2 pc cm^-3 apart (DM 0-62; the second pass also runs the
@@ -70,7 +73,14 @@ interface Variant {
   timeoutMs: number;
 }
 
-interface StepRun { name: string; program: string; argv: string[]; startedAt: number; wallS: number; cpuS: number }
+interface StepRun {
+  name: string;
+  program: string;
+  argv: string[];
+  startedAt: number;
+  wallS: number;
+  cpuS: number;
+}
 
 interface BeamRun {
   cores: number;
@@ -122,9 +132,17 @@ async function runBeam(v: Variant, cores: number, tmp: string): Promise<BeamRun>
   if (standinLog) process.env.BEAMFLOW_STANDIN_LOG = standinLog;
   try {
     await cluster.startCoordinator();
-    const agent = await cluster.startAgent("bench", {
-      cores, heartbeat_s: 10, work_base: workBase, scratch_dir: path.join(cluster.dir, "scratch"), toolchain: v.toolchain,
-    }, v.agentEnv);
+    const agent = await cluster.startAgent(
+      "bench",
+      {
+        cores,
+        heartbeat_s: 10,
+        work_base: workBase,
+        scratch_dir: path.join(cluster.dir, "scratch"),
+        toolchain: v.toolchain,
+      },
+      v.agentEnv,
+    );
     const pids = { agent: agent.child.pid, coordinator: cluster.coordinator?.child.pid };
     const cpu0 = { agent: ownCpuS(pids.agent), coordinator: ownCpuS(pids.coordinator) };
     const file = path.join(cluster.dir, `${v.base}.fits`);
@@ -132,7 +150,11 @@ async function runBeam(v: Variant, cores: number, tmp: string): Promise<BeamRun>
     const r = cluster.cli(["add-files", file]);
     if (r.status !== 0) throw new Error(`add-files failed: ${r.stderr}`);
     const searched = ["processed", "uploaded", "upload_failed"];
-    const [job] = await cluster.waitForJobs((js) => js.length === 1 && [...searched, "terminal_failure", "processing_failed"].includes(js[0].status), "the search to end", v.timeoutMs);
+    const [job] = await cluster.waitForJobs(
+      (js) => js.length === 1 && [...searched, "terminal_failure", "processing_failed"].includes(js[0].status),
+      "the search to end",
+      v.timeoutMs,
+    );
     const cpu1 = { agent: ownCpuS(pids.agent), coordinator: ownCpuS(pids.coordinator) };
     const delta = (k: "agent" | "coordinator") => (cpu0[k] === null || cpu1[k] === null ? null : round(cpu1[k]! - cpu0[k]!, 2));
     const processCpuS = { agent: delta("agent"), coordinator: delta("coordinator") };
@@ -140,14 +162,29 @@ async function runBeam(v: Variant, cores: number, tmp: string): Promise<BeamRun>
     const detail = await call(a, a.client.getJob, { id: job.id });
     const attempt = detail.attempts[0];
     if (!searched.includes(job.status) || detail.attempts.length !== 1) {
-      throw new Error(`the search ended ${job.status} after ${detail.attempts.length} attempt(s): ${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("; ")}`);
+      throw new Error(
+        `the search ended ${job.status} after ${detail.attempts.length} attempt(s): ${detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("; ")}`,
+      );
     }
     const workDir = path.join(workBase, String(attempt.id));
     await waitFor("the attempt's work dir to go", () => !fs.existsSync(workDir), 60_000);
-    const calls = standinLog ? fs.readFileSync(standinLog, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]) : [];
-    const steps: StepRun[] = [...attempt.steps].sort((x, y) => x.index - y.index).map((st) => ({
-      name: st.name, program: path.basename(st.argv[0]), argv: st.argv, startedAt: st.startedAt, wallS: st.wallS, cpuS: st.cpuS,
-    }));
+    const calls = standinLog
+      ? fs
+          .readFileSync(standinLog, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as string[])
+      : [];
+    const steps: StepRun[] = [...attempt.steps]
+      .sort((x, y) => x.index - y.index)
+      .map((st) => ({
+        name: st.name,
+        program: path.basename(st.argv[0]),
+        argv: st.argv,
+        startedAt: st.startedAt,
+        wallS: st.wallS,
+        cpuS: st.cpuS,
+      }));
     const inSteps = sum(steps.map((st) => st.wallS));
     const first = steps[0].startedAt;
     const lastEnd = Math.max(...steps.map((st) => st.startedAt + st.wallS));
@@ -160,10 +197,13 @@ async function runBeam(v: Variant, cores: number, tmp: string): Promise<BeamRun>
     const keep = path.join(tmp, `results-${cores}`);
     fs.mkdirSync(keep, { recursive: true });
     const tarballs = fs.existsSync(attempt.resultsDir)
-      ? fs.readdirSync(attempt.resultsDir).filter((n) => /_ACCEL_\d+\.tgz$|_singlepulse\.tgz$/.test(n)).map((n) => {
-        fs.copyFileSync(path.join(attempt.resultsDir, n), path.join(keep, n));
-        return path.join(keep, n);
-      })
+      ? fs
+          .readdirSync(attempt.resultsDir)
+          .filter((n) => /_ACCEL_\d+\.tgz$|_singlepulse\.tgz$/.test(n))
+          .map((n) => {
+            fs.copyFileSync(path.join(attempt.resultsDir, n), path.join(keep, n));
+            return path.join(keep, n);
+          })
       : [];
     return { cores, attemptId: attempt.id, wallS: attempt.finishedAt - attempt.startedAt, workDir, steps, calls, tarballs, breakdown, processCpuS };
   } finally {
@@ -231,7 +271,11 @@ export function replayScript(o: ReplayOptions): { script: string; commands: numb
   const lastUse = new Map<string, number>();
   cmds.forEach((c, i) => lastUse.set(c[c.length - 1], i));
   const isSearchPass = (c: string[]) => path.basename(c[0]) === "single_pulse_search.py" && c.includes("-p");
-  const lastSearchPass = cmds.map((c, i) => [c, i] as const).filter(([c]) => isSearchPass(c)).pop()?.[1] ?? -1;
+  const lastSearchPass =
+    cmds
+      .map((c, i) => [c, i] as const)
+      .filter(([c]) => isSearchPass(c))
+      .pop()?.[1] ?? -1;
   const lines = [
     "#!/bin/bash",
     "set -euo pipefail",
@@ -275,7 +319,8 @@ export function replayScript(o: ReplayOptions): { script: string; commands: numb
       const stem = last.slice(0, -4);
       const z = arg(c, "-zmax");
       after.push(`rm -f ${q(`${stem}_ACCEL_${z}.txtcand`)}`);
-      for (const suffix of [`_ACCEL_${z}`, `_ACCEL_${z}.cand`]) after.push(`if [ -e ${q(stem + suffix)} ]; then mv ${q(stem + suffix)} ${inWork(stem + suffix)}; fi`);
+      for (const suffix of [`_ACCEL_${z}`, `_ACCEL_${z}.cand`])
+        after.push(`if [ -e ${q(stem + suffix)} ]; then mv ${q(stem + suffix)} ${inWork(stem + suffix)}; fi`);
       if (lastUse.get(last) === i) after.push(`rm -f ${q(last)}`);
     } else if (isSearchPass(c)) {
       for (const dat of c.filter((a) => a.endsWith(".dat"))) {
@@ -303,9 +348,10 @@ export function replayScript(o: ReplayOptions): { script: string; commands: numb
 /** The environment the agent gives its steps (agent/runner/step-process.ts + search-attempt.ts), minus the agent's own. */
 function stepEnvironment(v: Variant, workDir: string): Record<string, string> {
   const base: NodeJS.ProcessEnv = { ...process.env, ...v.agentEnv };
-  const tc = "prefix" in v.toolchain
-    ? { path: [], prefix: v.toolchain.prefix, wrapper: [], prestoDir: base.PRESTO ?? "" }
-    : { path: v.toolchain.path, prefix: "", wrapper: [], prestoDir: base.PRESTO ?? "" };
+  const tc =
+    "prefix" in v.toolchain
+      ? { path: [], prefix: v.toolchain.prefix, wrapper: [], prestoDir: base.PRESTO ?? "" }
+      : { path: v.toolchain.path, prefix: "", wrapper: [], prestoDir: base.PRESTO ?? "" };
   return { ...v.agentEnv, TERM: "dumb", ...toolchainStepEnv(tc, base), TMPDIR: path.join(workDir, "proc-tmp") };
 }
 
@@ -326,8 +372,14 @@ async function replay(v: Variant, run: BeamRun, tmp: string, zaplist?: string): 
   const { script } = replayScript({
     commands: run.steps.map((s) => s.argv),
     programDir: v.kind === "stand-in" ? STANDIN_TOOLCHAIN : undefined,
-    workDir: run.workDir, base: v.base, beam: v.beam, zaplist, env: stepEnvironment(v, run.workDir),
-    outputLog, timesFile, cpuFile,
+    workDir: run.workDir,
+    base: v.base,
+    beam: v.beam,
+    zaplist,
+    env: stepEnvironment(v, run.workDir),
+    outputLog,
+    timesFile,
+    cpuFile,
   });
   const scriptFile = path.join(tmp, "replay.sh");
   fs.writeFileSync(scriptFile, script, { mode: 0o755 });
@@ -345,15 +397,25 @@ async function replay(v: Variant, run: BeamRun, tmp: string, zaplist?: string): 
     if (stamps.length !== 2 * run.steps.length) throw new Error(`the replay ran ${stamps.length / 2} commands, the agent ${run.steps.length} steps`);
     if (v.kind === "stand-in") {
       // The script's calls are the agent's steps, exactly: no probes, nothing else.
-      const replayed = fs.readFileSync(replayLog, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+      const replayed = fs
+        .readFileSync(replayLog, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as string[]);
       const at = alignSteps(run.steps, replayed);
       if (typeof at === "number" || replayed.length !== run.steps.length) throw new Error("the replay's command lines differ from the agent's");
     }
     // `times`: the shell's own user/system, then its children's ("0m1.234s 0m0.056s").
-    const secs = (t: string) => { const m = /^(\d+)m([\d.]+)s$/.exec(t); return m ? Number(m[1]) * 60 + Number(m[2]) : NaN; };
+    const secs = (t: string) => {
+      const m = /^(\d+)m([\d.]+)s$/.exec(t);
+      return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+    };
     const cpuLines = fs.readFileSync(cpuFile, "utf8").trim().split("\n");
     const cpuS = cpuLines.length === 2 ? sum(cpuLines.flatMap((l) => l.trim().split(/\s+/).map(secs))) : null;
-    const kept = fs.readdirSync(run.workDir).filter((n) => /_rfifind\.out$|\.prepout$|\.subout$/.test(n)).map((n) => path.join(run.workDir, n));
+    const kept = fs
+      .readdirSync(run.workDir)
+      .filter((n) => /_rfifind\.out$|\.prepout$|\.subout$/.test(n))
+      .map((n) => path.join(run.workDir, n));
     const outputBytes = sum([outputLog, ...kept].map((f) => fs.statSync(f).size));
     return { wallS, commandWalls, cpuS, outputBytes, outputsCompared: await compareOutputs(run.tarballs, run.workDir) };
   } finally {
@@ -386,7 +448,10 @@ function gaps(steps: StepRun[]) {
     count: g.length,
     median_ms: round(median(sorted), 1),
     mean_ms: round(sum(sorted) / Math.max(1, sorted.length), 1),
-    largest: [...g].sort((a, b) => b.ms - a.ms).slice(0, 5).map((x) => ({ ...x, ms: round(x.ms, 1) })),
+    largest: [...g]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 5)
+      .map((x) => ({ ...x, ms: round(x.ms, 1) })),
   };
 }
 
@@ -397,7 +462,10 @@ function summarise(v: Variant, one: BeamRun, runs: BeamRun[], rep: Replay) {
   one.steps.forEach((st, i) => {
     byProgram[st.program] = (byProgram[st.program] ?? 0) + 1;
     const e = perProgram.get(st.program) ?? { n: 0, agent: 0, script: 0, cpu: 0 };
-    e.n++; e.agent += st.wallS; e.script += rep.commandWalls[i]; e.cpu += st.cpuS;
+    e.n++;
+    e.agent += st.wallS;
+    e.script += rep.commandWalls[i];
+    e.cpu += st.cpuS;
     perProgram.set(st.program, e);
   });
   // Step by step (the same command line in both): robust to the odd step slowed by the machine's other load.
@@ -436,24 +504,35 @@ function summarise(v: Variant, one: BeamRun, runs: BeamRun[], rep: Replay) {
         overhead_ms: round(((agentInSteps - scriptInCommands) / n) * 1000, 1),
         overhead_percent: round(((agentInSteps - scriptInCommands) / scriptInCommands) * 100, 2),
         median_overhead_ms: round(median(diffs) * 1000, 1),
-        by_program: Object.fromEntries([...perProgram].map(([name, e]) => [name, {
-          calls: e.n,
-          agent_mean_ms: round((e.agent / e.n) * 1000, 1),
-          script_mean_ms: round((e.script / e.n) * 1000, 1),
-          overhead_ms: round(((e.agent - e.script) / e.n) * 1000, 1),
-          overhead_percent: round(((e.agent - e.script) / e.script) * 100, 1),
-          median_overhead_ms: round(median(diffsOf(name)) * 1000, 1),
-          agent_cpu_mean_ms: round((e.cpu / e.n) * 1000, 1),
-        }])),
+        by_program: Object.fromEntries(
+          [...perProgram].map(([name, e]) => [
+            name,
+            {
+              calls: e.n,
+              agent_mean_ms: round((e.agent / e.n) * 1000, 1),
+              script_mean_ms: round((e.script / e.n) * 1000, 1),
+              overhead_ms: round(((e.agent - e.script) / e.n) * 1000, 1),
+              overhead_percent: round(((e.agent - e.script) / e.script) * 100, 1),
+              median_overhead_ms: round(median(diffsOf(name)) * 1000, 1),
+              agent_cpu_mean_ms: round((e.cpu / e.n) * 1000, 1),
+            },
+          ]),
+        ),
       },
       // The replay's ACCEL tables and .singlepulse files against the attempt's (same work, same bytes).
       replay_outputs: rep.outputsCompared,
     },
-    scaling: [...runs].sort((x, y) => x.cores - y.cores).map((x) => ({
-      cores: x.cores, steps: x.steps.length, wall_s: round(x.wallS), speedup: round(one.wallS / x.wallS, 2),
-      steps_wall_sum_s: round(sum(x.steps.map((s) => s.wallS))), steps_cpu_sum_s: round(sum(x.steps.map((s) => s.cpuS))),
-      process_cpu_s: x.processCpuS,
-    })),
+    scaling: [...runs]
+      .sort((x, y) => x.cores - y.cores)
+      .map((x) => ({
+        cores: x.cores,
+        steps: x.steps.length,
+        wall_s: round(x.wallS),
+        speedup: round(one.wallS / x.wallS, 2),
+        steps_wall_sum_s: round(sum(x.steps.map((s) => s.wallS))),
+        steps_cpu_sum_s: round(sum(x.steps.map((s) => s.cpuS))),
+        process_cpu_s: x.processCpuS,
+      })),
   };
 }
 
@@ -469,7 +548,8 @@ async function measure(v: Variant, coresList: number[], tmp: string, zaplist?: s
   const one = await runBeam(v, 1, tmp);
   if (v.kind === "stand-in") {
     const at = alignSteps(one.steps, one.calls);
-    if (typeof at === "number") throw new Error(`the stand-in log does not have the attempt's step ${at} (${JSON.stringify(one.steps[at].argv)}) after step ${at - 1}'s call`);
+    if (typeof at === "number")
+      throw new Error(`the stand-in log does not have the attempt's step ${at} (${JSON.stringify(one.steps[at].argv)}) after step ${at - 1}'s call`);
   }
   const rep = await replay(v, one, tmp, zaplist);
   const runs: BeamRun[] = [one];
@@ -500,8 +580,14 @@ export async function searchBenchmark(opts: { cores?: number[]; prefix?: string 
     const noBirdies = path.join(tmp, "none.zaplist");
     fs.writeFileSync(noBirdies, "# zaplists.source is not set: no birdies zapped\n");
     const v: Variant = {
-      kind: "real", beam, base: REAL_BASE, toolchain: { prefix }, agentEnv: {},
-      search: REAL_SEARCH, zaplists: {}, timeoutMs: 540_000,
+      kind: "real",
+      beam,
+      base: REAL_BASE,
+      toolchain: { prefix },
+      agentEnv: {},
+      search: REAL_SEARCH,
+      zaplists: {},
+      timeoutMs: 540_000,
     };
     const { one, rep, runs } = await measure(v, coresList, tmp, noBirdies);
     return {
@@ -532,9 +618,15 @@ export async function searchStandinBenchmark(opts: { timeScale?: number; cores?:
     const zaplist = path.join(zapDir, "default.zaplist");
     fs.copyFileSync(STANDIN_ZAPLIST_SOURCE, zaplist);
     const v: Variant = {
-      kind: "stand-in", beam, base: STANDIN_BASE, toolchain: { path: [STANDIN_TOOLCHAIN] }, agentEnv: {},
-      search: STANDIN_SEARCH, zaplists: { source: zapDir, default_other: path.basename(zaplist) },
-      standinLog: (cores) => path.join(tmp, `standin-${cores}.log`), timeoutMs: 300_000,
+      kind: "stand-in",
+      beam,
+      base: STANDIN_BASE,
+      toolchain: { path: [STANDIN_TOOLCHAIN] },
+      agentEnv: {},
+      search: STANDIN_SEARCH,
+      zaplists: { source: zapDir, default_other: path.basename(zaplist) },
+      standinLog: (cores) => path.join(tmp, `standin-${cores}.log`),
+      timeoutMs: 300_000,
     };
     const { one, rep, runs } = await measure(v, coresList, tmp, zaplist);
     const s = summarise(v, one, runs, rep);

@@ -140,11 +140,7 @@ export async function uploadBenchmark(options: UploadBenchmarkOptions = {}): Pro
     const parseMs = performance.now() - t1;
 
     const backends: UploadBenchmarkReport["backends"] = [];
-    backends.push(
-      await timeBackend("sqlite", runs, parsed, (run) =>
-        openResultsDb({ backend: "sqlite", file: path.join(root, `bench-${run}.db`) }),
-      ),
-    );
+    backends.push(await timeBackend("sqlite", runs, parsed, (run) => openResultsDb({ backend: "sqlite", file: path.join(root, `bench-${run}.db`) })));
 
     // Its own throwaway server: a benchmark must never write into a DB someone uses.
     const server = await startPostgres({ database: "postgres" }).catch((e: Error) => e);
@@ -171,4 +167,3 @@ export async function uploadBenchmark(options: UploadBenchmarkOptions = {}): Pro
     if (removeRoot) fs.rmSync(root, { recursive: true, force: true });
   }
 }
-

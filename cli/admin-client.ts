@@ -25,9 +25,11 @@ export function connectAdmin(cfg: Config): Admin {
     token = fs.readFileSync(tokenFile, "utf8").trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(code === "ENOENT"
-      ? `no admin token at ${tokenFile}: is the coordinator running with data_dir ${cfg.data_dir}?`
-      : `cannot read the admin token ${tokenFile}: ${code}`);
+    throw new CliError(
+      code === "ENOENT"
+        ? `no admin token at ${tokenFile}: is the coordinator running with data_dir ${cfg.data_dir}?`
+        : `cannot read the admin token ${tokenFile}: ${code}`,
+    );
   }
   if (!fs.existsSync(cfg.coordinator.admin_socket)) {
     throw new CliError(`no coordinator is listening at ${cfg.coordinator.admin_socket} (start it with 'beamflow coordinator' or 'beamflow up')`);
@@ -35,14 +37,20 @@ export function connectAdmin(cfg: Config): Admin {
   return { client: new AdminServiceClient(`unix:${cfg.coordinator.admin_socket}`, grpc.credentials.createInsecure()), metadata: bearerMetadata(token) };
 }
 
-type UnaryMethod<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientUnaryCall;
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res: Res) => void,
+) => grpc.ClientUnaryCall;
 
 /** Calls one admin method; a gRPC error becomes a CliError carrying the coordinator's own message. */
 export function call<Req, Res>(admin: Admin, method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
     method.call(admin.client, req, admin.metadata, { deadline: Date.now() + 60_000 }, (err, res) => {
       if (!err) return resolve(res);
-      if (err.code === grpc.status.UNAVAILABLE) reject(new CliError(`cannot reach the coordinator at ${admin.client.getChannel().getTarget()}: ${err.details}`));
+      if (err.code === grpc.status.UNAVAILABLE)
+        reject(new CliError(`cannot reach the coordinator at ${admin.client.getChannel().getTarget()}: ${err.details}`));
       else reject(new CliError(err.details || err.message));
     });
   });

@@ -9,7 +9,10 @@ import { ago, bytes, duration, printJson, table, when } from "./format";
 import { run } from "./run";
 import { canaryCell } from "./canary-command";
 
-interface Common { config?: string; json?: boolean }
+interface Common {
+  config?: string;
+  json?: boolean;
+}
 
 function ids(args: string[]): number[] {
   return args.map((a) => {
@@ -27,7 +30,11 @@ function paramsJson(pairs: string[]): string {
     if (eq <= 0) throw new CliError(`--param wants key=value, got '${pair}'`);
     const raw = pair.slice(eq + 1);
     let value: unknown = raw;
-    try { value = JSON.parse(raw); } catch { /* a plain string */ }
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a plain string */
+    }
     out[pair.slice(0, eq)] = value;
   }
   return JSON.stringify(out);
@@ -40,10 +47,11 @@ function jobRows(jobs: JobView[]): (string | number)[][] {
 /** Prints per-job outcomes; fails (non-zero exit) if any job was refused. */
 function reportActions(verb: string, results: JobAction[], json?: boolean): void {
   if (json) printJson(results);
-  else for (const r of results) {
-    if (r.ok) console.log(`job ${r.id}: ${verb}, now ${r.status}`);
-    else console.error(`job ${r.id}: ${r.error}`);
-  }
+  else
+    for (const r of results) {
+      if (r.ok) console.log(`job ${r.id}: ${verb}, now ${r.status}`);
+      else console.error(`job ${r.id}: ${r.error}`);
+    }
   const refused = results.filter((r) => !r.ok);
   if (refused.length) throw new CliError(`${refused.length} of ${results.length} job${results.length > 1 ? "s" : ""} not ${verb}`);
 }
@@ -56,147 +64,283 @@ function searchFitness(x: AgentView): string {
 
 function attemptLine(a: AttemptView): (string | number)[] {
   const wall = a.finishedAt && a.startedAt ? duration(a.finishedAt - a.startedAt) : a.startedAt ? `${duration(Date.now() / 1000 - a.startedAt)} so far` : "-";
-  return [a.id, a.agentId, a.status + (a.counted ? " (counted)" : ""), when(a.createdAt), wall, (a.errorClass ? `${a.errorClass}: ` : "") + a.details.slice(0, 70)];
+  return [
+    a.id,
+    a.agentId,
+    a.status + (a.counted ? " (counted)" : ""),
+    when(a.createdAt),
+    wall,
+    (a.errorClass ? `${a.errorClass}: ` : "") + a.details.slice(0, 70),
+  ];
 }
 
 export function registerAdminCommands(program: Command): void {
   const admin = (opts: Common) => connectAdmin(cliConfig(opts.config));
 
-  program.command("jobs").description("list jobs")
-    .option("--status <status>", "only jobs in this state").option("--limit <n>", "at most this many", (v) => Number(v))
+  program
+    .command("jobs")
+    .description("list jobs")
+    .option("--status <status>", "only jobs in this state")
+    .option("--limit <n>", "at most this many", (v) => Number(v))
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common & { status?: string; limit?: number }) => {
-      const a = admin(opts);
-      const r = await call(a, a.client.listJobs, { status: opts.status ?? "", limit: opts.limit ?? 0 });
-      if (opts.json) return printJson(r.jobs);
-      console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
-    }));
+    .action(
+      run(async (opts: Common & { status?: string; limit?: number }) => {
+        const a = admin(opts);
+        const r = await call(a, a.client.listJobs, { status: opts.status ?? "", limit: opts.limit ?? 0 });
+        if (opts.json) return printJson(r.jobs);
+        console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
+      }),
+    );
 
-  program.command("job <id>").description("one job: attempts, steps with timings and exit codes, files, diagnostics")
+  program
+    .command("job <id>")
+    .description("one job: attempts, steps with timings and exit codes, files, diagnostics")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common, id: string) => {
-      const a = admin(opts);
-      const d = await call(a, a.client.getJob, { id: ids([id])[0] });
-      if (opts.json) return printJson(d);
-      const j = d.job!;
-      console.log(`job ${j.id}  ${j.beam}  (${j.jobType})\nstatus: ${j.status}   counted failures: ${j.failures}   attempts: ${j.attempts}${j.details ? `\ndetails: ${j.details}` : ""}`);
-      if (d.progress) console.log(progressLine(d.progress));
-      if (d.files.length) console.log("\n" + table(["file", "size", "sha256"], d.files.map((f) => [f.path, formatSize(f.size), f.sha256.slice(0, 16)])));
-      for (const at of d.attempts) {
-        console.log("\n" + table(["attempt", "agent", "status", "created", "wall", "error"], [attemptLine(at)]));
-        if (at.steps.length) {
-          console.log(table(["#", "step", "exit", "wall", "cpu", "command"], at.steps.map((s) => [
-            s.index, s.name, s.exitCode ?? (s.signal || (s.wallS ? "?" : "running")), duration(s.wallS), duration(s.cpuS), s.argv.join(" ").slice(0, 80),
-          ])));
+    .action(
+      run(async (opts: Common, id: string) => {
+        const a = admin(opts);
+        const d = await call(a, a.client.getJob, { id: ids([id])[0] });
+        if (opts.json) return printJson(d);
+        const j = d.job!;
+        console.log(
+          `job ${j.id}  ${j.beam}  (${j.jobType})\nstatus: ${j.status}   counted failures: ${j.failures}   attempts: ${j.attempts}${j.details ? `\ndetails: ${j.details}` : ""}`,
+        );
+        if (d.progress) console.log(progressLine(d.progress));
+        if (d.files.length)
+          console.log(
+            "\n" +
+              table(
+                ["file", "size", "sha256"],
+                d.files.map((f) => [f.path, formatSize(f.size), f.sha256.slice(0, 16)]),
+              ),
+          );
+        for (const at of d.attempts) {
+          console.log("\n" + table(["attempt", "agent", "status", "created", "wall", "error"], [attemptLine(at)]));
+          if (at.steps.length) {
+            console.log(
+              table(
+                ["#", "step", "exit", "wall", "cpu", "command"],
+                at.steps.map((s) => [
+                  s.index,
+                  s.name,
+                  s.exitCode ?? (s.signal || (s.wallS ? "?" : "running")),
+                  duration(s.wallS),
+                  duration(s.cpuS),
+                  s.argv.join(" ").slice(0, 80),
+                ]),
+              ),
+            );
+          }
         }
-      }
-      if (d.diagnostics.length) console.log("\n" + table(["attempt", "diagnostic", "value"], d.diagnostics.map((x) => [x.attemptId, x.name, x.value ?? x.text.slice(0, 60)])));
-      if (d.uploads.length) {
-        console.log(`\nuploads (counted failures: ${j.uploadFailures})\n` + table(["upload", "attempt", "status", "started", "details"], d.uploads.map((u) => [
-          u.id, u.attemptId, u.status, when(u.startedAt), (u.errorClass ? `${u.errorClass}: ` : "") + u.details.slice(0, 80),
-        ])));
-      }
-    }));
-
-  program.command("agents").description("agents with their resources and heartbeat age, and why an agent gets no beams")
-    .option("--json", "machine-readable output")
-    .action(run(async (opts: Common) => {
-      const a = admin(opts);
-      const r = await call(a, a.client.listAgents, {});
-      if (opts.json) return printJson(r.agents);
-      console.log(table(["agent", "host", "state", "drained", "searches", "canary", "heartbeat", "cores used", "load", "mem free", "shm free", "attempts", "failed in a row"],
-        r.agents.map((x) => [x.id, x.hostname || "-", x.state, x.drained ? `yes (${x.drainedBy || "operator"})` : "no", searchFitness(x), canaryCell(x.lastCanary), ago(x.lastHeartbeatAt),
-          `${x.coresReserved}/${x.cores}`, x.load1.toFixed(2), bytes(x.memoryFree), `${bytes(x.shmFree)} of ${bytes(x.shmTotal)}`, x.attempts.join(",") || "-", x.failureStreak])));
-      // Reasons are long: one line each under the table.
-      for (const x of r.agents) {
-        if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
-        if (x.lastCanary?.status === "failed") console.log(`${x.id}: canary run ${x.lastCanary.id} failed: ${x.lastCanary.summary}`);
-        for (const f of x.capabilities?.jobTypes ?? []) {
-          if (!f.fit && f.jobType !== SEARCH_JOB_TYPE) console.log(`${x.id}: cannot run ${f.jobType} jobs: ${f.reason}`);
+        if (d.diagnostics.length)
+          console.log(
+            "\n" +
+              table(
+                ["attempt", "diagnostic", "value"],
+                d.diagnostics.map((x) => [x.attemptId, x.name, x.value ?? x.text.slice(0, 60)]),
+              ),
+          );
+        if (d.uploads.length) {
+          console.log(
+            `\nuploads (counted failures: ${j.uploadFailures})\n` +
+              table(
+                ["upload", "attempt", "status", "started", "details"],
+                d.uploads.map((u) => [u.id, u.attemptId, u.status, when(u.startedAt), (u.errorClass ? `${u.errorClass}: ` : "") + u.details.slice(0, 80)]),
+              ),
+          );
         }
-      }
-    }));
+      }),
+    );
 
-  for (const [name, drained] of [["drain", true], ["undrain", false]] as const) {
-    const cmd = program.command(`${name} <agent>`)
+  program
+    .command("agents")
+    .description("agents with their resources and heartbeat age, and why an agent gets no beams")
+    .option("--json", "machine-readable output")
+    .action(
+      run(async (opts: Common) => {
+        const a = admin(opts);
+        const r = await call(a, a.client.listAgents, {});
+        if (opts.json) return printJson(r.agents);
+        console.log(
+          table(
+            [
+              "agent",
+              "host",
+              "state",
+              "drained",
+              "searches",
+              "canary",
+              "heartbeat",
+              "cores used",
+              "load",
+              "mem free",
+              "shm free",
+              "attempts",
+              "failed in a row",
+            ],
+            r.agents.map((x) => [
+              x.id,
+              x.hostname || "-",
+              x.state,
+              x.drained ? `yes (${x.drainedBy || "operator"})` : "no",
+              searchFitness(x),
+              canaryCell(x.lastCanary),
+              ago(x.lastHeartbeatAt),
+              `${x.coresReserved}/${x.cores}`,
+              x.load1.toFixed(2),
+              bytes(x.memoryFree),
+              `${bytes(x.shmFree)} of ${bytes(x.shmTotal)}`,
+              x.attempts.join(",") || "-",
+              x.failureStreak,
+            ]),
+          ),
+        );
+        // Reasons are long: one line each under the table.
+        for (const x of r.agents) {
+          if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
+          if (x.lastCanary?.status === "failed") console.log(`${x.id}: canary run ${x.lastCanary.id} failed: ${x.lastCanary.summary}`);
+          for (const f of x.capabilities?.jobTypes ?? []) {
+            if (!f.fit && f.jobType !== SEARCH_JOB_TYPE) console.log(`${x.id}: cannot run ${f.jobType} jobs: ${f.reason}`);
+          }
+        }
+      }),
+    );
+
+  for (const [name, drained] of [
+    ["drain", true],
+    ["undrain", false],
+  ] as const) {
+    const cmd = program
+      .command(`${name} <agent>`)
       .description(drained ? "stop giving new beams to an agent (running ones finish)" : "let an agent take beams again (its failure streak starts over)")
       .option("--json", "machine-readable output");
     if (drained) cmd.option("--reason <text>", "why (shown by `agents` and the status page)");
-    cmd.action(run(async (opts: Common & { reason?: string }, agentId: string) => {
-      const a = admin(opts);
-      const v = await call(a, a.client.setDrain, { agentId, drained, reason: opts.reason ?? "" });
-      if (opts.json) return printJson(v);
-      console.log(`agent ${v.id}: ${drained ? "drained" : "undrained"}`);
-    }));
+    cmd.action(
+      run(async (opts: Common & { reason?: string }, agentId: string) => {
+        const a = admin(opts);
+        const v = await call(a, a.client.setDrain, { agentId, drained, reason: opts.reason ?? "" });
+        if (opts.json) return printJson(v);
+        console.log(`agent ${v.id}: ${drained ? "drained" : "undrained"}`);
+      }),
+    );
   }
 
-  program.command("kill <ids...>").description("fail waiting jobs for good (new or retrying; PALFA kill_jobs)")
+  program
+    .command("kill <ids...>")
+    .description("fail waiting jobs for good (new or retrying; PALFA kill_jobs)")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common, args: string[]) => {
-      const a = admin(opts);
-      reportActions("killed", (await call(a, a.client.killJobs, { ids: ids(args) })).results, opts.json);
-    }));
+    .action(
+      run(async (opts: Common, args: string[]) => {
+        const a = admin(opts);
+        reportActions("killed", (await call(a, a.client.killJobs, { ids: ids(args) })).results, opts.json);
+      }),
+    );
 
-  program.command("stop <ids...>").description("stop running jobs: politely (requeued, not counted) or with --fail (counted)")
-    .option("--fail", "count the stopped attempt as a failure").option("--json", "machine-readable output")
-    .action(run(async (opts: Common & { fail?: boolean }, args: string[]) => {
-      const a = admin(opts);
-      reportActions("stopped", (await call(a, a.client.stopJobs, { ids: ids(args), fail: !!opts.fail })).results, opts.json);
-    }));
-
-  program.command("retry <ids...>").description("give jobs in terminal_failure a new round of attempts")
+  program
+    .command("stop <ids...>")
+    .description("stop running jobs: politely (requeued, not counted) or with --fail (counted)")
+    .option("--fail", "count the stopped attempt as a failure")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common, args: string[]) => {
-      const a = admin(opts);
-      reportActions("retried", (await call(a, a.client.retryJobs, { ids: ids(args) })).results, opts.json);
-    }));
+    .action(
+      run(async (opts: Common & { fail?: boolean }, args: string[]) => {
+        const a = admin(opts);
+        reportActions("stopped", (await call(a, a.client.stopJobs, { ids: ids(args), fail: !!opts.fail })).results, opts.json);
+      }),
+    );
 
-  program.command("add-files [paths...]").description("register raw data files; a job is created for every complete beam")
+  program
+    .command("retry <ids...>")
+    .description("give jobs in terminal_failure a new round of attempts")
+    .option("--json", "machine-readable output")
+    .action(
+      run(async (opts: Common, args: string[]) => {
+        const a = admin(opts);
+        reportActions("retried", (await call(a, a.client.retryJobs, { ids: ids(args) })).results, opts.json);
+      }),
+    );
+
+  program
+    .command("add-files [paths...]")
+    .description("register raw data files; a job is created for every complete beam")
     .option("--glob <pattern>", "files matching a glob (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option("--param <key=value>", "a palfa-search parameter for these beams' jobs, e.g. low_DM_cutoff=1.0 (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      "--param <key=value>",
+      "a palfa-search parameter for these beams' jobs, e.g. low_DM_cutoff=1.0 (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common & { glob: string[]; param: string[] }, paths: string[]) => {
-      const path = await import("node:path");
-      const a = admin(opts);
-      const r = await call(a, a.client.addFiles, {
-        paths: paths.map((p) => path.resolve(p)), globs: opts.glob.map((g) => path.resolve(g)), searchParamsJson: paramsJson(opts.param),
-      });
-      if (opts.json) return printJson(r);
-      for (const f of r.added) console.log(`added ${f.path} (${formatSize(f.size)}, sha256 ${f.sha256.slice(0, 16)}…)`);
-      for (const s of r.skipped) console.log(`skipped ${s}: registered already`);
-      for (const x of r.rejected) console.log(`rejected ${x.path}: ${x.reason}`);
-      for (const g of r.unmatchedGlobs) console.log(`no file matches ${g}`);
-      for (const w of r.waiting) console.log(`waiting: ${w}`);
-      console.log(`${r.jobsCreated.length} job${r.jobsCreated.length === 1 ? "" : "s"} created${r.jobsCreated.length ? `: ${r.jobsCreated.join(", ")}` : ""}`);
-    }));
+    .action(
+      run(async (opts: Common & { glob: string[]; param: string[] }, paths: string[]) => {
+        const path = await import("node:path");
+        const a = admin(opts);
+        const r = await call(a, a.client.addFiles, {
+          paths: paths.map((p) => path.resolve(p)),
+          globs: opts.glob.map((g) => path.resolve(g)),
+          searchParamsJson: paramsJson(opts.param),
+        });
+        if (opts.json) return printJson(r);
+        for (const f of r.added) console.log(`added ${f.path} (${formatSize(f.size)}, sha256 ${f.sha256.slice(0, 16)}…)`);
+        for (const s of r.skipped) console.log(`skipped ${s}: registered already`);
+        for (const x of r.rejected) console.log(`rejected ${x.path}: ${x.reason}`);
+        for (const g of r.unmatchedGlobs) console.log(`no file matches ${g}`);
+        for (const w of r.waiting) console.log(`waiting: ${w}`);
+        console.log(
+          `${r.jobsCreated.length} job${r.jobsCreated.length === 1 ? "" : "s"} created${r.jobsCreated.length ? `: ${r.jobsCreated.join(", ")}` : ""}`,
+        );
+      }),
+    );
 
-  program.command("submit <argv...>").description("submit a job that runs one command (e.g. beamflow submit -- sh -c 'echo hi')")
+  program
+    .command("submit <argv...>")
+    .description("submit a job that runs one command (e.g. beamflow submit -- sh -c 'echo hi')")
     .option("--name <name>", "a label shown as the job's beam", "command")
     .option("--count <n>", "submit this many copies", (v) => Number(v), 1)
     .option("--cores <n>", "cores to reserve", (v) => Number(v), 1)
     .option("--timeout <s>", "step timeout in seconds", (v) => Number(v), 0)
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common & { name: string; count: number; cores: number; timeout: number }, argv: string[]) => {
-      const a = admin(opts);
-      const r = await call(a, a.client.submitCommandJob, {
-        name: opts.name, steps: [{ name: "command", argv, timeoutS: opts.timeout, idleTimeoutS: 0 }], cores: opts.cores, memory: 0, shm: 0, count: opts.count,
-      });
-      if (opts.json) return printJson(r);
-      console.log(`submitted job${r.jobIds.length > 1 ? "s" : ""} ${r.jobIds.join(", ")}`);
-    }));
+    .action(
+      run(async (opts: Common & { name: string; count: number; cores: number; timeout: number }, argv: string[]) => {
+        const a = admin(opts);
+        const r = await call(a, a.client.submitCommandJob, {
+          name: opts.name,
+          steps: [{ name: "command", argv, timeoutS: opts.timeout, idleTimeoutS: 0 }],
+          cores: opts.cores,
+          memory: 0,
+          shm: 0,
+          count: opts.count,
+        });
+        if (opts.json) return printJson(r);
+        console.log(`submitted job${r.jobIds.length > 1 ? "s" : ""} ${r.jobIds.join(", ")}`);
+      }),
+    );
 
-  program.command("status").description("jobs by state, agents, beams per hour and in the last 24 h")
+  program
+    .command("status")
+    .description("jobs by state, agents, beams per hour and in the last 24 h")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: Common) => {
-      const a = admin(opts);
-      const s = await call(a, a.client.status, {});
-      if (opts.json) return printJson(s);
-      console.log(table(["job state", "count"], s.jobs.map((c) => [c.status, c.count])));
-      console.log(table(["attempt state", "count"], s.attempts.map((c) => [c.status, c.count])));
-      console.log(`agents: ${s.agentsConnected} connected of ${s.agentsTotal}`);
-      console.log(`beams processed: ${s.beamsPerHourLastHour} in the last hour, ${s.beamsLast24h} in the last 24 h, ${s.beamsTotal} in all`);
-      console.log(`coordinator up ${duration(s.uptimeS)}`);
-    }));
+    .action(
+      run(async (opts: Common) => {
+        const a = admin(opts);
+        const s = await call(a, a.client.status, {});
+        if (opts.json) return printJson(s);
+        console.log(
+          table(
+            ["job state", "count"],
+            s.jobs.map((c) => [c.status, c.count]),
+          ),
+        );
+        console.log(
+          table(
+            ["attempt state", "count"],
+            s.attempts.map((c) => [c.status, c.count]),
+          ),
+        );
+        console.log(`agents: ${s.agentsConnected} connected of ${s.agentsTotal}`);
+        console.log(`beams processed: ${s.beamsPerHourLastHour} in the last hour, ${s.beamsLast24h} in the last 24 h, ${s.beamsTotal} in all`);
+        console.log(`coordinator up ${duration(s.uptimeS)}`);
+      }),
+    );
 }
 
 /** "now: searching, DM pass 3/6, 120/156 DM trials, running 5m12s, about 1m40s left" */

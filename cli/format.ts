@@ -10,7 +10,10 @@ export function table(head: string[], rows: (string | number)[][]): string {
 
 export function when(unixS: number): string {
   if (!unixS) return "-";
-  return new Date(unixS * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  return new Date(unixS * 1000)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 export function ago(unixS: number, now = Date.now() / 1000): string {
@@ -21,8 +24,13 @@ export function ago(unixS: number, now = Date.now() / 1000): string {
 export function duration(s: number): string {
   if (s < 0) s = 0;
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${Math.round(s % 60).toString().padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60).toString().padStart(2, "0")}m`;
+  if (s < 3600)
+    return `${Math.floor(s / 60)}m${Math.round(s % 60)
+      .toString()
+      .padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)
+    .toString()
+    .padStart(2, "0")}m`;
 }
 
 export const bytes = (n: number) => (n ? formatSize(n) : "-");

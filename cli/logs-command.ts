@@ -33,7 +33,11 @@ function target(id: string): { jobId: number; attemptId: number } {
 }
 
 /** One streaming call; resolves with the offset reached and whether the log ended. */
-function stream(admin: Admin, req: { jobId: number; attemptId: number; follow: boolean; offset: number; step: string }, out: NodeJS.WritableStream): Promise<{ offset: number; attemptId: number; ended: boolean }> {
+function stream(
+  admin: Admin,
+  req: { jobId: number; attemptId: number; follow: boolean; offset: number; step: string },
+  out: NodeJS.WritableStream,
+): Promise<{ offset: number; attemptId: number; ended: boolean }> {
   return new Promise((resolve, reject) => {
     let offset = req.offset;
     let attemptId = req.attemptId;
@@ -49,7 +53,8 @@ function stream(admin: Admin, req: { jobId: number; attemptId: number; follow: b
       if (d.end) ended = true;
     });
     call.on("error", (err: grpc.ServiceError) => {
-      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED || err.code === grpc.status.INTERNAL) resolve({ offset, attemptId, ended: false });
+      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED || err.code === grpc.status.INTERNAL)
+        resolve({ offset, attemptId, ended: false });
       else reject(new CliError(err.details || err.message));
     });
     call.on("end", () => resolve({ offset, attemptId, ended }));
@@ -57,32 +62,39 @@ function stream(admin: Admin, req: { jobId: number; attemptId: number; follow: b
 }
 
 export function registerLogsCommand(program: Command): void {
-  program.command("logs <id>").description("an attempt's log (a job's latest attempt, or aN for attempt N); -f follows it live")
+  program
+    .command("logs <id>")
+    .description("an attempt's log (a job's latest attempt, or aN for attempt N); -f follows it live")
     .option("-f, --follow", "keep printing as the attempt runs, until it ends")
     .option("--step <name>", "only this step's output")
-    .action(run(async (opts: { config?: string; follow?: boolean; step?: string }, id: string) => {
-      const cfg = cliConfig(opts.config);
-      let { jobId, attemptId } = target(id);
-      let offset = 0;
-      let wait = 200;
-      for (;;) {
-        let admin: Admin | undefined;
-        try {
-          admin = connectAdmin(cfg);
-          const r = await stream(admin, { jobId, attemptId, follow: !!opts.follow, offset, step: opts.step ?? "" }, process.stdout);
-          // Stay on the attempt first resolved, even if the job moves on to another one.
-          if (r.attemptId) { attemptId = r.attemptId; jobId = 0; }
-          if (r.offset > offset) wait = 200;
-          offset = r.offset;
-          if (r.ended || !opts.follow) return;
-        } catch (err) {
-          // The coordinator's socket may be gone for a moment while it restarts.
-          if (!(err instanceof CliError) || !/no coordinator is listening|cannot reach/.test(err.message)) throw err;
-        } finally {
-          admin?.client.close();
+    .action(
+      run(async (opts: { config?: string; follow?: boolean; step?: string }, id: string) => {
+        const cfg = cliConfig(opts.config);
+        let { jobId, attemptId } = target(id);
+        let offset = 0;
+        let wait = 200;
+        for (;;) {
+          let admin: Admin | undefined;
+          try {
+            admin = connectAdmin(cfg);
+            const r = await stream(admin, { jobId, attemptId, follow: !!opts.follow, offset, step: opts.step ?? "" }, process.stdout);
+            // Stay on the attempt first resolved, even if the job moves on to another one.
+            if (r.attemptId) {
+              attemptId = r.attemptId;
+              jobId = 0;
+            }
+            if (r.offset > offset) wait = 200;
+            offset = r.offset;
+            if (r.ended || !opts.follow) return;
+          } catch (err) {
+            // The coordinator's socket may be gone for a moment while it restarts.
+            if (!(err instanceof CliError) || !/no coordinator is listening|cannot reach/.test(err.message)) throw err;
+          } finally {
+            admin?.client.close();
+          }
+          await new Promise((r) => setTimeout(r, wait));
+          wait = Math.min(wait * 2, 5000);
         }
-        await new Promise((r) => setTimeout(r, wait));
-        wait = Math.min(wait * 2, 5000);
-      }
-    }));
+      }),
+    );
 }

@@ -27,56 +27,74 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
 
-  program.command("init").description("create a config file and the job tracker; does nothing to what exists")
+  program
+    .command("init")
+    .description("create a config file and the job tracker; does nothing to what exists")
     .option("--data-dir <dir>", "where the tracker, logs and results live", DEFAULT_DATA_DIR)
-    .action(run(async (opts: { config?: string; dataDir?: string }) => {
-      const file = configFile(opts.config) ?? DEFAULT_CONFIG_FILE;
-      if (fs.existsSync(file)) {
-        console.log(`config ${file} exists: left as it is`);
-      } else {
-        const example = fs.readFileSync(path.join(__dirname, "..", "deploy", "beamflow.example.yaml"), "utf8");
-        fs.writeFileSync(file, example.replace(/^data_dir: .*$/m, `data_dir: ${opts.dataDir ?? DEFAULT_DATA_DIR}`), { flag: "wx" });
-        console.log(`wrote config ${file}`);
-      }
-      const cfg = loadConfig(file);
-      fs.mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
-      console.log(createTracker(cfg.coordinator.db) ? `created job tracker ${cfg.coordinator.db}` : `job tracker ${cfg.coordinator.db} exists: left as it is`);
-    }));
+    .action(
+      run(async (opts: { config?: string; dataDir?: string }) => {
+        const file = configFile(opts.config) ?? DEFAULT_CONFIG_FILE;
+        if (fs.existsSync(file)) {
+          console.log(`config ${file} exists: left as it is`);
+        } else {
+          const example = fs.readFileSync(path.join(__dirname, "..", "deploy", "beamflow.example.yaml"), "utf8");
+          fs.writeFileSync(file, example.replace(/^data_dir: .*$/m, `data_dir: ${opts.dataDir ?? DEFAULT_DATA_DIR}`), { flag: "wx" });
+          console.log(`wrote config ${file}`);
+        }
+        const cfg = loadConfig(file);
+        fs.mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
+        console.log(
+          createTracker(cfg.coordinator.db) ? `created job tracker ${cfg.coordinator.db}` : `job tracker ${cfg.coordinator.db} exists: left as it is`,
+        );
+      }),
+    );
 
-  program.command("check-config [file]").description("validate a config file and report every problem")
-    .action(run(async (opts: { config?: string }, file?: string) => {
-      const f = file ?? configFile(opts.config);
-      if (!f) throw new CliError(`no config file given and no ./${DEFAULT_CONFIG_FILE}`);
-      loadConfig(f);
-      console.log(`${f}: OK`);
-    }));
+  program
+    .command("check-config [file]")
+    .description("validate a config file and report every problem")
+    .action(
+      run(async (opts: { config?: string }, file?: string) => {
+        const f = file ?? configFile(opts.config);
+        if (!f) throw new CliError(`no config file given and no ./${DEFAULT_CONFIG_FILE}`);
+        loadConfig(f);
+        console.log(`${f}: OK`);
+      }),
+    );
 
-  program.command("register-agent <id>").description("register an agent and issue its token (shown once)")
+  program
+    .command("register-agent <id>")
+    .description("register an agent and issue its token (shown once)")
     .option("--rotate", "replace the token of a registered agent")
     .option("--token-file <file>", "write the token to this file (mode 0600) instead of printing it")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: { config?: string; rotate?: boolean; tokenFile?: string; json?: boolean }, id: string) => {
-      const a = connectAdmin(cliConfig(opts.config));
-      const r = await call(a, a.client.registerAgent, { agentId: id, rotate: !!opts.rotate });
-      if (opts.tokenFile) {
-        fs.writeFileSync(opts.tokenFile, r.token + "\n", { mode: 0o600 });
-        fs.chmodSync(opts.tokenFile, 0o600);
-        if (opts.json) printJson({ agentId: r.agentId, tokenFile: opts.tokenFile });
-        else console.log(`agent ${r.agentId} registered; token written to ${opts.tokenFile}`);
-      } else if (opts.json) printJson(r);
-      else console.log(r.token);
-    }));
+    .action(
+      run(async (opts: { config?: string; rotate?: boolean; tokenFile?: string; json?: boolean }, id: string) => {
+        const a = connectAdmin(cliConfig(opts.config));
+        const r = await call(a, a.client.registerAgent, { agentId: id, rotate: !!opts.rotate });
+        if (opts.tokenFile) {
+          fs.writeFileSync(opts.tokenFile, r.token + "\n", { mode: 0o600 });
+          fs.chmodSync(opts.tokenFile, 0o600);
+          if (opts.json) printJson({ agentId: r.agentId, tokenFile: opts.tokenFile });
+          else console.log(`agent ${r.agentId} registered; token written to ${opts.tokenFile}`);
+        } else if (opts.json) printJson(r);
+        else console.log(r.token);
+      }),
+    );
 
-  program.command("doctor").description("check this node for what a palfa-search needs: programs, versions, /dev/shm")
+  program
+    .command("doctor")
+    .description("check this node for what a palfa-search needs: programs, versions, /dev/shm")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: { config?: string; json?: boolean }) => {
-      const cfg = cliConfig(opts.config);
-      const checks = await doctor(toolchainConfig(cfg), cfg.agent.work_base);
-      if (opts.json) printJson(checks);
-      else for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`);
-      const bad = checks.filter((c) => !c.ok);
-      if (bad.length) throw new CliError(`${bad.length} problem${bad.length > 1 ? "s" : ""} found`);
-    }));
+    .action(
+      run(async (opts: { config?: string; json?: boolean }) => {
+        const cfg = cliConfig(opts.config);
+        const checks = await doctor(toolchainConfig(cfg), cfg.agent.work_base);
+        if (opts.json) printJson(checks);
+        else for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`);
+        const bad = checks.filter((c) => !c.ok);
+        if (bad.length) throw new CliError(`${bad.length} problem${bad.length > 1 ? "s" : ""} found`);
+      }),
+    );
 
   registerProcessCommands(program);
   registerLogsCommand(program);

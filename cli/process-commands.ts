@@ -23,8 +23,7 @@ function stopOnSignals(parts: Stoppable[], log: ReturnType<typeof createLogger>)
     stopping = true;
     log.info({ signal }, "stopping");
     // In order: an agent reports its cancelled attempts before its coordinator goes.
-    void parts.reduce((prev, p) => prev.then(() => p.stop()).catch((err) => log.error({ err }, "stop failed")), Promise.resolve())
-      .then(() => process.exit(0));
+    void parts.reduce((prev, p) => prev.then(() => p.stop()).catch((err) => log.error({ err }, "stop failed")), Promise.resolve()).then(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
@@ -56,41 +55,58 @@ function localAgentToken(cfg: Config): string {
 }
 
 export function registerProcessCommands(program: Command): void {
-  program.command("coordinator").description("run the coordinator (job tracker, dispatcher, agent and admin APIs)")
-    .action(run(async (opts: { config?: string }) => {
-      const cfg = cliConfig(opts.config);
-      const log = createLogger("coordinator", cfg.logging.level);
-      const coordinator = await Coordinator.start(cfg, { log });
-      notifyCrashes(coordinator, log);
-      stopOnSignals([coordinator], log);
-    }));
+  program
+    .command("coordinator")
+    .description("run the coordinator (job tracker, dispatcher, agent and admin APIs)")
+    .action(
+      run(async (opts: { config?: string }) => {
+        const cfg = cliConfig(opts.config);
+        const log = createLogger("coordinator", cfg.logging.level);
+        const coordinator = await Coordinator.start(cfg, { log });
+        notifyCrashes(coordinator, log);
+        stopOnSignals([coordinator], log);
+      }),
+    );
 
-  program.command("agent").description("run an agent on this node")
+  program
+    .command("agent")
+    .description("run an agent on this node")
     .option("--coordinator <addr>", "coordinator address HOST:PORT (default: agent.coordinator in the config)")
     .option("--id <id>", "agent id (default: agent.id, else the host name)")
     .option("--token-file <file>", "file holding this agent's token (default: agent.token_file)")
-    .action(run(async (opts: { config?: string; coordinator?: string; id?: string; tokenFile?: string }) => {
-      const cfg = cliConfig(opts.config);
-      if (opts.id) cfg.agent.id = opts.id;
-      if (opts.tokenFile) cfg.agent.token_file = path.resolve(opts.tokenFile);
-      const log = createLogger("agent", cfg.logging.level);
-      const agent: Agent = await startAgent(cfg, log, {
-        coordinator: opts.coordinator,
-        onFatal: (err) => { process.stderr.write(`beamflow: ${err.message}\n`); void agent.stop().then(() => process.exit(2)); },
-      });
-      stopOnSignals([agent], log);
-    }));
+    .action(
+      run(async (opts: { config?: string; coordinator?: string; id?: string; tokenFile?: string }) => {
+        const cfg = cliConfig(opts.config);
+        if (opts.id) cfg.agent.id = opts.id;
+        if (opts.tokenFile) cfg.agent.token_file = path.resolve(opts.tokenFile);
+        const log = createLogger("agent", cfg.logging.level);
+        const agent: Agent = await startAgent(cfg, log, {
+          coordinator: opts.coordinator,
+          onFatal: (err) => {
+            process.stderr.write(`beamflow: ${err.message}\n`);
+            void agent.stop().then(() => process.exit(2));
+          },
+        });
+        stopOnSignals([agent], log);
+      }),
+    );
 
-  program.command("up").description("coordinator and one local agent in one process, on the embedded default (SQLite)")
-    .action(run(async (opts: { config?: string }) => {
-      const cfg = cliConfig(opts.config);
-      const log = createLogger("beamflow", cfg.logging.level);
-      if (createTracker(cfg.coordinator.db)) log.info({ db: cfg.coordinator.db }, "created the job tracker");
-      const coordinator = await Coordinator.start(cfg, { log: log.child({ component: "coordinator" }) });
-      const token = localAgentToken(cfg);
-      coordinator.core.tracker.ensureAgent(agentId(cfg), token);
-      const agent = await startAgent(cfg, log.child({ component: "agent" }), { coordinator: coordinator.agentAddress, token });
-      process.stderr.write(`beamflow up: coordinator on ${coordinator.agentAddress}, admin socket ${coordinator.adminSocket}, local agent '${agentId(cfg)}'${coordinator.http ? `, status page ${coordinator.http.url}/?token=… (token in ${cfg.data_dir}/admin.token)` : ""}\n`);
-      stopOnSignals([agent, coordinator], log);
-    }));
+  program
+    .command("up")
+    .description("coordinator and one local agent in one process, on the embedded default (SQLite)")
+    .action(
+      run(async (opts: { config?: string }) => {
+        const cfg = cliConfig(opts.config);
+        const log = createLogger("beamflow", cfg.logging.level);
+        if (createTracker(cfg.coordinator.db)) log.info({ db: cfg.coordinator.db }, "created the job tracker");
+        const coordinator = await Coordinator.start(cfg, { log: log.child({ component: "coordinator" }) });
+        const token = localAgentToken(cfg);
+        coordinator.core.tracker.ensureAgent(agentId(cfg), token);
+        const agent = await startAgent(cfg, log.child({ component: "agent" }), { coordinator: coordinator.agentAddress, token });
+        process.stderr.write(
+          `beamflow up: coordinator on ${coordinator.agentAddress}, admin socket ${coordinator.adminSocket}, local agent '${agentId(cfg)}'${coordinator.http ? `, status page ${coordinator.http.url}/?token=… (token in ${cfg.data_dir}/admin.token)` : ""}\n`,
+        );
+        stopOnSignals([agent, coordinator], log);
+      }),
+    );
 }

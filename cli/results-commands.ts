@@ -40,40 +40,74 @@ function uploadOfJob(cfg: Config, jobId: number): number {
 const fixed = (v: number | null, digits: number) => (v == null ? "-" : v.toFixed(digits));
 
 export function registerResultsCommands(program: Command): void {
-  program.command("results").description("candidates in the results DB, best first, with their beam and diagnostics")
+  program
+    .command("results")
+    .description("candidates in the results DB, best first, with their beam and diagnostics")
     .option("--job <id>", "only the results of this job")
     .option("--min-sigma <sigma>", "leave out candidates below this PRESTO sigma")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: { config?: string; job?: string; minSigma?: string; json?: boolean }) => {
-      const cfg = cliConfig(opts.config);
-      const minSigma = opts.minSigma === undefined ? undefined : Number(opts.minSigma);
-      if (minSigma !== undefined && !Number.isFinite(minSigma)) throw new Error(`--min-sigma: not a number: ${opts.minSigma}`);
-      if (opts.job !== undefined && !/^\d+$/.test(opts.job)) throw new Error(`--job: not a job id: ${opts.job}`);
-      const uploadIds = opts.job === undefined ? undefined : [uploadOfJob(cfg, Number(opts.job))];
-      const uploads = await withResultsDb(cfg, (db) => queryResults(db, { uploadIds, minSigma }));
-      if (opts.json) return printJson(uploads);
-      if (uploads.length === 0) return console.log("no results uploaded yet");
-      console.log(table(["upload", "observation", "beam", "#", "period (ms)", "DM", "sigma", "prepfold σ", "hits", "harm"],
-        uploads.flatMap((u) => u.candidates).sort((a, b) => b.prestoSigma - a.prestoSigma).map((c) => [
-          c.uploadId, c.obsName, c.beam ?? "-", c.candNum, fixed(c.period == null ? null : c.period * 1000, 6), fixed(c.dm, 2),
-          fixed(c.prestoSigma, 2), fixed(c.prepfoldSigma, 2), c.numHits, c.numHarmonics,
-        ])));
-      for (const u of uploads) {
-        const d = Object.entries(u.diagnostics);
-        if (d.length) console.log(`\nupload ${u.uploadId} ${u.obsName} beam ${u.beam ?? "-"} (uploaded ${u.uploadedAt})\n` + table(["diagnostic", "value"], d.map(([k, v]) => [k, v])));
-      }
-    }));
+    .action(
+      run(async (opts: { config?: string; job?: string; minSigma?: string; json?: boolean }) => {
+        const cfg = cliConfig(opts.config);
+        const minSigma = opts.minSigma === undefined ? undefined : Number(opts.minSigma);
+        if (minSigma !== undefined && !Number.isFinite(minSigma)) throw new Error(`--min-sigma: not a number: ${opts.minSigma}`);
+        if (opts.job !== undefined && !/^\d+$/.test(opts.job)) throw new Error(`--job: not a job id: ${opts.job}`);
+        const uploadIds = opts.job === undefined ? undefined : [uploadOfJob(cfg, Number(opts.job))];
+        const uploads = await withResultsDb(cfg, (db) => queryResults(db, { uploadIds, minSigma }));
+        if (opts.json) return printJson(uploads);
+        if (uploads.length === 0) return console.log("no results uploaded yet");
+        console.log(
+          table(
+            ["upload", "observation", "beam", "#", "period (ms)", "DM", "sigma", "prepfold σ", "hits", "harm"],
+            uploads
+              .flatMap((u) => u.candidates)
+              .sort((a, b) => b.prestoSigma - a.prestoSigma)
+              .map((c) => [
+                c.uploadId,
+                c.obsName,
+                c.beam ?? "-",
+                c.candNum,
+                fixed(c.period == null ? null : c.period * 1000, 6),
+                fixed(c.dm, 2),
+                fixed(c.prestoSigma, 2),
+                fixed(c.prepfoldSigma, 2),
+                c.numHits,
+                c.numHarmonics,
+              ]),
+          ),
+        );
+        for (const u of uploads) {
+          const d = Object.entries(u.diagnostics);
+          if (d.length)
+            console.log(
+              `\nupload ${u.uploadId} ${u.obsName} beam ${u.beam ?? "-"} (uploaded ${u.uploadedAt})\n` +
+                table(
+                  ["diagnostic", "value"],
+                  d.map(([k, v]) => [k, v]),
+                ),
+            );
+        }
+      }),
+    );
 
-  program.command("upload-dir <dir>").description("upload a results directory to the results DB by hand (PALFA's upload_results_dir.py)")
+  program
+    .command("upload-dir <dir>")
+    .description("upload a results directory to the results DB by hand (PALFA's upload_results_dir.py)")
     .option("--json", "machine-readable output")
-    .action(run(async (opts: { config?: string; json?: boolean }, dir: string) => {
-      const cfg = cliConfig(opts.config);
-      if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`upload-dir: ${dir}: not a directory`);
-      const parsed = await parseResultsDir(dir);
-      const r = await withResultsDb(cfg, (db) => upload(db, parsed));
-      if (opts.json) return printJson({ dir, obsName: parsed.obsName, ...r });
-      console.log(r.status === "uploaded"
-        ? `uploaded ${parsed.obsName} as upload ${r.id}: ${Object.entries(r.rows).map(([t, n]) => `${n} ${t}`).join(", ")}`
-        : `${parsed.obsName} is in the results DB already (upload ${r.id}${r.sameManifest ? "" : ", from results with other files"}): nothing changed`);
-    }));
+    .action(
+      run(async (opts: { config?: string; json?: boolean }, dir: string) => {
+        const cfg = cliConfig(opts.config);
+        if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`upload-dir: ${dir}: not a directory`);
+        const parsed = await parseResultsDir(dir);
+        const r = await withResultsDb(cfg, (db) => upload(db, parsed));
+        if (opts.json) return printJson({ dir, obsName: parsed.obsName, ...r });
+        console.log(
+          r.status === "uploaded"
+            ? `uploaded ${parsed.obsName} as upload ${r.id}: ${Object.entries(r.rows)
+                .map(([t, n]) => `${n} ${t}`)
+                .join(", ")}`
+            : `${parsed.obsName} is in the results DB already (upload ${r.id}${r.sameManifest ? "" : ", from results with other files"}): nothing changed`,
+        );
+      }),
+    );
 }

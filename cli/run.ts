@@ -11,11 +11,13 @@ export function fail(err: unknown): never {
 }
 
 /** commander calls actions as (args…, opts, command); ours take (opts, args…), opts including the global --config. */
-export const run: Run = (fn) => async (...raw) => {
-  const cmd = raw[raw.length - 1] as Command;
-  try {
-    await fn(cmd.optsWithGlobals() as never, ...raw.slice(0, -2));
-  } catch (err) {
-    fail(err);
-  }
-};
+export const run: Run =
+  (fn) =>
+  async (...raw) => {
+    const cmd = raw[raw.length - 1] as Command;
+    try {
+      await fn(cmd.optsWithGlobals() as never, ...raw.slice(0, -2));
+    } catch (err) {
+      fail(err);
+    }
+  };

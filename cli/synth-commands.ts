@@ -98,7 +98,11 @@ export function synthOptionsFromFlags(f: SynthFlags): SynthOptions {
     };
   }
   if (f.rfiBursts !== undefined) {
-    o.bursts = { count: int("--rfi-bursts", f.rfiBursts)!, ampSigma: num("--rfi-burst-amp", f.rfiBurstAmp) ?? 3, widthS: num("--rfi-burst-width", f.rfiBurstWidth) ?? 0.02 };
+    o.bursts = {
+      count: int("--rfi-bursts", f.rfiBursts)!,
+      ampSigma: num("--rfi-burst-amp", f.rfiBurstAmp) ?? 3,
+      widthS: num("--rfi-burst-width", f.rfiBurstWidth) ?? 0.02,
+    };
   } else if (f.rfiBurstAmp !== undefined || f.rfiBurstWidth !== undefined) {
     throw new Error("--rfi-burst-amp and --rfi-burst-width need --rfi-bursts N");
   }
@@ -131,7 +135,9 @@ interface InjectFlags {
 
 export function registerSynthCommands(program: Command): void {
   const d = SYNTH_DEFAULTS;
-  program.command("synth").description("write a synthetic PSRFITS beam (seeded): one file, or a Mock s0/s1 pair with --mock")
+  program
+    .command("synth")
+    .description("write a synthetic PSRFITS beam (seeded): one file, or a Mock s0/s1 pair with --mock")
     .requiredOption("-o, --out <path>", "the file to write; a directory for --mock (or for one file named like a merged Mock beam)")
     .option("--mock", "write a Mock s0 (upper band) / s1 (lower band) pair with PALFA names, for combine_mocks")
     .option("--overlap <n>", "channels the Mock halves share (default about 13% of --nchan, at least 4)")
@@ -164,40 +170,50 @@ export function registerSynthCommands(program: Command): void {
     .option("--birdie-amp <sigma>", "its amplitude, noise rms (default 0.02)")
     .option("--params-json <file>", "write the true parameters (period, DM, S/N, RFI, geometry) here")
     .option("--json", "machine-readable output")
-    .action(run(async (flags: SynthFlags) => {
-      const res = writeSynthBeam(synthOptionsFromFlags(flags), flags.out, { paramsJson: flags.paramsJson });
-      const t = res.truth;
-      if (flags.json) {
-        return printJson({
-          files: res.files.map((f) => ({ path: f.path, kind: f.kind, bytes: f.bytes, nchan: f.nchan })),
-          merged_name: t.merged_name,
-          duration_s: t.observation.duration_s,
-          rows: t.observation.rows,
-          samples: t.observation.samples,
-          params_json: res.paramsJson,
-          elapsed_ms: Math.round(res.elapsedMs),
-          truth: t,
-        });
-      }
-      for (const f of res.files) {
-        console.log(`wrote ${f.path}  ${mb(f.bytes)}, ${f.nchan} channels ${f.highMhz.toFixed(3)}-${f.lowMhz.toFixed(3)} MHz${f.kind === "single" ? "" : ` (${f.kind})`}`);
-      }
-      const o = t.observation;
-      console.log(`${o.duration_s.toFixed(3)} s: ${o.rows} rows of ${o.nsblk} samples of ${(o.tsamp_s * 1e6).toPrecision(6)} us, ` +
-        `${o.nbits}-bit, ${o.nchan_total} channels, beam ${o.beam}, ${o.source}, seed ${t.seed}`);
-      if (t.pulsar) {
-        console.log(`pulsar: P ${t.pulsar.period_s} s (topocentric), DM ${t.pulsar.dm}, duty ${t.pulsar.duty_fwhm}, ` +
-          `peak ${t.pulsar.amp_sigma.toPrecision(4)} sigma per channel-sample, S/N ${t.pulsar.snr.toFixed(1)}`);
-      }
-      if (t.merged_name) {
-        const s1 = res.files.find((f) => f.kind === "s1")!;
-        console.log(`merge: (cd ${path.dirname(s1.path)} && combine_mocks ${path.basename(s1.path)})  -> ${t.merged_name}`);
-      }
-      if (res.paramsJson) console.log(`parameters: ${res.paramsJson}`);
-      console.log(`generated in ${(res.elapsedMs / 1000).toFixed(2)} s`);
-    }));
+    .action(
+      run(async (flags: SynthFlags) => {
+        const res = writeSynthBeam(synthOptionsFromFlags(flags), flags.out, { paramsJson: flags.paramsJson });
+        const t = res.truth;
+        if (flags.json) {
+          return printJson({
+            files: res.files.map((f) => ({ path: f.path, kind: f.kind, bytes: f.bytes, nchan: f.nchan })),
+            merged_name: t.merged_name,
+            duration_s: t.observation.duration_s,
+            rows: t.observation.rows,
+            samples: t.observation.samples,
+            params_json: res.paramsJson,
+            elapsed_ms: Math.round(res.elapsedMs),
+            truth: t,
+          });
+        }
+        for (const f of res.files) {
+          console.log(
+            `wrote ${f.path}  ${mb(f.bytes)}, ${f.nchan} channels ${f.highMhz.toFixed(3)}-${f.lowMhz.toFixed(3)} MHz${f.kind === "single" ? "" : ` (${f.kind})`}`,
+          );
+        }
+        const o = t.observation;
+        console.log(
+          `${o.duration_s.toFixed(3)} s: ${o.rows} rows of ${o.nsblk} samples of ${(o.tsamp_s * 1e6).toPrecision(6)} us, ` +
+            `${o.nbits}-bit, ${o.nchan_total} channels, beam ${o.beam}, ${o.source}, seed ${t.seed}`,
+        );
+        if (t.pulsar) {
+          console.log(
+            `pulsar: P ${t.pulsar.period_s} s (topocentric), DM ${t.pulsar.dm}, duty ${t.pulsar.duty_fwhm}, ` +
+              `peak ${t.pulsar.amp_sigma.toPrecision(4)} sigma per channel-sample, S/N ${t.pulsar.snr.toFixed(1)}`,
+          );
+        }
+        if (t.merged_name) {
+          const s1 = res.files.find((f) => f.kind === "s1")!;
+          console.log(`merge: (cd ${path.dirname(s1.path)} && combine_mocks ${path.basename(s1.path)})  -> ${t.merged_name}`);
+        }
+        if (res.paramsJson) console.log(`parameters: ${res.paramsJson}`);
+        console.log(`generated in ${(res.elapsedMs / 1000).toFixed(2)} s`);
+      }),
+    );
 
-  program.command("inject <beam>").description("copy a PSRFITS beam and add a dispersed pulsar to its samples")
+  program
+    .command("inject <beam>")
+    .description("copy a PSRFITS beam and add a dispersed pulsar to its samples")
     .requiredOption("-o, --out <file>", "the copy to write")
     .requiredOption("--period <s>", "topocentric period, seconds")
     .requiredOption("--dm <dm>", "dispersion measure, pc cm^-3")
@@ -209,23 +225,27 @@ export function registerSynthCommands(program: Command): void {
     .option("--stats-rows <n>", "rows read to measure each channel's noise (default 64)")
     .option("--params-json <file>", "write the injected parameters here")
     .option("--json", "machine-readable output")
-    .action(run(async (flags: InjectFlags, beam: string) => {
-      const res = injectPulsar(beam, flags.out, {
-        periodS: num("--period", flags.period)!,
-        dm: num("--dm", flags.dm)!,
-        snr: num("--snr", flags.snr),
-        ampSigma: num("--amp", flags.amp),
-        duty: num("--duty", flags.duty),
-        phase: num("--phase", flags.phase),
-        seed: int("--seed", flags.seed),
-        statsRows: int("--stats-rows", flags.statsRows),
-        paramsJson: flags.paramsJson,
-      });
-      if (flags.json) return printJson({ ...res, elapsedMs: Math.round(res.elapsedMs) });
-      console.log(`wrote ${res.output}  ${mb(res.bytes)}, copy of ${res.input} (${res.nbits}-bit, ${res.nchan} channels, ${res.durationS.toFixed(3)} s)`);
-      console.log(`pulsar: P ${flags.period} s, DM ${flags.dm}, peak ${res.ampSigma.toPrecision(4)} sigma per channel-sample in ${res.channelsInjected} channels, ` +
-        `S/N ${res.snr.toFixed(1)}; ${res.samplesChanged} samples changed, ${res.clippedSamples} clipped at the top level`);
-      if (res.paramsJson) console.log(`parameters: ${res.paramsJson}`);
-      console.log(`done in ${(res.elapsedMs / 1000).toFixed(2)} s`);
-    }));
+    .action(
+      run(async (flags: InjectFlags, beam: string) => {
+        const res = injectPulsar(beam, flags.out, {
+          periodS: num("--period", flags.period)!,
+          dm: num("--dm", flags.dm)!,
+          snr: num("--snr", flags.snr),
+          ampSigma: num("--amp", flags.amp),
+          duty: num("--duty", flags.duty),
+          phase: num("--phase", flags.phase),
+          seed: int("--seed", flags.seed),
+          statsRows: int("--stats-rows", flags.statsRows),
+          paramsJson: flags.paramsJson,
+        });
+        if (flags.json) return printJson({ ...res, elapsedMs: Math.round(res.elapsedMs) });
+        console.log(`wrote ${res.output}  ${mb(res.bytes)}, copy of ${res.input} (${res.nbits}-bit, ${res.nchan} channels, ${res.durationS.toFixed(3)} s)`);
+        console.log(
+          `pulsar: P ${flags.period} s, DM ${flags.dm}, peak ${res.ampSigma.toPrecision(4)} sigma per channel-sample in ${res.channelsInjected} channels, ` +
+            `S/N ${res.snr.toFixed(1)}; ${res.samplesChanged} samples changed, ${res.clippedSamples} clipped at the top level`,
+        );
+        if (res.paramsJson) console.log(`parameters: ${res.paramsJson}`);
+        console.log(`done in ${(res.elapsedMs / 1000).toFixed(2)} s`);
+      }),
+    );
 }

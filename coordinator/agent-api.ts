@@ -43,7 +43,10 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
 
     fetchFile(call: grpc.ServerWritableStream<FetchFileRequest, FileChunk>) {
       const who = authenticateAgent(core, call.metadata);
-      if (typeof who !== "string") { call.emit("error", who); return; }
+      if (typeof who !== "string") {
+        call.emit("error", who);
+        return;
+      }
       const { attemptId, fileId, offset } = call.request;
       const attempt = core.tracker.attempt(attemptId);
       if (!attempt || attempt.agent_id !== who || !isLiveAttempt(attempt.status)) {
@@ -73,7 +76,10 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
 
     pushResults(call: grpc.ServerReadableStream<ResultsPart, ResultsReceipt>, callback: grpc.sendUnaryData<ResultsReceipt>) {
       const who = authenticateAgent(core, call.metadata);
-      if (typeof who !== "string") { callback(who); return; }
+      if (typeof who !== "string") {
+        callback(who);
+        return;
+      }
       receiveResults({ tracker: core.tracker, root: core.config.results.dir, agentId: who, log: core.log.child({ part: "results" }) }, call).then(
         (receipt) => callback(null, receipt),
         (err: Error & { code?: grpc.status }) => callback(grpcError(err.code ?? grpc.status.INTERNAL, err.message)),

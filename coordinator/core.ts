@@ -63,7 +63,13 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   /** lost attempts per agent, gathered over one lease-clock firing so an agent's loss is one notice */
   private lostByAgent = new Map<string, AttemptRow[]>();
 
-  constructor(db: Database.Database, readonly config: Config, readonly settings: CoreSettings, readonly log: Logger, readonly notifier?: Notifier) {
+  constructor(
+    db: Database.Database,
+    readonly config: Config,
+    readonly settings: CoreSettings,
+    readonly log: Logger,
+    readonly notifier?: Notifier,
+  ) {
     super();
     this.tracker = new Tracker(db);
     this.logs = new LogStore(path.join(config.data_dir, "logs"), { maxBytes: config.coordinator.log_max_bytes });
@@ -79,37 +85,66 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
     this.dispatcher = new Dispatcher({
-      tracker: this.tracker, registry: this.registry, settings: { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 },
+      tracker: this.tracker,
+      registry: this.registry,
+      settings: { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 },
       log: log.child({ part: "dispatcher" }),
       searchSpec: (jobId, beam, spec) => specs.get(jobId, beam, spec),
       onDeadline: (t) => this.leases.arm(t),
       failPrecheck: (jobId, details) => this.lifecycle.failPrecheck(jobId, details),
     });
-    this.drains = new AgentDrains(this.tracker, this.registry, config.dispatch.drain_after_failures, {
-      schedule: () => this.dispatcher.schedule(),
-      notify: (e) => void notifier?.notify(e),
-    }, log.child({ part: "drains" }));
+    this.drains = new AgentDrains(
+      this.tracker,
+      this.registry,
+      config.dispatch.drain_after_failures,
+      {
+        schedule: () => this.dispatcher.schedule(),
+        notify: (e) => void notifier?.notify(e),
+      },
+      log.child({ part: "drains" }),
+    );
     const resultsDb = resultsDbConfigFrom(config.data_dir, config.results.db);
-    this.uploader = new JobUploader(this.tracker, () => openResultsDb(resultsDb), {
-      maxAttempts: config.results.upload_max_attempts, retryS: config.results.upload_retry_s, dbBackoffMaxS: config.results.db_backoff_max_s,
-    }, log.child({ part: "uploader" }), (outcome) => this.emit("jobChanged", outcome, "upload"));
+    this.uploader = new JobUploader(
+      this.tracker,
+      () => openResultsDb(resultsDb),
+      {
+        maxAttempts: config.results.upload_max_attempts,
+        retryS: config.results.upload_retry_s,
+        dbBackoffMaxS: config.results.db_backoff_max_s,
+      },
+      log.child({ part: "uploader" }),
+      (outcome) => this.emit("jobChanged", outcome, "upload"),
+    );
     this.on("jobChanged", (outcome) => {
       if (outcome.status === "processed") this.uploader.add(outcome.job);
     });
-    this.canaries = new CanaryRuns(this.tracker, this.registry, config, {
-      schedule: () => this.dispatcher.schedule(),
-      drain: (agentId, reason) => this.drainAgent(agentId, reason, "auto"),
-      undrain: (agentId) => this.undrainAgent(agentId),
-    }, log.child({ part: "canary" }));
+    this.canaries = new CanaryRuns(
+      this.tracker,
+      this.registry,
+      config,
+      {
+        schedule: () => this.dispatcher.schedule(),
+        drain: (agentId, reason) => this.drainAgent(agentId, reason, "auto"),
+        undrain: (agentId) => this.undrainAgent(agentId),
+      },
+      log.child({ part: "canary" }),
+    );
     // Before the dispatcher's next pass (it runs on setImmediate): a failed canary job leaves the queue.
-    this.on("jobChanged", (outcome, cause) => { if (isNewsOfTheBeam(cause)) this.canaries.onJobChanged(outcome); });
+    this.on("jobChanged", (outcome, cause) => {
+      if (isNewsOfTheBeam(cause)) this.canaries.onJobChanged(outcome);
+    });
     this.on("toolchainChanged", (agentId) => this.canaries.onToolchainChanged(agentId));
     // Registered before the notifier's listener, so a failure notice can say the data is gone.
     if (config.jobs.delete_rawdata) {
       this.on("jobChanged", (outcome, cause) => {
         if (!isNewsOfTheBeam(cause)) return;
         if (outcome.status === "uploaded" || outcome.status === "terminal_failure") {
-          deleteRawData(this.tracker, outcome.job, outcome.status === "uploaded" ? "results uploaded" : "the job failed for good", log.child({ part: "rawdata" }));
+          deleteRawData(
+            this.tracker,
+            outcome.job,
+            outcome.status === "uploaded" ? "results uploaded" : "the job failed for good",
+            log.child({ part: "rawdata" }),
+          );
         }
       });
     }

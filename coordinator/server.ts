@@ -88,7 +88,9 @@ export class Coordinator {
       fs.rmSync(sock, { force: true }); // a socket left by a crashed coordinator (we hold the lock)
       await bind(adminServer, `unix:${sock}`, grpc.ServerCredentials.createInsecure());
       fs.chmodSync(sock, 0o600);
-      http = cfg.coordinator.http_listen ? await startHttp(core, { listen: cfg.coordinator.http_listen, token: ensureAdminToken(cfg), log: log.child({ part: "http" }) }) : null;
+      http = cfg.coordinator.http_listen
+        ? await startHttp(core, { listen: cfg.coordinator.http_listen, token: ensureAdminToken(cfg), log: log.child({ part: "http" }) })
+        : null;
       log.info({ agents: agentAddress, admin: sock, http: http?.url, db: cfg.coordinator.db }, "coordinator listening");
       return new Coordinator(core, lock, agentServer, adminServer, agentAddress, sock, http);
     } catch (err) {
@@ -108,10 +110,21 @@ export class Coordinator {
     await this.http?.close();
     this.core.stop();
     for (const a of this.core.registry.all()) a.link?.close("coordinator shutting down");
-    await Promise.all([this.agentServer, this.adminServer].map((s) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { s.forceShutdown(); resolve(); }, 2000);
-      s.tryShutdown(() => { clearTimeout(timer); resolve(); });
-    })));
+    await Promise.all(
+      [this.agentServer, this.adminServer].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              s.forceShutdown();
+              resolve();
+            }, 2000);
+            s.tryShutdown(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
     await this.core.stopUploads();
     this.core.tracker.close();
     await this.core.notifier?.close();

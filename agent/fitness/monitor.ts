@@ -13,7 +13,10 @@ export interface FitnessChecks {
   fingerprint: () => string;
 }
 
-export interface FitnessSettings { checkS: number; fullCheckS: number }
+export interface FitnessSettings {
+  checkS: number;
+  fullCheckS: number;
+}
 
 const jobTypesKey = (c: Capabilities) => JSON.stringify([c.jobTypes, c.toolchain]);
 
@@ -52,13 +55,18 @@ export class FitnessMonitor {
 
   /** A full check now, after any under way; resolves once a change has been handed on. True if it changed. */
   recheck(why: string): Promise<boolean> {
-    this.chain = this.chain.then(() => this.full(why), () => this.full(why));
+    this.chain = this.chain.then(
+      () => this.full(why),
+      () => this.full(why),
+    );
     return this.chain;
   }
 
   private arm(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => { void this.tick().finally(() => this.arm()); }, this.settings.checkS * 1000);
+    this.timer = setTimeout(() => {
+      void this.tick().finally(() => this.arm());
+    }, this.settings.checkS * 1000);
     this.timer.unref();
   }
 

@@ -6,7 +6,10 @@ import { sameSecret } from "../../shared/protocol/auth";
 import { parseLoopbackListen } from "../../shared/protocol/loopback-listen";
 import type { AgentMetrics } from "./agent-metrics";
 
-export interface MetricsServer { url: string; close(): Promise<void> }
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
 
 export async function startMetricsServer(metrics: AgentMetrics, opts: { listen: string; token: string; log: Logger }): Promise<MetricsServer> {
   const { host, port } = parseLoopbackListen(opts.listen, "agent.metrics_listen");
@@ -18,7 +21,8 @@ export async function startMetricsServer(metrics: AgentMetrics, opts: { listen: 
     }
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!token || !sameSecret(token, opts.token)) {
-      res.writeHead(401, { "Content-Type": "text/plain", "WWW-Authenticate": 'Bearer realm="beamflow-agent"' })
+      res
+        .writeHead(401, { "Content-Type": "text/plain", "WWW-Authenticate": 'Bearer realm="beamflow-agent"' })
         .end("the agent's token is required: 'Authorization: Bearer <the contents of agent.token_file>'\n");
       return;
     }

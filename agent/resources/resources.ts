@@ -35,13 +35,21 @@ export function diskUsage(dir: string): number {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) total += diskUsage(p);
     else {
-      try { total += fs.lstatSync(p).blocks * 512; } catch { /* removed meanwhile */ }
+      try {
+        total += fs.lstatSync(p).blocks * 512;
+      } catch {
+        /* removed meanwhile */
+      }
     }
   }
   return total;
 }
 
-export interface ResourceSettings { cores?: number; workBase: string; scratchDir: string }
+export interface ResourceSettings {
+  cores?: number;
+  workBase: string;
+  scratchDir: string;
+}
 
 export async function measureResources(s: ResourceSettings): Promise<Resources> {
   const mem = await si.mem();

@@ -12,14 +12,18 @@ export class OutputGate {
   private shut = false;
   private readonly members = new Set<GatedOutput>();
 
-  get isShut(): boolean { return this.shut; }
+  get isShut(): boolean {
+    return this.shut;
+  }
 
   join(m: GatedOutput): void {
     this.members.add(m);
     if (this.shut) m.pauseOutput();
   }
 
-  leave(m: GatedOutput): void { this.members.delete(m); }
+  leave(m: GatedOutput): void {
+    this.members.delete(m);
+  }
 
   close(): void {
     if (this.shut) return;

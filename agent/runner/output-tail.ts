@@ -21,7 +21,10 @@ export class OutputTail {
 
   /** Last non-blank line, terminal escapes removed, at most maxChars long. */
   lastLine(maxChars = 200): string | undefined {
-    const lines = this.buf.toString("utf8").replace(ANSI, "").split(/\r\n|\n|\r/);
+    const lines = this.buf
+      .toString("utf8")
+      .replace(ANSI, "")
+      .split(/\r\n|\n|\r/);
     for (let i = lines.length - 1; i >= 0; i--) {
       const l = lines[i]!.replace(CONTROL, "").trim();
       if (l) return l.length > maxChars ? "…" + l.slice(l.length - maxChars + 1) : l;

@@ -41,12 +41,7 @@ export interface TerminateResult {
  * SIGTERM, up to graceS for the group to exit, then SIGKILL. Resolves once the group is
  * gone, so callers can promise "nothing of this step is still running".
  */
-export async function terminateGroup(
-  pgid: number,
-  graceS: number,
-  logger: Logger,
-  killWaitMs = 5000,
-): Promise<TerminateResult> {
+export async function terminateGroup(pgid: number, graceS: number, logger: Logger, killWaitMs = 5000): Promise<TerminateResult> {
   if (!groupAlive(pgid)) return { gone: true };
   if (!signalGroup(pgid, "SIGTERM")) return { gone: true };
   if (await waitGroupGone(pgid, Math.max(0, graceS) * 1000)) return { lastSignal: "SIGTERM", gone: true };

@@ -10,7 +10,10 @@ import { StepRunner } from "./step-runner";
 import type { StepEvents, StepOutcome, StepSpec } from "./types";
 
 export class StepFailed extends Error {
-  constructor(readonly outcome: StepOutcome, readonly errorClass: string) {
+  constructor(
+    readonly outcome: StepOutcome,
+    readonly errorClass: string,
+  ) {
     super(`step '${outcome.name}' (${outcome.argv.join(" ")}): ${outcome.error ?? "failed"}`);
     this.name = "StepFailed";
   }
@@ -74,10 +77,15 @@ export class StepExecutor {
     this.free = Math.max(1, o.slots);
   }
 
-  get isCancelled(): boolean { return this.cancelled !== null; }
+  get isCancelled(): boolean {
+    return this.cancelled !== null;
+  }
 
   private async acquire(): Promise<void> {
-    if (this.free > 0) { this.free--; return; }
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
     await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
 
@@ -129,8 +137,9 @@ export class StepExecutor {
   /** Runs tasks concurrently (each may run several steps); the first failure rejects after all have settled. */
   async all<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
     const settled = await Promise.allSettled(tasks.map((t) => t()));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && !(s.reason instanceof AttemptCancelled))
-      ?? settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    const failed =
+      settled.find((s): s is PromiseRejectedResult => s.status === "rejected" && !(s.reason instanceof AttemptCancelled)) ??
+      settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;
     return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
   }

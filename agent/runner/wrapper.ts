@@ -67,9 +67,7 @@ export function wrapperArgs(statusFile: string, endMarker: Buffer, argv: string[
   return ["-c", WRAPPER_SCRIPT, "beamflow-step", statusFile, endMarker.toString("latin1"), ...argv];
 }
 
-export type WrapperStatus =
-  | { kind: "ran"; rc: number; cpuS: number }
-  | { kind: "spawn"; rc: number; message: string };
+export type WrapperStatus = { kind: "ran"; rc: number; cpuS: number } | { kind: "spawn"; rc: number; message: string };
 
 /** Parses the status file; undefined if missing or garbled (wrapper killed before writing). */
 export function parseStatus(text: string): WrapperStatus | undefined {
@@ -80,16 +78,12 @@ export function parseStatus(text: string): WrapperStatus | undefined {
   if (!m) return undefined;
   // `times` prints "0m0.002s 0m0.000s" for the shell, then the same for its children.
   const children = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[2] ?? "");
-  const cpuS = children
-    ? Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4])
-    : NaN;
+  const cpuS = children ? Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]) : NaN;
   if (!Number.isFinite(cpuS)) return undefined;
   return { kind: "ran", rc: Number(m[1]), cpuS };
 }
 
-const signalNames = new Map<number, string>(
-  Object.entries(os.constants.signals).map(([name, num]) => [num, name] as [number, string]),
-);
+const signalNames = new Map<number, string>(Object.entries(os.constants.signals).map(([name, num]) => [num, name] as [number, string]));
 
 export function signalName(num: number): string | undefined {
   return signalNames.get(num);

@@ -16,7 +16,10 @@ export class ProgressReporter {
   private timer: NodeJS.Timeout | null = null;
   private lastSent = 0;
 
-  constructor(private readonly send: (p: SearchProgress) => void, private readonly minIntervalMs = 1000) {
+  constructor(
+    private readonly send: (p: SearchProgress) => void,
+    private readonly minIntervalMs = 1000,
+  ) {
     this.state = { phase: "starting", pass: 0, passes: 0, dmTrialsDone: 0, dmTrials: 0, startedAt: Date.now() / 1000 };
   }
 
@@ -34,7 +37,10 @@ export class ProgressReporter {
 
   /** Sends the latest state now (and cancels a pending one). */
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.lastSent = Date.now();
     this.send({ ...this.state });
   }

@@ -26,7 +26,15 @@ import { selectCandidatesToFold } from "../../shared/search/fold-selection";
 import { findCalRows } from "./calrows";
 import { siftFiles, formatCandlist, PALFA_SIFT_OPTIONS } from "./sifting";
 import { readAccelcandsFile, readBestprofFile, readRfifindOutput, readZaplist, ParseError } from "../../shared/presto";
-import { rfiDiagnostics, siftingDiagnostics, zaplistDiagnostics, paramDiagnostics, allDiagnostics, calRowsDiagnostics, type DiagnosticValue } from "../../shared/diagnostics";
+import {
+  rfiDiagnostics,
+  siftingDiagnostics,
+  zaplistDiagnostics,
+  paramDiagnostics,
+  allDiagnostics,
+  calRowsDiagnostics,
+  type DiagnosticValue,
+} from "../../shared/diagnostics";
 import { collectResults, writeReport } from "./results";
 import { writeSearchParamsFile } from "../../shared/results/search-params-file";
 import { writeSiftingProducts } from "./sifting-products";
@@ -38,7 +46,10 @@ import { pfdPlotArgv } from "./plots/pfd-plot";
  * toolchain and workdir are the node's fault, not the beam's: the coordinator does not count them.
  */
 export class SearchFailure extends Error {
-  constructor(message: string, readonly errorClass: "bad_input" | "too_short" | "missing_program" | "toolchain" | "workdir" | "shm_full" | "bad_output" | "bad_params") {
+  constructor(
+    message: string,
+    readonly errorClass: "bad_input" | "too_short" | "missing_program" | "toolchain" | "workdir" | "shm_full" | "bad_output" | "bad_params",
+  ) {
     super(message);
     this.name = "SearchFailure";
   }
@@ -114,7 +125,9 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   fs.mkdirSync(procTmp, { recursive: true });
   const env = { ...tc.env, TMPDIR: procTmp };
   const step = (name: string, argv: string[], opts: StepOptions = {}) => ex.run({ name, argv, cwd: work, env }, opts);
-  const diag = (ds: DiagnosticValue[]) => { for (const d of ds) ctx.onDiagnostic(d); };
+  const diag = (ds: DiagnosticValue[]) => {
+    for (const d of ds) ctx.onDiagnostic(d);
+  };
   const started = Date.now();
 
   // ---- inputs ---------------------------------------------------------------------------
@@ -140,8 +153,20 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   // ---- rfifind ----------------------------------------------------------------------------
   progress.phase("rfifind");
   const rfiOut = path.join(work, `${base}_rfifind.out`);
-  await step("rfifind", [...tc.cmd("rfifind"), ...tc.datatype("rfifind", p.datatype_flag), ...tc.ncpus("rfifind", ctx.cores),
-    "-time", String(p.rfifind_chunk_time), "-o", base, ...raw], { teeTo: rfiOut, stage: "rfifind" });
+  await step(
+    "rfifind",
+    [
+      ...tc.cmd("rfifind"),
+      ...tc.datatype("rfifind", p.datatype_flag),
+      ...tc.ncpus("rfifind", ctx.cores),
+      "-time",
+      String(p.rfifind_chunk_time),
+      "-o",
+      base,
+      ...raw,
+    ],
+    { teeTo: rfiOut, stage: "rfifind" },
+  );
   diag(rfiDiagnostics(rfiOut));
   const mask = `${base}_rfifind.mask`;
 
@@ -161,10 +186,12 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
     }
     const dats = pass.dms.map((dm) => path.join(tmp, `${base}_DM${dm}.dat`));
     for (const d of dats) if (!fs.existsSync(d)) throw new SearchFailure(`prepsubband did not write ${path.basename(d)}`, "bad_output");
-    await ex.all(dats.map((dat) => async () => {
-      await searchTrial(tc, p, step, dat, zapfile, baryv!, pass.zeroDm, work);
-      progress.trialDone();
-    }));
+    await ex.all(
+      dats.map((dat) => async () => {
+        await searchTrial(tc, p, step, dat, zapfile, baryv!, pass.zeroDm, work);
+        progress.trialDone();
+      }),
+    );
     // The single-pulse search of this pass overlaps the next pass's dedispersion.
     await pendingSp;
     pendingSp = singlePulse(tc, p, step, dats, pass.zeroDm, work);
@@ -182,9 +209,14 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   const hi = p.hi_accel_zmax !== p.lo_accel_zmax ? listFiles(work, (n) => n.endsWith(`_ACCEL_${p.hi_accel_zmax}`)) : [];
   const sifted = siftFiles([lo, hi], allDms, {
     ...PALFA_SIFT_OPTIONS,
-    sigmaThreshold: siftingSigmaThreshold(p), cPowThreshold: p.sifting_c_pow_threshold, rErr: p.sifting_r_err,
-    shortPeriod: p.sifting_short_period, longPeriod: p.sifting_long_period, harmPowCutoff: p.sifting_harm_pow_cutoff,
-    numHitsToFold: p.numhits_to_fold, lowDmCutoff: p.low_DM_cutoff,
+    sigmaThreshold: siftingSigmaThreshold(p),
+    cPowThreshold: p.sifting_c_pow_threshold,
+    rErr: p.sifting_r_err,
+    shortPeriod: p.sifting_short_period,
+    longPeriod: p.sifting_long_period,
+    harmPowCutoff: p.sifting_harm_pow_cutoff,
+    numHitsToFold: p.numhits_to_fold,
+    lowDmCutoff: p.low_DM_cutoff,
   });
   fs.writeFileSync(accelcands, formatCandlist(sifted.candidates));
   writeSiftingProducts(work, base, sifted);
@@ -202,10 +234,17 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   // PALFA left a header-only copy of the (merged) beam for the uploader.
   writeHeaderOnlyCopy(raw[0], path.join(ctx.resultsDir, `${base}.fits`));
   const folded = fs.readdirSync(work).filter((n) => n.endsWith(".pfd.png")).length;
-  writeReport(path.join(work, `${base}.report`), [...ex.stageSeconds].map(([stage, seconds]) => ({ stage, seconds })), {
-    files: raw.map((f) => path.basename(f)), maskedPercent: readRfifindOutput(rfiOut).maskedPercent, numCandsFolded: folded,
-    totalSeconds: (Date.now() - started) / 1000, useSubbands: p.use_subbands,
-  });
+  writeReport(
+    path.join(work, `${base}.report`),
+    [...ex.stageSeconds].map(([stage, seconds]) => ({ stage, seconds })),
+    {
+      files: raw.map((f) => path.basename(f)),
+      maskedPercent: readRfifindOutput(rfiOut).maskedPercent,
+      numCandsFolded: folded,
+      totalSeconds: (Date.now() - started) / 1000,
+      useSubbands: p.use_subbands,
+    },
+  );
   await collectResults(work, ctx.resultsDir, base, { loZmax: p.lo_accel_zmax, hiZmax: p.hi_accel_zmax });
   const all = allDiagnostics(ctx.resultsDir, p);
   for (const d of all) ctx.onDiagnostic(d);
@@ -249,7 +288,11 @@ function countBirdies(file: string, name: string): number {
 }
 
 function listFiles(dir: string, keep: (name: string) => boolean): string[] {
-  return fs.readdirSync(dir).filter(keep).sort().map((n) => path.join(dir, n));
+  return fs
+    .readdirSync(dir)
+    .filter(keep)
+    .sort()
+    .map((n) => path.join(dir, n));
 }
 
 type Step = (name: string, argv: string[], opts?: StepOptions) => Promise<unknown>;
@@ -260,7 +303,10 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
   const [s0, s1] = [...ctx.stagedFiles].sort();
   // combine_mocks finds the other half by swapping s0/s1 anywhere in the path it is
   // given, so it gets bare names (the step runs in the work dir), options first.
-  await step("combine_mocks", [...tc.cmd("combine_mocks"), "-o", base, path.basename(s0), path.basename(s1)], { teeTo: path.join(work, `${base}_merge.out`), stage: "combine_mocks" });
+  await step("combine_mocks", [...tc.cmd("combine_mocks"), "-o", base, path.basename(s0), path.basename(s1)], {
+    teeTo: path.join(work, `${base}_merge.out`),
+    stage: "combine_mocks",
+  });
   const produced = path.join(work, `${base}_0001.fits`);
   if (!fs.existsSync(produced)) throw new SearchFailure(`combine_mocks did not write ${path.basename(produced)}`, "bad_output");
   const merged = path.join(work, `${base}.fits`);
@@ -269,9 +315,16 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
   for (const f of [s0, s1]) fs.rmSync(f, { force: true });
 
   const pre = `${base}_pre_DM0.00`;
-  await step("prepdata", [...tc.cmd("prepdata"), ...tc.datatype("prepdata", p.datatype_flag), "-noclip", "-nobary", "-dm", "0", "-o", pre, merged], { stage: "cal_removal" });
+  await step("prepdata", [...tc.cmd("prepdata"), ...tc.datatype("prepdata", p.datatype_flag), "-noclip", "-nobary", "-dm", "0", "-o", pre, merged], {
+    stage: "cal_removal",
+  });
   const header = checkHeader(merged);
-  const cal = await findCalRows(path.join(work, `${pre}.dat`), { samplesPerRow: header.subint.nsblk, thresholdMads: p.calrow_threshold_mads, fitsFile: merged, expectedRows: header.subint.rows });
+  const cal = await findCalRows(path.join(work, `${pre}.dat`), {
+    samplesPerRow: header.subint.nsblk,
+    thresholdMads: p.calrow_threshold_mads,
+    fitsFile: merged,
+    expectedRows: header.subint.rows,
+  });
   // Listed last rows first, so each deletion leaves the earlier row numbers valid.
   for (const d of cal.deletions) {
     await step("fitsdelrow", [...tc.cmd("fitsdelrow"), `${merged}[SUBINT]`, String(d.first), String(d.count)], { stage: "cal_removal" });
@@ -279,13 +332,28 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
   fs.writeFileSync(path.join(work, `${base}_calrows.txt`), cal.reportText);
   for (const d of calRowsDiagnostics(path.join(work, `${base}_calrows.txt`))) ctx.onDiagnostic(d);
   for (const f of fs.readdirSync(work)) if (f.startsWith(pre)) fs.rmSync(path.join(work, f), { force: true });
-  await step("prepdata", [...tc.cmd("prepdata"), ...tc.datatype("prepdata", p.datatype_flag), "-noclip", "-nobary", "-dm", "0", "-o", `${base}_post_DM0.00`, merged], { stage: "cal_removal" });
+  await step(
+    "prepdata",
+    [...tc.cmd("prepdata"), ...tc.datatype("prepdata", p.datatype_flag), "-noclip", "-nobary", "-dm", "0", "-o", `${base}_post_DM0.00`, merged],
+    { stage: "cal_removal" },
+  );
   for (const f of fs.readdirSync(work)) if (f.startsWith(`${base}_post_DM0.00`)) fs.rmSync(path.join(work, f), { force: true });
   return merged;
 }
 
 /** One DDplan pass: subbands then DM trials (or straight from the raw data). Returns the stdout file with the velocity. */
-async function dedisperse(tc: Toolchain, p: SearchParams, step: Step, pass: Pass, base: string, raw: string[], mask: string, tmp: string, cores: number, index: number): Promise<string> {
+async function dedisperse(
+  tc: Toolchain,
+  p: SearchParams,
+  step: Step,
+  pass: Pass,
+  base: string,
+  raw: string[],
+  mask: string,
+  tmp: string,
+  cores: number,
+  index: number,
+): Promise<string> {
   const work = path.dirname(tmp);
   // -numout 0 means prepsubband's own length (PALFA left it out for short series).
   const common = ["-nsub", String(pass.nsub), ...(pass.numout ? ["-numout", String(pass.numout)] : []), "-o", path.join(tmp, base)];
@@ -294,25 +362,73 @@ async function dedisperse(tc: Toolchain, p: SearchParams, step: Step, pass: Pass
     const subDir = path.join(tmp, "subbands");
     fs.mkdirSync(subDir, { recursive: true });
     const subout = path.join(work, `${base}_DM${pass.subDmStr}.subout`);
-    await step(`prepsubband subbands (pass ${index + 1})`, [...tc.cmd("prepsubband"), ...tc.datatype("prepsubband", p.datatype_flag), ...tc.ncpus("prepsubband", cores),
-      "-sub", "-subdm", pass.subDmStr, "-downsamp", String(pass.downsamp), "-nsub", String(pass.nsub), "-mask", mask, "-o", path.join(subDir, base), ...raw],
-    { teeTo: subout, stage: "subbanding" });
-    const subs = fs.readdirSync(subDir).filter((n) => n.startsWith(`${base}_DM${pass.subDmStr}.sub`) && /\.sub\d+$/.test(n)).sort().map((n) => path.join(subDir, n));
+    await step(
+      `prepsubband subbands (pass ${index + 1})`,
+      [
+        ...tc.cmd("prepsubband"),
+        ...tc.datatype("prepsubband", p.datatype_flag),
+        ...tc.ncpus("prepsubband", cores),
+        "-sub",
+        "-subdm",
+        pass.subDmStr,
+        "-downsamp",
+        String(pass.downsamp),
+        "-nsub",
+        String(pass.nsub),
+        "-mask",
+        mask,
+        "-o",
+        path.join(subDir, base),
+        ...raw,
+      ],
+      { teeTo: subout, stage: "subbanding" },
+    );
+    const subs = fs
+      .readdirSync(subDir)
+      .filter((n) => n.startsWith(`${base}_DM${pass.subDmStr}.sub`) && /\.sub\d+$/.test(n))
+      .sort()
+      .map((n) => path.join(subDir, n));
     if (subs.length === 0) throw new SearchFailure(`prepsubband -sub wrote no subband files for subDM ${pass.subDmStr}`, "bad_output");
     const prepout = path.join(work, `${base}_DM${pass.subDmStr}.prepout`);
-    await step(`prepsubband DMs ${pass.dms[0]}-${pass.dms[pass.dms.length - 1]}`, [...tc.cmd("prepsubband"), ...tc.ncpus("prepsubband", cores),
-      ...dmArgs, "-downsamp", "1", ...common, ...subs], { teeTo: prepout, stage: "dedispersing" });
+    await step(
+      `prepsubband DMs ${pass.dms[0]}-${pass.dms[pass.dms.length - 1]}`,
+      [...tc.cmd("prepsubband"), ...tc.ncpus("prepsubband", cores), ...dmArgs, "-downsamp", "1", ...common, ...subs],
+      { teeTo: prepout, stage: "dedispersing" },
+    );
     fs.rmSync(subDir, { recursive: true, force: true });
     return fs.readFileSync(subout, "utf8").match(AVG_TOPO_VELOCITY) ? subout : prepout;
   }
   const prepout = path.join(work, `${base}_lodm${pass.lodmStr}.prepout`);
-  await step(`prepsubband DMs ${pass.dms[0]}-${pass.dms[pass.dms.length - 1]}`, [...tc.cmd("prepsubband"), ...tc.datatype("prepsubband", p.datatype_flag), ...tc.ncpus("prepsubband", cores),
-    "-mask", mask, ...dmArgs, "-downsamp", String(pass.downsamp), ...common, ...raw], { teeTo: prepout, stage: "dedispersing" });
+  await step(
+    `prepsubband DMs ${pass.dms[0]}-${pass.dms[pass.dms.length - 1]}`,
+    [
+      ...tc.cmd("prepsubband"),
+      ...tc.datatype("prepsubband", p.datatype_flag),
+      ...tc.ncpus("prepsubband", cores),
+      "-mask",
+      mask,
+      ...dmArgs,
+      "-downsamp",
+      String(pass.downsamp),
+      ...common,
+      ...raw,
+    ],
+    { teeTo: prepout, stage: "dedispersing" },
+  );
   return prepout;
 }
 
 /** One DM trial: FFT, zap (when there are birdies), de-redden, accelsearch lo and hi; the .fft is gone afterwards. */
-async function searchTrial(tc: Toolchain, p: SearchParams, step: Step, dat: string, zaplist: string | null, baryv: string, zeroDm: boolean, work: string): Promise<void> {
+async function searchTrial(
+  tc: Toolchain,
+  p: SearchParams,
+  step: Step,
+  dat: string,
+  zaplist: string | null,
+  baryv: string,
+  zeroDm: boolean,
+  work: string,
+): Promise<void> {
   const stem = dat.slice(0, -4);
   const fft = `${stem}.fft`;
   const name = path.basename(stem);
@@ -321,9 +437,20 @@ async function searchTrial(tc: Toolchain, p: SearchParams, step: Step, dat: stri
   await step(`rednoise ${name}`, [...tc.cmd("rednoise"), fft], { stage: "FFT" });
   fs.renameSync(`${stem}_red.fft`, fft);
   fs.rmSync(`${stem}_red.inf`, { force: true });
-  const accel = (lo: boolean) => [...tc.cmd("accelsearch"), ...tc.locpow(p.accel_locpow), ...tc.harmpolish(),
-    "-numharm", String(lo ? p.lo_accel_numharm : p.hi_accel_numharm), "-sigma", pyFloat(lo ? p.lo_accel_sigma : p.hi_accel_sigma),
-    "-zmax", String(lo ? p.lo_accel_zmax : p.hi_accel_zmax), "-flo", pyFloat(lo ? p.lo_accel_flo : p.hi_accel_flo), fft];
+  const accel = (lo: boolean) => [
+    ...tc.cmd("accelsearch"),
+    ...tc.locpow(p.accel_locpow),
+    ...tc.harmpolish(),
+    "-numharm",
+    String(lo ? p.lo_accel_numharm : p.hi_accel_numharm),
+    "-sigma",
+    pyFloat(lo ? p.lo_accel_sigma : p.hi_accel_sigma),
+    "-zmax",
+    String(lo ? p.lo_accel_zmax : p.hi_accel_zmax),
+    "-flo",
+    pyFloat(lo ? p.lo_accel_flo : p.hi_accel_flo),
+    fft,
+  ];
   await step(`accelsearch lo ${name}`, accel(true), { stage: "lo-accelsearch" });
   keepAccel(stem, p.lo_accel_zmax, work);
   if (!zeroDm) {
@@ -343,18 +470,34 @@ function keepAccel(stem: string, zmax: number, work: string): void {
 
 /** single_pulse_search.py over a pass's .dat files; keeps .singlepulse and .inf, frees the .dat. */
 async function singlePulse(tc: Toolchain, p: SearchParams, step: Step, dats: string[], zeroDm: boolean, work: string): Promise<void> {
-  await step("single_pulse_search", [...tc.cmd("single_pulse_search.py"), "-p", "-m", pyFloat(p.singlepulse_maxwidth), "-t", pyFloat(p.singlepulse_threshold), ...(zeroDm ? ["-b"] : []), ...dats], { stage: "single-pulse" });
+  await step(
+    "single_pulse_search",
+    [
+      ...tc.cmd("single_pulse_search.py"),
+      "-p",
+      "-m",
+      pyFloat(p.singlepulse_maxwidth),
+      "-t",
+      pyFloat(p.singlepulse_threshold),
+      ...(zeroDm ? ["-b"] : []),
+      ...dats,
+    ],
+    { stage: "single-pulse" },
+  );
   for (const dat of dats) {
     const stem = dat.slice(0, -4);
-    for (const suffix of [".singlepulse", ".inf"]) if (fs.existsSync(stem + suffix)) fs.renameSync(stem + suffix, path.join(work, path.basename(stem) + suffix));
+    for (const suffix of [".singlepulse", ".inf"])
+      if (fs.existsSync(stem + suffix)) fs.renameSync(stem + suffix, path.join(work, path.basename(stem) + suffix));
     fs.rmSync(dat, { force: true });
   }
 }
 
 /** PALFA's single-pulse plots per DM range, where the range has any events. */
 const SP_RANGES: { label: string; lo: number; hi: number }[] = [
-  { label: "0-110", lo: 0, hi: 110 }, { label: "100-310", lo: 100, hi: 310 },
-  { label: "300-1000+", lo: 300, hi: Infinity }, { label: "1000-5000+", lo: 1000, hi: Infinity },
+  { label: "0-110", lo: 0, hi: 110 },
+  { label: "100-310", lo: 100, hi: 310 },
+  { label: "300-1000+", lo: 300, hi: Infinity },
+  { label: "1000-5000+", lo: 1000, hi: Infinity },
 ];
 
 async function singlePulsePlots(tc: Toolchain, p: SearchParams, step: Step, work: string, base: string): Promise<void> {
@@ -366,7 +509,9 @@ async function singlePulsePlots(tc: Toolchain, p: SearchParams, step: Step, work
     });
     if (inRange.length === 0) continue;
     const before = new Set(fs.readdirSync(work).filter((n) => n.endsWith(".ps")));
-    await step(`single_pulse plot DMs ${r.label}`, [...tc.cmd("single_pulse_search.py"), "-t", pyFloat(p.singlepulse_plot_SNR), ...inRange], { stage: "single-pulse" });
+    await step(`single_pulse plot DMs ${r.label}`, [...tc.cmd("single_pulse_search.py"), "-t", pyFloat(p.singlepulse_plot_SNR), ...inRange], {
+      stage: "single-pulse",
+    });
     const made = fs.readdirSync(work).filter((n) => n.endsWith("_singlepulse.ps") && !before.has(n));
     if (made.length !== 1) throw new SearchFailure(`single_pulse_search.py wrote ${made.length} plots for DMs ${r.label}`, "bad_output");
     const ps = path.join(work, `${base}_DMs${r.label}_singlepulse.ps`);
@@ -380,26 +525,62 @@ async function renderPlot(tc: Toolchain, step: Step, ps: string, png: string): P
   if (!fs.existsSync(ps)) return;
   const text = fs.readFileSync(ps, "latin1").slice(0, 4096);
   const pages = Number(/%%Pages:\s*(\d+)/.exec(text)?.[1] ?? 1) || 1;
-  await step(`render ${path.basename(ps)}`, [...tc.cmd("gs"), "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=png16m", "-r100",
-    `-dFirstPage=${pages}`, `-dLastPage=${pages}`, `-sOutputFile=${png}`, ps], { stage: "plots" });
+  await step(
+    `render ${path.basename(ps)}`,
+    [
+      ...tc.cmd("gs"),
+      "-q",
+      "-dSAFER",
+      "-dBATCH",
+      "-dNOPAUSE",
+      "-sDEVICE=png16m",
+      "-r100",
+      `-dFirstPage=${pages}`,
+      `-dLastPage=${pages}`,
+      `-sOutputFile=${png}`,
+      ps,
+    ],
+    { stage: "plots" },
+  );
 }
 
 /** Folds the selected candidates (PALFA's period-dependent options) and renders their plots. */
-async function fold(tc: Toolchain, p: SearchParams, ex: StepExecutor, step: Step, work: string, base: string, accelcands: string, raw: string[], mask: string, header: PsrfitsHeader): Promise<void> {
+async function fold(
+  tc: Toolchain,
+  p: SearchParams,
+  ex: StepExecutor,
+  step: Step,
+  work: string,
+  base: string,
+  accelcands: string,
+  raw: string[],
+  mask: string,
+  header: PsrfitsHeader,
+): Promise<void> {
   const { toFold } = selectCandidatesToFold(readAccelcandsFile(accelcands), p);
   const attributes: string[] = [];
-  await ex.all(toFold.map(({ candidate: c }) => async () => {
-    const cmd = prepfoldArgs({
-      candnum: c.candnum, accelFile: c.accelFile, dm: c.dm, periodS: c.periodMs / 1000, basename: base, backend: header.backend,
-      nchan: header.subint.nchan, rows: header.subint.rows, mask, rawFiles: raw,
-    });
-    const out = `${cmd.outBase}_ACCEL_Cand_${c.candnum}`;
-    await step(`prepfold ${out}`, [...tc.cmd("prepfold"), ...cmd.args], { teeTo: path.join(work, `${out}.prepfold.out`), stage: "folding" });
-    const pfd = path.join(work, `${out}.pfd`);
-    if (!fs.existsSync(`${pfd}.bestprof`)) throw new SearchFailure(`prepfold did not write ${out}.pfd.bestprof`, "bad_output");
-    await step(`plot ${out}.pfd`, pfdPlotArgv(tc, pfd, work), { stage: "plots" });
-    const prof = readBestprofFile(`${pfd}.bestprof`);
-    attributes.push(`${out}.pfd prepfold_sigma=${prof.probNoise.sigma}`);
-  }));
+  await ex.all(
+    toFold.map(({ candidate: c }) => async () => {
+      const cmd = prepfoldArgs({
+        candnum: c.candnum,
+        accelFile: c.accelFile,
+        dm: c.dm,
+        periodS: c.periodMs / 1000,
+        basename: base,
+        backend: header.backend,
+        nchan: header.subint.nchan,
+        rows: header.subint.rows,
+        mask,
+        rawFiles: raw,
+      });
+      const out = `${cmd.outBase}_ACCEL_Cand_${c.candnum}`;
+      await step(`prepfold ${out}`, [...tc.cmd("prepfold"), ...cmd.args], { teeTo: path.join(work, `${out}.prepfold.out`), stage: "folding" });
+      const pfd = path.join(work, `${out}.pfd`);
+      if (!fs.existsSync(`${pfd}.bestprof`)) throw new SearchFailure(`prepfold did not write ${out}.pfd.bestprof`, "bad_output");
+      await step(`plot ${out}.pfd`, pfdPlotArgv(tc, pfd, work), { stage: "plots" });
+      const prof = readBestprofFile(`${pfd}.bestprof`);
+      attributes.push(`${out}.pfd prepfold_sigma=${prof.probNoise.sigma}`);
+    }),
+  );
   fs.writeFileSync(path.join(work, "candidate_attributes.txt"), attributes.sort().join("\n") + (attributes.length ? "\n" : ""));
 }

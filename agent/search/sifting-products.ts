@@ -200,8 +200,14 @@ export function summaryFigure(base: string, result: SiftResult): Figure {
   // A key to marker size.
   for (const s of [6, 9, 12]) main.legendEntry({ label: `sigma ${s}`, color: [255, 255, 255], radius: sigmaToRadius(s), edge: EDGE });
 
-  const sigmaHist = histogram(cands.map((c) => c.sigma), 20);
-  const dmHist = histogram(cands.map((c) => c.dm), 20);
+  const sigmaHist = histogram(
+    cands.map((c) => c.sigma),
+    20,
+  );
+  const dmHist = histogram(
+    cands.map((c) => c.dm),
+    20,
+  );
   const bar: RGB = [70, 110, 170];
   const sig = fig.addPanel({ left: 90, top: 610, width: 380, height: 120 }, { x: { title: "Sigma" }, y: { title: "Cands" } });
   const dm = fig.addPanel({ left: 580, top: 610, width: 380, height: 120 }, { x: DM_AXIS, y: { title: "Cands" } });
@@ -217,10 +223,7 @@ export function rejectsFigure(base: string, result: SiftResult): Figure {
   const fig = new Figure(1000, 800, {
     title: `${base} Rejected Cands: ${report.rejected.length} rejected, ${candidates.length} kept`,
   });
-  const main = fig.addPanel(
-    { left: 90, top: 70, width: 870, height: 550 },
-    { x: PERIOD_AXIS, y: DM_AXIS, legend: "below", legendColumns: 3 },
-  );
+  const main = fig.addPanel({ left: 90, top: 70, width: 870, height: 550 }, { x: PERIOD_AXIS, y: DM_AXIS, legend: "below", legendColumns: 3 });
 
   // Duplicates are hits of other candidates: small and grey, underneath everything.
   const dupes = report.rejected.filter((r) => r.reason === "duplicate").map((r) => r.candidate);

@@ -83,13 +83,19 @@ export class Agent {
     // A change of what the agent can run is told at once, not at the next heartbeat.
     this.fitness = new FitnessMonitor(o.fitness.checks, o.fitness, this.log, () => this.heartbeat.beatNow());
     this.metrics = new AgentMetrics({
-      runningAttempts: () => this.assignments.runningCount, spooledBytes: () => this.spool.bytes, workBase: o.attempts.workBase, scratchDir: o.scratchDir,
+      runningAttempts: () => this.assignments.runningCount,
+      spooledBytes: () => this.spool.bytes,
+      workBase: o.attempts.workBase,
+      scratchDir: o.scratchDir,
     });
     // Per agent id: several agents may share a scratch dir, and each clears its own at start.
     this.spool = new LogSpool(`${o.scratchDir}/beamflow-spool/${o.id}`, o.logSpoolBytes, (full) => {
       if (full) outputGate.close();
       else outputGate.open();
-      this.log.warn({ spooled: this.spool.bytes, full }, full ? "log spool full: steps are held back until the coordinator catches up" : "log spool drained: steps go on");
+      this.log.warn(
+        { spooled: this.spool.bytes, full },
+        full ? "log spool full: steps are held back until the coordinator catches up" : "log spool drained: steps go on",
+      );
     });
     this.connection = new Connection({
       client: this.client,
@@ -150,15 +156,28 @@ export class Agent {
     const running = this.assignments.runningIds();
     return [
       ...running.map((attemptId) => ({ attemptId, finished: false })),
-      ...[...new Set([...this.outbox.finishedAttempts(), ...this.pusher.attempts()])].filter((id) => !this.assignments.isRunning(id)).map((attemptId) => ({ attemptId, finished: true })),
+      ...[...new Set([...this.outbox.finishedAttempts(), ...this.pusher.attempts()])]
+        .filter((id) => !this.assignments.isRunning(id))
+        .map((attemptId) => ({ attemptId, finished: true })),
     ];
   }
 
   private async hello(): Promise<AgentMessage> {
     const resources = await this.heartbeat.measure();
-    return { body: { $case: "hello", value: {
-      agentId: this.o.id, hostname: os.hostname(), version: this.o.version, labels: this.o.labels, held: this.held(), resources, capabilities: this.fitness.current,
-    } } };
+    return {
+      body: {
+        $case: "hello",
+        value: {
+          agentId: this.o.id,
+          hostname: os.hostname(),
+          version: this.o.version,
+          labels: this.o.labels,
+          held: this.held(),
+          resources,
+          capabilities: this.fitness.current,
+        },
+      },
+    };
   }
 
   /** A welcomed stream: everything owed goes again, and heartbeats start. */
@@ -173,7 +192,8 @@ export class Agent {
 
   private receive(b: NonNullable<CoordinatorMessage["body"]>): void {
     switch (b.$case) {
-      case "assign": return this.assignments.assign(b.value);
+      case "assign":
+        return this.assignments.assign(b.value);
       case "cancel":
         if (!this.assignments.cancel(b.value.attemptId, b.value.reason)) this.forget(b.value.attemptId);
         return;
@@ -181,8 +201,10 @@ export class Agent {
         this.drained = b.value.drained;
         this.log.info({ drained: this.drained }, "drain changed");
         return;
-      case "logAck": return this.spool.ack(b.value.attemptId, b.value.seq);
-      case "resultAck": return this.forget(b.value.attemptId);
+      case "logAck":
+        return this.spool.ack(b.value.attemptId, b.value.seq);
+      case "resultAck":
+        return this.forget(b.value.attemptId);
     }
   }
 

@@ -15,7 +15,9 @@ import type { Outbox } from "./outbox";
 import type { ResultsPusher } from "./results-push";
 
 const OUTCOME_NAMES: Partial<Record<AttemptOutcome, string>> = {
-  [AttemptOutcome.OUTCOME_SUCCEEDED]: "succeeded", [AttemptOutcome.OUTCOME_FAILED]: "failed", [AttemptOutcome.OUTCOME_CANCELLED]: "cancelled",
+  [AttemptOutcome.OUTCOME_SUCCEEDED]: "succeeded",
+  [AttemptOutcome.OUTCOME_FAILED]: "failed",
+  [AttemptOutcome.OUTCOME_CANCELLED]: "cancelled",
 };
 
 export interface AssignmentsOptions {
@@ -46,11 +48,17 @@ export class Assignments {
   constructor(private readonly o: AssignmentsOptions) {}
 
   /** Attempts running now. */
-  runningIds(): number[] { return [...this.running.keys()]; }
+  runningIds(): number[] {
+    return [...this.running.keys()];
+  }
 
-  get runningCount(): number { return this.running.size; }
+  get runningCount(): number {
+    return this.running.size;
+  }
 
-  isRunning(attemptId: number): boolean { return this.running.has(attemptId); }
+  isRunning(attemptId: number): boolean {
+    return this.running.has(attemptId);
+  }
 
   assign(a: Assign): void {
     const log = this.o.log.child({ job: a.jobId, attempt: a.attemptId });
@@ -89,7 +97,8 @@ export class Assignments {
       openRemote: (f) => this.o.fetch(a.attemptId, f),
       send: (m) => {
         const b = m.body;
-        if (b?.$case === "stepUpdate" && b.value.state === StepState.STEP_FINISHED && b.value.step) this.o.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
+        if (b?.$case === "stepUpdate" && b.value.state === StepState.STEP_FINISHED && b.value.step)
+          this.o.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
         this.o.send(m);
       },
       chunkSink: (step, data) => {

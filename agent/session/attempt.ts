@@ -32,16 +32,29 @@ export function workDirOf(workBase: string, attemptId: number): string {
 
 function record(o: StepOutcome): StepRecord {
   return {
-    index: o.index, name: o.name, argv: o.argv, startedAt: o.startedAt, wallS: o.wallS, cpuS: o.cpuS,
-    exitCode: o.exitCode, signal: o.signal ?? "", error: o.error ?? "",
+    index: o.index,
+    name: o.name,
+    argv: o.argv,
+    startedAt: o.startedAt,
+    wallS: o.wallS,
+    cpuS: o.cpuS,
+    exitCode: o.exitCode,
+    signal: o.signal ?? "",
+    error: o.error ?? "",
   };
 }
 
 /** Command steps may name the attempt's facts: {workdir}, {beam}, {job}, {attempt}, {cores}; an argument that is exactly {files} becomes the staged paths. */
-export function expandCommand(argv: string[], facts: { workdir: string; beam: string; job: number; attempt: number; cores: number; files: string[] }): string[] {
+export function expandCommand(
+  argv: string[],
+  facts: { workdir: string; beam: string; job: number; attempt: number; cores: number; files: string[] },
+): string[] {
   const out: string[] = [];
   for (const arg of argv) {
-    if (arg === "{files}") { out.push(...facts.files); continue; }
+    if (arg === "{files}") {
+      out.push(...facts.files);
+      continue;
+    }
     out.push(arg.replace(/\{(workdir|beam|job|attempt|cores)\}/g, (_, k: keyof typeof facts) => String(facts[k])));
   }
   return out;
@@ -97,13 +110,26 @@ export class AttemptExecution {
   }
 
   private result(outcome: AttemptOutcome, errorClass = "", errorMessage = ""): AttemptResult {
-    const steps = (this.executor?.outcomes ?? []).slice().sort((a, b) => a.index - b.index).map(record);
+    const steps = (this.executor?.outcomes ?? [])
+      .slice()
+      .sort((a, b) => a.index - b.index)
+      .map(record);
     return { attemptId: this.id, outcome, errorClass, errorMessage, steps, resultsDir: this.assign.spec?.$case === "search" ? this.resultsDir : "" };
   }
 
   private events(): StepEvents {
     return {
-      onStart: (s) => this.send({ body: { $case: "stepUpdate", value: { attemptId: this.id, state: StepState.STEP_STARTED, step: { index: s.index, name: s.name, argv: s.argv, startedAt: s.startedAt, wallS: 0, cpuS: 0, signal: "", error: "" } } } }),
+      onStart: (s) =>
+        this.send({
+          body: {
+            $case: "stepUpdate",
+            value: {
+              attemptId: this.id,
+              state: StepState.STEP_STARTED,
+              step: { index: s.index, name: s.name, argv: s.argv, startedAt: s.startedAt, wallS: 0, cpuS: 0, signal: "", error: "" },
+            },
+          },
+        }),
       onOutput: (_i, name, data) => this.chunker.write(name, data),
       onFinish: (o) => {
         this.chunker.flush();
@@ -164,7 +190,8 @@ export class AttemptExecution {
    * hit it, and a program of the search that cannot even be started is the toolchain's fault.
    */
   private failure(err: unknown): AttemptResult {
-    if (err instanceof AttemptCancelled || this.cancelled) return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled ?? (err as Error).message);
+    if (err instanceof AttemptCancelled || this.cancelled)
+      return this.result(AttemptOutcome.OUTCOME_CANCELLED, "cancelled", this.cancelled ?? (err as Error).message);
     if (err instanceof StepFailed) {
       if (workDirFull(this.workDir)) return this.shmFull(`${this.workDir} filled up: ${err.message}`);
       if (err.errorClass === "spawn" && this.assign.spec?.$case === "search") return this.result(AttemptOutcome.OUTCOME_FAILED, "toolchain", err.message);
@@ -187,8 +214,11 @@ export class AttemptExecution {
     const used = diskUsage(this.workDir);
     if (used >= reserved) return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", message);
     const { total, free } = diskSpace(this.workDir);
-    return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_occupied",
-      `${message} (this attempt used ${formatSize(used)} of the ${formatSize(reserved)} it reserved; ${formatSize(total - free)} of ${formatSize(total)} is in use on the node)`);
+    return this.result(
+      AttemptOutcome.OUTCOME_FAILED,
+      "shm_occupied",
+      `${message} (this attempt used ${formatSize(used)} of the ${formatSize(reserved)} it reserved; ${formatSize(total - free)} of ${formatSize(total)} is in use on the node)`,
+    );
   }
 
   private async runCommands(steps: CommandStep[], files: string[]): Promise<void> {
@@ -210,10 +240,18 @@ export class AttemptExecution {
   private async runSearch(spec: SearchSpec, files: string[]): Promise<void> {
     fs.rmSync(this.resultsDir, { recursive: true, force: true });
     await runSearch({
-      assign: this.assign, spec, stagedFiles: files, workDir: this.workDir, resultsDir: this.resultsDir,
-      cores: this.assign.reservation?.cores || 1, toolchain: this.settings.toolchain,
-      killGraceS: this.settings.killGraceS, stepTimeoutS: this.settings.stepTimeoutS, idleTimeoutS: this.settings.idleTimeoutS,
-      log: this.log, events: this.events(),
+      assign: this.assign,
+      spec,
+      stagedFiles: files,
+      workDir: this.workDir,
+      resultsDir: this.resultsDir,
+      cores: this.assign.reservation?.cores || 1,
+      toolchain: this.settings.toolchain,
+      killGraceS: this.settings.killGraceS,
+      stepTimeoutS: this.settings.stepTimeoutS,
+      idleTimeoutS: this.settings.idleTimeoutS,
+      log: this.log,
+      events: this.events(),
       onDiagnostic: (d) => this.onDiagnostic({ attemptId: this.id, name: d.name, value: d.value, text: d.text ?? (d.file ? path.basename(d.file) : "") }),
       onProgress: (x) => this.onProgress({ attemptId: this.id, ...x }),
       newExecutor: (slots) => this.newExecutor(slots),

@@ -91,8 +91,14 @@ export class Connection {
     }
     const delay = jitter(this.backoffS, 0.5);
     this.backoffS = Math.min(this.o.reconnectMaxS, this.backoffS * 2);
-    this.o.log.warn({ reason: err ? err.details || err.message : "stream ended", retryInS: Number(delay.toFixed(2)), running: this.o.running() }, "lost the coordinator; attempts keep running");
-    this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; this.connect(); }, delay * 1000);
+    this.o.log.warn(
+      { reason: err ? err.details || err.message : "stream ended", retryInS: Number(delay.toFixed(2)), running: this.o.running() },
+      "lost the coordinator; attempts keep running",
+    );
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay * 1000);
   }
 
   /** No stream is opened again (the agent is stopping); the current one stays for what is still to be said. */

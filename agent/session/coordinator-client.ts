@@ -13,4 +13,3 @@ export function coordinatorClient(address: string, tls: TlsFiles | undefined): A
     ...(tls?.server_name ? { "grpc.ssl_target_name_override": tls.server_name, "grpc.default_authority": tls.server_name } : {}),
   });
 }
-

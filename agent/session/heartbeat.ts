@@ -52,7 +52,11 @@ export class Heartbeat {
   start(intervalS: number): void {
     this.stop();
     const next = () => {
-      this.timer = setTimeout(() => { void this.beatNow().finally(() => { if (this.timer) next(); }); }, jitter(intervalS, 0.1) * 1000);
+      this.timer = setTimeout(() => {
+        void this.beatNow().finally(() => {
+          if (this.timer) next();
+        });
+      }, jitter(intervalS, 0.1) * 1000);
     };
     next();
   }

@@ -24,7 +24,10 @@ export class LogChunker {
   }
 
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.size === 0) return;
     const data = Buffer.concat(this.parts, this.size);
     this.parts = [];

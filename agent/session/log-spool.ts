@@ -13,9 +13,19 @@ import type { LogChunk } from "../../shared/gen/agent";
 
 const SEGMENT_BYTES = 8 << 20;
 
-interface Spooled { seq: number; step: string; segment: number; offset: number; length: number }
+interface Spooled {
+  seq: number;
+  step: string;
+  segment: number;
+  offset: number;
+  length: number;
+}
 
-interface Segment { fd: number; size: number; unacked: number }
+interface Segment {
+  fd: number;
+  size: number;
+  unacked: number;
+}
 
 interface AttemptSpool {
   nextSeq: number;
@@ -32,7 +42,11 @@ export class LogSpool {
   private unackedBytes = 0;
   private full = false;
 
-  constructor(private readonly dir: string, private readonly maxBytes: number, private readonly onFull: (full: boolean) => void) {}
+  constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly onFull: (full: boolean) => void,
+  ) {}
 
   /** Removes what an earlier run of the agent left: its attempts are gone with it. */
   clearStale(): void {
@@ -40,7 +54,9 @@ export class LogSpool {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
-  get bytes(): number { return this.unackedBytes; }
+  get bytes(): number {
+    return this.unackedBytes;
+  }
 
   private spoolOf(attemptId: number): AttemptSpool {
     let s = this.attempts.get(attemptId);

@@ -10,7 +10,9 @@ export class Outbox {
   /** the latest progress of each running search: a restarted coordinator learns it again */
   private readonly progress = new Map<number, Progress>();
 
-  setProgress(p: Progress): void { this.progress.set(p.attemptId, p); }
+  setProgress(p: Progress): void {
+    this.progress.set(p.attemptId, p);
+  }
 
   addDiagnostic(d: Diagnostic): void {
     let m = this.diagnostics.get(d.attemptId);
@@ -18,13 +20,21 @@ export class Outbox {
     m.set(d.name, d);
   }
 
-  addResult(r: AttemptResult): void { this.results.set(r.attemptId, r); }
+  addResult(r: AttemptResult): void {
+    this.results.set(r.attemptId, r);
+  }
 
-  hasResult(attemptId: number): boolean { return this.results.has(attemptId); }
+  hasResult(attemptId: number): boolean {
+    return this.results.has(attemptId);
+  }
 
-  finishedAttempts(): number[] { return [...this.results.keys()]; }
+  finishedAttempts(): number[] {
+    return [...this.results.keys()];
+  }
 
-  pendingResults(): AttemptResult[] { return [...this.results.values()]; }
+  pendingResults(): AttemptResult[] {
+    return [...this.results.values()];
+  }
 
   /** The coordinator stored the result (or refused it for good): forget the attempt. */
   forget(attemptId: number): void {

@@ -25,11 +25,17 @@ async function listResults(dir: string): Promise<ResultFile[]> {
 export async function pushResults(client: AgentServiceClient, metadata: grpc.Metadata, attemptId: number, dir: string): Promise<ResultsReceipt> {
   const files = await listResults(dir);
   let settle!: { resolve: (r: ResultsReceipt) => void; reject: (e: Error) => void };
-  const done = new Promise<ResultsReceipt>((resolve, reject) => { settle = { resolve, reject }; });
+  const done = new Promise<ResultsReceipt>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
   const call = client.pushResults(metadata, (err, receipt) => (err ? settle.reject(err) : settle.resolve(receipt!)));
   // A refusal ends the call early: stop reading files then.
   let ended = false;
-  void done.catch(() => undefined).finally(() => { ended = true; });
+  void done
+    .catch(() => undefined)
+    .finally(() => {
+      ended = true;
+    });
   const write = async (part: Parameters<typeof call.write>[0]) => {
     if (!call.write(part)) await Promise.race([once(call, "drain"), done.catch(() => undefined)]);
   };
@@ -45,9 +51,22 @@ export async function pushResults(client: AgentServiceClient, metadata: grpc.Met
 }
 
 /** gRPC codes after which the same push may succeed later (the coordinator or the link was down). */
-const PUSH_AGAIN: readonly grpc.status[] = [grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.DEADLINE_EXCEEDED, grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.RESOURCE_EXHAUSTED];
+const PUSH_AGAIN: readonly grpc.status[] = [
+  grpc.status.UNAVAILABLE,
+  grpc.status.CANCELLED,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.INTERNAL,
+  grpc.status.UNKNOWN,
+  grpc.status.RESOURCE_EXHAUSTED,
+];
 
-interface AwaitingPush { result: AttemptResult; dir: string; log: Logger; tries: number; timer: NodeJS.Timeout | null }
+interface AwaitingPush {
+  result: AttemptResult;
+  dir: string;
+  log: Logger;
+  tries: number;
+  timer: NodeJS.Timeout | null;
+}
 
 export interface ResultsPusherOptions {
   client: AgentServiceClient;
@@ -72,7 +91,9 @@ export class ResultsPusher {
   constructor(private readonly o: ResultsPusherOptions) {}
 
   /** Attempts whose results wait for a push. */
-  attempts(): number[] { return [...this.awaiting.keys()]; }
+  attempts(): number[] {
+    return [...this.awaiting.keys()];
+  }
 
   async add(result: AttemptResult, dir: string, log: Logger): Promise<void> {
     this.awaiting.set(result.attemptId, { result, dir, log, tries: 0, timer: null });
@@ -87,7 +108,10 @@ export class ResultsPusher {
   private async pushThenReport(attemptId: number): Promise<void> {
     const w = this.awaiting.get(attemptId);
     if (!w || !this.o.canPush() || this.pushing.has(attemptId)) return;
-    if (w.timer) { clearTimeout(w.timer); w.timer = null; }
+    if (w.timer) {
+      clearTimeout(w.timer);
+      w.timer = null;
+    }
     this.pushing.add(attemptId);
     w.tries++;
     let result = w.result;
@@ -100,11 +124,19 @@ export class ResultsPusher {
       if (again && this.awaiting.has(attemptId)) {
         const delayS = Math.min(30, 2 ** w.tries);
         w.log.warn({ err: e.details ?? e.message, code: e.code, retryInS: delayS }, "results push failed; trying again");
-        w.timer = setTimeout(() => { w.timer = null; void this.pushThenReport(attemptId); }, delayS * 1000);
+        w.timer = setTimeout(() => {
+          w.timer = null;
+          void this.pushThenReport(attemptId);
+        }, delayS * 1000);
         return;
       }
       w.log.error({ err: e.details ?? e.message, code: e.code }, "the coordinator refused the results");
-      result = { ...result, outcome: AttemptOutcome.OUTCOME_FAILED, errorClass: "bad_output", errorMessage: `results refused by the coordinator: ${e.details ?? e.message}` };
+      result = {
+        ...result,
+        outcome: AttemptOutcome.OUTCOME_FAILED,
+        errorClass: "bad_output",
+        errorMessage: `results refused by the coordinator: ${e.details ?? e.message}`,
+      };
     } finally {
       this.pushing.delete(attemptId);
     }

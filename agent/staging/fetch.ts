@@ -9,7 +9,12 @@ import type { AgentServiceClient, FileRef } from "../../shared/gen/agent";
 export function fetchFromCoordinator(client: AgentServiceClient, metadata: grpc.Metadata, attemptId: number, f: FileRef): Readable {
   const out = new PassThrough();
   const stream = client.fetchFile({ attemptId, fileId: f.fileId, offset: 0 }, metadata);
-  stream.on("data", (c: { data: Buffer }) => { if (!out.write(c.data)) { stream.pause(); out.once("drain", () => stream.resume()); } });
+  stream.on("data", (c: { data: Buffer }) => {
+    if (!out.write(c.data)) {
+      stream.pause();
+      out.once("drain", () => stream.resume());
+    }
+  });
   stream.on("end", () => out.end());
   stream.on("error", (err) => out.destroy(err));
   return out;

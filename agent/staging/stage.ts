@@ -12,7 +12,10 @@ import { diskSpace } from "../resources/resources";
 
 /** workdir (the agent cannot write its work dir) is the node's fault: the coordinator does not count it. */
 export class StagingError extends Error {
-  constructor(message: string, readonly errorClass: "staging" | "workdir" | "shm_full" | "checksum") {
+  constructor(
+    message: string,
+    readonly errorClass: "staging" | "workdir" | "shm_full" | "checksum",
+  ) {
     super(message);
     this.name = "StagingError";
   }
@@ -21,7 +24,11 @@ export class StagingError extends Error {
 /** Opens a remote copy of a file when the coordinator's path is not visible here. */
 export type RemoteOpener = (file: FileRef) => Readable;
 
-export interface StagedFile { ref: FileRef; path: string; bytesPerSecond: number }
+export interface StagedFile {
+  ref: FileRef;
+  path: string;
+  bytesPerSecond: number;
+}
 
 /** Opens the destination first, so a work dir the agent cannot write is told apart from a source it cannot read. */
 async function copyHashed(openSource: () => Readable, dest: string, name: string): Promise<{ size: number; sha256: string }> {
@@ -36,7 +43,11 @@ async function copyHashed(openSource: () => Readable, dest: string, name: string
   const hash = crypto.createHash("sha256");
   let size = 0;
   const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) { hash.update(chunk); size += chunk.length; done(null, chunk); },
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
   });
   await pipeline(openSource(), tap, fs.createWriteStream(dest, { fd }));
   return { size, sha256: hash.digest("hex") };
@@ -63,7 +74,8 @@ export async function stageFiles(files: FileRef[], workDir: string, openRemote: 
       throw new StagingError(`cannot stage ${ref.name} from ${local ? ref.path : "the coordinator"}: ${e.message}`, "staging");
     }
     if (got.size !== ref.size) throw new StagingError(`${ref.name}: staged ${got.size} bytes, expected ${ref.size}`, "checksum");
-    if (ref.sha256 && got.sha256 !== ref.sha256) throw new StagingError(`${ref.name}: SHA-256 ${got.sha256} does not match the registered ${ref.sha256}`, "checksum");
+    if (ref.sha256 && got.sha256 !== ref.sha256)
+      throw new StagingError(`${ref.name}: SHA-256 ${got.sha256} does not match the registered ${ref.sha256}`, "checksum");
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     staged.push({ ref, path: dest, bytesPerSecond: seconds > 0 ? got.size / seconds : 0 });
   }

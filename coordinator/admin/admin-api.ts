@@ -2,9 +2,7 @@
 // the admin token; failures come back as gRPC errors whose message says what
 // is wrong, which the CLI prints as one line.
 import * as grpc from "@grpc/grpc-js";
-import type {
-  AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView,
-} from "../../shared/gen/admin";
+import type { AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView } from "../../shared/gen/admin";
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
 import type { CoordinatorCore } from "../core";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
@@ -22,10 +20,14 @@ type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
 
 function toServiceError(err: unknown): grpc.ServiceError {
   const e = err as Error & { code?: unknown };
-  const code = err instanceof NotFound ? grpc.status.NOT_FOUND
-    : err instanceof RefusedAction ? grpc.status.FAILED_PRECONDITION
-    : typeof e.code === "number" ? e.code as grpc.status
-    : grpc.status.INVALID_ARGUMENT;
+  const code =
+    err instanceof NotFound
+      ? grpc.status.NOT_FOUND
+      : err instanceof RefusedAction
+        ? grpc.status.FAILED_PRECONDITION
+        : typeof e.code === "number"
+          ? (e.code as grpc.status)
+          : grpc.status.INVALID_ARGUMENT;
   return Object.assign(new Error(e.message), { code, details: e.message, metadata: new grpc.Metadata() });
 }
 
@@ -46,31 +48,61 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
       callback(refused);
       return;
     }
-    Promise.resolve().then(() => fn(call.request)).then((res) => callback(null, res), (err) => callback(toServiceError(err)));
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err) => callback(toServiceError(err)),
+      );
   };
 }
 
 /** A job row with its attempt count and current agent, as one query returns them. */
 export function jobView(j: JobListRow): JobView {
   return {
-    id: j.id, beam: j.beam, jobType: j.job_type, status: j.status, failures: j.failures, attempts: j.attempt_count,
-    currentAttemptId: j.current_attempt_id ?? undefined, agentId: j.agent_id ?? "", details: j.details,
-    createdAt: j.created_at, updatedAt: j.updated_at, uploadFailures: j.upload_failures,
+    id: j.id,
+    beam: j.beam,
+    jobType: j.job_type,
+    status: j.status,
+    failures: j.failures,
+    attempts: j.attempt_count,
+    currentAttemptId: j.current_attempt_id ?? undefined,
+    agentId: j.agent_id ?? "",
+    details: j.details,
+    createdAt: j.created_at,
+    updatedAt: j.updated_at,
+    uploadFailures: j.upload_failures,
   };
 }
 
 function stepView(s: StepRow) {
   return {
-    index: s.idx, name: s.name, argv: JSON.parse(s.argv_json) as string[], startedAt: s.started_at, wallS: s.wall_s ?? 0,
-    cpuS: s.cpu_s ?? 0, exitCode: s.exit_code ?? undefined, signal: s.signal, error: s.error,
+    index: s.idx,
+    name: s.name,
+    argv: JSON.parse(s.argv_json) as string[],
+    startedAt: s.started_at,
+    wallS: s.wall_s ?? 0,
+    cpuS: s.cpu_s ?? 0,
+    exitCode: s.exit_code ?? undefined,
+    signal: s.signal,
+    error: s.error,
   };
 }
 
 function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
   return {
-    id: a.id, jobId: a.job_id, agentId: a.agent_id, status: a.status, counted: COUNTED_ATTEMPT_STATES.includes(a.status),
-    errorClass: a.error_class, details: a.details, createdAt: a.created_at, startedAt: a.started_at ?? 0,
-    finishedAt: a.finished_at ?? 0, leaseExpiresAt: a.lease_expires_at, steps: core.tracker.stepsOf(a.id).map(stepView),
+    id: a.id,
+    jobId: a.job_id,
+    agentId: a.agent_id,
+    status: a.status,
+    counted: COUNTED_ATTEMPT_STATES.includes(a.status),
+    errorClass: a.error_class,
+    details: a.details,
+    createdAt: a.created_at,
+    startedAt: a.started_at ?? 0,
+    finishedAt: a.finished_at ?? 0,
+    leaseExpiresAt: a.lease_expires_at,
+    steps: core.tracker.stepsOf(a.id).map(stepView),
     resultsDir: a.output_dir,
   };
 }
@@ -84,7 +116,7 @@ export function noBeamsReason(row: AgentRow, live: AgentState | undefined, capab
 }
 
 function storedCapabilities(row: AgentRow): Capabilities | undefined {
-  return row.capabilities_json ? JSON.parse(row.capabilities_json) as Capabilities : undefined;
+  return row.capabilities_json ? (JSON.parse(row.capabilities_json) as Capabilities) : undefined;
 }
 
 export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
@@ -93,14 +125,27 @@ export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
   const reported = live?.resources ?? (JSON.parse(row.resources_json) as Partial<NonNullable<typeof live>["resources"]>) ?? {};
   const reserved = live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0;
   return {
-    id: row.id, hostname: live?.hostname || row.hostname, version: live?.version || row.version,
+    id: row.id,
+    hostname: live?.hostname || row.hostname,
+    version: live?.version || row.version,
     state: live?.connected ? "connected" : row.last_seen_at ? "disconnected" : "never_seen",
-    drained: row.drained === 1, lastHeartbeatAt: live?.lastHeartbeatAt || row.last_seen_at || 0,
-    cores: reported?.cores ?? 0, coresReserved: reserved, load1: reported?.load1 ?? 0, memoryFree: reported?.memoryFree ?? 0,
-    shmTotal: reported?.shmTotal ?? 0, shmFree: reported?.shmFree ?? 0, scratchFree: reported?.scratchFree ?? 0,
-    attempts: live ? [...live.reserved.keys()] : [], labels: live?.labels ?? JSON.parse(row.labels_json),
-    capabilities, drainReason: row.drain_reason, drainedBy: row.drained_by, drainedAt: row.drained_at ?? 0,
-    failureStreak: core.tracker.failureStreak(row.id).length, noBeamsReason: noBeamsReason(row, live, capabilities),
+    drained: row.drained === 1,
+    lastHeartbeatAt: live?.lastHeartbeatAt || row.last_seen_at || 0,
+    cores: reported?.cores ?? 0,
+    coresReserved: reserved,
+    load1: reported?.load1 ?? 0,
+    memoryFree: reported?.memoryFree ?? 0,
+    shmTotal: reported?.shmTotal ?? 0,
+    shmFree: reported?.shmFree ?? 0,
+    scratchFree: reported?.scratchFree ?? 0,
+    attempts: live ? [...live.reserved.keys()] : [],
+    labels: live?.labels ?? JSON.parse(row.labels_json),
+    capabilities,
+    drainReason: row.drain_reason,
+    drainedBy: row.drained_by,
+    drainedAt: row.drained_at ?? 0,
+    failureStreak: core.tracker.failureStreak(row.id).length,
+    noBeamsReason: noBeamsReason(row, live, capabilities),
     lastCanary: canaryRunView(core.tracker.canaries.latestOf(row.id)),
   };
 }
@@ -109,8 +154,17 @@ export function canaryRunView<R extends CanaryRunRow | undefined>(r: R): R exten
 export function canaryRunView(r: CanaryRunRow | undefined): CanaryRunView | undefined {
   if (!r) return undefined;
   return {
-    id: r.id, agentId: r.agent_id, jobId: r.job_id ?? 0, trigger: r.trigger, periodS: r.period_s, dm: r.dm, snr: r.snr,
-    status: r.status, summary: r.summary, startedAt: r.started_at, finishedAt: r.finished_at ?? 0,
+    id: r.id,
+    agentId: r.agent_id,
+    jobId: r.job_id ?? 0,
+    trigger: r.trigger,
+    periodS: r.period_s,
+    dm: r.dm,
+    snr: r.snr,
+    status: r.status,
+    summary: r.summary,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at ?? 0,
   };
 }
 
@@ -146,8 +200,13 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
         progress: j.current_attempt_id != null ? core.progress.view(j.current_attempt_id) : undefined,
         uploads: t.uploads.ofJob(j.id).map((u) => ({
-          id: u.id, attemptId: u.attempt_id, status: u.status, errorClass: u.error_class, details: u.details,
-          startedAt: u.started_at, finishedAt: u.finished_at ?? 0,
+          id: u.id,
+          attemptId: u.attempt_id,
+          status: u.status,
+          errorClass: u.error_class,
+          details: u.details,
+          startedAt: u.started_at,
+          finishedAt: u.finished_at ?? 0,
         })),
       };
     }),
@@ -190,7 +249,9 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     submitCommandJob: unary(adminToken, (req) => {
       if (req.steps.length === 0) throw new RefusedAction("a command job needs at least one step");
       for (const s of req.steps) if (s.argv.length === 0) throw new RefusedAction(`step '${s.name}' has no command`);
-      const spec = { commands: req.steps.map((s, i) => ({ name: s.name || `step${i + 1}`, argv: s.argv, timeout_s: s.timeoutS, idle_timeout_s: s.idleTimeoutS })) };
+      const spec = {
+        commands: req.steps.map((s, i) => ({ name: s.name || `step${i + 1}`, argv: s.argv, timeout_s: s.timeoutS, idle_timeout_s: s.idleTimeoutS })),
+      };
       const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
       const ids = t.transaction(() => {
         const out: number[] = [];
@@ -203,7 +264,10 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
 
     tailLog: (call) => {
       const refused = refusal(call.metadata, adminToken);
-      if (refused) { call.emit("error", refused); return; }
+      if (refused) {
+        call.emit("error", refused);
+        return;
+      }
       tailLog(core, call);
     },
 

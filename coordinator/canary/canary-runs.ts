@@ -81,8 +81,13 @@ export class CanaryRuns {
       const sha256 = crypto.createHash("sha256").update(fs.readFileSync(made.path)).digest("hex");
       const d = this.cfg.dispatch;
       const reservation = { cores: d.cores_per_beam, memory: d.memory_per_beam, shm: Math.ceil(made.bytes * d.shm_factor) };
-      this.tracker.canaries.attachJob(runId, beam, { path: made.path, size: made.bytes, sha256 },
-        { params: canaryParams(), noZaplist: true, agent: agentId }, reservation);
+      this.tracker.canaries.attachJob(
+        runId,
+        beam,
+        { path: made.path, size: made.bytes, sha256 },
+        { params: canaryParams(), noZaplist: true, agent: agentId },
+        reservation,
+      );
     } catch (err) {
       // Not the agent's fault: the coordinator could not make the beam. Said, nobody drained.
       this.tracker.canaries.finish(runId, false, `the canary beam could not be made: ${(err as Error).message}`);
@@ -118,7 +123,7 @@ export class CanaryRuns {
 
   private judge(run: CanaryRunRow): CanaryVerdict {
     const job = this.tracker.job(run.job_id!)!;
-    const dir = job.current_attempt_id == null ? "" : this.tracker.attempt(job.current_attempt_id)?.output_dir ?? "";
+    const dir = job.current_attempt_id == null ? "" : (this.tracker.attempt(job.current_attempt_id)?.output_dir ?? "");
     const list = path.join(dir, `${job.beam}.accelcands`);
     if (!dir || !fs.existsSync(list)) return { passed: false, summary: `the search left no sifted candidate list (${list || "no results"})` };
     try {

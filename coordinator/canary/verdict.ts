@@ -32,7 +32,11 @@ export function judgeCanary(candidates: readonly AccelcandsEntry[], want: Canary
   const dd = Math.abs(found.dm - want.dm);
   const seen = `top candidate ${found.candidate}: P ${ms(found.periodS)}, DM ${found.dm.toFixed(2)}, sigma ${found.sigma.toFixed(2)}`;
   if (dp > want.periodTolerance) {
-    return { passed: false, found, summary: `${seen}; the pulsar was ${wanted} (period off by ${(dp * 100).toFixed(3)} %, allowed ${(want.periodTolerance * 100).toFixed(3)} %)` };
+    return {
+      passed: false,
+      found,
+      summary: `${seen}; the pulsar was ${wanted} (period off by ${(dp * 100).toFixed(3)} %, allowed ${(want.periodTolerance * 100).toFixed(3)} %)`,
+    };
   }
   if (dd > want.dmTolerance) {
     return { passed: false, found, summary: `${seen}; the pulsar was ${wanted} (DM off by ${dd.toFixed(2)}, allowed ${want.dmTolerance})` };

@@ -80,7 +80,9 @@ export class Dispatcher {
     });
   }
 
-  stop(): void { this.stopped = true; }
+  stop(): void {
+    this.stopped = true;
+  }
 
   /** One pass; returns true when it filled a whole batch and more may fit. */
   pass(): boolean {
@@ -142,7 +144,11 @@ export class Dispatcher {
     this.onDeadline(deadline);
     this.log.info({ job: job.id, attempt: attemptId, agent: agent.id, beam: job.beam }, "assigned");
     const files = this.tracker.filesOfJob(job.id).map((f) => ({
-      fileId: f.id, name: f.filename.split("/").pop()!, path: f.filename, size: f.size, sha256: f.sha256 ?? "",
+      fileId: f.id,
+      name: f.filename.split("/").pop()!,
+      path: f.filename,
+      size: f.size,
+      sha256: f.sha256 ?? "",
     }));
     const msg: Assign = { attemptId, jobId: job.id, jobType: job.job_type, beam: job.beam, files, reservation, spec };
     agent.link!.send({ body: { $case: "assign", value: msg } });
@@ -152,7 +158,10 @@ export class Dispatcher {
 
   /** The job type's part of the Assign message. */
   private spec(job: JobRow): Assign["spec"] {
-    const spec = JSON.parse(job.spec_json) as { commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[]; params?: Record<string, unknown> };
+    const spec = JSON.parse(job.spec_json) as {
+      commands?: { name: string; argv: string[]; timeout_s?: number; idle_timeout_s?: number }[];
+      params?: Record<string, unknown>;
+    };
     if (runsSearch(job.job_type)) {
       const search = this.searchSpec(job.id, job.beam, spec);
       return search && { $case: "search", value: search };

@@ -60,7 +60,10 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
 
   const pump = async (): Promise<void> => {
     if (done) return;
-    if (busy) { again = true; return; }
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
     try {
       for (;;) {
@@ -79,7 +82,11 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
         offset = piece.next;
         const data = piece.data;
         const ok = res.write(sseEvent("chunk", { offset: from, b64: data.toString("base64") }, offset));
-        if (!ok) await new Promise<void>((resolve) => { res.once("drain", resolve); res.once("close", resolve); });
+        if (!ok)
+          await new Promise<void>((resolve) => {
+            res.once("drain", resolve);
+            res.once("close", resolve);
+          });
         if (done) return;
       }
     } catch (err) {
@@ -91,12 +98,19 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
     }
   };
 
-  const onAppend = (id: number) => { if (id === attemptId) void pump(); };
+  const onAppend = (id: number) => {
+    if (id === attemptId) void pump();
+  };
   const onChange = () => void pump();
   store.on("append", onAppend);
   core.on("jobChanged", onChange);
   // A comment now and then keeps proxies from timing out; the pump also catches an end missed between events.
-  const keepAlive = setInterval(() => { if (!done) { res.write(": keep-alive\n\n"); void pump(); } }, 5_000);
+  const keepAlive = setInterval(() => {
+    if (!done) {
+      res.write(": keep-alive\n\n");
+      void pump();
+    }
+  }, 5_000);
   req.on("close", stop);
   res.on("close", stop);
   sseHeaders(res);

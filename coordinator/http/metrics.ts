@@ -20,29 +20,46 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   collectDefaultMetrics({ register: registry, prefix: "beamflow_coordinator_" });
 
   new Gauge({
-    name: "beamflow_jobs", help: "Jobs (beams) by state", labelNames: ["state"], registers: [registry],
+    name: "beamflow_jobs",
+    help: "Jobs (beams) by state",
+    labelNames: ["state"],
+    registers: [registry],
     collect() {
       const counts = new Map(t.reports.jobStatusCounts().map((r) => [r.status, r.count]));
       for (const s of JOB_STATES) this.set({ state: s }, counts.get(s) ?? 0);
     },
   });
   new Gauge({
-    name: "beamflow_attempts", help: "Attempts (job_submits rows) by state", labelNames: ["state"], registers: [registry],
+    name: "beamflow_attempts",
+    help: "Attempts (job_submits rows) by state",
+    labelNames: ["state"],
+    registers: [registry],
     collect() {
       const counts = new Map(t.reports.attemptStatusCounts().map((r) => [r.status, r.count]));
       for (const s of ATTEMPT_STATES) this.set({ state: s }, counts.get(s) ?? 0);
     },
   });
   new Gauge({
-    name: "beamflow_agents_connected", help: "Registered agents connected now", registers: [registry],
-    collect() { this.set(t.agents().filter((a) => core.registry.find(a.id)?.connected).length); },
+    name: "beamflow_agents_connected",
+    help: "Registered agents connected now",
+    registers: [registry],
+    collect() {
+      this.set(t.agents().filter((a) => core.registry.find(a.id)?.connected).length);
+    },
   });
   new Gauge({
-    name: "beamflow_agents_total", help: "Registered agents", registers: [registry],
-    collect() { this.set(t.agents().length); },
+    name: "beamflow_agents_total",
+    help: "Registered agents",
+    registers: [registry],
+    collect() {
+      this.set(t.agents().length);
+    },
   });
   new Gauge({
-    name: "beamflow_agent_heartbeat_age_seconds", help: "Seconds since each agent's last heartbeat (or last sighting)", labelNames: ["agent"], registers: [registry],
+    name: "beamflow_agent_heartbeat_age_seconds",
+    help: "Seconds since each agent's last heartbeat (or last sighting)",
+    labelNames: ["agent"],
+    registers: [registry],
     collect() {
       this.reset();
       const nowS = Date.now() / 1000;
@@ -53,7 +70,10 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     },
   });
   new Gauge({
-    name: "beamflow_agent_cores_reserved", help: "Cores reserved by attempts on each agent", labelNames: ["agent"], registers: [registry],
+    name: "beamflow_agent_cores_reserved",
+    help: "Cores reserved by attempts on each agent",
+    labelNames: ["agent"],
+    registers: [registry],
     collect() {
       this.reset();
       for (const row of t.agents()) {
@@ -63,7 +83,10 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     },
   });
   new Gauge({
-    name: "beamflow_agent_cores_total", help: "Cores each agent offers (as last reported)", labelNames: ["agent"], registers: [registry],
+    name: "beamflow_agent_cores_total",
+    help: "Cores each agent offers (as last reported)",
+    labelNames: ["agent"],
+    registers: [registry],
     collect() {
       this.reset();
       for (const row of t.agents()) {
@@ -76,8 +99,10 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
 
   // ---- dispatch latency: from the moment a job became waiting to its assignment ----
   const dispatch = new Histogram({
-    name: "beamflow_dispatch_latency_seconds", help: "Time from a job becoming waiting (new or retrying) to its assignment to an agent",
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600], registers: [registry],
+    name: "beamflow_dispatch_latency_seconds",
+    help: "Time from a job becoming waiting (new or retrying) to its assignment to an agent",
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+    registers: [registry],
   });
   /** job id → when it went back to waiting, as seen through "jobChanged" */
   const requeuedAt = new Map<number, number>();
@@ -109,18 +134,27 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   core.dispatcher.onAssigned = onAssigned;
 
   // ---- log bytes stored ----
-  const logBytes = new Counter({ name: "beamflow_log_bytes_stored_total", help: "Bytes of attempt logs stored since this server started", registers: [registry] });
+  const logBytes = new Counter({
+    name: "beamflow_log_bytes_stored_total",
+    help: "Bytes of attempt logs stored since this server started",
+    registers: [registry],
+  });
   const onAppend = (_attemptId: number, bytes: number) => logBytes.inc(bytes);
   core.logs.on("append", onAppend);
 
   // ---- stage-in served, uploads ----
   const stageIn = new Counter({
-    name: "beamflow_stage_in_bytes_total", help: "Bytes of raw data sent to agents by FetchFile (rate() gives the stage-in rate; shared-filesystem staging is counted on the agents)", registers: [registry],
+    name: "beamflow_stage_in_bytes_total",
+    help: "Bytes of raw data sent to agents by FetchFile (rate() gives the stage-in rate; shared-filesystem staging is counted on the agents)",
+    registers: [registry],
   });
   const onServed = (bytes: number) => stageIn.inc(bytes);
   core.on("fileServed", onServed);
   const uploads = new Histogram({
-    name: "beamflow_upload_duration_seconds", help: "Time of each try at uploading a beam's results to the results DB, by outcome", labelNames: ["outcome"], registers: [registry],
+    name: "beamflow_upload_duration_seconds",
+    help: "Time of each try at uploading a beam's results to the results DB, by outcome",
+    labelNames: ["outcome"],
+    registers: [registry],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
   });
   const onUpload = (u: UploadTry) => uploads.observe({ outcome: u.outcome }, u.seconds);

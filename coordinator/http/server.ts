@@ -50,7 +50,11 @@ function cookieToken(req: http.IncomingMessage): string | undefined {
   for (const part of (req.headers.cookie ?? "").split(";")) {
     const i = part.indexOf("=");
     if (i > 0 && part.slice(0, i).trim() === COOKIE) {
-      try { return decodeURIComponent(part.slice(i + 1).trim()); } catch { return undefined; }
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
     }
   }
   return undefined;
@@ -82,7 +86,9 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
     }
     for (const c of clients) c.write(event);
   };
-  const onJobChanged = () => { if (!debounce && clients.size) debounce = setTimeout(broadcast, DEBOUNCE_MS); };
+  const onJobChanged = () => {
+    if (!debounce && clients.size) debounce = setTimeout(broadcast, DEBOUNCE_MS);
+  };
   core.on("jobChanged", onJobChanged);
   const periodic = setInterval(broadcast, opts.snapshotEveryMs ?? 5000);
 
@@ -106,8 +112,13 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
       });
     }
     if (!authorized(req)) {
-      return text(res, 401, "admin token required: send 'Authorization: Bearer <token>', or open /?token=<token> once in a browser " +
-        "(the token is in the coordinator's data_dir/admin.token)", { "WWW-Authenticate": 'Bearer realm="beamflow"' });
+      return text(
+        res,
+        401,
+        "admin token required: send 'Authorization: Bearer <token>', or open /?token=<token> once in a browser " +
+          "(the token is in the coordinator's data_dir/admin.token)",
+        { "WWW-Authenticate": 'Bearer realm="beamflow"' },
+      );
     }
     if (req.method !== "GET" && req.method !== "HEAD") return text(res, 405, "only GET here", { Allow: "GET, HEAD" });
 
@@ -121,8 +132,12 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
     if (path === "/" || path === "/index.html") {
       const nonce = crypto.randomBytes(16).toString("base64");
       res.writeHead(200, {
-        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Security-Policy": pageCsp(nonce),
-        "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": pageCsp(nonce),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
       });
       res.end(statusPage(snapshot(core), nonce));
       return;
@@ -146,7 +161,7 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
       const attemptId = Number(logPath[1]);
       if (!core.tracker.attempt(attemptId)) return text(res, 404, `no attempt ${attemptId}`);
       const lastId = req.headers["last-event-id"];
-      const from = typeof lastId === "string" && /^\d+$/.test(lastId) ? lastId : url.searchParams.get("offset") ?? "0";
+      const from = typeof lastId === "string" && /^\d+$/.test(lastId) ? lastId : (url.searchParams.get("offset") ?? "0");
       if (!/^\d+$/.test(from)) return text(res, 400, "offset must be a byte offset (a whole number)");
       followLog(core, req, res, attemptId, Number(from));
       return;
@@ -166,7 +181,10 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, host, () => { server.off("error", reject); resolve(); });
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
   } catch (err) {
     clearInterval(periodic);

@@ -13,17 +13,41 @@ const MAX_FAILED = 50;
 const MAX_RUNNING = 200;
 
 export interface FailedJob {
-  id: number; beam: string; status: string; failures: number; error: string; updatedAt: number;
-  attemptId: number | null; attemptStatus: string; errorClass: string; logTail: string[];
+  id: number;
+  beam: string;
+  status: string;
+  failures: number;
+  error: string;
+  updatedAt: number;
+  attemptId: number | null;
+  attemptStatus: string;
+  errorClass: string;
+  logTail: string[];
 }
 export interface RunningJob {
-  id: number; beam: string; attemptId: number; attemptStatus: string; agentId: string; startedAt: number; logBytes: number;
+  id: number;
+  beam: string;
+  attemptId: number;
+  attemptStatus: string;
+  agentId: string;
+  startedAt: number;
+  logBytes: number;
   /** what a running search last said of its progress */
   progress: ProgressView | null;
 }
 export interface AgentSummary {
-  id: string; hostname: string; state: string; drained: boolean; heartbeatAgeS: number | null;
-  coresReserved: number; cores: number; load1: number; memoryFree: number; shmFree: number; shmTotal: number; attempts: number[];
+  id: string;
+  hostname: string;
+  state: string;
+  drained: boolean;
+  heartbeatAgeS: number | null;
+  coresReserved: number;
+  cores: number;
+  load1: number;
+  memoryFree: number;
+  shmFree: number;
+  shmTotal: number;
+  attempts: number[];
   /** operator | auto, "" when not drained */
   drainedBy: string;
   /** why it gets no palfa-search beams now ("" when it does): drained with its reason, not connected, unfit */
@@ -36,10 +60,14 @@ export interface AgentSummary {
   canary: { id: number; status: string; finishedAt: number; summary: string } | null;
 }
 export interface Snapshot {
-  at: number; uptimeS: number;
-  jobs: Record<string, number>; attempts: Record<string, number>;
+  at: number;
+  uptimeS: number;
+  jobs: Record<string, number>;
+  attempts: Record<string, number>;
   beams: { lastHour: number; last24h: number; total: number };
-  agents: AgentSummary[]; failed: FailedJob[]; running: RunningJob[];
+  agents: AgentSummary[];
+  failed: FailedJob[];
+  running: RunningJob[];
 }
 
 function countsOf(states: readonly string[], rows: { status: string; count: number }[]): Record<string, number> {
@@ -66,14 +94,26 @@ export function snapshot(core: CoordinatorCore): Snapshot {
   const failed: FailedJob[] = t.reports.failedJobs(MAX_FAILED).map((j) => {
     const a = j.last_attempt != null ? t.attempt(j.last_attempt) : undefined;
     return {
-      id: j.id, beam: j.beam, status: j.status, failures: j.failures, error: j.details || a?.details || "", updatedAt: j.updated_at,
-      attemptId: a?.id ?? null, attemptStatus: a?.status ?? "", errorClass: a?.error_class ?? "",
+      id: j.id,
+      beam: j.beam,
+      status: j.status,
+      failures: j.failures,
+      error: j.details || a?.details || "",
+      updatedAt: j.updated_at,
+      attemptId: a?.id ?? null,
+      attemptStatus: a?.status ?? "",
+      errorClass: a?.error_class ?? "",
       logTail: a ? logTail(core.logs, a.id) : [],
     };
   });
 
   const running: RunningJob[] = t.reports.runningJobs(MAX_RUNNING).map((r) => ({
-    id: r.id, beam: r.beam, attemptId: r.attempt_id, attemptStatus: r.attempt_status, agentId: r.agent_id, startedAt: r.started_at,
+    id: r.id,
+    beam: r.beam,
+    attemptId: r.attempt_id,
+    attemptStatus: r.attempt_status,
+    agentId: r.agent_id,
+    startedAt: r.started_at,
     logBytes: core.logs.size(r.attempt_id),
     progress: core.progress.view(r.attempt_id, nowS) ?? null,
   }));
@@ -81,11 +121,21 @@ export function snapshot(core: CoordinatorCore): Snapshot {
   const agents: AgentSummary[] = t.agents().map((row) => {
     const v = agentView(core, row);
     return {
-      id: v.id, hostname: v.hostname, state: v.state, drained: v.drained,
+      id: v.id,
+      hostname: v.hostname,
+      state: v.state,
+      drained: v.drained,
       heartbeatAgeS: v.lastHeartbeatAt ? Math.max(0, nowS - v.lastHeartbeatAt) : null,
-      coresReserved: v.coresReserved, cores: v.cores, load1: v.load1, memoryFree: v.memoryFree,
-      shmFree: v.shmFree, shmTotal: v.shmTotal, attempts: v.attempts,
-      drainedBy: v.drainedBy, noBeamsReason: v.noBeamsReason, failureStreak: v.failureStreak,
+      coresReserved: v.coresReserved,
+      cores: v.cores,
+      load1: v.load1,
+      memoryFree: v.memoryFree,
+      shmFree: v.shmFree,
+      shmTotal: v.shmTotal,
+      attempts: v.attempts,
+      drainedBy: v.drainedBy,
+      noBeamsReason: v.noBeamsReason,
+      failureStreak: v.failureStreak,
       unfit: (v.capabilities?.jobTypes ?? []).filter((f) => !f.fit).map((f) => ({ jobType: f.jobType, reason: f.reason })),
       canary: v.lastCanary ? { id: v.lastCanary.id, status: v.lastCanary.status, finishedAt: v.lastCanary.finishedAt, summary: v.lastCanary.summary } : null,
     };
@@ -97,6 +147,8 @@ export function snapshot(core: CoordinatorCore): Snapshot {
     jobs: countsOf(JOB_STATES, t.reports.jobStatusCounts()),
     attempts: countsOf(ATTEMPT_STATES, t.reports.attemptStatusCounts()),
     beams: { lastHour: t.reports.finishedBeams(nowS - 3600), last24h: t.reports.finishedBeams(nowS - 86400), total: t.reports.finishedBeams(0) },
-    agents, failed, running,
+    agents,
+    failed,
+    running,
   };
 }

@@ -33,7 +33,10 @@ export interface Classification {
 
 /** The file must not be processed at all (PALFA: beam 7). */
 export class RejectedFile extends Error {
-  constructor(readonly fileName: string, readonly reason: string) {
+  constructor(
+    readonly fileName: string,
+    readonly reason: string,
+  ) {
     super(`${fileName}: ${reason}`);
     this.name = "RejectedFile";
   }
@@ -41,7 +44,10 @@ export class RejectedFile extends Error {
 
 /** A configured rule cannot be used; this is a config error, not a file problem. */
 export class BeamRuleError extends Error {
-  constructor(readonly rule: string, message: string) {
+  constructor(
+    readonly rule: string,
+    message: string,
+  ) {
     super(`beams.rules '${rule}': ${message}`);
     this.name = "BeamRuleError";
   }
@@ -80,7 +86,10 @@ const BUILT_INS: BuiltIn[] = [
   },
 ];
 
-interface CompiledRule { rule: BeamRule; re: RegExp }
+interface CompiledRule {
+  rule: BeamRule;
+  re: RegExp;
+}
 const compiledCache = new WeakMap<readonly BeamRule[], CompiledRule[]>();
 
 /** Compiles and checks the configured rules; throws BeamRuleError for an unusable one. */
@@ -150,9 +159,22 @@ export function rejection(fileName: string, rules: readonly BeamRule[]): string 
   }
 }
 
-export interface GroupInput { id: number; filename: string }
-export interface CompleteGroup { beam: string; kind: string; fileIds: number[] }
-export interface IncompleteGroup { beam: string; kind: string; have: string[]; missing: string[]; fileIds: number[] }
+export interface GroupInput {
+  id: number;
+  filename: string;
+}
+export interface CompleteGroup {
+  beam: string;
+  kind: string;
+  fileIds: number[];
+}
+export interface IncompleteGroup {
+  beam: string;
+  kind: string;
+  have: string[];
+  missing: string[];
+  fileIds: number[];
+}
 export interface GroupResult {
   complete: CompleteGroup[];
   incomplete: IncompleteGroup[];
@@ -175,7 +197,10 @@ export function groupFiles(files: readonly GroupInput[], rules: readonly BeamRul
     try {
       c = classify(f.filename, rules);
     } catch (err) {
-      if (err instanceof RejectedFile) { out.rejected.push({ id: f.id, filename: f.filename, reason: err.reason }); continue; }
+      if (err instanceof RejectedFile) {
+        out.rejected.push({ id: f.id, filename: f.filename, reason: err.reason });
+        continue;
+      }
       throw err;
     }
     if (c.members.length === 0) {
@@ -197,7 +222,10 @@ export function groupFiles(files: readonly GroupInput[], rules: readonly BeamRul
     g.byMember.set(c.member!, f.id);
   }
   for (const item of order) {
-    if (typeof item !== "string") { out.complete.push(item); continue; }
+    if (typeof item !== "string") {
+      out.complete.push(item);
+      continue;
+    }
     const g = groups.get(item)!;
     const missing = g.members.filter((m) => !g.byMember.has(m));
     const have = g.members.filter((m) => g.byMember.has(m));

@@ -16,9 +16,15 @@ export function expandGlobsDetailed(globs: readonly string[], cwd = process.cwd(
   const paths: string[] = [];
   const unmatched: string[] = [];
   for (const pattern of globs) {
-    const found = globSync(pattern, { cwd, absolute: true, onlyFiles: true, dot: false, expandDirectories: false }).map((p) => path.resolve(p)).sort();
+    const found = globSync(pattern, { cwd, absolute: true, onlyFiles: true, dot: false, expandDirectories: false })
+      .map((p) => path.resolve(p))
+      .sort();
     if (found.length === 0) unmatched.push(pattern);
-    for (const p of found) if (!seen.has(p)) { seen.add(p); paths.push(p); }
+    for (const p of found)
+      if (!seen.has(p)) {
+        seen.add(p);
+        paths.push(p);
+      }
   }
   return { paths, unmatched };
 }

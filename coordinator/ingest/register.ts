@@ -37,14 +37,19 @@ export interface RegisterResult {
   waiting: string[];
 }
 
-export interface PathProblem { path: string; reason: string }
+export interface PathProblem {
+  path: string;
+  reason: string;
+}
 
 /** Some given paths cannot be registered; nothing was registered. */
 export class AddFilesError extends Error {
   constructor(readonly problems: PathProblem[]) {
-    super(problems.length === 1
-      ? `cannot add ${problems[0].path}: ${problems[0].reason}; nothing was registered`
-      : `cannot add ${problems.length} files; nothing was registered:\n` + problems.map((p) => `  - ${p.path}: ${p.reason}`).join("\n"));
+    super(
+      problems.length === 1
+        ? `cannot add ${problems[0].path}: ${problems[0].reason}; nothing was registered`
+        : `cannot add ${problems.length} files; nothing was registered:\n` + problems.map((p) => `  - ${p.path}: ${p.reason}`).join("\n"),
+    );
     this.name = "AddFilesError";
   }
 }
@@ -53,13 +58,19 @@ const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(
 
 function describeOpenError(err: unknown): string {
   switch (errCode(err)) {
-    case "ENOENT": return "no such file";
-    case "ENOTDIR": return "a component of the path is not a directory";
+    case "ENOENT":
+      return "no such file";
+    case "ENOTDIR":
+      return "a component of the path is not a directory";
     case "EACCES":
-    case "EPERM": return "not readable (permission denied)";
-    case "ELOOP": return "too many levels of symbolic links";
-    case "EISDIR": return "is a directory";
-    default: return `cannot be opened (${errCode(err)})`;
+    case "EPERM":
+      return "not readable (permission denied)";
+    case "ELOOP":
+      return "too many levels of symbolic links";
+    case "EISDIR":
+      return "is a directory";
+    default:
+      return `cannot be opened (${errCode(err)})`;
   }
 }
 
@@ -70,7 +81,10 @@ export async function checkPath(abs: string): Promise<string | null> {
     st = await fsp.stat(abs);
   } catch (err) {
     if (errCode(err) === "ENOENT") {
-      const isLink = await fsp.lstat(abs).then((l) => l.isSymbolicLink(), () => false);
+      const isLink = await fsp.lstat(abs).then(
+        (l) => l.isSymbolicLink(),
+        () => false,
+      );
       return isLink ? "a symbolic link to a missing file" : "no such file";
     }
     return describeOpenError(err);
@@ -121,7 +135,12 @@ function beamSlots(tracked: Tracked[], rules: IngestConfig["beams"]["rules"]) {
   const slots = new Map<string, { kind: string; members: Map<string, Tracked> }>();
   for (const t of tracked) {
     let c: Classification;
-    try { c = classify(t.filename, rules); } catch (err) { if (err instanceof RejectedFile) continue; throw err; }
+    try {
+      c = classify(t.filename, rules);
+    } catch (err) {
+      if (err instanceof RejectedFile) continue;
+      throw err;
+    }
     if (c.members.length === 0) continue; // single-file beams never collide: each file is its own group
     const s = slots.get(c.beam) ?? { kind: c.kind, members: new Map<string, Tracked>() };
     slots.set(c.beam, s);
@@ -141,7 +160,10 @@ function plan(tracker: Tracker, candidates: string[], rules: IngestConfig["beams
   const skipped: string[] = [];
   const rejected: PathProblem[] = [];
   for (const p of candidates) {
-    if (byPath.has(p)) { skipped.push(p); continue; }
+    if (byPath.has(p)) {
+      skipped.push(p);
+      continue;
+    }
     // PALFA's can_add_file: a file whose name is tracked already (anywhere) is refused.
     const sameName = byBase.get(path.basename(p));
     if (sameName) {
@@ -152,7 +174,10 @@ function plan(tracker: Tracker, candidates: string[], rules: IngestConfig["beams
     try {
       c = classify(p, rules);
     } catch (err) {
-      if (err instanceof RejectedFile) { rejected.push({ path: p, reason: err.reason }); continue; }
+      if (err instanceof RejectedFile) {
+        rejected.push({ path: p, reason: err.reason });
+        continue;
+      }
       throw err;
     }
     if (c.members.length > 0) {
@@ -196,7 +221,11 @@ export function jobSpecFor(config: IngestConfig, searchOverrides: Record<string,
  * yet; returns the new job ids and the beams still waiting. Call it inside a
  * transaction (registerFiles does) or on its own (it makes its own).
  */
-export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig, searchOverrides: Record<string, unknown> = {}): { jobsCreated: number[]; waiting: string[] } {
+export function createJobsForNewFiles(
+  tracker: Tracker,
+  config: IngestConfig,
+  searchOverrides: Record<string, unknown> = {},
+): { jobsCreated: number[]; waiting: string[] } {
   return tracker.transaction(() => {
     const rows = tracker.files.readyWithoutJob();
     const sizes = new Map(rows.map((r) => [r.id, r.size]));
@@ -204,10 +233,15 @@ export function createJobsForNewFiles(tracker: Tracker, config: IngestConfig, se
     const jobsCreated: number[] = [];
     for (const g of groups.complete) {
       const total = g.fileIds.reduce((sum, id) => sum + sizes.get(id)!, 0);
-      jobsCreated.push(tracker.createJob({
-        beam: g.beam, jobType: config.jobs.type, spec: jobSpecFor(config, searchOverrides),
-        reservation: reservationFor(config, total), fileIds: g.fileIds,
-      }));
+      jobsCreated.push(
+        tracker.createJob({
+          beam: g.beam,
+          jobType: config.jobs.type,
+          spec: jobSpecFor(config, searchOverrides),
+          reservation: reservationFor(config, total),
+          fileIds: g.fileIds,
+        }),
+      );
     }
     const waiting = groups.incomplete.map((g) => `${g.beam} (${g.kind}): have ${g.have.join(", ")}, missing ${g.missing.join(", ")}`);
     return { jobsCreated, waiting };

@@ -18,9 +18,17 @@ import fs from "node:fs";
 import path from "node:path";
 import { formatSize } from "../../shared/config/sizes";
 
-export interface LogIndexEntry { seq: number; offset: number; length: number; step: string }
+export interface LogIndexEntry {
+  seq: number;
+  offset: number;
+  length: number;
+  step: string;
+}
 
-interface TailSegment { start: number; length: number }
+interface TailSegment {
+  start: number;
+  length: number;
+}
 
 interface AttemptLog {
   seq: number;
@@ -38,7 +46,12 @@ interface AttemptLog {
 }
 
 /** What readAt found: bytes of the log, or a note standing for bytes that were cut. */
-export interface LogPiece { offset: number; data: Buffer; next: number; cut: boolean }
+export interface LogPiece {
+  offset: number;
+  data: Buffer;
+  next: number;
+  cut: boolean;
+}
 
 export interface LogStoreOptions {
   /** 0: keep everything */
@@ -50,7 +63,10 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
   private readonly headLimit: number;
   private readonly segmentLimit: number;
 
-  constructor(private readonly dir: string, private readonly options: LogStoreOptions = {}) {
+  constructor(
+    private readonly dir: string,
+    private readonly options: LogStoreOptions = {},
+  ) {
     super();
     this.setMaxListeners(0);
     fs.mkdirSync(dir, { recursive: true });
@@ -59,9 +75,15 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
     this.segmentLimit = max > 0 ? Math.max(1, Math.floor(max / 4)) : Infinity;
   }
 
-  private headPath(attemptId: number): string { return path.join(this.dir, `attempt-${attemptId}.log`); }
-  private indexPath(attemptId: number): string { return path.join(this.dir, `attempt-${attemptId}.idx`); }
-  private segmentPath(attemptId: number, start: number): string { return path.join(this.dir, `attempt-${attemptId}.tail-${start}`); }
+  private headPath(attemptId: number): string {
+    return path.join(this.dir, `attempt-${attemptId}.log`);
+  }
+  private indexPath(attemptId: number): string {
+    return path.join(this.dir, `attempt-${attemptId}.idx`);
+  }
+  private segmentPath(attemptId: number, start: number): string {
+    return path.join(this.dir, `attempt-${attemptId}.tail-${start}`);
+  }
 
   /** Loads an attempt's index and files; drops bytes a crash left after the last indexed chunk. */
   private state(attemptId: number): AttemptLog {
@@ -74,7 +96,9 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
         if (step === undefined) continue;
         index.push({ seq: Number(seq), offset: Number(offset), length: Number(length), step });
       }
-    } catch { /* no log yet */ }
+    } catch {
+      /* no log yet */
+    }
     const last = index[index.length - 1];
     const size = last ? last.offset + last.length : 0;
     const prefix = `attempt-${attemptId}.tail-`;
@@ -84,13 +108,20 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
       const start = Number(name.slice(prefix.length));
       const file = path.join(this.dir, name);
       const length = Math.min(fs.statSync(file).size, size - start);
-      if (!(length > 0)) { fs.rmSync(file, { force: true }); continue; }
+      if (!(length > 0)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
       if (fs.statSync(file).size > length) fs.truncateSync(file, length);
       segments.push({ start, length });
     }
     segments.sort((a, b) => a.start - b.start);
     let headEnd = 0;
-    try { headEnd = fs.statSync(this.headPath(attemptId)).size; } catch { /* no log yet */ }
+    try {
+      headEnd = fs.statSync(this.headPath(attemptId)).size;
+    } catch {
+      /* no log yet */
+    }
     if (segments.length === 0 && headEnd > size) {
       fs.truncateSync(this.headPath(attemptId), size);
       headEnd = size;
@@ -149,7 +180,9 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
   }
 
   /** Logical size: every byte the attempt logged, cut or kept. */
-  size(attemptId: number): number { return this.state(attemptId).size; }
+  size(attemptId: number): number {
+    return this.state(attemptId).size;
+  }
 
   /** Bytes cut out of the middle of the log so far. */
   cutBytes(attemptId: number): number {
@@ -197,7 +230,11 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
     const length = Math.min(max, until - from);
     const data = Buffer.alloc(length);
     const fd = fs.openSync(file, "r");
-    try { fs.readSync(fd, data, 0, length, fileOffset); } finally { fs.closeSync(fd); }
+    try {
+      fs.readSync(fd, data, 0, length, fileOffset);
+    } finally {
+      fs.closeSync(fd);
+    }
     return { offset: from, data, next: from + length, cut: false };
   }
 

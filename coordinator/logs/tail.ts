@@ -27,7 +27,10 @@ function resolveAttempt(core: CoordinatorCore, req: TailLogRequest): number | gr
 export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<TailLogRequest, LogData>): void {
   const req = call.request;
   const attemptId = resolveAttempt(core, req);
-  if (typeof attemptId !== "number") { call.emit("error", attemptId); return; }
+  if (typeof attemptId !== "number") {
+    call.emit("error", attemptId);
+    return;
+  }
   const store = core.logs;
   let offset = Number(req.offset) || 0;
   let busy = false;
@@ -77,7 +80,9 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
     }
   };
 
-  const onAppend = (id: number) => { if (id === attemptId) void pump(); };
+  const onAppend = (id: number) => {
+    if (id === attemptId) void pump();
+  };
   const onJobChanged = () => void pump();
   store.on("append", onAppend);
   core.on("jobChanged", onJobChanged);

@@ -20,7 +20,11 @@ export class EmailChannel {
   private readonly transport: Transporter;
 
   /** `password` is the content of smtp.password_file, read by the caller; it is never logged. */
-  constructor(private readonly cfg: EmailConfig, password: string | undefined, timeouts: EmailTimeouts = DEFAULT_EMAIL_TIMEOUTS) {
+  constructor(
+    private readonly cfg: EmailConfig,
+    password: string | undefined,
+    timeouts: EmailTimeouts = DEFAULT_EMAIL_TIMEOUTS,
+  ) {
     const smtp = cfg.smtp;
     this.transport = nodemailer.createTransport({
       host: smtp.host,

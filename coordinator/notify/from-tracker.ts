@@ -46,14 +46,23 @@ export function noticeForJobChange(tracker: Tracker, outcome: JobOutcome, opts: 
   if (outcome.status === "retrying") {
     if (!counted) return undefined;
     return {
-      kind: "job_failed_will_retry", job: job.id, beam: job.beam, attempt: current.id,
-      attemptsUsed: job.failures, maxAttempts: opts.maxAttempts, errorClass: current.error_class, error: current.details,
+      kind: "job_failed_will_retry",
+      job: job.id,
+      beam: job.beam,
+      attempt: current.id,
+      attemptsUsed: job.failures,
+      maxAttempts: opts.maxAttempts,
+      errorClass: current.error_class,
+      error: current.details,
     };
   }
   if (counted && job.failures >= opts.maxAttempts) {
     const files = tracker.filesOfJob(job.id);
     return {
-      kind: "job_failed_for_good", job: job.id, beam: job.beam, attempts: attempts.map(summary),
+      kind: "job_failed_for_good",
+      job: job.id,
+      beam: job.beam,
+      attempts: attempts.map(summary),
       lastError: current.error_class ? `${current.error_class}: ${current.details}` : current.details,
       rawDataDeleted: opts.rawDataDeleted ?? (files.length > 0 && files.every((f) => f.status === "deleted")),
     };
@@ -77,9 +86,17 @@ export function agentLostNotice(tracker: Tracker, agentId: string, lost: Pick<At
 function uploadFailedNotice(tracker: Tracker, jobId: number): NotifyEvent | undefined {
   const job = tracker.job(jobId);
   if (!job || job.current_attempt_id == null) return undefined;
-  const last = tracker.uploads.ofJob(jobId).filter((u) => u.status === "upload_failed").pop();
+  const last = tracker.uploads
+    .ofJob(jobId)
+    .filter((u) => u.status === "upload_failed")
+    .pop();
   return {
-    kind: "upload_failed", job: job.id, beam: job.beam, attempt: job.current_attempt_id, uploadsTried: job.upload_failures,
-    lastError: last ? `${last.error_class}: ${last.details}` : job.details, resultsDir: tracker.attempt(job.current_attempt_id)?.output_dir ?? "",
+    kind: "upload_failed",
+    job: job.id,
+    beam: job.beam,
+    attempt: job.current_attempt_id,
+    uploadsTried: job.upload_failures,
+    lastError: last ? `${last.error_class}: ${last.details}` : job.details,
+    resultsDir: tracker.attempt(job.current_attempt_id)?.output_dir ?? "",
   };
 }

@@ -1,7 +1,17 @@
 // Notices to people (mail, webhook) about failed jobs, lost agents and crashes.
 export { notifySchema, emailSchema, webhookSchema, SWITCH_KEYS } from "../../shared/config/notify-schema";
 export type { NotifyConfig, NotifyConfigInput, EmailConfig, WebhookConfig, NoticeSwitches, SwitchKey } from "../../shared/config/notify-schema";
-export type { NotifyEvent, NotifyEventKind, JobFailedWillRetry, JobFailedForGood, PrecheckFailed, AgentLost, AgentDrained, ComponentCrashed, AttemptSummary } from "./events";
+export type {
+  NotifyEvent,
+  NotifyEventKind,
+  JobFailedWillRetry,
+  JobFailedForGood,
+  PrecheckFailed,
+  AgentLost,
+  AgentDrained,
+  ComponentCrashed,
+  AttemptSummary,
+} from "./events";
 export { SWITCH_OF } from "./events";
 export { buildNotice, DEFAULT_SUBJECT_PREFIX, type Notice, type NoticeJson } from "./notice";
 export { Notifier, NotifyConfigError, type NotifierOptions } from "./notifier";

@@ -21,13 +21,21 @@ export const DEFAULT_SUBJECT_PREFIX = "beamflow:";
 
 /** One header line: no control characters, no runs of blanks, bounded length. */
 function oneLine(s: string, max = 200): string {
-  const flat = s.replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s+/g, " ").trim();
+  const flat = s
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return flat.length > max ? flat.slice(0, max - 1) + "…" : flat;
 }
 
 function indent(s: string, by = "    "): string {
   const body = s.trimEnd();
-  return body === "" ? `${by}(none given)` : body.split(/\r?\n/).map((l) => by + l).join("\n");
+  return body === ""
+    ? `${by}(none given)`
+    : body
+        .split(/\r?\n/)
+        .map((l) => by + l)
+        .join("\n");
 }
 
 function isoTime(unixS: number | null): string {
@@ -70,10 +78,12 @@ function textOf(e: NotifyEvent): string {
       ].join("\n");
     case "job_failed_for_good": {
       const attempts = e.attempts.length
-        ? e.attempts.map((a) => [
-            `  #${a.id}  agent ${a.agent}  ${a.status}${a.errorClass && a.errorClass !== a.status ? `  ${a.errorClass}` : ""}`,
-            ...(a.details.trim() ? [indent(a.details, "        ")] : []),
-          ].join("\n"))
+        ? e.attempts.map((a) =>
+            [
+              `  #${a.id}  agent ${a.agent}  ${a.status}${a.errorClass && a.errorClass !== a.status ? `  ${a.errorClass}` : ""}`,
+              ...(a.details.trim() ? [indent(a.details, "        ")] : []),
+            ].join("\n"),
+          )
         : ["  (none: the job never reached an agent)"];
       return [
         `Job ${e.job} (beam ${e.beam}) failed for good: it used its last attempt and will not be retried.`,
@@ -123,27 +133,23 @@ function textOf(e: NotifyEvent): string {
         "",
         "Reason:",
         indent(e.reason),
-        ...(e.failures.length ? [
-          "",
-          `Failed attempts (${e.failures.length}, oldest first):`,
-          ...e.failures.map((f) => [
-            `  #${f.attempt}  job ${f.job} (${f.beam})${f.errorClass ? `  ${f.errorClass}` : ""}`,
-            ...(f.details.trim() ? [indent(f.details, "        ")] : []),
-          ].join("\n")),
-        ] : []),
+        ...(e.failures.length
+          ? [
+              "",
+              `Failed attempts (${e.failures.length}, oldest first):`,
+              ...e.failures.map((f) =>
+                [
+                  `  #${f.attempt}  job ${f.job} (${f.beam})${f.errorClass ? `  ${f.errorClass}` : ""}`,
+                  ...(f.details.trim() ? [indent(f.details, "        ")] : []),
+                ].join("\n"),
+              ),
+            ]
+          : []),
         "",
         `Once the node is fixed: beamflow undrain ${e.agent}`,
       ].join("\n");
     case "component_crashed":
-      return [
-        `The coordinator component "${e.component}" crashed.`,
-        "",
-        "Error:",
-        indent(e.error),
-        "",
-        "Stack:",
-        indent(e.stack),
-      ].join("\n");
+      return [`The coordinator component "${e.component}" crashed.`, "", "Error:", indent(e.error), "", "Stack:", indent(e.stack)].join("\n");
   }
 }
 

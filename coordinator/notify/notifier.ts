@@ -63,7 +63,11 @@ export class Notifier {
   private readonly inFlight = new Set<Promise<void>>();
 
   /** Reads password_file and secret_file now (throws NotifyConfigError if one is unusable). */
-  constructor(private readonly cfg: NotifyConfig, log: Logger, opts: NotifierOptions = {}) {
+  constructor(
+    private readonly cfg: NotifyConfig,
+    log: Logger,
+    opts: NotifierOptions = {},
+  ) {
     this.log = log.child({ part: "notify" });
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     if (cfg.email.enabled) {

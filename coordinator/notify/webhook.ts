@@ -37,7 +37,10 @@ export function verifySignature(secret: string, body: string | Buffer, header: s
 
 export class WebhookChannel {
   /** `secret` is the content of secret_file, read by the caller; it is never logged. */
-  constructor(private readonly cfg: WebhookConfig, private readonly secret: string | undefined) {}
+  constructor(
+    private readonly cfg: WebhookConfig,
+    private readonly secret: string | undefined,
+  ) {}
 
   async send(notice: Notice, delivery: Delivery): Promise<void> {
     const payload: WebhookPayload = { ...notice.json, delivery: delivery.id, sent_at: delivery.at.toISOString() };

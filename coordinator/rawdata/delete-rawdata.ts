@@ -7,7 +7,10 @@ import fs from "node:fs";
 import type { Logger } from "../../shared/logging/logger";
 import type { Tracker } from "../tracker/tracker";
 
-export interface Deleted { deleted: string[]; failed: { file: string; error: string }[] }
+export interface Deleted {
+  deleted: string[];
+  failed: { file: string; error: string }[];
+}
 
 export function deleteRawData(tracker: Tracker, jobId: number, reason: string, log: Logger): Deleted {
   const out: Deleted = { deleted: [], failed: [] };

@@ -18,7 +18,10 @@ import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
 const MANIFEST_JSON = "manifest.json";
 
 export class ResultsRefused extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
     this.name = "ResultsRefused";
   }
@@ -47,7 +50,10 @@ function checkedPath(p: string): string {
 function requireHeld(ctx: ReceiveContext, attemptId: number): void {
   const a = ctx.tracker.attempt(attemptId);
   if (!a || a.agent_id !== ctx.agentId || a.status !== "running") {
-    throw new ResultsRefused(grpc.status.PERMISSION_DENIED, `attempt ${attemptId} is not running on agent ${ctx.agentId}${a ? ` (it is ${a.status} on ${a.agent_id})` : ""}`);
+    throw new ResultsRefused(
+      grpc.status.PERMISSION_DENIED,
+      `attempt ${attemptId} is not running on agent ${ctx.agentId}${a ? ` (it is ${a.status} on ${a.agent_id})` : ""}`,
+    );
   }
 }
 
@@ -58,7 +64,10 @@ class IncomingFile {
   private written = 0;
   private closed = false;
 
-  constructor(readonly entry: ResultFile, file: string) {
+  constructor(
+    readonly entry: ResultFile,
+    file: string,
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.fd = fs.openSync(file, "wx", 0o644);
   }
@@ -83,7 +92,8 @@ class IncomingFile {
       throw new ResultsRefused(grpc.status.DATA_LOSS, `${this.entry.path}: ${this.written} bytes received, the manifest declares ${this.entry.size}`);
     }
     const sha = this.hash.digest("hex");
-    if (sha !== this.entry.sha256) throw new ResultsRefused(grpc.status.DATA_LOSS, `${this.entry.path}: SHA-256 ${sha} differs from the manifest's ${this.entry.sha256}`);
+    if (sha !== this.entry.sha256)
+      throw new ResultsRefused(grpc.status.DATA_LOSS, `${this.entry.path}: SHA-256 ${sha} differs from the manifest's ${this.entry.sha256}`);
   }
 }
 
@@ -95,7 +105,8 @@ function agreeWithManifestJson(dir: string, files: ResultFile[]): string {
   } catch (err) {
     throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, `${MANIFEST_JSON}: not readable JSON: ${(err as Error).message}`);
   }
-  if (typeof listed.base !== "string" || !Array.isArray(listed.files)) throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, `${MANIFEST_JSON}: no base or files`);
+  if (typeof listed.base !== "string" || !Array.isArray(listed.files))
+    throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, `${MANIFEST_JSON}: no base or files`);
   const declared = new Map(files.filter((f) => f.path !== MANIFEST_JSON).map((f) => [f.path, f]));
   for (const f of listed.files) {
     const d = declared.get(f.path);
@@ -110,7 +121,8 @@ function agreeWithManifestJson(dir: string, files: ResultFile[]): string {
 export async function receiveResults(ctx: ReceiveContext, parts: AsyncIterable<ResultsPart>): Promise<ResultsReceipt> {
   const it = parts[Symbol.asyncIterator]();
   const first = await it.next();
-  if (first.done || first.value.part?.$case !== "manifest") throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, "the first part of a results push must be the manifest");
+  if (first.done || first.value.part?.$case !== "manifest")
+    throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, "the first part of a results push must be the manifest");
   const { attemptId, files } = first.value.part.value;
   requireHeld(ctx, attemptId);
   const paths = files.map((f) => checkedPath(f.path));
@@ -135,7 +147,8 @@ export async function receiveResults(ctx: ReceiveContext, parts: AsyncIterable<R
     for (let r = await it.next(); !r.done; r = await it.next()) {
       if (r.value.part?.$case !== "data") throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, "a second manifest in one push");
       const { file, data } = r.value.part.value;
-      if (file < index || file >= files.length) throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, `data for file #${file} out of order (at #${index} of ${files.length})`);
+      if (file < index || file >= files.length)
+        throw new ResultsRefused(grpc.status.INVALID_ARGUMENT, `data for file #${file} out of order (at #${index} of ${files.length})`);
       advanceTo(file);
       open!.write(data);
       bytes += data.length;
@@ -150,7 +163,13 @@ export async function receiveResults(ctx: ReceiveContext, parts: AsyncIterable<R
     const job = ctx.tracker.attempt(attemptId)!.job_id;
     // Canary runs' results are kept apart from the survey's.
     const root = ctx.tracker.job(job)?.job_type === CANARY_JOB_TYPE ? path.join(ctx.root, CANARY_RESULTS) : ctx.root;
-    const final = finalDirFor(root, base, fits, attemptId, ctx.tracker.filesOfJob(job).map((f) => path.basename(f.filename)));
+    const final = finalDirFor(
+      root,
+      base,
+      fits,
+      attemptId,
+      ctx.tracker.filesOfJob(job).map((f) => path.basename(f.filename)),
+    );
     fs.rmSync(final, { recursive: true, force: true }); // an earlier push of this attempt whose receipt was lost
     fs.mkdirSync(path.dirname(final), { recursive: true });
     fs.renameSync(dir, final);

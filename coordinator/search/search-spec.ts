@@ -18,7 +18,10 @@ export class PrecheckFailed extends Error {
 export function mergedParams(cfg: Config, overrides: Record<string, unknown>): SearchParams {
   const parsed = searchParamsSchema.safeParse({ ...cfg.search, ...overrides });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(params)"}: ${i.code === "unrecognized_keys" ? `unknown parameter${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}` : i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) =>
+        `${i.path.join(".") || "(params)"}: ${i.code === "unrecognized_keys" ? `unknown parameter${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}` : i.message}`,
+    );
     throw new RefusedAction(`bad search parameters: ${problems.join("; ")}`);
   }
   return parsed.data;
@@ -28,16 +31,28 @@ export function mergedParams(cfg: Config, overrides: Record<string, unknown>): S
 export function parseOverrides(cfg: Config, json: string): Record<string, unknown> {
   if (!json) return {};
   let value: unknown;
-  try { value = JSON.parse(json); } catch (err) { throw new RefusedAction(`search parameters are not JSON: ${(err as Error).message}`); }
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw new RefusedAction(`search parameters are not JSON: ${(err as Error).message}`);
+  }
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new RefusedAction("search parameters must be a JSON object");
   mergedParams(cfg, value as Record<string, unknown>);
   return value as Record<string, unknown>;
 }
 
-export interface ZaplistFound { name: string; text: string; rule: string; source: string }
+export interface ZaplistFound {
+  name: string;
+  text: string;
+  rule: string;
+  source: string;
+}
 
 /** What a search job's spec_json holds: the parameters that differ from the config's, and for a canary no zaplist. */
-export interface SearchJobSpec { params?: Record<string, unknown>; noZaplist?: boolean }
+export interface SearchJobSpec {
+  params?: Record<string, unknown>;
+  noZaplist?: boolean;
+}
 
 /** The zaplist of a beam that gets none: no birdies (the search then skips zapbirds); the results say why. */
 const NO_ZAPLIST = (why: string): ZaplistFound => ({ name: "none.zaplist", text: `# ${why}: no birdies zapped\n`, rule: `none: ${why}`, source: "" });
@@ -81,18 +96,35 @@ export class SearchSpecs {
   private readonly ready = new Map<number, SearchSpec | PrecheckFailed>();
   private readonly pending = new Set<number>();
 
-  constructor(private readonly cfg: Config, private readonly onReady: () => void) {}
+  constructor(
+    private readonly cfg: Config,
+    private readonly onReady: () => void,
+  ) {}
 
   /** The spec, or undefined while it is being prepared; throws PrecheckFailed if the beam cannot be searched. */
   get(jobId: number, beam: string, jobSpec: SearchJobSpec): SearchSpec | undefined {
     const r = this.ready.get(jobId);
-    if (r instanceof PrecheckFailed) { this.ready.delete(jobId); throw r; }
-    if (r) { this.ready.delete(jobId); return r; }
+    if (r instanceof PrecheckFailed) {
+      this.ready.delete(jobId);
+      throw r;
+    }
+    if (r) {
+      this.ready.delete(jobId);
+      return r;
+    }
     if (!this.pending.has(jobId)) {
       this.pending.add(jobId);
-      void this.prepare(jobId, beam, jobSpec).then((spec) => this.ready.set(jobId, spec), (err) => {
-        this.ready.set(jobId, err instanceof PrecheckFailed ? err : new PrecheckFailed((err as Error).message));
-      }).finally(() => { this.pending.delete(jobId); this.onReady(); });
+      void this.prepare(jobId, beam, jobSpec)
+        .then(
+          (spec) => this.ready.set(jobId, spec),
+          (err) => {
+            this.ready.set(jobId, err instanceof PrecheckFailed ? err : new PrecheckFailed((err as Error).message));
+          },
+        )
+        .finally(() => {
+          this.pending.delete(jobId);
+          this.onReady();
+        });
     }
     return undefined;
   }

@@ -28,8 +28,9 @@ function oneLine(s: string, max: number): string {
 /** "3 failed attempts in a row on 3 beams: job 4 (attempt 7) missing_program: accelsearch not found …; job 5 …" */
 export function streakReason(streak: AttemptRow[]): string {
   const beams = new Set(streak.map((a) => a.job_id)).size;
-  const listed = streak.slice(-LISTED_FAILURES).map((a) =>
-    `job ${a.job_id} (attempt ${a.id}) ${a.error_class || a.status}${a.details ? `: ${oneLine(a.details, DETAILS_CHARS)}` : ""}`);
+  const listed = streak
+    .slice(-LISTED_FAILURES)
+    .map((a) => `job ${a.job_id} (attempt ${a.id}) ${a.error_class || a.status}${a.details ? `: ${oneLine(a.details, DETAILS_CHARS)}` : ""}`);
   const more = streak.length > LISTED_FAILURES ? `${streak.length - LISTED_FAILURES} earlier ones; ` : "";
   return `${streak.length} failed attempt${streak.length === 1 ? "" : "s"} in a row on ${beams} beam${beams === 1 ? "" : "s"}: ${more}${listed.join("; ")}`;
 }
@@ -61,8 +62,18 @@ export class AgentDrains {
     if (by === "auto") {
       log.warn({ reason, attempts: failures.map((a) => a.id) }, "agent drained automatically");
       this.hooks.notify({
-        kind: "agent_drained", agent: agentId, hostname: live.hostname || row.hostname, by, reason,
-        failures: failures.map((a) => ({ attempt: a.id, job: a.job_id, beam: this.tracker.job(a.job_id)?.beam ?? "", errorClass: a.error_class, details: a.details })),
+        kind: "agent_drained",
+        agent: agentId,
+        hostname: live.hostname || row.hostname,
+        by,
+        reason,
+        failures: failures.map((a) => ({
+          attempt: a.id,
+          job: a.job_id,
+          beam: this.tracker.job(a.job_id)?.beam ?? "",
+          errorClass: a.error_class,
+          details: a.details,
+        })),
       });
     } else {
       log.info({ reason }, "agent drained by an operator");

@@ -4,7 +4,17 @@
 // answered with Cancel.
 import type * as grpc from "@grpc/grpc-js";
 import type {
-  AgentMessage, AssignReply, AttemptResult, CoordinatorMessage, Diagnostic, Heartbeat, Hello, HeldAttempt, LogChunk, Progress, StepUpdate,
+  AgentMessage,
+  AssignReply,
+  AttemptResult,
+  CoordinatorMessage,
+  Diagnostic,
+  Heartbeat,
+  Hello,
+  HeldAttempt,
+  LogChunk,
+  Progress,
+  StepUpdate,
 } from "../../shared/gen/agent";
 import { AttemptOutcome, StepState } from "../../shared/gen/agent";
 import type { Capabilities, StepRecord } from "../../shared/gen/common";
@@ -18,8 +28,15 @@ import { isLiveAttempt } from "../tracker/states";
 
 export function stepFromRecord(s: StepRecord) {
   return {
-    idx: s.index, name: s.name, argv: s.argv, startedAt: s.startedAt, wallS: s.wallS, cpuS: s.cpuS,
-    exitCode: s.exitCode, signal: s.signal, error: s.error,
+    idx: s.index,
+    name: s.name,
+    argv: s.argv,
+    startedAt: s.startedAt,
+    wallS: s.wallS,
+    cpuS: s.cpuS,
+    exitCode: s.exitCode,
+    signal: s.signal,
+    error: s.error,
   };
 }
 
@@ -66,13 +83,20 @@ export class AgentSession implements AgentLink {
         return;
       }
       switch (body.$case) {
-        case "heartbeat": return this.heartbeat(body.value);
-        case "assignReply": return this.assignReply(body.value);
-        case "stepUpdate": return this.stepUpdate(body.value);
-        case "logChunk": return this.logChunk(body.value);
-        case "diagnostic": return this.diagnostic(body.value);
-        case "progress": return this.progress(body.value);
-        case "attemptResult": return this.result(body.value);
+        case "heartbeat":
+          return this.heartbeat(body.value);
+        case "assignReply":
+          return this.assignReply(body.value);
+        case "stepUpdate":
+          return this.stepUpdate(body.value);
+        case "logChunk":
+          return this.logChunk(body.value);
+        case "diagnostic":
+          return this.diagnostic(body.value);
+        case "progress":
+          return this.progress(body.value);
+        case "attemptResult":
+          return this.result(body.value);
       }
     } catch (err) {
       this.log.error({ err, message: body.$case }, "could not handle an agent message");
@@ -115,7 +139,10 @@ export class AgentSession implements AgentLink {
       const a = core.tracker.attempt(h.attemptId);
       const ours = a && a.agent_id === this.agentId && isLiveAttempt(a.status);
       if (!ours) {
-        this.cancel(h.attemptId, a ? `attempt ${h.attemptId} is ${a.status}${a.agent_id !== this.agentId ? ` on agent ${a.agent_id}` : ""}` : `no attempt ${h.attemptId}`);
+        this.cancel(
+          h.attemptId,
+          a ? `attempt ${h.attemptId} is ${a.status}${a.agent_id !== this.agentId ? ` on agent ${a.agent_id}` : ""}` : `no attempt ${h.attemptId}`,
+        );
         continue;
       }
       // The accept may have been lost with the old stream: holding it means accepted.

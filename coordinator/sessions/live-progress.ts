@@ -4,7 +4,10 @@
 import type { Progress } from "../../shared/gen/agent";
 import type { ProgressView } from "../../shared/gen/admin";
 
-interface Reported { progress: Progress; at: number }
+interface Reported {
+  progress: Progress;
+  at: number;
+}
 
 export class LiveProgress {
   private readonly byAttempt = new Map<number, Reported>();
@@ -13,7 +16,9 @@ export class LiveProgress {
     this.byAttempt.set(p.attemptId, { progress: p, at: now });
   }
 
-  forget(attemptId: number): void { this.byAttempt.delete(attemptId); }
+  forget(attemptId: number): void {
+    this.byAttempt.delete(attemptId);
+  }
 
   view(attemptId: number, now = Date.now() / 1000): ProgressView | undefined {
     const r = this.byAttempt.get(attemptId);
@@ -21,8 +26,15 @@ export class LiveProgress {
     const p = r.progress;
     const elapsedS = Math.max(0, now - p.startedAt);
     return {
-      attemptId, phase: p.phase, pass: p.pass, passes: p.passes, dmTrialsDone: p.dmTrialsDone, dmTrials: p.dmTrials,
-      elapsedS, etaS: estimateRemaining(p, elapsedS), reportedAt: r.at,
+      attemptId,
+      phase: p.phase,
+      pass: p.pass,
+      passes: p.passes,
+      dmTrialsDone: p.dmTrialsDone,
+      dmTrials: p.dmTrials,
+      elapsedS,
+      etaS: estimateRemaining(p, elapsedS),
+      reportedAt: r.at,
     };
   }
 }

@@ -28,7 +28,9 @@ export class AgentState {
 
   constructor(readonly id: string) {}
 
-  get connected(): boolean { return this.link !== null; }
+  get connected(): boolean {
+    return this.link !== null;
+  }
 
   /** Why this agent cannot run jobs of this type, or undefined when it can (or never said). */
   unfitFor(jobType: string): string | undefined {
@@ -87,9 +89,13 @@ export class AgentRegistry {
     return a;
   }
 
-  find(id: string): AgentState | undefined { return this.agents.get(id); }
+  find(id: string): AgentState | undefined {
+    return this.agents.get(id);
+  }
 
-  all(): AgentState[] { return [...this.agents.values()]; }
+  all(): AgentState[] {
+    return [...this.agents.values()];
+  }
 
   dispatchable(): AgentState[] {
     return this.all().filter((a) => a.connected && !a.drained && a.resources);
@@ -97,7 +103,10 @@ export class AgentRegistry {
 
   /** Frees an attempt's reservation wherever it is held. */
   release(attemptId: number, agentId?: string): void {
-    if (agentId) { this.agents.get(agentId)?.release(attemptId); return; }
+    if (agentId) {
+      this.agents.get(agentId)?.release(attemptId);
+      return;
+    }
     for (const a of this.agents.values()) if (a.release(attemptId)) return;
   }
 }

@@ -20,7 +20,10 @@ const now = () => Date.now() / 1000;
 export class CanaryRecords {
   private readonly s;
 
-  constructor(private readonly db: Database.Database, private readonly moves: Transitions) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly moves: Transitions,
+  ) {
     this.s = {
       insertRun: db.prepare(`INSERT INTO canary_runs (agent_id, trigger, period_s, dm, snr, status, started_at)
                              VALUES (@agent, @trigger, @period, @dm, @snr, 'running', @now)`),
@@ -45,9 +48,16 @@ export class CanaryRecords {
 
   /** Records a run before its beam exists (its id seeds the beam); the job follows with attachJob. */
   begin(run: NewCanaryRun): number {
-    return Number(this.s.insertRun.run({
-      agent: run.agentId, trigger: run.trigger, period: run.pulsar.periodS, dm: run.pulsar.dm, snr: run.pulsar.snr, now: now(),
-    }).lastInsertRowid);
+    return Number(
+      this.s.insertRun.run({
+        agent: run.agentId,
+        trigger: run.trigger,
+        period: run.pulsar.periodS,
+        dm: run.pulsar.dm,
+        snr: run.pulsar.snr,
+        now: now(),
+      }).lastInsertRowid,
+    );
   }
 
   /** The run's beam file and its job, pinned to the run's agent, in one transaction. */
@@ -55,7 +65,10 @@ export class CanaryRecords {
     return this.db.transaction(() => {
       const t = now();
       const fileId = Number(this.s.insertFile.run({ filename: file.path, size: file.size, sha256: file.sha256, now: t }).lastInsertRowid);
-      const jobId = Number(this.s.insertJob.run({ beam, job_type: CANARY_JOB_TYPE, spec_json: JSON.stringify(spec), cores: r.cores, memory: r.memory, shm: r.shm, now: t }).lastInsertRowid);
+      const jobId = Number(
+        this.s.insertJob.run({ beam, job_type: CANARY_JOB_TYPE, spec_json: JSON.stringify(spec), cores: r.cores, memory: r.memory, shm: r.shm, now: t })
+          .lastInsertRowid,
+      );
       this.s.linkFile.run(jobId, fileId, t);
       this.s.setJob.run(jobId, runId);
       return jobId;
@@ -81,11 +94,23 @@ export class CanaryRecords {
     })();
   }
 
-  get(runId: number): CanaryRunRow | undefined { return this.s.byId.get(runId) as CanaryRunRow | undefined; }
-  ofJob(jobId: number): CanaryRunRow | undefined { return this.s.byJob.get(jobId) as CanaryRunRow | undefined; }
-  running(): CanaryRunRow[] { return this.s.running.all() as CanaryRunRow[]; }
-  runningOf(agentId: string): CanaryRunRow[] { return this.s.runningOf.all(agentId) as CanaryRunRow[]; }
+  get(runId: number): CanaryRunRow | undefined {
+    return this.s.byId.get(runId) as CanaryRunRow | undefined;
+  }
+  ofJob(jobId: number): CanaryRunRow | undefined {
+    return this.s.byJob.get(jobId) as CanaryRunRow | undefined;
+  }
+  running(): CanaryRunRow[] {
+    return this.s.running.all() as CanaryRunRow[];
+  }
+  runningOf(agentId: string): CanaryRunRow[] {
+    return this.s.runningOf.all(agentId) as CanaryRunRow[];
+  }
   /** The agent's newest run. */
-  latestOf(agentId: string): CanaryRunRow | undefined { return this.s.latestOf.get(agentId) as CanaryRunRow | undefined; }
-  lastStartedAt(agentId: string): number | null { return (this.s.lastStarted.get(agentId) as { t: number | null }).t; }
+  latestOf(agentId: string): CanaryRunRow | undefined {
+    return this.s.latestOf.get(agentId) as CanaryRunRow | undefined;
+  }
+  lastStartedAt(agentId: string): number | null {
+    return (this.s.lastStarted.get(agentId) as { t: number | null }).t;
+  }
 }

@@ -4,10 +4,23 @@ import type Database from "better-sqlite3";
 import { READY_FILE_STATES, sqlStates } from "./states";
 
 /** What registration compares new paths against. */
-export interface TrackedFile { id: number; filename: string; status: string }
+export interface TrackedFile {
+  id: number;
+  filename: string;
+  status: string;
+}
 /** A ready file no job uses yet. */
-export interface UnjobbedFile { id: number; filename: string; size: number }
-export interface NewFile { filename: string; size: number; sha256: string; details: string }
+export interface UnjobbedFile {
+  id: number;
+  filename: string;
+  size: number;
+}
+export interface NewFile {
+  filename: string;
+  size: number;
+  sha256: string;
+  details: string;
+}
 
 const now = () => Date.now() / 1000;
 
@@ -28,10 +41,14 @@ export class FileRecords {
   }
 
   /** Every tracked file, in id order. */
-  tracked(): TrackedFile[] { return this.s.tracked.all() as TrackedFile[]; }
+  tracked(): TrackedFile[] {
+    return this.s.tracked.all() as TrackedFile[];
+  }
 
   /** Files ready for a job (READY_FILE_STATES) that no job uses yet, in id order. */
-  readyWithoutJob(): UnjobbedFile[] { return this.s.readyWithoutJob.all() as UnjobbedFile[]; }
+  readyWithoutJob(): UnjobbedFile[] {
+    return this.s.readyWithoutJob.all() as UnjobbedFile[];
+  }
 
   /** Registers a file on disk as downloaded; false when its path is tracked already. */
   add(file: NewFile): boolean {

@@ -2,7 +2,11 @@
 // released: add a new one. PALFA's objects keep their names (requests, files,
 // download_attempts, jobs, job_files, job_submits = attempts); times are unix
 // seconds (REAL), not local-time strings.
-export interface Migration { version: number; name: string; sql: string }
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
 
 export const MIGRATIONS: Migration[] = [
   {

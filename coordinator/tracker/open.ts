@@ -7,7 +7,10 @@ import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations";
 
 export class TrackerLockedError extends Error {
-  constructor(readonly dbPath: string, readonly holder: string) {
+  constructor(
+    readonly dbPath: string,
+    readonly holder: string,
+  ) {
     super(`the job tracker ${dbPath} is in use by another coordinator (${holder}); only one coordinator may run on it`);
     this.name = "TrackerLockedError";
   }
@@ -62,7 +65,10 @@ export function createTracker(dbPath: string): boolean {
  * kill -9), so a restarted coordinator never waits for a stale lock.
  */
 export class TrackerLock {
-  private constructor(private readonly db: Database.Database, private readonly infoPath: string) {}
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly infoPath: string,
+  ) {}
 
   static acquire(dbPath: string): TrackerLock {
     const lockPath = `${dbPath}.lock`;
@@ -76,7 +82,11 @@ export class TrackerLock {
       db.close();
       if ((err as { code?: string }).code === "SQLITE_BUSY") {
         let holder = "unknown process";
-        try { holder = fs.readFileSync(infoPath, "utf8").trim(); } catch { /* the owner file is informative only */ }
+        try {
+          holder = fs.readFileSync(infoPath, "utf8").trim();
+        } catch {
+          /* the owner file is informative only */
+        }
         throw new TrackerLockedError(dbPath, holder);
       }
       throw err;
@@ -86,7 +96,11 @@ export class TrackerLock {
   }
 
   release(): void {
-    try { fs.rmSync(this.infoPath, { force: true }); } catch { /* best effort */ }
+    try {
+      fs.rmSync(this.infoPath, { force: true });
+    } catch {
+      /* best effort */
+    }
     this.db.close();
   }
 }

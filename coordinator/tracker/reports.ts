@@ -5,16 +5,30 @@ import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { JobRow } from "./rows";
 import { LIVE_ATTEMPT_SQL } from "./states";
 
-export interface StatusCount { status: string; count: number }
+export interface StatusCount {
+  status: string;
+  count: number;
+}
 /** A job with how many attempts it had and the agent of its current one (`beamflow jobs`). */
 export type JobListRow = JobRow & { attempt_count: number; agent_id: string | null };
 /** A job that failed for good, or failed and waits to be tried again, with its newest attempt's id. */
 export interface FailedJobRow {
-  id: number; beam: string; status: string; failures: number; details: string; updated_at: number; last_attempt: number | null;
+  id: number;
+  beam: string;
+  status: string;
+  failures: number;
+  details: string;
+  updated_at: number;
+  last_attempt: number | null;
 }
 /** A submitted job and its live attempt (`started_at` is the assignment's time until the agent accepts). */
 export interface RunningJobRow {
-  id: number; beam: string; attempt_id: number; attempt_status: string; agent_id: string; started_at: number;
+  id: number;
+  beam: string;
+  attempt_id: number;
+  attempt_status: string;
+  agent_id: string;
+  started_at: number;
 }
 
 const JOB_LIST_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
@@ -47,8 +61,12 @@ export class TrackerReports {
     };
   }
 
-  jobStatusCounts(): StatusCount[] { return this.s.jobCounts.all() as StatusCount[]; }
-  attemptStatusCounts(): StatusCount[] { return this.s.attemptCounts.all() as StatusCount[]; }
+  jobStatusCounts(): StatusCount[] {
+    return this.s.jobCounts.all() as StatusCount[];
+  }
+  attemptStatusCounts(): StatusCount[] {
+    return this.s.attemptCounts.all() as StatusCount[];
+  }
 
   /** Beams whose processing succeeded since `since` (unix seconds); canary runs are not survey beams. */
   finishedBeams(since: number): number {
@@ -61,10 +79,16 @@ export class TrackerReports {
     return (limit ? this.s.jobsLimited.all({ limit }) : this.s.jobs.all()) as JobListRow[];
   }
 
-  jobListRow(id: number): JobListRow | undefined { return this.s.job.get(id) as JobListRow | undefined; }
+  jobListRow(id: number): JobListRow | undefined {
+    return this.s.job.get(id) as JobListRow | undefined;
+  }
 
   /** The newest failures first. */
-  failedJobs(limit: number): FailedJobRow[] { return this.s.failedJobs.all(limit) as FailedJobRow[]; }
+  failedJobs(limit: number): FailedJobRow[] {
+    return this.s.failedJobs.all(limit) as FailedJobRow[];
+  }
 
-  runningJobs(limit: number): RunningJobRow[] { return this.s.runningJobs.all(limit) as RunningJobRow[]; }
+  runningJobs(limit: number): RunningJobRow[] {
+    return this.s.runningJobs.all(limit) as RunningJobRow[];
+  }
 }

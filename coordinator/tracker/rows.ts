@@ -4,41 +4,116 @@
 import type { AttemptState, CanaryState, FileState, JobState, UploadState } from "./states";
 
 /** What a job reserves on its agent while an attempt of it is live. */
-export interface Reservation { cores: number; memory: number; shm: number }
+export interface Reservation {
+  cores: number;
+  memory: number;
+  shm: number;
+}
 
 export interface JobRow {
-  id: number; beam: string; job_type: string; spec_json: string; cores: number; memory: number; shm: number;
-  status: JobState; failures: number; upload_failures: number; current_attempt_id: number | null; details: string; created_at: number; updated_at: number;
+  id: number;
+  beam: string;
+  job_type: string;
+  spec_json: string;
+  cores: number;
+  memory: number;
+  shm: number;
+  status: JobState;
+  failures: number;
+  upload_failures: number;
+  current_attempt_id: number | null;
+  details: string;
+  created_at: number;
+  updated_at: number;
 }
 export interface AttemptRow {
-  id: number; job_id: number; agent_id: string; status: AttemptState; error_class: string; details: string;
-  cores: number; memory: number; shm: number; lease_expires_at: number; created_at: number;
-  started_at: number | null; finished_at: number | null; updated_at: number; output_dir: string;
+  id: number;
+  job_id: number;
+  agent_id: string;
+  status: AttemptState;
+  error_class: string;
+  details: string;
+  cores: number;
+  memory: number;
+  shm: number;
+  lease_expires_at: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+  output_dir: string;
 }
 /** Who stopped an agent's beams: an operator (`beamflow drain`) or the coordinator itself (failure streak, failed canary). */
 export type DrainedBy = "operator" | "auto";
 export interface AgentRow {
-  id: string; token_hash: string; hostname: string; version: string; labels_json: string; drained: number;
-  resources_json: string; registered_at: number; last_seen_at: number | null;
-  drain_reason: string; drained_by: "" | DrainedBy; drained_at: number | null; capabilities_json: string; streak_since: number;
+  id: string;
+  token_hash: string;
+  hostname: string;
+  version: string;
+  labels_json: string;
+  drained: number;
+  resources_json: string;
+  registered_at: number;
+  last_seen_at: number | null;
+  drain_reason: string;
+  drained_by: "" | DrainedBy;
+  drained_at: number | null;
+  capabilities_json: string;
+  streak_since: number;
 }
 export interface FileRow {
-  id: number; request_id: number | null; filename: string; size: number; sha256: string | null; status: FileState;
-  details: string; created_at: number; updated_at: number;
+  id: number;
+  request_id: number | null;
+  filename: string;
+  size: number;
+  sha256: string | null;
+  status: FileState;
+  details: string;
+  created_at: number;
+  updated_at: number;
 }
 export interface StepRow {
-  attempt_id: number; idx: number; name: string; argv_json: string; started_at: number;
-  wall_s: number | null; cpu_s: number | null; exit_code: number | null; signal: string; error: string;
+  attempt_id: number;
+  idx: number;
+  name: string;
+  argv_json: string;
+  started_at: number;
+  wall_s: number | null;
+  cpu_s: number | null;
+  exit_code: number | null;
+  signal: string;
+  error: string;
 }
-export interface DiagnosticRow { attempt_id: number; name: string; value: number | null; text: string }
+export interface DiagnosticRow {
+  attempt_id: number;
+  name: string;
+  value: number | null;
+  text: string;
+}
 export interface UploadRow {
-  id: number; job_id: number; attempt_id: number; status: UploadState; error_class: string; details: string;
-  started_at: number; finished_at: number | null; results_upload_id: number | null;
+  id: number;
+  job_id: number;
+  attempt_id: number;
+  status: UploadState;
+  error_class: string;
+  details: string;
+  started_at: number;
+  finished_at: number | null;
+  results_upload_id: number | null;
 }
 export type CanaryTrigger = "operator" | "schedule" | "toolchain";
 export interface CanaryRunRow {
-  id: number; agent_id: string; job_id: number | null; trigger: CanaryTrigger; period_s: number; dm: number; snr: number;
-  status: CanaryState; summary: string; started_at: number; finished_at: number | null;
+  id: number;
+  agent_id: string;
+  job_id: number | null;
+  trigger: CanaryTrigger;
+  period_s: number;
+  dm: number;
+  snr: number;
+  status: CanaryState;
+  summary: string;
+  started_at: number;
+  finished_at: number | null;
 }
 
 /** What happened to the job when it moved. */

@@ -13,15 +13,15 @@ export const JOB_STATES = ["new", "submitted", "processed", "uploaded", "upload_
 export type JobState = (typeof JOB_STATES)[number];
 
 export const ATTEMPT_STATES = [
-  "assigned",          // written before Assign is sent; lease = the accept deadline
-  "running",           // the agent accepted; its heartbeats renew the lease
-  "processed",         // the payload succeeded
+  "assigned", // written before Assign is sent; lease = the accept deadline
+  "running", // the agent accepted; its heartbeats renew the lease
+  "processed", // the payload succeeded
   "processing_failed", // the payload failed (counts toward max_attempts)
-  "node_failed",       // the node could not run it: its toolchain, work dir or /dev/shm (not counted)
-  "lost",              // the lease expired, or the agent came back without it (not counted)
-  "withdrawn",         // not accepted in time, or refused by the agent (not counted)
-  "cancelled",         // polite stop by an operator (not counted)
-  "stopped",           // forced stop by an operator, `stop --fail` (counted)
+  "node_failed", // the node could not run it: its toolchain, work dir or /dev/shm (not counted)
+  "lost", // the lease expired, or the agent came back without it (not counted)
+  "withdrawn", // not accepted in time, or refused by the agent (not counted)
+  "cancelled", // polite stop by an operator (not counted)
+  "stopped", // forced stop by an operator, `stop --fail` (counted)
 ] as const;
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 
@@ -40,8 +40,8 @@ export const STREAK_ATTEMPT_STATES: readonly AttemptState[] = ["processing_faile
 /** Statuses of a raw data file (PALFA's `files` table; this coordinator sets only these). */
 export const FILE_STATES = {
   downloaded: { why: "on disk and registered (add-files, or a canary run's beam)" },
-  added:      { why: "PALFA's never-set `added`: treated as downloaded" },
-  deleted:    { why: "removed from disk by delete_rawdata (the job was uploaded or failed for good)" },
+  added: { why: "PALFA's never-set `added`: treated as downloaded" },
+  deleted: { why: "removed from disk by delete_rawdata (the job was uploaded or failed for good)" },
 } as const satisfies Record<string, { why: string }>;
 export type FileState = keyof typeof FILE_STATES;
 /** File statuses whose files are ready for a job. */
@@ -49,9 +49,9 @@ export const READY_FILE_STATES = ["downloaded", "added"] as const satisfies read
 
 /** Statuses of one try to upload a job's results (a `job_uploads` row; uploads.ts). */
 export const UPLOAD_STATES = {
-  uploading:      { why: "the upload is in progress (left so by a coordinator that stopped: abandoned on start)" },
-  uploaded:       { why: "the results are committed in the results DB" },
-  upload_failed:  { why: "the results did not parse or read back equal (counted)" },
+  uploading: { why: "the upload is in progress (left so by a coordinator that stopped: abandoned on start)" },
+  uploaded: { why: "the results are committed in the results DB" },
+  upload_failed: { why: "the results did not parse or read back equal (counted)" },
   db_unavailable: { why: "the results DB was down or busy (not counted)" },
 } as const satisfies Record<string, { why: string }>;
 export type UploadState = keyof typeof UPLOAD_STATES;
@@ -59,8 +59,8 @@ export type UploadState = keyof typeof UPLOAD_STATES;
 /** Statuses of a canary run (a `canary_runs` row; canaries.ts). */
 export const CANARY_STATES = {
   running: { why: "its job waits or runs" },
-  passed:  { why: "its search found the injected pulsar" },
-  failed:  { why: "its search failed, or did not find the pulsar" },
+  passed: { why: "its search found the injected pulsar" },
+  failed: { why: "its search failed, or did not find the pulsar" },
 } as const satisfies Record<string, { why: string }>;
 export type CanaryState = keyof typeof CANARY_STATES;
 
@@ -76,9 +76,9 @@ export const LIVE_ATTEMPT_SQL = `(${sqlStates(LIVE_ATTEMPT_STATES)})`;
  */
 export const NODE_FAULTS = {
   missing_program: { why: "a program of the search is not installed where the agent looks for it" },
-  toolchain:       { why: "a program of the search is there but cannot be run (e.g. a broken wrapper, not PRESTO's)" },
-  workdir:         { why: "the agent cannot create or write its work dir or results dir" },
-  shm_occupied:    { why: "the work filesystem filled up while the attempt used less than it reserved: leftovers or other tenants of the node took the space" },
+  toolchain: { why: "a program of the search is there but cannot be run (e.g. a broken wrapper, not PRESTO's)" },
+  workdir: { why: "the agent cannot create or write its work dir or results dir" },
+  shm_occupied: { why: "the work filesystem filled up while the attempt used less than it reserved: leftovers or other tenants of the node took the space" },
 } as const satisfies Record<string, { why: string }>;
 export type NodeFault = keyof typeof NODE_FAULTS;
 /**
@@ -102,34 +102,102 @@ export interface Transition<S extends string> {
 
 export const JOB_TRANSITIONS = {
   // The previous attempt's error stays on that attempt; the job's details describe the attempt now running.
-  assign:        { from: ["new", "retrying"], to: "submitted", owner: false, set: "current_attempt_id = @attempt, details = ''", why: "the dispatcher gave the beam to an agent" },
-  succeed:       { from: ["submitted"], to: "processed", owner: true, why: "the current attempt succeeded" },
-  requeue:       { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt ended without counting: lost, withdrawn or politely stopped" },
-  requeueAfterNodeFault: { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt failed through its node's fault (NODE_FAULTS): the beam waits for another node, nothing counted" },
-  failAndRetry:  { from: ["submitted"], to: "retrying", owner: true, set: "failures = failures + 1", when: "failures + 1 < @max_attempts", why: "the current attempt failed and attempts are left" },
-  failForGood:   { from: ["submitted"], to: "terminal_failure", owner: true, set: "failures = failures + 1", when: "failures + 1 >= @max_attempts", why: "the current attempt failed and it was the last one allowed" },
-  kill:          { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
-  failPrecheck:  { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "the beam cannot be searched as it stands, e.g. no zaplist (PALFA's presubmission check)" },
+  assign: {
+    from: ["new", "retrying"],
+    to: "submitted",
+    owner: false,
+    set: "current_attempt_id = @attempt, details = ''",
+    why: "the dispatcher gave the beam to an agent",
+  },
+  succeed: { from: ["submitted"], to: "processed", owner: true, why: "the current attempt succeeded" },
+  requeue: { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt ended without counting: lost, withdrawn or politely stopped" },
+  requeueAfterNodeFault: {
+    from: ["submitted"],
+    to: "retrying",
+    owner: true,
+    why: "the current attempt failed through its node's fault (NODE_FAULTS): the beam waits for another node, nothing counted",
+  },
+  failAndRetry: {
+    from: ["submitted"],
+    to: "retrying",
+    owner: true,
+    set: "failures = failures + 1",
+    when: "failures + 1 < @max_attempts",
+    why: "the current attempt failed and attempts are left",
+  },
+  failForGood: {
+    from: ["submitted"],
+    to: "terminal_failure",
+    owner: true,
+    set: "failures = failures + 1",
+    when: "failures + 1 >= @max_attempts",
+    why: "the current attempt failed and it was the last one allowed",
+  },
+  kill: { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "an operator killed a waiting job (PALFA kill_jobs)" },
+  failPrecheck: {
+    from: ["new", "retrying"],
+    to: "terminal_failure",
+    owner: false,
+    why: "the beam cannot be searched as it stands, e.g. no zaplist (PALFA's presubmission check)",
+  },
   // A canary run judges its node by one attempt: it is never tried again, on that node or another.
-  endCanary:     { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "a canary run ended without its search succeeding (or never started)" },
-  retry:         { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
+  endCanary: { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "a canary run ended without its search succeeding (or never started)" },
+  retry: { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
   // The upload has its own counter: a bad upload never sends the beam back to be searched again
   // (PALFA counted it as an attempt and re-processed the beam).
-  upload:            { from: ["processed"], to: "uploaded", owner: true, why: "the current attempt's results were committed to the results DB" },
-  failUpload:        { from: ["processed"], to: "processed", owner: true, set: "upload_failures = upload_failures + 1", when: "upload_failures + 1 < @max_upload_attempts", why: "the results did not parse or read back equal; the upload will be tried again" },
-  failUploadForGood: { from: ["processed"], to: "upload_failed", owner: true, set: "upload_failures = upload_failures + 1", when: "upload_failures + 1 >= @max_upload_attempts", why: "the results failed to upload as many times as allowed" },
-  retryUpload:       { from: ["upload_failed"], to: "processed", owner: false, set: "upload_failures = 0", why: "an operator asked for a new round of uploads" },
+  upload: { from: ["processed"], to: "uploaded", owner: true, why: "the current attempt's results were committed to the results DB" },
+  failUpload: {
+    from: ["processed"],
+    to: "processed",
+    owner: true,
+    set: "upload_failures = upload_failures + 1",
+    when: "upload_failures + 1 < @max_upload_attempts",
+    why: "the results did not parse or read back equal; the upload will be tried again",
+  },
+  failUploadForGood: {
+    from: ["processed"],
+    to: "upload_failed",
+    owner: true,
+    set: "upload_failures = upload_failures + 1",
+    when: "upload_failures + 1 >= @max_upload_attempts",
+    why: "the results failed to upload as many times as allowed",
+  },
+  retryUpload: { from: ["upload_failed"], to: "processed", owner: false, set: "upload_failures = 0", why: "an operator asked for a new round of uploads" },
 } as const satisfies Record<string, Transition<JobState>>;
 
 export const ATTEMPT_TRANSITIONS = {
-  accept:   { from: ["assigned"], to: "running", owner: true, set: "started_at = @now, lease_expires_at = @lease_expires_at", why: "the agent accepted the assignment" },
+  accept: {
+    from: ["assigned"],
+    to: "running",
+    owner: true,
+    set: "started_at = @now, lease_expires_at = @lease_expires_at",
+    why: "the agent accepted the assignment",
+  },
   withdraw: { from: ["assigned"], to: "withdrawn", owner: false, set: "finished_at = @now", why: "the agent did not accept in time, or refused" },
-  succeed:  { from: ["running"], to: "processed", owner: true, set: "finished_at = @now", why: "the agent reported success" },
-  fail:     { from: ["assigned", "running"], to: "processing_failed", owner: true, set: "finished_at = @now", why: "the agent reported a payload failure" },
-  failOnNode: { from: ["assigned", "running"], to: "node_failed", owner: true, set: "finished_at = @now", why: "the agent reported a failure whose class is the node's fault (NODE_FAULTS)" },
-  lose:     { from: ["assigned", "running"], to: "lost", owner: false, set: "finished_at = @now", why: "the lease expired, or the agent came back without the attempt" },
-  cancel:   { from: ["assigned", "running"], to: "cancelled", owner: false, set: "finished_at = @now", why: "an operator stopped the job politely" },
-  stop:     { from: ["assigned", "running"], to: "stopped", owner: false, set: "finished_at = @now", why: "an operator stopped the job and counted it as a failure" },
+  succeed: { from: ["running"], to: "processed", owner: true, set: "finished_at = @now", why: "the agent reported success" },
+  fail: { from: ["assigned", "running"], to: "processing_failed", owner: true, set: "finished_at = @now", why: "the agent reported a payload failure" },
+  failOnNode: {
+    from: ["assigned", "running"],
+    to: "node_failed",
+    owner: true,
+    set: "finished_at = @now",
+    why: "the agent reported a failure whose class is the node's fault (NODE_FAULTS)",
+  },
+  lose: {
+    from: ["assigned", "running"],
+    to: "lost",
+    owner: false,
+    set: "finished_at = @now",
+    why: "the lease expired, or the agent came back without the attempt",
+  },
+  cancel: { from: ["assigned", "running"], to: "cancelled", owner: false, set: "finished_at = @now", why: "an operator stopped the job politely" },
+  stop: {
+    from: ["assigned", "running"],
+    to: "stopped",
+    owner: false,
+    set: "finished_at = @now",
+    why: "an operator stopped the job and counted it as a failure",
+  },
 } as const satisfies Record<string, Transition<AttemptState>>;
 
 export type JobTransition = keyof typeof JOB_TRANSITIONS;

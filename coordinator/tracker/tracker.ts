@@ -14,7 +14,17 @@ import { isNodeFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates,
 
 export type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 
-export interface NewStep { idx: number; name: string; argv: string[]; startedAt: number; wallS?: number; cpuS?: number; exitCode?: number; signal?: string; error?: string }
+export interface NewStep {
+  idx: number;
+  name: string;
+  argv: string[];
+  startedAt: number;
+  wallS?: number;
+  cpuS?: number;
+  exitCode?: number;
+  signal?: string;
+  error?: string;
+}
 
 const now = () => Date.now() / 1000;
 export const hashToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
@@ -68,7 +78,9 @@ export class Tracker {
       agents: db.prepare("SELECT * FROM agents ORDER BY id"),
       insertAgent: db.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES (?, ?, ?)"),
       rotateAgent: db.prepare("UPDATE agents SET token_hash = ? WHERE id = ?"),
-      agentHello: db.prepare(`UPDATE agents SET hostname = @hostname, version = @version, labels_json = @labels, resources_json = @resources, last_seen_at = @now WHERE id = @id`),
+      agentHello: db.prepare(
+        `UPDATE agents SET hostname = @hostname, version = @version, labels_json = @labels, resources_json = @resources, last_seen_at = @now WHERE id = @id`,
+      ),
       agentSeen: db.prepare("UPDATE agents SET resources_json = @resources, last_seen_at = @now WHERE id = @id"),
       drain: db.prepare("UPDATE agents SET drained = 1, drain_reason = @reason, drained_by = @by, drained_at = @now WHERE id = @id"),
       undrain: db.prepare("UPDATE agents SET drained = 0, drain_reason = '', drained_by = '', drained_at = NULL, streak_since = @now WHERE id = @id"),
@@ -87,19 +99,30 @@ export class Tracker {
   }
 
   /** Runs `fn` as one transaction (nested calls join the outer one), so its queries and moves land together. */
-  transaction<T>(fn: () => T): T { return this.db.transaction(fn)(); }
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 
   // ---- jobs -------------------------------------------------------------------------------
 
   createJob(job: { beam: string; jobType: string; spec: unknown; reservation: Reservation; fileIds?: number[] }): number {
     return this.db.transaction(() => {
       const t = now();
-      const id = Number(this.s.insertJob.run({
-        beam: job.beam, job_type: job.jobType, spec_json: JSON.stringify(job.spec ?? {}),
-        cores: job.reservation.cores, memory: job.reservation.memory, shm: job.reservation.shm, now: t,
-      }).lastInsertRowid);
+      const id = Number(
+        this.s.insertJob.run({
+          beam: job.beam,
+          job_type: job.jobType,
+          spec_json: JSON.stringify(job.spec ?? {}),
+          cores: job.reservation.cores,
+          memory: job.reservation.memory,
+          shm: job.reservation.shm,
+          now: t,
+        }).lastInsertRowid,
+      );
       for (const f of job.fileIds ?? []) this.s.insertJobFile.run(id, f, t);
       return id;
     })();
@@ -111,15 +134,27 @@ export class Tracker {
     return retrying.length >= limit ? retrying : retrying.concat(this.s.waiting.all("new", limit - retrying.length) as JobRow[]);
   }
 
-  job(id: number): JobRow | undefined { return this.s.job.get(id) as JobRow | undefined; }
-  attempt(id: number): AttemptRow | undefined { return this.s.attempt.get(id) as AttemptRow | undefined; }
-  attemptsOfJob(jobId: number): AttemptRow[] { return this.s.attemptsOfJob.all(jobId) as AttemptRow[]; }
+  job(id: number): JobRow | undefined {
+    return this.s.job.get(id) as JobRow | undefined;
+  }
+  attempt(id: number): AttemptRow | undefined {
+    return this.s.attempt.get(id) as AttemptRow | undefined;
+  }
+  attemptsOfJob(jobId: number): AttemptRow[] {
+    return this.s.attemptsOfJob.all(jobId) as AttemptRow[];
+  }
   agentsThatTried(jobId: number): Set<string> {
     return new Set((this.s.agentsOfJob.all(jobId) as { agent_id: string }[]).map((r) => r.agent_id));
   }
-  filesOfJob(jobId: number): FileRow[] { return this.s.filesOfJob.all(jobId) as FileRow[]; }
-  stepsOf(attemptId: number): StepRow[] { return this.s.steps.all(attemptId) as StepRow[]; }
-  diagnosticsOfJob(jobId: number): DiagnosticRow[] { return this.s.diagnosticsOfJob.all(jobId) as DiagnosticRow[]; }
+  filesOfJob(jobId: number): FileRow[] {
+    return this.s.filesOfJob.all(jobId) as FileRow[];
+  }
+  stepsOf(attemptId: number): StepRow[] {
+    return this.s.steps.all(attemptId) as StepRow[];
+  }
+  diagnosticsOfJob(jobId: number): DiagnosticRow[] {
+    return this.s.diagnosticsOfJob.all(jobId) as DiagnosticRow[];
+  }
 
   // ---- attempts: each one transaction, the attempt's and the job's moves together ----------
 
@@ -213,7 +248,9 @@ export class Tracker {
       const job = this.job(jobId);
       if (!job) throw new NotFound("job", jobId);
       if (job.status !== "new" && job.status !== "retrying") {
-        throw new RefusedAction(`job ${jobId} is ${job.status}: only new or retrying jobs can be killed${job.status === "submitted" ? " (stop it first)" : ""}`);
+        throw new RefusedAction(
+          `job ${jobId} is ${job.status}: only new or retrying jobs can be killed${job.status === "submitted" ? " (stop it first)" : ""}`,
+        );
       }
       this.moves.job("kill", jobId, null);
       this.s.setJobDetails.run({ id: jobId, details: "killed by an operator" });
@@ -237,7 +274,8 @@ export class Tracker {
         this.moves.job("retryUpload", jobId, null);
         return { job: jobId, status: "processed" as JobState };
       }
-      if (job.status !== "terminal_failure") throw new RefusedAction(`job ${jobId} is ${job.status}: only a job in terminal_failure or upload_failed can be retried`);
+      if (job.status !== "terminal_failure")
+        throw new RefusedAction(`job ${jobId} is ${job.status}: only a job in terminal_failure or upload_failed can be retried`);
       const gone = this.filesOfJob(jobId).filter((f) => f.status === "deleted");
       if (gone.length) throw new RefusedAction(`job ${jobId} cannot be searched again: its raw data was deleted (${gone.map((f) => f.filename).join(", ")})`);
       this.moves.job("retry", jobId, null);
@@ -291,21 +329,37 @@ export class Tracker {
     return this.s.extendAll.run({ lease: until }).changes;
   }
 
-  liveAttempts(): AttemptRow[] { return this.s.liveAttempts.all() as AttemptRow[]; }
-  expiredAttempts(at: number): AttemptRow[] { return this.s.expired.all(at) as AttemptRow[]; }
-  nextLeaseExpiry(): number | null { return (this.s.nextExpiry.get() as { t: number | null }).t; }
+  liveAttempts(): AttemptRow[] {
+    return this.s.liveAttempts.all() as AttemptRow[];
+  }
+  expiredAttempts(at: number): AttemptRow[] {
+    return this.s.expired.all(at) as AttemptRow[];
+  }
+  nextLeaseExpiry(): number | null {
+    return (this.s.nextExpiry.get() as { t: number | null }).t;
+  }
 
   // ---- steps and diagnostics --------------------------------------------------------------
 
   recordStep(attemptId: number, step: NewStep): void {
     this.s.upsertStep.run({
-      attempt: attemptId, idx: step.idx, name: step.name, argv: JSON.stringify(step.argv), started: step.startedAt,
-      wall: step.wallS ?? null, cpu: step.cpuS ?? null, exit: step.exitCode ?? null, signal: step.signal ?? "", error: step.error ?? "",
+      attempt: attemptId,
+      idx: step.idx,
+      name: step.name,
+      argv: JSON.stringify(step.argv),
+      started: step.startedAt,
+      wall: step.wallS ?? null,
+      cpu: step.cpuS ?? null,
+      exit: step.exitCode ?? null,
+      signal: step.signal ?? "",
+      error: step.error ?? "",
     });
   }
 
   recordSteps(attemptId: number, steps: NewStep[]): void {
-    this.db.transaction(() => { for (const s of steps) this.recordStep(attemptId, s); })();
+    this.db.transaction(() => {
+      for (const s of steps) this.recordStep(attemptId, s);
+    })();
   }
 
   /** Where the attempt's agent keeps its results (set with the result, before the state moves). */
@@ -341,11 +395,22 @@ export class Tracker {
     else if (existing.token_hash !== hashToken(token)) this.s.rotateAgent.run(hashToken(token), id);
   }
 
-  agent(id: string): AgentRow | undefined { return this.s.agent.get(id) as AgentRow | undefined; }
-  agents(): AgentRow[] { return this.s.agents.all() as AgentRow[]; }
+  agent(id: string): AgentRow | undefined {
+    return this.s.agent.get(id) as AgentRow | undefined;
+  }
+  agents(): AgentRow[] {
+    return this.s.agents.all() as AgentRow[];
+  }
 
   recordHello(id: string, hello: { hostname: string; version: string; labels: Record<string, string>; resources: unknown }): void {
-    this.s.agentHello.run({ id, hostname: hello.hostname, version: hello.version, labels: JSON.stringify(hello.labels), resources: JSON.stringify(hello.resources ?? {}), now: now() });
+    this.s.agentHello.run({
+      id,
+      hostname: hello.hostname,
+      version: hello.version,
+      labels: JSON.stringify(hello.labels),
+      resources: JSON.stringify(hello.resources ?? {}),
+      now: now(),
+    });
   }
 
   recordSeen(id: string, resources: unknown): void {
@@ -381,7 +446,10 @@ export class Tracker {
 }
 
 export class NotFound extends Error {
-  constructor(readonly kind: string, readonly id: number | string) {
+  constructor(
+    readonly kind: string,
+    readonly id: number | string,
+  ) {
     super(`no ${kind} ${id}`);
     this.name = "NotFound";
   }

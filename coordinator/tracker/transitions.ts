@@ -1,9 +1,6 @@
 // Executes one row of the state tables (states.ts) as one guarded UPDATE.
 import type Database from "better-sqlite3";
-import {
-  ATTEMPT_TRANSITIONS, JOB_TRANSITIONS,
-  type AttemptTransition, type JobTransition, type Transition,
-} from "./states";
+import { ATTEMPT_TRANSITIONS, JOB_TRANSITIONS, type AttemptTransition, type JobTransition, type Transition } from "./states";
 
 /** Raised when a row is not in a state the transition may start from, or is owned by someone else. */
 export class IllegalTransition extends Error {
@@ -49,7 +46,7 @@ export class Transitions {
     const t: Transition<string> = JOB_TRANSITIONS[name];
     const params = { id, to: t.to, now, owner: attempt, attempt, ...extra };
     if (this.jobStmts.get(name)!.run(params).changes !== 1) {
-      throw new IllegalTransition("job", id, name, this.jobState.get(id) as never, { from: t.from, owner: t.owner ? attempt ?? undefined : undefined });
+      throw new IllegalTransition("job", id, name, this.jobState.get(id) as never, { from: t.from, owner: t.owner ? (attempt ?? undefined) : undefined });
     }
   }
 
@@ -58,7 +55,7 @@ export class Transitions {
     const t: Transition<string> = ATTEMPT_TRANSITIONS[name];
     const params = { id, to: t.to, now, owner: agent, ...extra };
     if (this.attemptStmts.get(name)!.run(params).changes !== 1) {
-      throw new IllegalTransition("attempt", id, name, this.attemptState.get(id) as never, { from: t.from, owner: t.owner ? agent ?? undefined : undefined });
+      throw new IllegalTransition("attempt", id, name, this.attemptState.get(id) as never, { from: t.from, owner: t.owner ? (agent ?? undefined) : undefined });
     }
   }
 }

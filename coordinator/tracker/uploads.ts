@@ -13,7 +13,10 @@ const now = () => Date.now() / 1000;
 export class UploadRecords {
   private readonly s;
 
-  constructor(private readonly db: Database.Database, private readonly moves: Transitions) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly moves: Transitions,
+  ) {
     this.s = {
       waiting: db.prepare("SELECT * FROM jobs WHERE status = 'processed' AND job_type = ? ORDER BY id"),
       insert: db.prepare(`INSERT INTO job_uploads (job_id, attempt_id, status, started_at) VALUES (?, ?, 'uploading', ?)`),
@@ -30,17 +33,27 @@ export class UploadRecords {
   }
 
   /** Processed jobs of a type that has results to upload, oldest first. */
-  waiting(jobType: string): JobRow[] { return this.s.waiting.all(jobType) as JobRow[]; }
+  waiting(jobType: string): JobRow[] {
+    return this.s.waiting.all(jobType) as JobRow[];
+  }
 
-  ofJob(jobId: number): UploadRow[] { return this.s.ofJob.all(jobId) as UploadRow[]; }
+  ofJob(jobId: number): UploadRow[] {
+    return this.s.ofJob.all(jobId) as UploadRow[];
+  }
 
   /** The results DB's upload id of the job's committed upload, if any. */
   resultsUploadOf(jobId: number): number | undefined {
-    return this.ofJob(jobId).reverse().find((u) => u.status === "uploaded")?.results_upload_id ?? undefined;
+    return (
+      this.ofJob(jobId)
+        .reverse()
+        .find((u) => u.status === "uploaded")?.results_upload_id ?? undefined
+    );
   }
 
   /** Marks uploads left 'uploading' by a previous run of the coordinator; returns how many. */
-  abandonUnfinished(): number { return this.s.abandon.run(now()).changes; }
+  abandonUnfinished(): number {
+    return this.s.abandon.run(now()).changes;
+  }
 
   begin(jobId: number, attemptId: number): number {
     return Number(this.s.insert.run(jobId, attemptId, now()).lastInsertRowid);

@@ -124,7 +124,11 @@ function single(vdir: VerifiedDir, pattern: string): string {
   const re = fnmatchRegExp(pattern);
   const found = vdir.names().filter((n) => !n.includes("/") && re.test(n));
   if (found.length !== 1) {
-    throw new UploadError(found.length === 0 ? "parse" : "mismatch", `expected one ${pattern} in the results, found ${found.length}${found.length ? ` (${found.join(", ")})` : ""}`, { file: pattern });
+    throw new UploadError(
+      found.length === 0 ? "parse" : "mismatch",
+      `expected one ${pattern} in the results, found ${found.length}${found.length ? ` (${found.join(", ")})` : ""}`,
+      { file: pattern },
+    );
   }
   return found[0]!;
 }

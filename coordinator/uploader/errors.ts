@@ -91,17 +91,7 @@ const PG_TRANSIENT: Readonly<Record<string, string>> = {
 };
 
 /** Socket errors: the server is down, restarting, or the network dropped us. */
-const ERRNO_TRANSIENT = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENETDOWN",
-  "EAI_AGAIN",
-]);
+const ERRNO_TRANSIENT = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EAI_AGAIN"]);
 
 /** node-postgres reports a dead connection with these messages and no code. */
 const PG_CONNECTION_MESSAGES = [
@@ -118,7 +108,7 @@ export type DbErrorDisposition = "DbUnavailable" | "UploadError" | "Unexpected";
 export function transientReason(err: unknown): string | null {
   for (const e of causeChain(err)) {
     if (e instanceof DbUnavailable) return e.message;
-    const code = typeof (e as { code?: unknown }).code === "string" ? ((e as { code: string }).code) : undefined;
+    const code = typeof (e as { code?: unknown }).code === "string" ? (e as { code: string }).code : undefined;
     const message = e instanceof Error ? e.message : "";
     if (code !== undefined) {
       if (/^08[0-9A-Z]{3}$/.test(code) && code !== "08P01") return `connection exception (SQLSTATE ${code})`;

@@ -32,9 +32,12 @@ export interface JobUploaderSettings {
   dbBackoffInitialS?: number;
 }
 
-
 /** One try at an upload, for metrics: how long it took and how it ended. */
-export interface UploadTry { job: number; seconds: number; outcome: "uploaded" | "already_uploaded" | "upload_failed" | "db_unavailable" }
+export interface UploadTry {
+  job: number;
+  seconds: number;
+  outcome: "uploaded" | "already_uploaded" | "upload_failed" | "db_unavailable";
+}
 
 export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
   private readonly ready = new Set<number>();
@@ -66,9 +69,14 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
   add(jobId: number): void {
     if (this.stopped) return;
     const t = this.timers.get(jobId);
-    if (t) { clearTimeout(t); this.timers.delete(jobId); }
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(jobId);
+    }
     this.ready.add(jobId);
-    this.draining ??= this.drain().finally(() => { this.draining = null; });
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
+    });
   }
 
   /** Waits for the upload in progress, cancels the timers and closes the results DB. */
@@ -90,7 +98,10 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
 
   private later(jobId: number, seconds: number): void {
     if (this.stopped) return;
-    const t = setTimeout(() => { this.timers.delete(jobId); this.add(jobId); }, seconds * 1000);
+    const t = setTimeout(() => {
+      this.timers.delete(jobId);
+      this.add(jobId);
+    }, seconds * 1000);
     t.unref();
     this.timers.set(jobId, t);
   }
@@ -133,9 +144,12 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
       return;
     }
     this.dbBackoffS = 0;
-    const details = result.status === "uploaded"
-      ? `uploaded as results upload ${result.id} (${Object.entries(result.rows).map(([t, n]) => `${n} ${t}`).join(", ")})`
-      : `already in the results DB as upload ${result.id}`;
+    const details =
+      result.status === "uploaded"
+        ? `uploaded as results upload ${result.id} (${Object.entries(result.rows)
+            .map(([t, n]) => `${n} ${t}`)
+            .join(", ")})`
+        : `already in the results DB as upload ${result.id}`;
     this.move(log, () => this.tracker.uploads.uploaded(uploadId, jobId, attempt.id, result.id, details));
     log.info({ upload: result.id, ms: Date.now() - started, already: result.status === "already_uploaded" }, "results uploaded");
     this.emit("finished", { job: jobId, seconds: (Date.now() - started) / 1000, outcome: result.status });
@@ -154,8 +168,7 @@ export class JobUploader extends EventEmitter<{ finished: [UploadTry] }> {
     }
     // Anything unexpected is counted too: retried without limit it would only repeat.
     const errorClass = err instanceof UploadError ? err.errorClass : "unexpected";
-    const outcome = this.move(at.log, () =>
-      this.tracker.uploads.failed(at.uploadId, at.jobId, at.attemptId, errorClass, message, this.settings.maxAttempts));
+    const outcome = this.move(at.log, () => this.tracker.uploads.failed(at.uploadId, at.jobId, at.attemptId, errorClass, message, this.settings.maxAttempts));
     at.log.warn({ err: message, errorClass, next: outcome?.status }, "upload failed");
     if (outcome?.status === "processed") this.later(at.jobId, this.settings.retryS);
     return false;

@@ -25,9 +25,7 @@ import { PgResultsDb, type PgOptions } from "./pg-db";
 import { RESULTS_MIGRATIONS, migrationSql } from "./schema";
 import { SqliteResultsDb, type SqliteOptions } from "./sqlite-db";
 
-export type ResultsDbConfig =
-  | ({ backend: "sqlite"; file: string } & SqliteOptions)
-  | ({ backend: "postgres" } & PgOptions);
+export type ResultsDbConfig = ({ backend: "sqlite"; file: string } & SqliteOptions) | ({ backend: "postgres" } & PgOptions);
 
 /** Distinct from the tracker's name, and prefixed, so it can share a PostgreSQL database. */
 export const MIGRATIONS_TABLE = "results_schema_migrations";
@@ -41,13 +39,13 @@ export function resultsDbConfigFrom(dataDir: string, setting = ""): ResultsDbCon
   if (s === "") return { backend: "sqlite", file: defaultResultsDbFile(dataDir) };
   if (/^postgres(ql)?:\/\//.test(s)) return { backend: "postgres", connectionString: s };
   const file = s.startsWith("sqlite:") ? s.slice("sqlite:".length) : s;
-  if (file === "" || /^[a-z][a-z0-9+.-]*:\/\//i.test(file)) throw new Error(`results DB: cannot use ${JSON.stringify(setting)} (expected a postgresql:// URL or a SQLite file path)`);
+  if (file === "" || /^[a-z][a-z0-9+.-]*:\/\//i.test(file))
+    throw new Error(`results DB: cannot use ${JSON.stringify(setting)} (expected a postgresql:// URL or a SQLite file path)`);
   return { backend: "sqlite", file: path.resolve(dataDir, file) };
 }
 
 export async function openResultsDb(config: ResultsDbConfig): Promise<ResultsDb> {
-  const db: ResultsDb =
-    config.backend === "sqlite" ? new SqliteResultsDb(config.file, config) : new PgResultsDb(config);
+  const db: ResultsDb = config.backend === "sqlite" ? new SqliteResultsDb(config.file, config) : new PgResultsDb(config);
   try {
     await migrate(db);
   } catch (e) {
@@ -59,20 +57,14 @@ export async function openResultsDb(config: ResultsDbConfig): Promise<ResultsDb>
 
 export async function migrate(db: ResultsDb): Promise<number> {
   return db.transaction(async (tx) => {
-    await tx.exec(
-      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
-    );
+    await tx.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
     const rows = await tx.select<{ version: number }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
     const applied = new Set(rows.map((r) => Number(r.version)));
     let count = 0;
     for (const m of RESULTS_MIGRATIONS) {
       if (applied.has(m.version)) continue;
       await tx.exec(migrationSql(db.backend, m));
-      await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [
-        m.version,
-        m.name,
-        new Date().toISOString(),
-      ]);
+      await tx.run(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, new Date().toISOString()]);
       count++;
     }
     return count;

@@ -124,10 +124,7 @@ export async function parseResultsDir(dir: string, options: ParseOptions = {}): 
 
   const candidates = await parseCandidates(vdir, params);
   const { diagnostics, skipped } = parseDiagnostics(vdir, params);
-  const spFiles = [
-    spRecord(vdir, SP_FILE_TYPES.singlepulse, `${base}_singlepulse.tgz`),
-    spRecord(vdir, SP_FILE_TYPES.inf, `${base}_inf.tgz`),
-  ];
+  const spFiles = [spRecord(vdir, SP_FILE_TYPES.singlepulse, `${base}_singlepulse.tgz`), spRecord(vdir, SP_FILE_TYPES.inf, `${base}_inf.tgz`)];
   const spPlots = parseSpPlots(vdir);
 
   const parsed: ParsedResults = {
@@ -207,7 +204,10 @@ function parseSpPlots(vdir: VerifiedDir): SpFileRecord[] {
   const re = fnmatchRegExp("*_DMs*_singlepulse.png");
   const out: SpFileRecord[] = [];
   const seen = new Set<string>();
-  for (const name of vdir.names().filter((n) => !n.includes("/") && re.test(n)).sort()) {
+  for (const name of vdir
+    .names()
+    .filter((n) => !n.includes("/") && re.test(n))
+    .sort()) {
     const label = /_DMs(.+)_singlepulse\.png$/.exec(name)![1]!;
     if (!(SP_PLOT_LABELS as readonly string[]).includes(label)) {
       throw new UploadError("parse", `${name}: unknown single-pulse DM range "${label}" (expected one of ${SP_PLOT_LABELS.join(", ")})`, { file: name });

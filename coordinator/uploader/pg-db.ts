@@ -118,7 +118,10 @@ export class PgResultsDb implements ResultsDb {
       insert: async (table: string, row: Row, idColumn: string) => {
         state.check();
         const columns = Object.keys(row);
-        const r = await query(toPgPlaceholders(insertSql(table, columns, idColumn)), columns.map((c) => row[c]!));
+        const r = await query(
+          toPgPlaceholders(insertSql(table, columns, idColumn)),
+          columns.map((c) => row[c]!),
+        );
         const id = (r.rows[0] as Row | undefined)?.[idColumn];
         if (typeof id !== "number") throw new Error(`insert into ${table}: no numeric ${idColumn} returned`);
         return id;

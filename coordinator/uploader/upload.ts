@@ -206,19 +206,11 @@ export async function upload(db: ResultsDb, parsed: ParsedResults, options: Uplo
     await one("versions", "version_id", versionId, v.version_number, { ...v });
     await one("headers", "header_id", headerId, `header of ${parsed.obsName}`, headerRow);
     await one("uploads", "upload_id", uploadId, `upload of ${parsed.obsName}`, uploadRow);
-    compareTable(
-      "pdm_candidates",
-      "pdm_cand_id",
-      await tx.select<Row>("SELECT * FROM pdm_candidates WHERE upload_id = ?", [uploadId]),
-      expect.pdm_candidates,
-    );
+    compareTable("pdm_candidates", "pdm_cand_id", await tx.select<Row>("SELECT * FROM pdm_candidates WHERE upload_id = ?", [uploadId]), expect.pdm_candidates);
     compareTable(
       "pdm_candidate_plots",
       "pdm_cand_plot_id",
-      await tx.select<Row>(
-        "SELECT p.* FROM pdm_candidate_plots p JOIN pdm_candidates c ON c.pdm_cand_id = p.pdm_cand_id WHERE c.upload_id = ?",
-        [uploadId],
-      ),
+      await tx.select<Row>("SELECT p.* FROM pdm_candidate_plots p JOIN pdm_candidates c ON c.pdm_cand_id = p.pdm_cand_id WHERE c.upload_id = ?", [uploadId]),
       expect.pdm_candidate_plots,
     );
     const typeIdList = [...expect.diagnostic_types.keys()];

@@ -144,11 +144,7 @@ export function writeZaplist(choice: ZaplistChoice, dir: string): string {
  * beamNameParts, and the default list is PALFA's for that backend unless
  * options.defaultName says otherwise.
  */
-export async function findZaplistForFile(
-  source: string,
-  dataFileName: string,
-  options: ZaplistLookupOptions = {},
-): Promise<ZaplistChoice> {
+export async function findZaplistForFile(source: string, dataFileName: string, options: ZaplistLookupOptions = {}): Promise<ZaplistChoice> {
   const parts = beamNameParts(dataFileName);
   return findZaplist(source, parts, { ...options, defaultName: options.defaultName ?? DEFAULT_ZAPLISTS[parts.kind] });
 }

@@ -6,7 +6,10 @@ import YAML from "yaml";
 import { configSchema, type Config, type ConfigInput } from "./schema";
 
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
     super(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` + problems.map((p) => `  - ${p}`).join("\n"));
     this.name = "ConfigError";
   }
@@ -18,7 +21,8 @@ export function resolveConfig(raw: unknown, file: string, baseDir: string): Conf
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const where = issue.path.length ? issue.path.join(".") : "(top level)";
-      const unknown = issue.code === "unrecognized_keys" ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` : issue.message;
+      const unknown =
+        issue.code === "unrecognized_keys" ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` : issue.message;
       return `${where}: ${unknown}`;
     });
     throw new ConfigError(file, problems);
@@ -36,7 +40,11 @@ export function resolveConfig(raw: unknown, file: string, baseDir: string): Conf
   if (smtp.password_file) smtp.password_file = abs(smtp.password_file);
   if (cfg.notify.webhook.secret_file) cfg.notify.webhook.secret_file = abs(cfg.notify.webhook.secret_file);
   for (const t of [cfg.coordinator.tls, cfg.agent.tls]) {
-    if (t) { t.ca = abs(t.ca); t.cert = abs(t.cert); t.key = abs(t.key); }
+    if (t) {
+      t.ca = abs(t.ca);
+      t.cert = abs(t.cert);
+      t.key = abs(t.key);
+    }
   }
   return cfg;
 }
@@ -50,7 +58,10 @@ export function loadConfig(file: string): Config {
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    throw new ConfigError(file, doc.errors.map((e) => `YAML syntax: ${e.message.split("\n")[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ""}`));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `YAML syntax: ${e.message.split("\n")[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ""}`),
+    );
   }
   return resolveConfig(doc.toJS(), file, path.dirname(path.resolve(file)));
 }

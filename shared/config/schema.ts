@@ -36,7 +36,12 @@ const commandStep = z.strictObject({
 const beamRule = z.strictObject({
   name: z.string().min(1),
   regex: z.string().refine((r) => {
-    try { new RegExp(r); return true; } catch { return false; }
+    try {
+      new RegExp(r);
+      return true;
+    } catch {
+      return false;
+    }
   }, "not a valid regular expression"),
   // Values the (?<member>…) group must take for the group to be complete; empty: one file per beam.
   members: z.array(z.string()).default([]),
@@ -44,102 +49,125 @@ const beamRule = z.strictObject({
 
 export const configSchema = z.strictObject({
   data_dir: z.string().default("./beamflow-data"),
-  coordinator: z.strictObject({
-    listen: hostPort.default("127.0.0.1:7050"),
-    admin_socket: z.string().default(""),
-    http_listen: z.union([z.literal(""), hostPort]).default("127.0.0.1:7051"),
-    tls: tls.optional(),
-    allow_insecure_remote: z.boolean().default(false),
-    db: z.string().default(""),
-    // An attempt's stored log is capped: head and tail kept, the middle cut and marked. 0 = no cap.
-    log_max_bytes: size.default(64 * 2 ** 20),
-  }).prefault({}),
-  jobs: z.strictObject({
-    type: z.enum(BEAM_JOB_TYPES).default(SEARCH_JOB_TYPE),
-    commands: z.array(commandStep).default([]),
-    max_attempts: z.number().int().positive().default(2),
-    lease_s: seconds.default(600),
-    accept_timeout_s: seconds.default(30),
-    // Remove a beam's raw files once its results are uploaded or it failed for good (PALFA's delete_rawdata).
-    delete_rawdata: z.boolean().default(false),
-  }).prefault({}),
-  results: z.strictObject({
-    // Where the coordinator keeps results, as results/<MJD>/<obs>/<beam>/<attempt>/; "" = <data_dir>/results.
-    dir: z.string().default(""),
-    // The results DB: "" = SQLite <data_dir>/results.db; postgresql://… = a shared common DB; else a SQLite path.
-    db: z.string().default(""),
-    upload_max_attempts: z.number().int().positive().default(3),
-    upload_retry_s: seconds.default(300),
-    db_backoff_max_s: seconds.default(300),
-  }).prefault({}),
-  beams: z.strictObject({
-    rules: z.array(beamRule).default([]),
-  }).prefault({}),
+  coordinator: z
+    .strictObject({
+      listen: hostPort.default("127.0.0.1:7050"),
+      admin_socket: z.string().default(""),
+      http_listen: z.union([z.literal(""), hostPort]).default("127.0.0.1:7051"),
+      tls: tls.optional(),
+      allow_insecure_remote: z.boolean().default(false),
+      db: z.string().default(""),
+      // An attempt's stored log is capped: head and tail kept, the middle cut and marked. 0 = no cap.
+      log_max_bytes: size.default(64 * 2 ** 20),
+    })
+    .prefault({}),
+  jobs: z
+    .strictObject({
+      type: z.enum(BEAM_JOB_TYPES).default(SEARCH_JOB_TYPE),
+      commands: z.array(commandStep).default([]),
+      max_attempts: z.number().int().positive().default(2),
+      lease_s: seconds.default(600),
+      accept_timeout_s: seconds.default(30),
+      // Remove a beam's raw files once its results are uploaded or it failed for good (PALFA's delete_rawdata).
+      delete_rawdata: z.boolean().default(false),
+    })
+    .prefault({}),
+  results: z
+    .strictObject({
+      // Where the coordinator keeps results, as results/<MJD>/<obs>/<beam>/<attempt>/; "" = <data_dir>/results.
+      dir: z.string().default(""),
+      // The results DB: "" = SQLite <data_dir>/results.db; postgresql://… = a shared common DB; else a SQLite path.
+      db: z.string().default(""),
+      upload_max_attempts: z.number().int().positive().default(3),
+      upload_retry_s: seconds.default(300),
+      db_backoff_max_s: seconds.default(300),
+    })
+    .prefault({}),
+  beams: z
+    .strictObject({
+      rules: z.array(beamRule).default([]),
+    })
+    .prefault({}),
   // PALFA search parameters for palfa-search jobs (PALFA V-2 defaults; see search-params.ts).
   search: searchParamsSchema.prefault({}),
   // Canary runs: a synthetic beam with a known pulsar searched on one agent; a run that does
   // not find it drains the agent. `beamflow canary` runs them by hand.
-  canary: z.strictObject({
-    // Run one on every agent fit for searches this often, and whenever an agent's toolchain
-    // changes (hours; 0 = only by hand).
-    every_h: z.number().nonnegative().default(0),
-    // A run that has not ended this long after it was asked for fails (minutes).
-    timeout_m: z.number().positive().default(60),
-    // The folded S/N of the canary pulsar: bright enough that any working search finds it first.
-    snr: z.number().positive().default(25),
-  }).prefault({}),
-  zaplists: z.strictObject({
-    // A directory or a .tar.gz of zaplists, looked up per beam in PALFA's order.
-    source: z.string().default(""),
-    default_mock: z.string().default("PALFA_commondb_Mock.zaplist"),
-    default_wapp: z.string().default("PALFA_commondb_wapp.zaplist"),
-    default_other: z.string().default("default.zaplist"),
-    // false: a beam without its own zaplist fails instead of using the default.
-    use_default: z.boolean().default(true),
-  }).prefault({}),
-  dispatch: z.strictObject({
-    shm_factor: z.number().positive().default(3),
-    cores_per_beam: z.number().int().positive().default(1),
-    memory_per_beam: size.default(2 * 2 ** 30),
-    // An agent whose failed attempts in a row span this many different beams is drained; 0 = never.
-    drain_after_failures: z.number().int().nonnegative().default(3),
-  }).prefault({}),
-  agent: z.strictObject({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash, underscore").optional(),
-    coordinator: hostPort.default("127.0.0.1:7050"),
-    token_file: z.string().default(""),
-    tls: tls.optional(),
-    work_base: z.string().default("/dev/shm/beamflow"),
-    scratch_dir: z.string().default("/tmp"),
-    cores: z.number().int().positive().optional(),
-    labels: z.record(z.string(), z.string()).default({}),
-    heartbeat_s: seconds.default(10),
-    step_timeout_s: z.number().nonnegative().default(0),
-    idle_timeout_s: z.number().nonnegative().default(0),
-    kill_grace_s: seconds.default(10),
-    toolchain: z.strictObject({
-      path: z.array(z.string()).default([]),
-      prefix: z.string().default(""),
-      wrapper: z.array(z.string()).default([]),
-      presto_dir: z.string().default(process.env.PRESTO ?? ""),
-      psrfits_utils_dir: z.string().default(""),
-    }).prefault({}),
-    // How often the agent looks for changes to its toolchain and work dir (a few stat calls),
-    // and how often it checks them in full regardless (runs accelsearch for its usage).
-    fitness_check_s: seconds.default(60),
-    fitness_full_check_s: seconds.default(900),
-    reconnect_initial_s: seconds.default(0.5),
-    reconnect_max_s: seconds.default(30),
-    // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.
-    log_spool_bytes: size.default(2 ** 30),
-    // GET /metrics for Prometheus (loopback only, the agent's token as bearer); "" = none.
-    metrics_listen: z.union([z.literal(""), hostPort]).default(""),
-  }).prefault({}),
+  canary: z
+    .strictObject({
+      // Run one on every agent fit for searches this often, and whenever an agent's toolchain
+      // changes (hours; 0 = only by hand).
+      every_h: z.number().nonnegative().default(0),
+      // A run that has not ended this long after it was asked for fails (minutes).
+      timeout_m: z.number().positive().default(60),
+      // The folded S/N of the canary pulsar: bright enough that any working search finds it first.
+      snr: z.number().positive().default(25),
+    })
+    .prefault({}),
+  zaplists: z
+    .strictObject({
+      // A directory or a .tar.gz of zaplists, looked up per beam in PALFA's order.
+      source: z.string().default(""),
+      default_mock: z.string().default("PALFA_commondb_Mock.zaplist"),
+      default_wapp: z.string().default("PALFA_commondb_wapp.zaplist"),
+      default_other: z.string().default("default.zaplist"),
+      // false: a beam without its own zaplist fails instead of using the default.
+      use_default: z.boolean().default(true),
+    })
+    .prefault({}),
+  dispatch: z
+    .strictObject({
+      shm_factor: z.number().positive().default(3),
+      cores_per_beam: z.number().int().positive().default(1),
+      memory_per_beam: size.default(2 * 2 ** 30),
+      // An agent whose failed attempts in a row span this many different beams is drained; 0 = never.
+      drain_after_failures: z.number().int().nonnegative().default(3),
+    })
+    .prefault({}),
+  agent: z
+    .strictObject({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash, underscore")
+        .optional(),
+      coordinator: hostPort.default("127.0.0.1:7050"),
+      token_file: z.string().default(""),
+      tls: tls.optional(),
+      work_base: z.string().default("/dev/shm/beamflow"),
+      scratch_dir: z.string().default("/tmp"),
+      cores: z.number().int().positive().optional(),
+      labels: z.record(z.string(), z.string()).default({}),
+      heartbeat_s: seconds.default(10),
+      step_timeout_s: z.number().nonnegative().default(0),
+      idle_timeout_s: z.number().nonnegative().default(0),
+      kill_grace_s: seconds.default(10),
+      toolchain: z
+        .strictObject({
+          path: z.array(z.string()).default([]),
+          prefix: z.string().default(""),
+          wrapper: z.array(z.string()).default([]),
+          presto_dir: z.string().default(process.env.PRESTO ?? ""),
+          psrfits_utils_dir: z.string().default(""),
+        })
+        .prefault({}),
+      // How often the agent looks for changes to its toolchain and work dir (a few stat calls),
+      // and how often it checks them in full regardless (runs accelsearch for its usage).
+      fitness_check_s: seconds.default(60),
+      fitness_full_check_s: seconds.default(900),
+      reconnect_initial_s: seconds.default(0.5),
+      reconnect_max_s: seconds.default(30),
+      // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.
+      log_spool_bytes: size.default(2 ** 30),
+      // GET /metrics for Prometheus (loopback only, the agent's token as bearer); "" = none.
+      metrics_listen: z.union([z.literal(""), hostPort]).default(""),
+    })
+    .prefault({}),
   // Email and webhook notices of failures, lost agents and crashes (PALFA's mailer).
   notify: notifySchema.prefault({}),
-  logging: z.strictObject({
-    level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
-  }).prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    })
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

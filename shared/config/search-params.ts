@@ -30,7 +30,10 @@ export const searchParamsSchema = z.strictObject({
   // PALFA's second, zero-DM-filtered search is not carried over yet: refused rather than ignored.
   use_zerodm: z.literal(false, { error: "use_zerodm (PALFA's repeated -zerodm search) is not supported yet" }).default(false),
   datatype_flag: z.string().default("-psrfits"),
-  rfifind_chunk_time: z.number().positive().default(2 ** 15 * 0.000064),
+  rfifind_chunk_time: z
+    .number()
+    .positive()
+    .default(2 ** 15 * 0.000064),
 
   singlepulse_threshold: z.number().positive().default(5.0),
   singlepulse_plot_SNR: z.number().positive().default(6.0),

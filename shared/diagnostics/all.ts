@@ -28,14 +28,7 @@ import { checkFoldedCount, foldedPlots, minSigmaFolded } from "./fold";
 import { checkParamsFile } from "./params";
 import { rfiDiagnostics } from "./rfi";
 import { numCandsAboveThreshold, numCandsProduced, readCandlist } from "./sifting";
-import {
-  type ActiveDiagnosticName,
-  DIAGNOSTIC_NAMES,
-  type Diagnostic,
-  type DiagnosticList,
-  type SkippedDiagnostic,
-  floatDiagnostic,
-} from "./types";
+import { type ActiveDiagnosticName, DIAGNOSTIC_NAMES, type Diagnostic, type DiagnosticList, type SkippedDiagnostic, floatDiagnostic } from "./types";
 import { zaplistPercents } from "./zaplist";
 
 export type AllDiagnostics = DiagnosticList & { errors: DiagnosticError[]; complete: boolean };

@@ -61,11 +61,7 @@ export function minSigmaFolded(entries: readonly AccelcandsEntry[], plotNames: r
     throw new FileProblem(file, "mismatch", `Not all *.pfd.png images were found in candlist! (${plotNames.length} > ${sigmas.length})`);
   }
   if (plotNames.length < sigmas.length) {
-    throw new FileProblem(
-      file,
-      "mismatch",
-      `Some *.pfd.png image match multiple entries in candlist! (${plotNames.length} < ${sigmas.length})`,
-    );
+    throw new FileProblem(file, "mismatch", `Some *.pfd.png image match multiple entries in candlist! (${plotNames.length} < ${sigmas.length})`);
   }
   return sigmas.length === 0 ? null : Math.min(...sigmas);
 }

@@ -3,7 +3,10 @@
 import path from "node:path";
 
 export class UnsafePathError extends Error {
-  constructor(readonly given: string, why: string) {
+  constructor(
+    readonly given: string,
+    why: string,
+  ) {
     super(`refusing path '${given}': ${why}`);
     this.name = "UnsafePathError";
   }
@@ -26,10 +29,16 @@ export function inside(dir: string, name: string): string {
  * than normalised, so nothing is ever written outside the directory meant.
  */
 export function plainName(name: string, what = "file name"): string {
-  const why = name === "" ? "it is empty"
-    : name === "." || name === ".." ? "it names a directory"
-    : /[/\\]/.test(name) ? "it contains a path separator"
-    : name.includes("\0") ? "it contains a NUL byte" : undefined;
+  const why =
+    name === ""
+      ? "it is empty"
+      : name === "." || name === ".."
+        ? "it names a directory"
+        : /[/\\]/.test(name)
+          ? "it contains a path separator"
+          : name.includes("\0")
+            ? "it contains a NUL byte"
+            : undefined;
   if (why) throw new UnsafePathError(name, `${what} must be a plain file name: ${why}`);
   return name;
 }

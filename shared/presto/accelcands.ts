@@ -127,7 +127,7 @@ export function parseAccelcands(text: string, file: string): AccelcandsEntry[] {
   while (i < lines.length) {
     const line = lines[i]!;
     const m = CAND_LINE.exec(line);
-    if (!m) throw new ParseError(file, i + 1, "a candidate line \"file:candnum DM SNR sigma numharm ipow cpow P(ms) r z (numhits)\"", line);
+    if (!m) throw new ParseError(file, i + 1, 'a candidate line "file:candnum DM SNR sigma numharm ipow cpow P(ms) r z (numhits)"', line);
     const v = m.slice(3, 12).map((t) => parseNumber(t)!);
     const numHits = Number(m[12]);
     const entry: AccelcandsEntry = {

@@ -183,11 +183,7 @@ function birdieTable(lines: readonly string[], start: number, file: string, orde
     if (a === null || period === null || freq === null || b === null) {
       throw new ParseError(file, i + 1, "a birdie row: rank, sigma/number, period(ms), freq(Hz), number/sigma", lines[i]);
     }
-    rows.push(
-      order === "sigma"
-        ? { sigma: a, periodMs: period, freqHz: freq, number: b }
-        : { number: a, periodMs: period, freqHz: freq, sigma: b },
-    );
+    rows.push(order === "sigma" ? { sigma: a, periodMs: period, freqHz: freq, number: b } : { number: a, periodMs: period, freqHz: freq, sigma: b });
   }
   return rows;
 }

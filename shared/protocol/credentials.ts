@@ -2,7 +2,12 @@
 import fs from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 
-export interface TlsFiles { ca: string; cert: string; key: string; server_name?: string }
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+  server_name?: string;
+}
 
 export function isLocalAddress(address: string): boolean {
   if (address.startsWith("unix:")) return true;
@@ -20,7 +25,11 @@ function readPem(file: string, what: string): Buffer {
 
 export function serverCredentials(address: string, tls: TlsFiles | undefined, allowInsecureRemote: boolean): grpc.ServerCredentials {
   if (tls) {
-    return grpc.ServerCredentials.createSsl(readPem(tls.ca, "CA"), [{ cert_chain: readPem(tls.cert, "certificate"), private_key: readPem(tls.key, "key") }], true);
+    return grpc.ServerCredentials.createSsl(
+      readPem(tls.ca, "CA"),
+      [{ cert_chain: readPem(tls.cert, "certificate"), private_key: readPem(tls.key, "key") }],
+      true,
+    );
   }
   if (!isLocalAddress(address) && !allowInsecureRemote) {
     throw new Error(`refusing to listen on ${address} without TLS: set coordinator.tls (or coordinator.allow_insecure_remote for a trusted private network)`);

@@ -16,8 +16,10 @@ export function parseLoopbackListen(listen: string, setting: string): { host: st
   if (port > 65535) throw new Error(`${setting} '${listen}': port out of range`);
   const loopback = host === "localhost" || (net.isIP(host) !== 0 && LOOPBACK.check(host, net.isIPv6(host) ? "ipv6" : "ipv4"));
   if (!loopback) {
-    throw new Error(`${setting} '${listen}': refusing to listen on a non-loopback address: this listener has no TLS yet, ` +
-      `so its token would cross the network in clear text. Use 127.0.0.1 or [::1] (and an SSH tunnel to reach it) until TLS is added.`);
+    throw new Error(
+      `${setting} '${listen}': refusing to listen on a non-loopback address: this listener has no TLS yet, ` +
+        `so its token would cross the network in clear text. Use 127.0.0.1 or [::1] (and an SSH tunnel to reach it) until TLS is added.`,
+    );
   }
   return { host, port };
 }

@@ -127,10 +127,6 @@ export class FitsHeader {
 
   private mistyped(key: string, wanted: string): PsrfitsError {
     const found = this.byKey.get(key)?.image.slice(10).trim() ?? "";
-    return new PsrfitsError(
-      this.file,
-      "bad-header",
-      `${key} in the ${this.label} header should be ${wanted}, found ${JSON.stringify(found)}`,
-    );
+    return new PsrfitsError(this.file, "bad-header", `${key} in the ${this.label} header should be ${wanted}, found ${JSON.stringify(found)}`);
   }
 }

@@ -48,19 +48,14 @@ export function readHeaderAt(fd: number, file: string, offset: number, fileSize:
   let pos = offset;
   for (;;) {
     if (pos >= fileSize) {
-      throw new PsrfitsError(
-        file,
-        "no-end",
-        `the ${label} header starting at byte ${offset} has no END card (the file ends at byte ${fileSize})`,
-      );
+      throw new PsrfitsError(file, "no-end", `the ${label} header starting at byte ${offset} has no END card (the file ends at byte ${fileSize})`);
     }
     const block = readBlock(fd, file, pos);
     if (block.length < BLOCK_LENGTH) {
       throw new PsrfitsError(
         file,
         "no-end",
-        `the ${label} header starting at byte ${offset} has no END card: its block at byte ${pos} is cut ` +
-          `short (${block.length} of ${BLOCK_LENGTH} bytes)`,
+        `the ${label} header starting at byte ${offset} has no END card: its block at byte ${pos} is cut ` + `short (${block.length} of ${BLOCK_LENGTH} bytes)`,
       );
     }
     pos += BLOCK_LENGTH;
@@ -108,14 +103,7 @@ export interface FoundExtension {
  * style errors listing what was seen, so "only a primary HDU" is distinguishable
  * from "the SUBINT table is called something else".
  */
-export function findExtension(
-  fd: number,
-  file: string,
-  fileSize: number,
-  primary: FitsHeader,
-  extname: string,
-  xtension: string,
-): FoundExtension {
+export function findExtension(fd: number, file: string, fileSize: number, primary: FitsHeader, extname: string, xtension: string): FoundExtension {
   const seen: string[] = ["primary"];
   let offset = primary.dataOffset + paddedLength(primary.dataBytes());
   let index = 1;
@@ -135,9 +123,5 @@ export function findExtension(
     index++;
   }
   const past = offset > fileSize ? ` (the last HDU's data run past the end of the file)` : "";
-  throw new PsrfitsError(
-    file,
-    "no-subint",
-    `no ${xtension} HDU with EXTNAME = '${extname}'; found ${seen.join(", ")}${past}`,
-  );
+  throw new PsrfitsError(file, "no-subint", `no ${xtension} HDU with EXTNAME = '${extname}'; found ${seen.join(", ")}${past}`);
 }

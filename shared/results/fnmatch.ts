@@ -59,4 +59,3 @@ export function globFiles(dir: string, pattern: string): string[] {
   const hiddenOk = pattern.startsWith(".");
   return listRegularFiles(dir).filter((name) => (hiddenOk || !name.startsWith(".")) && re.test(name));
 }
-

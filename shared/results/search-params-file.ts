@@ -77,5 +77,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function paramsHash(params: SearchParams): string {
-  return crypto.createHash("sha256").update(canonicalJson(effectiveParams(params))).digest("hex");
+  return crypto
+    .createHash("sha256")
+    .update(canonicalJson(effectiveParams(params)))
+    .digest("hex");
 }

@@ -246,7 +246,7 @@ export function injectPulsar(input: string, output: string, o: InjectOptions): I
     const stats = measure(fd, input, g, o.statsRows ?? 64, buf);
     readRow(fd, input, g, 0, buf);
     const freqs = g.freq ? readReals(buf, g.freq, g.nchan, 0) : fallbackFreqs(g);
-    const model = new PulsarModel(params, freqs, g.h.subint.chanBw || (freqs[1] - freqs[0]), tsamp);
+    const model = new PulsarModel(params, freqs, g.h.subint.chanBw || freqs[1] - freqs[0], tsamp);
     const samples = g.rows * g.nsblk;
     const use = new Uint8Array(g.nchan);
     const channels: SnrChannel[] = [];

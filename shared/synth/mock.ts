@@ -42,7 +42,9 @@ export function palfaName(kind: PalfaFileKind, yyyymmdd: string, source: string,
     const at = name.indexOf(kind === "s0" ? "s1" : "s0");
     const own = name.indexOf(kind);
     if (at >= 0 || own !== stem.length) {
-      throw new Error(`source name ${JSON.stringify(source)} puts an "s0" or "s1" in the file name before the half's own, which combine_mocks would take for it`);
+      throw new Error(
+        `source name ${JSON.stringify(source)} puts an "s0" or "s1" in the file name before the half's own, which combine_mocks would take for it`,
+      );
     }
   }
   return name;

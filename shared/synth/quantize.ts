@@ -26,14 +26,7 @@ export const LEVELS: Record<Bits, { count: number; mean: number; rms: number }> 
   8: { count: 256, mean: 127.5, rms: 24 },
 };
 
-export function quantiseInto(
-  vals: Float32Array,
-  n: number,
-  out: Uint8Array,
-  outStart: number,
-  stride: number,
-  bits: Bits,
-): void {
+export function quantiseInto(vals: Float32Array, n: number, out: Uint8Array, outStart: number, stride: number, bits: Bits): void {
   const { count, mean, rms } = LEVELS[bits];
   const top = count - 1;
   const base = mean + 0.5;
@@ -45,14 +38,7 @@ export function quantiseInto(
 }
 
 /** 4-bit: out[outStart + i*stride] = q(a[i]) << 4 | q(b[i]) (a is the even, first channel). */
-export function quantisePairInto(
-  a: Float32Array,
-  b: Float32Array,
-  n: number,
-  out: Uint8Array,
-  outStart: number,
-  stride: number,
-): void {
+export function quantisePairInto(a: Float32Array, b: Float32Array, n: number, out: Uint8Array, outStart: number, stride: number): void {
   const { mean, rms } = LEVELS[4];
   const base = mean + 0.5;
   let o = outStart;
@@ -93,15 +79,7 @@ export function quantisationGain(bits: Bits): { signalGain: number; noiseRms: nu
  * Pack channels [first, first+nchan) of an unpacked row q (nsblk spectra of
  * totalChans one-byte samples, file channel order) into out as PSRFITS DATA.
  */
-export function packSamples(
-  q: Uint8Array,
-  totalChans: number,
-  first: number,
-  nchan: number,
-  nsblk: number,
-  bits: Bits,
-  out: Uint8Array,
-): void {
+export function packSamples(q: Uint8Array, totalChans: number, first: number, nchan: number, nsblk: number, bits: Bits, out: Uint8Array): void {
   if (bits === 8) {
     if (first === 0 && nchan === totalChans) {
       out.set(q.subarray(0, nsblk * nchan));

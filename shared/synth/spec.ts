@@ -165,8 +165,10 @@ export function planBeam(o: SynthOptions): BeamPlan {
   const decDeg = parseDec(decText);
   const { l, b } = galactic(raDeg, decDeg);
   const source = o.source ?? palfaSourceName(l, b);
-  need(/^[\x21-\x7e]{1,24}$/.test(source) && !source.includes("/") && !source.includes("'"),
-    `--source must be 1-24 printable characters without spaces, quotes or slashes, got ${JSON.stringify(source)}`);
+  need(
+    /^[\x21-\x7e]{1,24}$/.test(source) && !source.includes("/") && !source.includes("'"),
+    `--source must be 1-24 printable characters without spaces, quotes or slashes, got ${JSON.stringify(source)}`,
+  );
 
   const startMjd = o.startMjd ?? SYNTH_DEFAULTS.startMjd;
   need(Number.isFinite(startMjd) && startMjd >= 40587 && startMjd < 100000, `--mjd must be an MJD from 40587 (1970) on, got ${startMjd}`);

@@ -132,10 +132,7 @@ function fileSpec(plan: BeamPlan, first: number, nchan: number): PsrfitsFileSpec
     offsets: plan.offsets.slice(first, first + nchan),
     scales: plan.scales.slice(first, first + nchan),
     beamFwhmDeg: plan.beamFwhmDeg,
-    comments: [
-      "Synthetic beam written by beamflow synth (seeded; not an observation)",
-      `seed ${plan.seed}`,
-    ],
+    comments: ["Synthetic beam written by beamflow synth (seeded; not an observation)", `seed ${plan.seed}`],
   };
 }
 

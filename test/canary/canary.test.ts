@@ -77,14 +77,18 @@ describe("canary runs with the real PRESTO", function () {
   function blindAccelsearch(dir: string): string {
     const bin = path.join(dir, "blind-toolchain");
     fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, "accelsearch"), `#!/bin/bash
+    fs.writeFileSync(
+      path.join(bin, "accelsearch"),
+      `#!/bin/bash
 args=(); next=0
 for a in "$@"; do
   if [ "$next" = 1 ]; then args+=(30); next=0; else args+=("$a"); fi
   [ "$a" = -sigma ] && next=1
 done
 exec ${path.join(PRESTO_BIN, "accelsearch")} "\${args[@]}"
-`, { mode: 0o755 });
+`,
+      { mode: 0o755 },
+    );
     return bin;
   }
 
@@ -93,12 +97,24 @@ exec ${path.join(PRESTO_BIN, "accelsearch")} "\${args[@]}"
     cluster = await Cluster.create({
       jobs: { type: "palfa-search" },
       dispatch: { cores_per_beam: 1, memory_per_beam: 0 },
-      notify: { email: { enabled: true, smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true }, from: "beamflow@localhost", to: ["ops@localhost"], on_failure_retry: false } },
+      notify: {
+        email: {
+          enabled: true,
+          smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
+          from: "beamflow@localhost",
+          to: ["ops@localhost"],
+          on_failure_retry: false,
+        },
+      },
     });
     await cluster.startCoordinator();
     const common = { cores: 1, scratch_dir: path.join(cluster.dir, "scratch") };
     await cluster.startAgent("good", { ...common, work_base: path.join(shm, "good"), toolchain: { prefix: PRESTO_PREFIX } });
-    await cluster.startAgent("blind", { ...common, work_base: path.join(shm, "blind"), toolchain: { path: [blindAccelsearch(cluster.dir)], prefix: PRESTO_PREFIX } });
+    await cluster.startAgent("blind", {
+      ...common,
+      work_base: path.join(shm, "blind"),
+      toolchain: { path: [blindAccelsearch(cluster.dir)], prefix: PRESTO_PREFIX },
+    });
 
     const r = await cluster.cliAsync(["canary", "good", "blind", "--wait", "--json"], 540_000);
     assert.equal(r.status, 1, `a failed run fails the command: ${r.stdout}\n${r.stderr}`);
@@ -122,7 +138,11 @@ exec ${path.join(PRESTO_BIN, "accelsearch")} "\${args[@]}"
     assert.match(blind.noBeamsReason, /^drained \(auto\): canary run/);
     const table = cluster.cli(["agents"]).stdout;
     assert.match(table, /blind: canary run \d+ failed: no candidate at all/);
-    const mail = await waitFor("the drain notice", () => smtp!.mails.map((m) => parseMail(m.raw)).find((m) => /agent drained automatically/.test(m.subject)), 20_000);
+    const mail = await waitFor(
+      "the drain notice",
+      () => smtp!.mails.map((m) => parseMail(m.raw)).find((m) => /agent drained automatically/.test(m.subject)),
+      20_000,
+    );
     assert.match(mail.subject, /agent blind/);
     assert.match(mail.text, /canary run \d+ failed/);
 

@@ -20,7 +20,9 @@ function keysOf(value: unknown, prefix = ""): string[] {
 
 describe("config", () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-config-")); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-config-"));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const write = (text: string) => {
@@ -30,26 +32,37 @@ describe("config", () => {
   };
 
   it("reports every bad key at once, each with its path and what is wrong", () => {
-    const f = write([
-      "jobs:", "  max_attempts: 0", "  lease_s: soon", "  colour: red",
-      "dispatch:", "  memory_per_beam: lots",
-      "agent:", "  id: 'bad id!'", "  coordinator: nowhere",
-      "unknown_section: 1",
-    ].join("\n"));
-    assert.throws(() => loadConfig(f), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      const text = err.problems.join("\n");
-      assert.match(text, /^jobs\.max_attempts: /m);
-      assert.match(text, /^jobs\.lease_s: /m);
-      assert.match(text, /^jobs: unknown key 'colour'/m);
-      assert.match(text, /^dispatch\.memory_per_beam: not a size: "lots"/m);
-      assert.match(text, /^agent\.id: /m);
-      assert.match(text, /^agent\.coordinator: expected HOST:PORT/m);
-      assert.match(text, /^\(top level\): unknown key 'unknown_section'/m);
-      assert.equal(err.problems.length, 7);
-      assert.ok(err.message.startsWith(`${f}: 7 problems`));
-      return true;
-    });
+    const f = write(
+      [
+        "jobs:",
+        "  max_attempts: 0",
+        "  lease_s: soon",
+        "  colour: red",
+        "dispatch:",
+        "  memory_per_beam: lots",
+        "agent:",
+        "  id: 'bad id!'",
+        "  coordinator: nowhere",
+        "unknown_section: 1",
+      ].join("\n"),
+    );
+    assert.throws(
+      () => loadConfig(f),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const text = err.problems.join("\n");
+        assert.match(text, /^jobs\.max_attempts: /m);
+        assert.match(text, /^jobs\.lease_s: /m);
+        assert.match(text, /^jobs: unknown key 'colour'/m);
+        assert.match(text, /^dispatch\.memory_per_beam: not a size: "lots"/m);
+        assert.match(text, /^agent\.id: /m);
+        assert.match(text, /^agent\.coordinator: expected HOST:PORT/m);
+        assert.match(text, /^\(top level\): unknown key 'unknown_section'/m);
+        assert.equal(err.problems.length, 7);
+        assert.ok(err.message.startsWith(`${f}: 7 problems`));
+        return true;
+      },
+    );
   });
 
   it("names YAML syntax errors with their line, and a missing file", () => {

@@ -14,15 +14,26 @@ export function scratchTracker(): { tracker: Tracker; dir: string; dispose(): vo
   const file = path.join(dir, "tracker.db");
   createTracker(file);
   const tracker = new Tracker(openTracker(file));
-  return { tracker, dir, dispose: () => { tracker.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    tracker,
+    dir,
+    dispose: () => {
+      tracker.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** An agent link that keeps every message sent to it. */
 export class FakeLink implements AgentLink {
   readonly sent: CoordinatorMessage[] = [];
   closedWith: string | undefined;
-  send(msg: CoordinatorMessage): void { this.sent.push(msg); }
-  close(reason: string): void { this.closedWith = reason; }
+  send(msg: CoordinatorMessage): void {
+    this.sent.push(msg);
+  }
+  close(reason: string): void {
+    this.closedWith = reason;
+  }
   /** The bodies of one kind, in the order sent. */
   of<K extends NonNullable<CoordinatorMessage["body"]>["$case"]>(kind: K) {
     return this.sent.flatMap((m) => (m.body?.$case === kind ? [m.body.value as Extract<NonNullable<CoordinatorMessage["body"]>, { $case: K }>["value"]] : []));

@@ -51,8 +51,12 @@ function runAsync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJ
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout.on("data", (d) => { out += d; });
-    child.stderr.on("data", (d) => { out += d; });
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
     child.on("error", reject);
     child.on("close", (status) => resolve({ status, out }));
   });
@@ -67,7 +71,11 @@ const ansibleEnv = (): NodeJS.ProcessEnv => {
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Directive lines of a unit file: what systemd reads, comments and blank lines left out. */
-const directives = (text: string) => text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+const directives = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
 
 const syntaxCheck = () => runAsync("ansible-playbook", ["--syntax-check", "-i", "inventory.example.ini", "site.yml"], { cwd: ANSIBLE, env: ansibleEnv() });
 const lint = () => runAsync("ansible-lint", ["--offline", "--profile", "production", "--nocolor"], { cwd: ANSIBLE, env: ansibleEnv() });
@@ -77,13 +85,22 @@ async function renderUnits(): Promise<Result & { rendered: Record<string, string
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-render-"));
   try {
     const defaults = ["beamflow_common", "beamflow_coordinator", "beamflow_agent"].map((r) => path.join(ANSIBLE, "roles", r, "defaults", "main.yml"));
-    const play = [{
-      name: "Render the unit templates", hosts: "localhost", gather_facts: false, vars_files: defaults,
-      tasks: UNITS.map((u) => ({
-        name: `Render ${u}`,
-        "ansible.builtin.template": { src: path.join(ANSIBLE, "roles", u.replace("-", "_"), "templates", `${u}.service.j2`), dest: path.join(dir, `${u}.service`), mode: "0644" },
-      })),
-    }];
+    const play = [
+      {
+        name: "Render the unit templates",
+        hosts: "localhost",
+        gather_facts: false,
+        vars_files: defaults,
+        tasks: UNITS.map((u) => ({
+          name: `Render ${u}`,
+          "ansible.builtin.template": {
+            src: path.join(ANSIBLE, "roles", u.replace("-", "_"), "templates", `${u}.service.j2`),
+            dest: path.join(dir, `${u}.service`),
+            mode: "0644",
+          },
+        })),
+      },
+    ];
     fs.writeFileSync(path.join(dir, "render.yml"), YAML.stringify(play));
     const r = await runAsync("ansible-playbook", ["-i", "localhost,", "-c", "local", path.join(dir, "render.yml")], { cwd: ANSIBLE, env: ansibleEnv() });
     const rendered: Record<string, string> = {};
@@ -126,8 +143,10 @@ describe("deploy", () => {
     // about 60 s together on an idle 2-core machine.
     this.timeout(180_000);
     const user = `bft${process.pid}${crypto.randomBytes(2).toString("hex")}`;
-    const missing = () => [!which("ansible-playbook") && "not installed: ansible-playbook", process.getuid?.() !== 0 && "needs root (it creates a user)"]
-      .filter(Boolean).join("; ") || undefined;
+    const missing = () =>
+      [!which("ansible-playbook") && "not installed: ansible-playbook", process.getuid?.() !== 0 && "needs root (it creates a user)"]
+        .filter(Boolean)
+        .join("; ") || undefined;
     let prefix = "";
     let inventory = "";
     let port = 0;
@@ -139,12 +158,24 @@ describe("deploy", () => {
 
     const p = (rel: string) => path.join(prefix, rel);
     const x = {
-      get install() { return p("opt/beamflow"); },
-      get config() { return p("etc/beamflow"); },
-      get home() { return p("var/lib/beamflow"); },
-      get units() { return p("etc/systemd/system"); },
-      get coordinatorData() { return p("var/lib/beamflow/coordinator"); },
-      get scratch() { return p("scratch"); },
+      get install() {
+        return p("opt/beamflow");
+      },
+      get config() {
+        return p("etc/beamflow");
+      },
+      get home() {
+        return p("var/lib/beamflow");
+      },
+      get units() {
+        return p("etc/systemd/system");
+      },
+      get coordinatorData() {
+        return p("var/lib/beamflow/coordinator");
+      },
+      get scratch() {
+        return p("scratch");
+      },
       workBase: `/dev/shm/beamflow-${user}`,
     };
 
@@ -160,32 +191,39 @@ describe("deploy", () => {
         fs.cpSync(path.join(ROOT, entry), path.join(src, entry), { recursive: true, filter: (f) => !f.startsWith(path.join(ROOT, "shared", "gen")) });
       }
       inventory = p("inventory.yml");
-      fs.writeFileSync(inventory, JSON.stringify({
-        all: {
-          vars: {
-            ansible_connection: "local",
-            ansible_become_method: "su", // root already; su (unlike sudo) is always installed
-            ansible_become_flags: "-s /bin/sh", // the service user's shell is nologin
-            beamflow_user: user,
-            beamflow_group: user,
-            beamflow_home: x.home,
-            beamflow_install_dir: x.install,
-            beamflow_config_dir: x.config,
-            beamflow_systemd_unit_dir: x.units,
-            beamflow_src_dir: src,
-            beamflow_node_bin: process.execPath,
-            beamflow_npm_install_command: `sh -c 'ln -sfn ${path.join(ROOT, "node_modules")} node_modules && npm run gen:proto'`,
-            beamflow_coordinator_listen: `127.0.0.1:${port}`,
-            beamflow_agent_work_base: x.workBase,
-            beamflow_agent_scratch_dir: x.scratch,
-            beamflow_agent_labels: { deploy_test: "yes" },
+      fs.writeFileSync(
+        inventory,
+        JSON.stringify(
+          {
+            all: {
+              vars: {
+                ansible_connection: "local",
+                ansible_become_method: "su", // root already; su (unlike sudo) is always installed
+                ansible_become_flags: "-s /bin/sh", // the service user's shell is nologin
+                beamflow_user: user,
+                beamflow_group: user,
+                beamflow_home: x.home,
+                beamflow_install_dir: x.install,
+                beamflow_config_dir: x.config,
+                beamflow_systemd_unit_dir: x.units,
+                beamflow_src_dir: src,
+                beamflow_node_bin: process.execPath,
+                beamflow_npm_install_command: `sh -c 'ln -sfn ${path.join(ROOT, "node_modules")} node_modules && npm run gen:proto'`,
+                beamflow_coordinator_listen: `127.0.0.1:${port}`,
+                beamflow_agent_work_base: x.workBase,
+                beamflow_agent_scratch_dir: x.scratch,
+                beamflow_agent_labels: { deploy_test: "yes" },
+              },
+              children: {
+                beamflow_coordinator: { hosts: { "bf-coord": { ansible_host: "127.0.0.1", beamflow_cli_wrapper: p("bin/beamflow") } } },
+                beamflow_agents: { hosts: { "bf-agent": { beamflow_cli_wrapper: "" } } },
+              },
+            },
           },
-          children: {
-            beamflow_coordinator: { hosts: { "bf-coord": { ansible_host: "127.0.0.1", beamflow_cli_wrapper: p("bin/beamflow") } } },
-            beamflow_agents: { hosts: { "bf-agent": { beamflow_cli_wrapper: "" } } },
-          },
-        },
-      }, null, 2));
+          null,
+          2,
+        ),
+      );
     });
 
     after(async function () {
@@ -220,10 +258,16 @@ describe("deploy", () => {
     /** A long-running process of the service user, from the installed code (as systemd would start it). */
     function startAs(args: string[]): (typeof procs)[number] {
       const child = spawn(process.execPath, [path.join(x.install, "bin", "beamflow"), ...args], {
-        uid, gid, cwd: x.home, env: { PATH: process.env.PATH, HOME: x.home }, stdio: ["ignore", "ignore", "pipe"],
+        uid,
+        gid,
+        cwd: x.home,
+        env: { PATH: process.env.PATH, HOME: x.home },
+        stdio: ["ignore", "ignore", "pipe"],
       });
       let log = "";
-      child.stderr!.on("data", (d) => { log = (log + d).slice(-4000); });
+      child.stderr!.on("data", (d) => {
+        log = (log + d).slice(-4000);
+      });
       const proc = { child, log: () => log };
       procs.push(proc);
       return proc;
@@ -258,10 +302,15 @@ describe("deploy", () => {
       assert.ok(uid > 0, "needs the coordinator installed by the test before");
       // No systemd here: start the coordinator as its unit would, then let the roles talk to it.
       coordinator = startAs(["--config", path.join(x.config, "coordinator.yaml"), "coordinator"]);
-      await waitFor("the coordinator's admin socket", () => {
-        if (coordinator!.child.exitCode !== null) throw new Error(`coordinator exited: ${coordinator!.log()}`);
-        return fs.existsSync(path.join(x.coordinatorData, "admin.sock"));
-      }, 30_000, 100);
+      await waitFor(
+        "the coordinator's admin socket",
+        () => {
+          if (coordinator!.child.exitCode !== null) throw new Error(`coordinator exited: ${coordinator!.log()}`);
+          return fs.existsSync(path.join(x.coordinatorData, "admin.sock"));
+        },
+        30_000,
+        100,
+      );
 
       const recap = await playbook(["-e", "beamflow_coordinator_health_check=true"]);
       assert.equal(recap.get("bf-coord")!.changed, 0, "the second run changed something on the coordinator");
@@ -290,11 +339,16 @@ describe("deploy", () => {
       agent = startAs(["--config", path.join(x.config, "agent.yaml"), "agent"]);
       const admin = connectAdmin(loadConfig(path.join(x.config, "coordinator.yaml")));
       try {
-        await waitFor("bf-agent to connect", async () => {
-          if (agent!.child.exitCode !== null) throw new Error(`agent exited: ${agent!.log()}`);
-          const agents = (await call(admin, admin.client.listAgents, {})).agents;
-          return agents.some((a) => a.id === "bf-agent" && a.state === "connected");
-        }, 30_000, 200);
+        await waitFor(
+          "bf-agent to connect",
+          async () => {
+            if (agent!.child.exitCode !== null) throw new Error(`agent exited: ${agent!.log()}`);
+            const agents = (await call(admin, admin.client.listAgents, {})).agents;
+            return agents.some((a) => a.id === "bf-agent" && a.state === "connected");
+          },
+          30_000,
+          200,
+        );
       } finally {
         admin.client.close();
       }
@@ -347,8 +401,11 @@ describe("deploy", () => {
       const r = await background("render", renderUnits);
       assert.equal(r.status, 0, tail(r.out));
       for (const u of UNITS) {
-        assert.deepEqual(directives(r.rendered[u]), directives(fs.readFileSync(path.join(ROOT, "deploy", "systemd", `${u}.service`), "utf8")),
-          `${u}: deploy/systemd and the role's template differ`);
+        assert.deepEqual(
+          directives(r.rendered[u]),
+          directives(fs.readFileSync(path.join(ROOT, "deploy", "systemd", `${u}.service`), "utf8")),
+          `${u}: deploy/systemd and the role's template differ`,
+        );
       }
     });
   });
@@ -400,12 +457,20 @@ describe("deploy", () => {
       const startPilot = (script: string, env: NodeJS.ProcessEnv): Pilot => {
         const child = spawn("bash", [script], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
         const p: Pilot = { child, out: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
-        child.stdout!.on("data", (d) => { p.out += d; });
-        child.stderr!.on("data", (d) => { p.out += d; });
+        child.stdout!.on("data", (d) => {
+          p.out += d;
+        });
+        child.stderr!.on("data", (d) => {
+          p.out += d;
+        });
         return p;
       };
       const killGroup = (p: Pilot) => {
-        try { process.kill(-p.child.pid!, "SIGKILL"); } catch { /* gone already */ }
+        try {
+          process.kill(-p.child.pid!, "SIGKILL");
+        } catch {
+          /* gone already */
+        }
       };
       const connected = async (id: string) => {
         const a = cluster.admin();
@@ -415,13 +480,21 @@ describe("deploy", () => {
 
       it("Slurm: registers a pilot agent, runs it, and stops it cleanly on SIGTERM (--signal=B:TERM)", async () => {
         const job = String(70000 + (process.pid % 10000));
-        const id = `pilot-${job}-${os.hostname().split(".")[0].replace(/[^A-Za-z0-9._-]/g, "-")}`;
+        const id = `pilot-${job}-${os
+          .hostname()
+          .split(".")[0]
+          .replace(/[^A-Za-z0-9._-]/g, "-")}`;
         const p = startPilot(PILOTS[0], pilotEnv({ SLURM_JOB_ID: job, SLURM_CPUS_ON_NODE: "3" }));
         try {
-          const agent = await waitFor(`pilot ${id} to connect`, async () => {
-            if (p.child.exitCode !== null) throw new Error(`pilot exited ${p.child.exitCode}:\n${p.out}`);
-            return connected(id);
-          }, 30_000, 200);
+          const agent = await waitFor(
+            `pilot ${id} to connect`,
+            async () => {
+              if (p.child.exitCode !== null) throw new Error(`pilot exited ${p.child.exitCode}:\n${p.out}`);
+              return connected(id);
+            },
+            30_000,
+            200,
+          );
           assert.equal(agent.cores, 3);
           assert.deepEqual(agent.labels, { slurm_job: job, site: "test" });
           assert.ok(fs.existsSync(`/dev/shm/beamflow-${job}`), "the agent's work base is per job");
@@ -443,7 +516,10 @@ describe("deploy", () => {
         const job = String(80000 + (process.pid % 10000));
         // 5:08 of walltime minus the default 300 s drain: the agent is stopped 8 s after the start.
         const p = startPilot(PILOTS[1], pilotEnv({ PBS_JOBID: `${job}[2].pbs01`, NCPUS: "2", BEAMFLOW_WALLTIME: "5:08" }));
-        const id = `pilot-${job}-2-${os.hostname().split(".")[0].replace(/[^A-Za-z0-9._-]/g, "-")}`;
+        const id = `pilot-${job}-2-${os
+          .hostname()
+          .split(".")[0]
+          .replace(/[^A-Za-z0-9._-]/g, "-")}`;
         try {
           assert.equal(await Promise.race([p.exit, new Promise((r) => setTimeout(() => r("still running"), 40_000))]), 0, p.out);
         } finally {
@@ -458,7 +534,10 @@ describe("deploy", () => {
           assert.match(p.out, /not starting the agent/);
         }
         const a = cluster.admin();
-        assert.ok((await call(a, a.client.listAgents, {})).agents.some((x) => x.id === id), `${id} was registered`);
+        assert.ok(
+          (await call(a, a.client.listAgents, {})).agents.some((x) => x.id === id),
+          `${id} was registered`,
+        );
         assert.ok(!fs.existsSync(`/dev/shm/beamflow-${job}-2`), "work dirs removed");
       });
     });

@@ -6,7 +6,11 @@ import { FitnessMonitor } from "../../agent/fitness/monitor";
 import type { Capabilities } from "../../shared/gen/common";
 import { silentLogger } from "../../shared/logging/logger";
 
-const caps = (fit: boolean, reason = ""): Capabilities => ({ jobTypes: [{ jobType: "palfa-search", fit, reason }], checkedAt: Date.now() / 1000, toolchain: "" });
+const caps = (fit: boolean, reason = ""): Capabilities => ({
+  jobTypes: [{ jobType: "palfa-search", fit, reason }],
+  checkedAt: Date.now() / 1000,
+  toolchain: "",
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("agent fitness monitor", () => {
@@ -18,8 +22,20 @@ describe("agent fitness monitor", () => {
     let fit = false;
     let fulls = 0;
     const changes: Capabilities[] = [];
-    monitor = new FitnessMonitor({ full: async () => { fulls++; return caps(fit, fit ? "" : "accelsearch not found"); }, fingerprint: () => print },
-      { checkS: 0.02, fullCheckS: 3600 }, silentLogger(), (c) => { changes.push(c); });
+    monitor = new FitnessMonitor(
+      {
+        full: async () => {
+          fulls++;
+          return caps(fit, fit ? "" : "accelsearch not found");
+        },
+        fingerprint: () => print,
+      },
+      { checkS: 0.02, fullCheckS: 3600 },
+      silentLogger(),
+      (c) => {
+        changes.push(c);
+      },
+    );
     await monitor.start();
     assert.equal(fulls, 1);
     assert.equal(monitor.unfitFor("palfa-search"), "accelsearch not found");
@@ -31,14 +47,27 @@ describe("agent fitness monitor", () => {
     await sleep(150);
     assert.equal(fulls, 2);
     assert.equal(monitor.unfitFor("palfa-search"), undefined);
-    assert.deepEqual(changes.map((c) => c.jobTypes[0].fit), [false, true]);
+    assert.deepEqual(
+      changes.map((c) => c.jobTypes[0].fit),
+      [false, true],
+    );
     assert.equal(await monitor.recheck("attempt failed"), false, "a recheck that finds the same says so");
   });
 
   it("checks in full every fullCheckS even when nothing seems to change", async () => {
     let fulls = 0;
-    monitor = new FitnessMonitor({ full: async () => { fulls++; return caps(true); }, fingerprint: () => "same" },
-      { checkS: 0.02, fullCheckS: 0.05 }, silentLogger(), () => {});
+    monitor = new FitnessMonitor(
+      {
+        full: async () => {
+          fulls++;
+          return caps(true);
+        },
+        fingerprint: () => "same",
+      },
+      { checkS: 0.02, fullCheckS: 0.05 },
+      silentLogger(),
+      () => {},
+    );
     await monitor.start();
     await sleep(300);
     assert.ok(fulls >= 3, `${fulls} full checks`);

@@ -48,7 +48,10 @@ describe("agent /metrics", function () {
 
   it("refuses a non-loopback listener and keeps step labels few", async () => {
     const m = new AgentMetrics({ runningAttempts: () => 0, spooledBytes: () => 0, workBase: "/dev/shm", scratchDir: "/tmp" });
-    await assert.rejects(startMetricsServer(m, { listen: "0.0.0.0:0", token: "t", log: silentLogger() }), /agent\.metrics_listen '0\.0\.0\.0:0': refusing .*non-loopback/);
+    await assert.rejects(
+      startMetricsServer(m, { listen: "0.0.0.0:0", token: "t", log: silentLogger() }),
+      /agent\.metrics_listen '0\.0\.0\.0:0': refusing .*non-loopback/,
+    );
     assert.equal(stepKind("accelsearch lo DM57.00"), "accelsearch");
     assert.equal(stepKind("prepsubband pass 3"), "prepsubband");
     assert.equal(stepKind("{weird}"), "other");

@@ -21,7 +21,11 @@ const CHROMIUM = "/usr/bin/chromium";
 const EVIL_BEAM = `<img src=x onerror="window.__pwned=1">p2030.beam`;
 
 /** Reads SSE events from a fetch body until `until` says stop (or the stream ends). */
-async function readSse(res: Response, until: (ev: { event: string; data: string }[]) => boolean, timeoutMs = 10_000): Promise<{ event: string; data: string }[]> {
+async function readSse(
+  res: Response,
+  until: (ev: { event: string; data: string }[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<{ event: string; data: string }[]> {
   const events: { event: string; data: string }[] = [];
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
@@ -37,7 +41,11 @@ async function readSse(res: Response, until: (ev: { event: string; data: string 
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+        const data = block
+          .split("\n")
+          .filter((l) => l.startsWith("data: "))
+          .map((l) => l.slice(6))
+          .join("\n");
         if (event) events.push({ event, data });
       }
       if (until(events)) break;
@@ -64,7 +72,9 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     this.timeout(30_000);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-http-"));
     const cfg = defaultConfig(path.join(dir, "coordinator"), {
-      coordinator: { listen: `127.0.0.1:${await freePort()}`, http_listen: "" }, jobs: { type: "commands", max_attempts: 1 }, logging: { level: "silent" },
+      coordinator: { listen: `127.0.0.1:${await freePort()}`, http_listen: "" },
+      jobs: { type: "commands", max_attempts: 1 },
+      logging: { level: "silent" },
     });
     createTracker(cfg.coordinator.db);
     coordinator = await Coordinator.start(cfg, { log: silentLogger() });
@@ -75,33 +85,58 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     const agentToken = core.tracker.registerAgent("node1", false);
     fs.writeFileSync(path.join(dir, "node1.token"), agentToken + "\n", { mode: 0o600 });
     const agentCfg = path.join(dir, "node1.yaml");
-    fs.writeFileSync(agentCfg, YAML.stringify({
-      data_dir: path.join(dir, "node1"), logging: { level: "warn" },
-      agent: { id: "node1", coordinator: coordinator.agentAddress, token_file: path.join(dir, "node1.token"), work_base: path.join(dir, "node1-work"),
-        heartbeat_s: 0.5, reconnect_initial_s: 0.1, reconnect_max_s: 1, kill_grace_s: 1, cores: 4 },
-    }));
+    fs.writeFileSync(
+      agentCfg,
+      YAML.stringify({
+        data_dir: path.join(dir, "node1"),
+        logging: { level: "warn" },
+        agent: {
+          id: "node1",
+          coordinator: coordinator.agentAddress,
+          token_file: path.join(dir, "node1.token"),
+          work_base: path.join(dir, "node1-work"),
+          heartbeat_s: 0.5,
+          reconnect_initial_s: 0.1,
+          reconnect_max_s: 1,
+          kill_grace_s: 1,
+          cores: 4,
+        },
+      }),
+    );
     agent = spawn(process.execPath, [BIN, "--config", agentCfg, "agent"], { stdio: ["ignore", "ignore", "pipe"] });
     agent.stderr!.on("data", (d) => (agentErr += d));
-    await waitFor("the agent to connect", () => {
-      if (agent!.exitCode !== null) throw new Error(`agent exited: ${agentErr}`);
-      const a = core.registry.find("node1");
-      return a?.connected && a.resources ? a : undefined;
-    }, 20_000);
+    await waitFor(
+      "the agent to connect",
+      () => {
+        if (agent!.exitCode !== null) throw new Error(`agent exited: ${agentErr}`);
+        const a = core.registry.find("node1");
+        return a?.connected && a.resources ? a : undefined;
+      },
+      20_000,
+    );
 
-    const command = (beam: string, script: string) => core.tracker.createJob({
-      beam, jobType: "commands", spec: { commands: [{ name: "command", argv: ["sh", "-c", script], timeout_s: 0, idle_timeout_s: 0 }] },
-      reservation: { cores: 1, memory: 0, shm: 0 },
-    });
+    const command = (beam: string, script: string) =>
+      core.tracker.createJob({
+        beam,
+        jobType: "commands",
+        spec: { commands: [{ name: "command", argv: ["sh", "-c", script], timeout_s: 0, idle_timeout_s: 0 }] },
+        reservation: { cores: 1, memory: 0, shm: 0 },
+      });
     failedJob = command(EVIL_BEAM, "echo first-line; echo oops-log-line; echo 'disk full <b>here</b>' >&2; exit 3");
     // Long enough to outlive the test; it is killed with the agent.
     slowJob = command("p2030.slow.beam", 'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "slow-line-$i"; sleep 0.2; done');
     core.dispatcher.schedule();
-    await waitFor("the failing job to fail and the slow one to print", () => {
-      const f = core.tracker.job(failedJob);
-      const s = core.tracker.job(slowJob);
-      const running = s?.current_attempt_id ? core.tracker.attempt(s.current_attempt_id) : undefined;
-      return f?.status === "terminal_failure" && running?.status === "running" && core.logs.size(running.id) > 0;
-    }, 20_000, 50);
+    await waitFor(
+      "the failing job to fail and the slow one to print",
+      () => {
+        const f = core.tracker.job(failedJob);
+        const s = core.tracker.job(slowJob);
+        const running = s?.current_attempt_id ? core.tracker.attempt(s.current_attempt_id) : undefined;
+        return f?.status === "terminal_failure" && running?.status === "running" && core.logs.size(running.id) > 0;
+      },
+      20_000,
+      50,
+    );
   });
 
   after(async () => {
@@ -134,7 +169,13 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     const body = await res.text();
     const value = (series: string) => {
       const line = body.split("\n").find((l) => l.startsWith(series + " "));
-      assert.ok(line, `no series ${series} in:\n${body.split("\n").filter((l) => l.startsWith("beamflow_")).join("\n")}`);
+      assert.ok(
+        line,
+        `no series ${series} in:\n${body
+          .split("\n")
+          .filter((l) => l.startsWith("beamflow_"))
+          .join("\n")}`,
+      );
       return Number(line.slice(series.length + 1));
     };
     assert.equal(value('beamflow_jobs{state="terminal_failure"}'), 1);
@@ -160,7 +201,15 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
   it("?token= sets an HttpOnly SameSite=Strict cookie and redirects without it; the cookie then works", async () => {
     // A running search's progress as its agent would report it, shown with the running job.
     const slowAttempt = coordinator.core.tracker.job(slowJob)!.current_attempt_id!;
-    coordinator.core.progress.report({ attemptId: slowAttempt, phase: "searching", pass: 2, passes: 6, dmTrialsDone: 30, dmTrials: 156, startedAt: Date.now() / 1000 - 60 });
+    coordinator.core.progress.report({
+      attemptId: slowAttempt,
+      phase: "searching",
+      pass: 2,
+      passes: 6,
+      dmTrialsDone: 30,
+      dmTrials: 156,
+      startedAt: Date.now() / 1000 - 60,
+    });
     const r = await fetch(`${web.url}/api/snapshot?token=${encodeURIComponent(token)}&x=1`, { redirect: "manual" });
     assert.equal(r.status, 303);
     assert.equal(r.headers.get("location"), "/api/snapshot?x=1");
@@ -173,7 +222,10 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     assert.equal(s.jobs.terminal_failure, 1);
     const f = s.failed.find((x) => x.id === failedJob)!;
     assert.equal(f.beam, EVIL_BEAM);
-    assert.deepEqual(f.logTail.filter((l) => /line/.test(l)), ["first-line", "oops-log-line"]);
+    assert.deepEqual(
+      f.logTail.filter((l) => /line/.test(l)),
+      ["first-line", "oops-log-line"],
+    );
     const slow = s.running.find((x) => x.id === slowJob && x.agentId === "node1")!;
     assert.deepEqual([slow.progress?.phase, slow.progress?.pass, slow.progress?.dmTrialsDone], ["searching", 2, 30]);
     assert.ok(Math.abs(slow.progress!.etaS! - (60 * 126) / 30) < 5, "ETA from the share of DM trials searched");
@@ -200,12 +252,22 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     try {
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
       });
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(e.message));
-      page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+      page.on("console", (m) => {
+        if (m.type() === "error") pageErrors.push(m.text());
+      });
       await page.goto(`${web.url}/?token=${encodeURIComponent(token)}`);
       assert.equal(new URL(page.url()).search, "", "the token left the address bar");
 
@@ -225,7 +287,16 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
       // The live log: lines printed after the page loaded must appear.
       const core = coordinator.core;
       const attempt = core.tracker.job(slowJob)!.current_attempt_id!;
-      const lastLine = () => Math.max(0, ...[...core.logs.read(attempt).toString().matchAll(/slow-line-(\d+)/g)].map((m) => Number(m[1])));
+      const lastLine = () =>
+        Math.max(
+          0,
+          ...[
+            ...core.logs
+              .read(attempt)
+              .toString()
+              .matchAll(/slow-line-(\d+)/g),
+          ].map((m) => Number(m[1])),
+        );
       await page.locator(`#running tr[data-job="${slowJob}"]`).click();
       const afterClick = lastLine();
       await page.waitForFunction((n) => (document.getElementById("log")!.textContent ?? "").includes(`slow-line-${n}\n`), afterClick + 3, { timeout: 10_000 });
@@ -246,14 +317,23 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     const core = coordinator.core;
     let created = 0;
     const started = Date.now();
-    const events = await readSse(res, (evs) => {
-      if (evs.length === 1 && !created) {
-        assert.equal((JSON.parse(evs[0].data) as Snapshot).jobs.terminal_failure, 1);
-        created = core.tracker.createJob({ beam: "quick-fail", jobType: "commands", spec: { commands: [{ name: "c", argv: ["false"] }] }, reservation: { cores: 1, memory: 0, shm: 0 } });
-        core.dispatcher.schedule();
-      }
-      return evs.some((e) => (JSON.parse(e.data) as Snapshot).jobs.terminal_failure === 2);
-    }, 8000);
+    const events = await readSse(
+      res,
+      (evs) => {
+        if (evs.length === 1 && !created) {
+          assert.equal((JSON.parse(evs[0].data) as Snapshot).jobs.terminal_failure, 1);
+          created = core.tracker.createJob({
+            beam: "quick-fail",
+            jobType: "commands",
+            spec: { commands: [{ name: "c", argv: ["false"] }] },
+            reservation: { cores: 1, memory: 0, shm: 0 },
+          });
+          core.dispatcher.schedule();
+        }
+        return evs.some((e) => (JSON.parse(e.data) as Snapshot).jobs.terminal_failure === 2);
+      },
+      8000,
+    );
     const last = JSON.parse(events.at(-1)!.data) as Snapshot;
     assert.equal(last.jobs.terminal_failure, 2, "no snapshot with the second failure arrived");
     assert.ok(last.failed.some((f) => f.id === created));

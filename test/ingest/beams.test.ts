@@ -24,8 +24,12 @@ describe("ingest/beams: classify", () => {
 
   it("reads merged Mock and WAPP names as single-file beams", () => {
     assert.deepEqual(classify(`${MERGED_BEAM}.fits`, []), { kind: "merged-mock", beam: MERGED_BEAM, member: null, members: [] });
-    assert.deepEqual(classify("p2030_53478_41423_0123_G45.01+00.12_3.w4bit.fits", []),
-      { kind: "wapp", beam: "p2030_53478_41423_0123_G45.01+00.12_3", member: null, members: [] });
+    assert.deepEqual(classify("p2030_53478_41423_0123_G45.01+00.12_3.w4bit.fits", []), {
+      kind: "wapp",
+      beam: "p2030_53478_41423_0123_G45.01+00.12_3",
+      member: null,
+      members: [],
+    });
   });
 
   it("falls back to one file = one beam, named after the file without its extension", () => {
@@ -39,15 +43,22 @@ describe("ingest/beams: classify", () => {
   });
 
   it("rejects beam 7 of every built-in kind with a clear reason, as PALFA's can_add_file", () => {
-    for (const name of ["4bit-p2030.20230225.G037.00-00.10.C.b7s0g0.00000.fits", "p2030.20230225.G037.00-00.10.C.b7s1g0.00000.fits",
-      "p2030.20230225.G037.00-00.10.C.b7.00000.fits", "p2030_53478_41423_0123_G45.01+00.12_7.w4bit.fits"]) {
-      assert.throws(() => classify(name, []), (err: unknown) => {
-        assert.ok(err instanceof RejectedFile);
-        assert.equal(err.fileName, name);
-        assert.match(err.reason, /beam 7/);
-        assert.match(err.message, new RegExp(`^${name.replace(/[.+]/g, "\\$&")}: `));
-        return true;
-      });
+    for (const name of [
+      "4bit-p2030.20230225.G037.00-00.10.C.b7s0g0.00000.fits",
+      "p2030.20230225.G037.00-00.10.C.b7s1g0.00000.fits",
+      "p2030.20230225.G037.00-00.10.C.b7.00000.fits",
+      "p2030_53478_41423_0123_G45.01+00.12_7.w4bit.fits",
+    ]) {
+      assert.throws(
+        () => classify(name, []),
+        (err: unknown) => {
+          assert.ok(err instanceof RejectedFile);
+          assert.equal(err.fileName, name);
+          assert.match(err.reason, /beam 7/);
+          assert.match(err.message, new RegExp(`^${name.replace(/[.+]/g, "\\$&")}: `));
+          return true;
+        },
+      );
       assert.match(rejection(name, []) ?? "", /beam 7 is not an ALFA beam/);
     }
     assert.equal(rejection(S0, []), null);
@@ -64,22 +75,37 @@ describe("ingest/beams: classify", () => {
     // The second rule takes the Mock names away from the built-in kind.
     assert.deepEqual(classify(S0, rules), { kind: "whole-fits", beam: S0.slice(0, -5), member: null, members: [] });
     // A member value the rule does not list is refused.
-    assert.throws(() => classify("obs17_partc.dat", rules), (err: unknown) => err instanceof RejectedFile && /member "c" is not one of \["a","b"\]/.test(err.reason));
+    assert.throws(
+      () => classify("obs17_partc.dat", rules),
+      (err: unknown) => err instanceof RejectedFile && /member "c" is not one of \["a","b"\]/.test(err.reason),
+    );
     // Names no rule matches still reach the built-ins and the default.
     assert.equal(classify("p2030_53478_41423_0123_G45.01+00.12_3.w4bit.fits", rules).kind, "wapp");
     assert.equal(classify("other.dat", rules).kind, "default");
   });
 
   it("refuses unusable rules as config errors", () => {
-    assert.throws(() => classify("x", [{ name: "nobeam", regex: "^(?<b>x)$", members: [] }]), (err: unknown) => err instanceof BeamRuleError && /no \(\?<beam>…\) group/.test(err.message));
-    assert.throws(() => classify("x", [{ name: "nomember", regex: "^(?<beam>x)$", members: ["a", "b"] }]), /members \["a","b"\] are given but the regex has no \(\?<member>…\) group/);
+    assert.throws(
+      () => classify("x", [{ name: "nobeam", regex: "^(?<b>x)$", members: [] }]),
+      (err: unknown) => err instanceof BeamRuleError && /no \(\?<beam>…\) group/.test(err.message),
+    );
+    assert.throws(
+      () => classify("x", [{ name: "nomember", regex: "^(?<beam>x)$", members: ["a", "b"] }]),
+      /members \["a","b"\] are given but the regex has no \(\?<member>…\) group/,
+    );
     assert.throws(() => classify("x", [{ name: "bad", regex: "(", members: [] }]), /beams.rules 'bad': not a valid regular expression/);
   });
 });
 
 describe("ingest/beams: groupFiles", () => {
   it("pairs the real fixture halves into one beam with the merged name, s0 before s1", () => {
-    const r = groupFiles([{ id: 4, filename: `/d/${S1}` }, { id: 9, filename: `/d/${S0}` }], []);
+    const r = groupFiles(
+      [
+        { id: 4, filename: `/d/${S1}` },
+        { id: 9, filename: `/d/${S0}` },
+      ],
+      [],
+    );
     assert.deepEqual(r.complete, [{ beam: MERGED_BEAM, kind: "mock", fileIds: [9, 4] }]);
     assert.deepEqual(r.incomplete, []);
     assert.deepEqual(r.rejected, []);
@@ -92,26 +118,35 @@ describe("ingest/beams: groupFiles", () => {
   });
 
   it("pairs only halves whose other fields all match", () => {
-    const r = groupFiles([
-      { id: 1, filename: S0 },
-      { id: 2, filename: "p2030.20230225.G037.00-00.10.C.b0s1g0.00001.fits" }, // other scan
-      { id: 3, filename: "p2030.20230225.G037.00-00.10.C.b1s1g0.00000.fits" }, // other beam
-    ], []);
+    const r = groupFiles(
+      [
+        { id: 1, filename: S0 },
+        { id: 2, filename: "p2030.20230225.G037.00-00.10.C.b0s1g0.00001.fits" }, // other scan
+        { id: 3, filename: "p2030.20230225.G037.00-00.10.C.b1s1g0.00000.fits" }, // other beam
+      ],
+      [],
+    );
     assert.equal(r.complete.length, 0);
-    assert.deepEqual(r.incomplete.map((g) => [g.beam, g.missing]), [
-      [MERGED_BEAM, ["s1"]],
-      ["p2030.20230225.G037.00-00.10.C.b0.00001", ["s0"]],
-      ["p2030.20230225.G037.00-00.10.C.b1.00000", ["s0"]],
-    ]);
+    assert.deepEqual(
+      r.incomplete.map((g) => [g.beam, g.missing]),
+      [
+        [MERGED_BEAM, ["s1"]],
+        ["p2030.20230225.G037.00-00.10.C.b0.00001", ["s0"]],
+        ["p2030.20230225.G037.00-00.10.C.b1.00000", ["s0"]],
+      ],
+    );
   });
 
   it("makes each WAPP, merged Mock and default file its own beam", () => {
-    const r = groupFiles([
-      { id: 1, filename: "p2030_53478_41423_0123_G45.01+00.12_3.w4bit.fits" },
-      { id: 2, filename: "p2030_53478_41423_0123_G45.01+00.12_4.w4bit.fits" },
-      { id: 3, filename: `${MERGED_BEAM}.fits` },
-      { id: 4, filename: COMBINED },
-    ], []);
+    const r = groupFiles(
+      [
+        { id: 1, filename: "p2030_53478_41423_0123_G45.01+00.12_3.w4bit.fits" },
+        { id: 2, filename: "p2030_53478_41423_0123_G45.01+00.12_4.w4bit.fits" },
+        { id: 3, filename: `${MERGED_BEAM}.fits` },
+        { id: 4, filename: COMBINED },
+      ],
+      [],
+    );
     assert.deepEqual(r.complete, [
       { beam: "p2030_53478_41423_0123_G45.01+00.12_3", kind: "wapp", fileIds: [1] },
       { beam: "p2030_53478_41423_0123_G45.01+00.12_4", kind: "wapp", fileIds: [2] },
@@ -123,21 +158,40 @@ describe("ingest/beams: groupFiles", () => {
 
   it("completes a configured group only when every member is there", () => {
     const rules: BeamRule[] = [{ name: "trio", regex: "^(?<beam>scan\\d+)\\.(?<member>lo|mid|hi)\\.raw$", members: ["lo", "mid", "hi"] }];
-    const two = groupFiles([{ id: 1, filename: "scan7.hi.raw" }, { id: 2, filename: "scan7.lo.raw" }], rules);
+    const two = groupFiles(
+      [
+        { id: 1, filename: "scan7.hi.raw" },
+        { id: 2, filename: "scan7.lo.raw" },
+      ],
+      rules,
+    );
     assert.deepEqual(two.incomplete, [{ beam: "scan7", kind: "trio", have: ["lo", "hi"], missing: ["mid"], fileIds: [2, 1] }]);
-    const three = groupFiles([{ id: 1, filename: "scan7.hi.raw" }, { id: 2, filename: "scan7.lo.raw" }, { id: 3, filename: "scan7.mid.raw" }], rules);
+    const three = groupFiles(
+      [
+        { id: 1, filename: "scan7.hi.raw" },
+        { id: 2, filename: "scan7.lo.raw" },
+        { id: 3, filename: "scan7.mid.raw" },
+      ],
+      rules,
+    );
     assert.deepEqual(three.complete, [{ beam: "scan7", kind: "trio", fileIds: [2, 3, 1] }]);
   });
 
   it("leaves beam-7 files and second copies of a member out, with the reason", () => {
-    const r = groupFiles([
-      { id: 1, filename: S0 },
-      { id: 2, filename: `4bit-${S0}` },
-      { id: 3, filename: S1 },
-      { id: 4, filename: "p2030.20230225.G037.00-00.10.C.b7s0g0.00000.fits" },
-    ], []);
+    const r = groupFiles(
+      [
+        { id: 1, filename: S0 },
+        { id: 2, filename: `4bit-${S0}` },
+        { id: 3, filename: S1 },
+        { id: 4, filename: "p2030.20230225.G037.00-00.10.C.b7s0g0.00000.fits" },
+      ],
+      [],
+    );
     assert.deepEqual(r.complete, [{ beam: MERGED_BEAM, kind: "mock", fileIds: [1, 3] }]);
-    assert.deepEqual(r.rejected.map((x) => x.id), [2, 4]);
+    assert.deepEqual(
+      r.rejected.map((x) => x.id),
+      [2, 4],
+    );
     assert.match(r.rejected[0].reason, /already has its s0 file \(file id 1\)/);
     assert.match(r.rejected[1].reason, /beam 7/);
   });

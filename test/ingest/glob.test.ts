@@ -17,8 +17,17 @@ describe("ingest/glob: expandGlobs", () => {
 
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-glob-"));
-    for (const f of ["raw/a.b0s0g0.00000.fits", "raw/a.b0s1g0.00000.fits", "raw/a.b1s0g0.00000.fits", "raw/notes.txt",
-      "raw/.hidden.fits", "raw/night2/b.b0s0g0.00000.fits", "raw/night2/deep/c.fits", "raw/.snap/d.fits"]) touch(f);
+    for (const f of [
+      "raw/a.b0s0g0.00000.fits",
+      "raw/a.b0s1g0.00000.fits",
+      "raw/a.b1s0g0.00000.fits",
+      "raw/notes.txt",
+      "raw/.hidden.fits",
+      "raw/night2/b.b0s0g0.00000.fits",
+      "raw/night2/deep/c.fits",
+      "raw/.snap/d.fits",
+    ])
+      touch(f);
     fs.mkdirSync(path.join(tmp, "raw/dir.fits"));
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -36,8 +45,11 @@ describe("ingest/glob: expandGlobs", () => {
 
   it("matches ** as any number of directories, skipping dot-directories", () => {
     assert.deepEqual(rel(expandGlobs(["raw/**/*.fits"], tmp)).sort(), [
-      "raw/a.b0s0g0.00000.fits", "raw/a.b0s1g0.00000.fits", "raw/a.b1s0g0.00000.fits",
-      "raw/night2/b.b0s0g0.00000.fits", "raw/night2/deep/c.fits",
+      "raw/a.b0s0g0.00000.fits",
+      "raw/a.b0s1g0.00000.fits",
+      "raw/a.b1s0g0.00000.fits",
+      "raw/night2/b.b0s0g0.00000.fits",
+      "raw/night2/deep/c.fits",
     ]);
     assert.deepEqual(rel(expandGlobs(["*/*/b.*"], tmp)), ["raw/night2/b.b0s0g0.00000.fits"]);
   });

@@ -36,7 +36,8 @@ describe("ingest/register: registerFiles", () => {
   });
   const fileRow = (p: string) => db.prepare("SELECT * FROM files WHERE filename = ?").get(p) as FileRow | undefined;
   const jobs = () => db.prepare("SELECT * FROM jobs ORDER BY id").all() as JobRow[];
-  const fileIdsOfJob = (id: number) => (db.prepare("SELECT file_id FROM job_files WHERE job_id = ? ORDER BY id").all(id) as { file_id: number }[]).map((r) => r.file_id);
+  const fileIdsOfJob = (id: number) =>
+    (db.prepare("SELECT file_id FROM job_files WHERE job_id = ? ORDER BY id").all(id) as { file_id: number }[]).map((r) => r.file_id);
   /** A small dummy file with the given name (not real data: only the name is used). */
   const dummy = (name: string, dir = tmp) => {
     const p = path.join(dir, name);
@@ -64,7 +65,10 @@ describe("ingest/register: registerFiles", () => {
 
   it("groups the real Mock fixture halves into one job named after the merged beam", async () => {
     const r = await registerFiles(tracker, [S1, S0], config);
-    assert.deepEqual(r.added.map((a) => a.path), [S1, S0]);
+    assert.deepEqual(
+      r.added.map((a) => a.path),
+      [S1, S0],
+    );
     assert.deepEqual(r.skipped, []);
     assert.deepEqual(r.rejected, []);
     assert.deepEqual(r.waiting, []);
@@ -120,7 +124,10 @@ describe("ingest/register: registerFiles", () => {
     assert.deepEqual(counts(), { files: 1, jobs: 0, job_files: 0 });
 
     const second = await registerFiles(tracker, [S1], config);
-    assert.deepEqual(second.added.map((a) => a.path), [S1]);
+    assert.deepEqual(
+      second.added.map((a) => a.path),
+      [S1],
+    );
     assert.equal(second.jobsCreated.length, 1);
     assert.deepEqual(second.waiting, []);
     assert.deepEqual(counts(), { files: 2, jobs: 1, job_files: 2 });
@@ -165,10 +172,13 @@ describe("ingest/register: registerFiles", () => {
     const merged = dummy(`${MERGED_BEAM}.fits`);
     const r = await registerFiles(tracker, [wapp, merged], config);
     assert.equal(r.jobsCreated.length, 2);
-    assert.deepEqual(jobs().map((j) => [j.beam, fileIdsOfJob(j.id)]), [
-      ["p2030_53478_41423_0123_G45.01+00.12_3", [fileRow(wapp)!.id]],
-      [MERGED_BEAM, [fileRow(merged)!.id]],
-    ]);
+    assert.deepEqual(
+      jobs().map((j) => [j.beam, fileIdsOfJob(j.id)]),
+      [
+        ["p2030_53478_41423_0123_G45.01+00.12_3", [fileRow(wapp)!.id]],
+        [MERGED_BEAM, [fileRow(merged)!.id]],
+      ],
+    );
   });
 
   it("groups by a configured rule with members, and uses the default rule for other names", async () => {
@@ -176,7 +186,10 @@ describe("ingest/register: registerFiles", () => {
     const a = dummy("obs5_parta.dat");
     const first = await registerFiles(tracker, [a, COMBINED], cfg);
     // The real combine_mocks output name matches no PALFA kind: the default rule makes it one beam.
-    assert.deepEqual(jobs().map((j) => j.beam), ["p2030.20230225.G037.00-00.10.C.b0g0_0001"]);
+    assert.deepEqual(
+      jobs().map((j) => j.beam),
+      ["p2030.20230225.G037.00-00.10.C.b0g0_0001"],
+    );
     assert.deepEqual(first.waiting, ["obs5 (halves): have a, missing b"]);
     const b = dummy("obs5_partb.dat");
     const second = await registerFiles(tracker, [b], cfg);
@@ -206,7 +219,10 @@ describe("ingest/register: registerFiles", () => {
     await registerFiles(tracker, [S0], config);
     const copy = dummy(`4bit-${path.basename(S0)}`, path.join(tmp, "elsewhere"));
     const r = await registerFiles(tracker, [copy, S1], config);
-    assert.deepEqual(r.rejected.map((x) => x.path), [copy]);
+    assert.deepEqual(
+      r.rejected.map((x) => x.path),
+      [copy],
+    );
     assert.match(r.rejected[0].reason, new RegExp(`has its s0 file already: ${S0.replace(/[.]/g, "\\.")}`));
     assert.deepEqual(fileIdsOfJob(r.jobsCreated[0]), [fileRow(S0)!.id, fileRow(S1)!.id]);
   });
@@ -217,8 +233,14 @@ describe("ingest/register: registerFiles", () => {
     const other = dummy(`${MERGED_BEAM}.fits`, path.join(tmp, "a"));
     const otherAgain = dummy(`${MERGED_BEAM}.fits`, path.join(tmp, "b"));
     const r = await registerFiles(tracker, [sameName, other, otherAgain], config);
-    assert.deepEqual(r.added.map((a) => a.path), [other]);
-    assert.deepEqual(r.rejected.map((x) => x.path), [sameName, otherAgain]);
+    assert.deepEqual(
+      r.added.map((a) => a.path),
+      [other],
+    );
+    assert.deepEqual(
+      r.rejected.map((x) => x.path),
+      [sameName, otherAgain],
+    );
     assert.match(r.rejected[0].reason, /a file of the same name is tracked already: .*b0g0_0001\.fits \(file 1, downloaded\)/);
     assert.match(r.rejected[1].reason, /a file of the same name is tracked already: .*\/a\/.*\(given in this call too\)$/);
     assert.deepEqual(counts(), { files: 2, jobs: 2, job_files: 2 });
@@ -267,7 +289,11 @@ describe("ingest/register: registerFiles", () => {
       const locked = dummy("locked.fits");
       fs.chmodSync(locked, 0o000);
       let readable = true;
-      try { fs.closeSync(fs.openSync(locked, "r")); } catch { readable = false; }
+      try {
+        fs.closeSync(fs.openSync(locked, "r"));
+      } catch {
+        readable = false;
+      }
       // As root (or with CAP_DAC_OVERRIDE) mode 000 does not stop reads, so there
       // is nothing to refuse; the next test covers an unreadable file for root.
       if (readable) this.skip();
@@ -283,7 +309,10 @@ describe("ingest/register: registerFiles", () => {
       const missing = path.join(tmp, "missing.fits");
       await assert.rejects(registerFiles(tracker, [S0, missing, tmp], config), (err: unknown) => {
         assert.ok(err instanceof AddFilesError);
-        assert.deepEqual(err.problems.map((p) => p.path), [missing, tmp]);
+        assert.deepEqual(
+          err.problems.map((p) => p.path),
+          [missing, tmp],
+        );
         assert.match(err.message, /cannot add 2 files; nothing was registered:\n {2}- .*missing\.fits: no such file\n {2}- .*: is a directory/);
         return true;
       });

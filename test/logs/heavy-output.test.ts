@@ -55,7 +55,10 @@ describe("heavy step output", function () {
     assert.match(out.stdout, /\[beamflow: \d+(\.\d+)? MiB of output cut here \(log capped at 4(\.0)? MiB: head and tail kept\)\]/);
     assert.ok(out.stdout.length > 3 * 2 ** 20 && out.stdout.length < 4.2 * 2 ** 20, `${out.stdout.length} bytes shown`);
     // Memory: the coordinator streamed 300 MB to disk without holding it.
-    assert.ok(rssAfter - rssBefore < 120, `coordinator peak RSS grew from ${rssBefore.toFixed(0)} to ${rssAfter.toFixed(0)} MiB (${seconds.toFixed(1)} s for 300 MB)`);
+    assert.ok(
+      rssAfter - rssBefore < 120,
+      `coordinator peak RSS grew from ${rssBefore.toFixed(0)} to ${rssAfter.toFixed(0)} MiB (${seconds.toFixed(1)} s for 300 MB)`,
+    );
   });
 
   it("spools on the agent's disk while the coordinator is away, holds the step back when full, and loses nothing", async () => {
@@ -66,10 +69,16 @@ describe("heavy step output", function () {
     const spool = path.join(scratch, "beamflow-spool", "node1");
     const total = 400_000; // ~7 MB: more than the spool takes
     const a = cluster.admin();
-    const [job] = (await call(a, a.client.submitCommandJob, {
-      name: "printer", cores: 1, memory: 0, shm: 0, count: 1,
-      steps: [{ name: "command", argv: ["sh", "-c", `seq -f 'line %.0f' 1 ${total}`], timeoutS: 0, idleTimeoutS: 3 }],
-    })).jobIds;
+    const [job] = (
+      await call(a, a.client.submitCommandJob, {
+        name: "printer",
+        cores: 1,
+        memory: 0,
+        shm: 0,
+        count: 1,
+        steps: [{ name: "command", argv: ["sh", "-c", `seq -f 'line %.0f' 1 ${total}`], timeoutS: 0, idleTimeoutS: 3 }],
+      })
+    ).jobIds;
     await cluster.waitForJobs((js) => js[0]?.status === "submitted", "the job to start");
     await Cluster.kill(cluster.coordinator, "SIGKILL");
     await waitFor("the spool to fill to its bound", () => duBytes(spool) >= 4 * 2 ** 20, 60_000, 100);
@@ -83,7 +92,10 @@ describe("heavy step output", function () {
     assert.equal(done.status, "processed", detail.attempts.map((x) => `${x.errorClass}: ${x.details}`).join("\n"));
     assert.equal(detail.attempts.length, 1);
     const out = cluster.cli(["logs", String(job)]);
-    const got = out.stdout.split(/\r?\n/).filter((l) => l.startsWith("line ")).map((l) => Number(l.slice(5)));
+    const got = out.stdout
+      .split(/\r?\n/)
+      .filter((l) => l.startsWith("line "))
+      .map((l) => Number(l.slice(5)));
     assert.equal(got.length, total, "every line once");
     for (let i = 0; i < total; i++) if (got[i] !== i + 1) assert.fail(`line ${i + 1} is ${got[i]}`);
     await waitFor("the spool to empty", () => duBytes(spool) === 0, 10_000);

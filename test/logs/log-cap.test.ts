@@ -14,12 +14,17 @@ function lines(text: string): number[] {
 }
 
 function diskBytes(dir: string): number {
-  return fs.readdirSync(dir).filter((f) => !f.endsWith(".idx")).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => !f.endsWith(".idx"))
+    .reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
 }
 
 describe("log store with a size cap", () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "bf-logcap-")); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "bf-logcap-"));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** 2,000 chunks of 10 lines (110 bytes) each into a store capped at 8 KiB. */
@@ -39,10 +44,18 @@ describe("log store with a size cap", () => {
     const text = store.read(7).toString();
     const got = lines(text);
     const headCount = Math.floor(4096 / 110) * 10;
-    assert.deepEqual(got.slice(0, headCount), Array.from({ length: headCount }, (_, i) => i + 1), "the head, from line 1");
+    assert.deepEqual(
+      got.slice(0, headCount),
+      Array.from({ length: headCount }, (_, i) => i + 1),
+      "the head, from line 1",
+    );
     assert.equal(got[got.length - 1], 20_000, "the tail ends with the last line");
     const tail = got.slice(headCount);
-    assert.deepEqual(tail, Array.from({ length: tail.length }, (_, i) => 20_000 - tail.length + 1 + i), "the tail is contiguous");
+    assert.deepEqual(
+      tail,
+      Array.from({ length: tail.length }, (_, i) => 20_000 - tail.length + 1 + i),
+      "the tail is contiguous",
+    );
     assert.ok(tail.length * 11 >= 2048, "at least a quarter of the cap of tail");
     const marks = text.match(/\[beamflow: .* of output cut here \(log capped at 8(\.0)? KiB: head and tail kept\)\]/g);
     assert.equal(marks?.length, 1, text.slice(headCount * 11, headCount * 11 + 200));
@@ -65,20 +78,30 @@ describe("log store with a size cap", () => {
     const text = odd.join("");
     assert.equal((text.match(/output cut here/g) ?? []).length, 1);
     // Chunk k (1-based) holds lines 10k-9 .. 10k; odd chunks only.
-    assert.ok(lines(text).every((n) => Math.ceil(n / 10) % 2 === 1 || n === 20_001), "only the odd step's chunks");
+    assert.ok(
+      lines(text).every((n) => Math.ceil(n / 10) % 2 === 1 || n === 20_001),
+      "only the odd step's chunks",
+    );
   });
 
   it("keeps everything when the cap is 0", () => {
     const store = new LogStore(dir, { maxBytes: 0 });
     fill(store, 300);
-    assert.deepEqual(lines(store.read(7).toString()), Array.from({ length: 3000 }, (_, i) => i + 1));
+    assert.deepEqual(
+      lines(store.read(7).toString()),
+      Array.from({ length: 3000 }, (_, i) => i + 1),
+    );
   });
 
   it("cuts off bytes a crash left after the last indexed chunk", () => {
     const store = new LogStore(dir, { maxBytes: 8192 });
     fill(store, 100);
     const start = (f: string) => Number(f.split(".tail-")[1]);
-    const segment = fs.readdirSync(dir).filter((f) => f.includes(".tail-")).sort((a, b) => start(a) - start(b)).pop()!;
+    const segment = fs
+      .readdirSync(dir)
+      .filter((f) => f.includes(".tail-"))
+      .sort((a, b) => start(a) - start(b))
+      .pop()!;
     fs.appendFileSync(path.join(dir, segment), "half a chunk the index never saw");
     const reopened = new LogStore(dir, { maxBytes: 8192 });
     assert.equal(reopened.size(7), 100 * 110);

@@ -16,7 +16,10 @@ function follow(cluster: Cluster, args: string[]): { child: ChildProcess; done: 
 }
 
 function numbered(out: string): number[] {
-  return out.split("\n").filter((l) => /^line \d+$/.test(l)).map((l) => Number(l.slice(5)));
+  return out
+    .split("\n")
+    .filter((l) => /^line \d+$/.test(l))
+    .map((l) => Number(l.slice(5)));
 }
 
 describe("beamflow logs", function () {
@@ -30,8 +33,15 @@ describe("beamflow logs", function () {
     await cluster.startAgent("node1");
     const a = cluster.admin();
     const r = await call(a, a.client.submitCommandJob, {
-      name: "two-steps", cores: 1, memory: 0, shm: 0, count: 1,
-      steps: [{ name: "first", argv: ["sh", "-c", "echo one; echo two"], timeoutS: 0, idleTimeoutS: 0 }, { name: "second", argv: ["echo", "three"], timeoutS: 0, idleTimeoutS: 0 }],
+      name: "two-steps",
+      cores: 1,
+      memory: 0,
+      shm: 0,
+      count: 1,
+      steps: [
+        { name: "first", argv: ["sh", "-c", "echo one; echo two"], timeoutS: 0, idleTimeoutS: 0 },
+        { name: "second", argv: ["echo", "three"], timeoutS: 0, idleTimeoutS: 0 },
+      ],
     });
     await cluster.waitForJobs((js) => js[0]?.status === "processed", "the job to finish");
     const all = cluster.cli(["logs", String(r.jobIds[0])]);
@@ -49,11 +59,17 @@ describe("beamflow logs", function () {
     await cluster.startCoordinator();
     await cluster.startAgent("node1");
     const total = 200_000;
-    const [job] = await cluster.submit(["sh", "-c", `i=1; while [ $i -le ${total} ]; do echo "line $i"; if [ $((i % 20000)) -eq 0 ]; then sleep 0.3; fi; i=$((i+1)); done`]);
+    const [job] = await cluster.submit([
+      "sh",
+      "-c",
+      `i=1; while [ $i -le ${total} ]; do echo "line $i"; if [ $((i % 20000)) -eq 0 ]; then sleep 0.3; fi; i=$((i+1)); done`,
+    ]);
     await cluster.waitForJobs((js) => js[0]?.status === "submitted", "the job to start");
     const f = follow(cluster, [String(job), "-f"]);
     let seen = 0;
-    f.child.stdout!.on("data", (d: Buffer) => { seen += d.toString().split("\n").length - 1; });
+    f.child.stdout!.on("data", (d: Buffer) => {
+      seen += d.toString().split("\n").length - 1;
+    });
     await waitFor("some output", () => seen > 20_000, 60_000);
     await Cluster.kill(cluster.coordinator, "SIGKILL");
     await new Promise((r) => setTimeout(r, 500));
@@ -61,7 +77,15 @@ describe("beamflow logs", function () {
     const res = await f.done;
     assert.equal(res.status, 0, res.err);
     const lines = numbered(res.out);
-    if (lines.length !== total) { const miss = []; let j = 0; for (let i = 1; i <= total && miss.length < 5; i++) { if (lines[j] === i) j++; else miss.push(i); } assert.fail(`got ${lines.length} lines; missing ${miss.join(",")}`); }
+    if (lines.length !== total) {
+      const miss = [];
+      let j = 0;
+      for (let i = 1; i <= total && miss.length < 5; i++) {
+        if (lines[j] === i) j++;
+        else miss.push(i);
+      }
+      assert.fail(`got ${lines.length} lines; missing ${miss.join(",")}`);
+    }
     for (let i = 0; i < total; i++) if (lines[i] !== i + 1) assert.fail(`line ${i + 1} is '${lines[i]}'`);
   });
 });

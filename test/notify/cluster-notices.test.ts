@@ -18,7 +18,15 @@ describe("notices from a running coordinator", function () {
     smtp = await startSmtp();
     cluster = await Cluster.create({
       jobs: { max_attempts: 2 },
-      notify: { email: { enabled: true, smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true }, from: "beamflow@localhost", to: ["ops@localhost"], on_failure_retry: false } },
+      notify: {
+        email: {
+          enabled: true,
+          smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
+          from: "beamflow@localhost",
+          to: ["ops@localhost"],
+          on_failure_retry: false,
+        },
+      },
     });
     await cluster.startCoordinator();
     await cluster.startAgent("node1");

@@ -47,8 +47,14 @@ describe("notify: notices from tracker outcomes", () => {
     const a1 = run(job, "a1");
     const o1 = t.fail(a1, "a1", "step_failed", "prepsubband exited with status 1", MAX);
     assert.deepEqual(noticeForJobChange(t, o1, { maxAttempts: MAX }), {
-      kind: "job_failed_will_retry", job, beam: "beamA", attempt: a1, attemptsUsed: 1, maxAttempts: MAX,
-      errorClass: "step_failed", error: "prepsubband exited with status 1",
+      kind: "job_failed_will_retry",
+      job,
+      beam: "beamA",
+      attempt: a1,
+      attemptsUsed: 1,
+      maxAttempts: MAX,
+      errorClass: "step_failed",
+      error: "prepsubband exited with status 1",
     });
 
     const lost = run(job, "a2");
@@ -60,9 +66,14 @@ describe("notify: notices from tracker outcomes", () => {
     const e = noticeForJobChange(t, o3, { maxAttempts: MAX });
     assert.ok(e && e.kind === "job_failed_for_good");
     assert.equal(e.beam, "beamA");
-    assert.deepEqual(e.attempts.map((a) => [a.id, a.agent, a.status, a.errorClass]), [
-      [a1, "a1", "processing_failed", "step_failed"], [lost, "a2", "lost", "lost"], [a3, "a2", "processing_failed", "step_failed"],
-    ]);
+    assert.deepEqual(
+      e.attempts.map((a) => [a.id, a.agent, a.status, a.errorClass]),
+      [
+        [a1, "a1", "processing_failed", "step_failed"],
+        [lost, "a2", "lost", "lost"],
+        [a3, "a2", "processing_failed", "step_failed"],
+      ],
+    );
     assert.equal(e.lastError, "step_failed: accelsearch killed by SIGKILL");
     assert.equal(e.rawDataDeleted, false);
     assert.equal((noticeForJobChange(t, o3, { maxAttempts: MAX, rawDataDeleted: true }) as typeof e).rawDataDeleted, true);
@@ -96,8 +107,13 @@ describe("notify: notices from tracker outcomes", () => {
     assert.equal(noticeForJobChange(t, first, { maxAttempts: MAX }), undefined);
     const last = t.uploads.failed(t.uploads.begin(job, a), job, a, "compare", "pdm_candidates row 1: sigma differs", 2);
     assert.deepEqual(noticeForJobChange(t, last, { maxAttempts: MAX }), {
-      kind: "upload_failed", job, beam: "beamF", attempt: a, uploadsTried: 2,
-      lastError: "compare: pdm_candidates row 1: sigma differs", resultsDir: "/results/60000/beamF/0/1",
+      kind: "upload_failed",
+      job,
+      beam: "beamF",
+      attempt: a,
+      uploadsTried: 2,
+      lastError: "compare: pdm_candidates row 1: sigma differs",
+      resultsDir: "/results/60000/beamF/0/1",
     });
   });
 

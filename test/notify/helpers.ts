@@ -29,7 +29,10 @@ export async function startSmtp(auth?: { user: string; pass: string }, rejectRcp
     allowInsecureAuth: true,
     authMethods: ["PLAIN", "LOGIN"],
     logger: false,
-    onConnect(_session, cb) { state.connections++; cb(); },
+    onConnect(_session, cb) {
+      state.connections++;
+      cb();
+    },
     onAuth(a, _session, cb) {
       if (auth && a.username === auth.user && a.password === auth.pass) cb(null, { user: a.username });
       else cb(new Error("Invalid username or password"));
@@ -58,8 +61,12 @@ export async function startSmtp(auth?: { user: string; pass: string }, rejectRcp
   const port = (server.server.address() as net.AddressInfo).port;
   return {
     port,
-    get mails() { return state.mails; },
-    get connections() { return state.connections; },
+    get mails() {
+      return state.mails;
+    },
+    get connections() {
+      return state.connections;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -99,15 +106,34 @@ export async function startHook(reply: (n: number) => number = () => 200): Promi
   return {
     url: `http://127.0.0.1:${port}/hooks/beamflow`,
     requests,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 /** A pino logger writing JSON lines into memory. */
 export function captureLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
   const raw: string[] = [];
-  const log = pino({ level: "debug" }, { write: (s: string) => { raw.push(s); } });
-  return { log, lines: () => raw.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  const log = pino(
+    { level: "debug" },
+    {
+      write: (s: string) => {
+        raw.push(s);
+      },
+    },
+  );
+  return {
+    log,
+    lines: () =>
+      raw
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 // ---- a small MIME reader: enough for nodemailer's single-part text/plain messages ----
@@ -116,9 +142,8 @@ function decodeWords(value: string): string {
   return value
     .replace(/(=\?[^?]+\?[BbQq]\?[^?]*\?=)\s+(?==\?)/g, "$1")
     .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_m, _charset: string, enc: string, text: string) =>
-      enc.toUpperCase() === "B"
-        ? Buffer.from(text, "base64").toString("utf8")
-        : decodeQp(text.replace(/_/g, " ")));
+      enc.toUpperCase() === "B" ? Buffer.from(text, "base64").toString("utf8") : decodeQp(text.replace(/_/g, " ")),
+    );
 }
 
 function decodeQp(s: string): string {

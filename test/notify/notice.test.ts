@@ -6,7 +6,15 @@ import { agentDrained, agentLost, BEAM, crashed, forGood, precheck, uploadFailed
 
 describe("notify: config section", () => {
   it("parses {} to both channels off, with every default", () => {
-    const sw = { on_failure_retry: true, on_terminal_failure: true, on_crash: true, on_agent_lost: true, on_agent_drained: true, on_precheck_failure: true, on_upload_failure: true };
+    const sw = {
+      on_failure_retry: true,
+      on_terminal_failure: true,
+      on_crash: true,
+      on_agent_lost: true,
+      on_agent_drained: true,
+      on_precheck_failure: true,
+      on_upload_failure: true,
+    };
     assert.deepEqual(notifySchema.parse({}), {
       email: { enabled: false, smtp: { host: "", port: 25, secure: false, ignore_tls: false }, from: "", to: [], subject_prefix: "beamflow:", ...sw },
       webhook: { enabled: false, timeout_s: 10, ...sw },
@@ -33,8 +41,24 @@ describe("notify: buildNotice", () => {
   it("failed for good: subject '<prefix> <what> — job <id> (<beam>)'; the body lists attempts, agents, statuses, errors, last error, raw data", () => {
     const n = buildNotice(forGood, "[palfa]");
     assert.equal(n.subject, `[palfa] failed for good — job 12 (${BEAM})`);
-    for (const s of ["Job 12", BEAM, "#101", "node-a", "#102", "node-b", "lost", "#103", "node-c", "processing_failed", "prepsubband exited with status 1",
-      "lease expired", "Last error:", "(out of memory?)", "Raw data deleted: no", "beamflow retry 12"]) {
+    for (const s of [
+      "Job 12",
+      BEAM,
+      "#101",
+      "node-a",
+      "#102",
+      "node-b",
+      "lost",
+      "#103",
+      "node-c",
+      "processing_failed",
+      "prepsubband exited with status 1",
+      "lease expired",
+      "Last error:",
+      "(out of memory?)",
+      "Raw data deleted: no",
+      "beamflow retry 12",
+    ]) {
       assert.ok(n.text.includes(s), `body has ${JSON.stringify(s)}`);
     }
     const { kind, ...data } = forGood;

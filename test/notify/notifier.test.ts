@@ -13,14 +13,22 @@ import { captureLogger, deadPort, parseMail, startHook, startSmtp } from "./help
 const FAST = { retry: { tries: 3, backoffMs: 20, maxBackoffMs: 100 }, emailTimeouts: { connectionMs: 2000, greetingMs: 2000, socketMs: 5000 } };
 
 function mailCfg(port: number, extra: Partial<NonNullable<NotifyConfigInput["email"]>> = {}): NotifyConfigInput["email"] {
-  return { enabled: true, smtp: { host: "127.0.0.1", port, ignore_tls: true }, from: "beamflow@localhost", to: ["ops@example.org", "pi@example.org"], ...extra };
+  return {
+    enabled: true,
+    smtp: { host: "127.0.0.1", port, ignore_tls: true },
+    from: "beamflow@localhost",
+    to: ["ops@example.org", "pi@example.org"],
+    ...extra,
+  };
 }
 
 describe("notify: Notifier", () => {
   let dir: string;
   const cleanups: (() => Promise<void> | void)[] = [];
 
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-notify-")); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-notify-"));
+  });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -49,9 +57,15 @@ describe("notify: Notifier", () => {
     assert.equal(mail.subject, `[palfa] failed for good — job 12 (${BEAM})`);
     assert.match(mail.headers["content-type"]!, /^text\/plain/);
     assert.equal(mail.headers["x-beamflow-event"], "job_failed_for_good");
-    for (const s of [`Job 12 (beam ${BEAM}) failed for good`, "#101  agent node-a  processing_failed  step_failed", "prepsubband exited with status 1",
-      "#102  agent node-b  lost", "#103  agent node-c  processing_failed", "Last error:\n    step_failed: accelsearch killed by SIGKILL\n    (out of memory?)",
-      "Raw data deleted: no"]) {
+    for (const s of [
+      `Job 12 (beam ${BEAM}) failed for good`,
+      "#101  agent node-a  processing_failed  step_failed",
+      "prepsubband exited with status 1",
+      "#102  agent node-b  lost",
+      "#103  agent node-c  processing_failed",
+      "Last error:\n    step_failed: accelsearch killed by SIGKILL\n    (out of memory?)",
+      "Raw data deleted: no",
+    ]) {
       assert.ok(mail.text.includes(s), `body has ${JSON.stringify(s)}:\n${mail.text}`);
     }
     const sent = lines().filter((l) => l.msg === "notice sent");
@@ -65,28 +79,39 @@ describe("notify: Notifier", () => {
     cleanups.push(() => smtp.close());
     const pwFile = path.join(dir, "smtp.pw");
     fs.writeFileSync(pwFile, "s3cret-pw\n", { mode: 0o600 });
-    const { n, lines } = notifier({ email: mailCfg(smtp.port, { smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true, user: "beamflow", password_file: pwFile } }) });
+    const { n, lines } = notifier({
+      email: mailCfg(smtp.port, { smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true, user: "beamflow", password_file: pwFile } }),
+    });
     fs.rmSync(pwFile); // read at start: not needed any more
     await n.notify(willRetry);
     assert.equal(smtp.mails.length, 1);
     assert.equal(smtp.mails[0]!.user, "beamflow");
     assert.ok(!JSON.stringify(lines()).includes("s3cret-pw"));
 
-    assert.throws(() => new Notifier(notifySchema.parse({ email: mailCfg(1, { smtp: { host: "h", user: "u", password_file: path.join(dir, "missing") } }) }), captureLogger().log),
-      (err: unknown) => err instanceof NotifyConfigError && /password_file: cannot read .*missing: ENOENT/.test(err.message));
+    assert.throws(
+      () =>
+        new Notifier(
+          notifySchema.parse({ email: mailCfg(1, { smtp: { host: "h", user: "u", password_file: path.join(dir, "missing") } }) }),
+          captureLogger().log,
+        ),
+      (err: unknown) => err instanceof NotifyConfigError && /password_file: cannot read .*missing: ENOENT/.test(err.message),
+    );
   });
 
   it("sends nothing when the notice's switch is off (per channel) or the channel is disabled", async () => {
     const smtp = await startSmtp();
     const hook = await startHook();
-    cleanups.push(() => smtp.close(), () => hook.close());
+    cleanups.push(
+      () => smtp.close(),
+      () => hook.close(),
+    );
     const { n } = notifier({
       email: mailCfg(smtp.port, { on_terminal_failure: false, on_precheck_failure: false }),
       webhook: { enabled: true, url: hook.url, on_failure_retry: false, on_precheck_failure: false },
     });
-    await n.notify(forGood);   // email off, webhook on
+    await n.notify(forGood); // email off, webhook on
     await n.notify(willRetry); // email on, webhook off
-    await n.notify(precheck);  // both off
+    await n.notify(precheck); // both off
     assert.equal(smtp.connections, 1);
     assert.equal(smtp.mails.length, 1);
     assert.equal(parseMail(smtp.mails[0]!.raw).headers["x-beamflow-event"], "job_failed_will_retry");
@@ -108,7 +133,14 @@ describe("notify: Notifier", () => {
     assert.ok(Date.now() - t0 < 3000);
 
     const mine = lines().filter((l) => l.channel === "email");
-    assert.deepEqual(mine.map((l) => [l.level, l.tries]), [[40, 1], [40, 2], [50, 3]]);
+    assert.deepEqual(
+      mine.map((l) => [l.level, l.tries]),
+      [
+        [40, 1],
+        [40, 2],
+        [50, 3],
+      ],
+    );
     const last = mine.at(-1)!;
     assert.match(String(last.msg), /not delivered after 3 tries: dropped/);
     assert.match(String(last.err), /ECONNREFUSED/);
@@ -159,25 +191,38 @@ describe("notify: Notifier", () => {
     assert.equal(hook.requests[0]!.body, hook.requests[1]!.body);
     assert.equal(hook.requests[0]!.headers["x-beamflow-delivery"], hook.requests[1]!.headers["x-beamflow-delivery"]);
     assert.equal(hook.requests[0]!.headers["x-beamflow-signature"], undefined); // no secret_file: unsigned
-    const log = lines().filter((l) => l.channel === "webhook").map((l) => [l.level, l.msg, l.tries]);
-    assert.deepEqual(log, [[40, "notice not delivered; will retry", 1], [30, "notice sent", 2]]);
+    const log = lines()
+      .filter((l) => l.channel === "webhook")
+      .map((l) => [l.level, l.msg, l.tries]);
+    assert.deepEqual(log, [
+      [40, "notice not delivered; will retry", 1],
+      [30, "notice sent", 2],
+    ]);
     assert.match(String(lines().find((l) => l.level === 40)!.err), /HTTP 500/);
   });
 
   it("a refusal that would come back the same (webhook 4xx, SMTP 550) is not retried", async () => {
     const hook = await startHook(() => 400);
     const smtp = await startSmtp(undefined, true);
-    cleanups.push(() => hook.close(), () => smtp.close());
+    cleanups.push(
+      () => hook.close(),
+      () => smtp.close(),
+    );
     const { n, lines } = notifier({ email: mailCfg(smtp.port), webhook: { enabled: true, url: hook.url } });
     await n.notify(willRetry);
     assert.equal(hook.requests.length, 1);
     assert.equal(smtp.connections, 1);
     assert.equal(smtp.mails.length, 0);
-    const err = lines().filter((l) => l.level === 50).sort((a, b) => String(a.channel).localeCompare(String(b.channel)));
-    assert.deepEqual(err.map((l) => [l.channel, l.tries, l.msg]), [
-      ["email", 1, "notice refused: dropped (retrying would not help)"],
-      ["webhook", 1, "notice refused: dropped (retrying would not help)"],
-    ]);
+    const err = lines()
+      .filter((l) => l.level === 50)
+      .sort((a, b) => String(a.channel).localeCompare(String(b.channel)));
+    assert.deepEqual(
+      err.map((l) => [l.channel, l.tries, l.msg]),
+      [
+        ["email", 1, "notice refused: dropped (retrying would not help)"],
+        ["webhook", 1, "notice refused: dropped (retrying would not help)"],
+      ],
+    );
     assert.match(String(err[0]!.err), /550/);
     assert.match(String(err[1]!.err), /HTTP 400/);
     assert.equal(lines().filter((l) => l.level === 40).length, 0);

@@ -113,8 +113,11 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
     const pfd = path.join(scratch, CAND1);
     const json = path.join(scratch, "plotted.json");
     const started = Date.now();
-    const r = spawnSync(python.argv[0], [...python.argv.slice(1), PFD_PLOT_SCRIPT, pfd, "-o", `${pfd}.png`, "--json", json],
-      { cwd: scratch, env: { ...process.env, ...toolchainStepEnv(cfg) }, encoding: "utf8" });
+    const r = spawnSync(python.argv[0], [...python.argv.slice(1), PFD_PLOT_SCRIPT, pfd, "-o", `${pfd}.png`, "--json", json], {
+      cwd: scratch,
+      env: { ...process.env, ...toolchainStepEnv(cfg) },
+      encoding: "utf8",
+    });
     const seconds = (Date.now() - started) / 1000;
     assert.equal(r.status, 0, `${r.stderr}${r.stdout}`);
     assert.match(r.stdout, /: DM 57\.000, P_topo 89\.2952416\d* ms, P_bary 89\.3013382\d* ms, reduced chi\^2 38\.628 \(56\.7 sigma\)/);
@@ -135,13 +138,15 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
     // The right-hand part, which giza's page leaves out (the cropped render is 850 px wide of 1025).
     assert.equal(PNG.sync.read(fs.readFileSync(CROPPED)).width, 850, "the fixture's gs render of prepfold's .ps is the cropped one");
     assert.ok(ink(png, 0.75, 0.93, 0.59, 0.67) > 0.01, "reduced chi^2 vs P-dot");
-    assert.ok(ink(png, 0.75, 0.93, 0.42, 0.50) > 0.01, "reduced chi^2 vs period");
-    assert.ok(ink(png, 0.75, 0.93, 0.10, 0.28, colourful) > 0.5, "the P-Pdot plane in prepfold's colours");
-    assert.ok(ink(png, 0.80, 0.94, 0.68, 0.94) > 0.01, "search information text, right column");
+    assert.ok(ink(png, 0.75, 0.93, 0.42, 0.5) > 0.01, "reduced chi^2 vs period");
+    assert.ok(ink(png, 0.75, 0.93, 0.1, 0.28, colourful) > 0.5, "the P-Pdot plane in prepfold's colours");
+    assert.ok(ink(png, 0.8, 0.94, 0.68, 0.94) > 0.01, "search information text, right column");
     assert.ok(ink(png, 0.0, 1.0, 0.0, 0.09) > 0.003, "the bottom strip: axis titles and the file name");
     const box = inkBox(png);
-    assert.ok(box.x0 >= 10 && box.y0 >= 10 && box.x1 <= png.width - 10 && box.y1 <= png.height - 10,
-      `nothing runs off the page: ink from (${box.x0}, ${box.y0}) to (${box.x1}, ${box.y1})`);
+    assert.ok(
+      box.x0 >= 10 && box.y0 >= 10 && box.x1 <= png.width - 10 && box.y1 <= png.height - 10,
+      `nothing runs off the page: ink from (${box.x0}, ${box.y0}) to (${box.x1}, ${box.y1})`,
+    );
 
     // The numbers, against what prepfold itself wrote.
     const bp = readBestprofFile(`${pfd}.bestprof`);
@@ -151,10 +156,14 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
     assert.equal(plotted.data_folded, bp.dataFolded);
     assert.equal(plotted.profile_bins, bp.profileBins);
     for (const [ours, theirs, what] of [
-      [plotted.data_avg, bp.dataAvg, "data avg"], [plotted.data_stddev, bp.dataStdDev, "data stddev"],
-      [plotted.profile_avg, bp.profileAvg, "profile avg"], [plotted.profile_stddev, bp.profileStdDev, "profile stddev"],
-      [plotted.p_topo_ms, bp.pTopoMs!.value, "P topo"], [plotted.p_bary_ms, bp.pBaryMs!.value, "P bary"],
-      [plotted.pd_topo, bp.pdotTopo!.value, "P' topo"], [plotted.pd_bary, bp.pdotBary!.value, "P' bary"],
+      [plotted.data_avg, bp.dataAvg, "data avg"],
+      [plotted.data_stddev, bp.dataStdDev, "data stddev"],
+      [plotted.profile_avg, bp.profileAvg, "profile avg"],
+      [plotted.profile_stddev, bp.profileStdDev, "profile stddev"],
+      [plotted.p_topo_ms, bp.pTopoMs!.value, "P topo"],
+      [plotted.p_bary_ms, bp.pBaryMs!.value, "P bary"],
+      [plotted.pd_topo, bp.pdotTopo!.value, "P' topo"],
+      [plotted.pd_bary, bp.pdotBary!.value, "P' bary"],
     ] as const) {
       assert.ok(Math.abs(ours - theirs) <= 1e-12 * Math.abs(theirs), `${what}: ${ours} vs ${theirs}`);
     }
@@ -169,17 +178,44 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
 
     // The text as the plot shows it (prepfold's formats; nice_output_2 for values with errors).
     for (const line of [
-      "Candidate:  ACCEL_Cand_1", "Telescope:  Arecibo", "Epoch_topo = 60000.25000000000", "Epoch_bary = 60000.24738035382",
-      "T_sample", "=  6.5476e-05", "Data Folded", "=  552960", "Data Avg", "=  962.3", "Data StdDev", "=  25",
-      "Profile Bins", "=  100", "Profile Avg", "=  5.315e+06", "Profile StdDev", "=  1859",
-      "RA_J2000 = 19:03:05.8000", "DEC_J2000 = 03:27:19.0000", "Best Fit Parameters",
+      "Candidate:  ACCEL_Cand_1",
+      "Telescope:  Arecibo",
+      "Epoch_topo = 60000.25000000000",
+      "Epoch_bary = 60000.24738035382",
+      "T_sample",
+      "=  6.5476e-05",
+      "Data Folded",
+      "=  552960",
+      "Data Avg",
+      "=  962.3",
+      "Data StdDev",
+      "=  25",
+      "Profile Bins",
+      "=  100",
+      "Profile Avg",
+      "=  5.315e+06",
+      "Profile StdDev",
+      "=  1859",
+      "RA_J2000 = 19:03:05.8000",
+      "DEC_J2000 = 03:27:19.0000",
+      "Best Fit Parameters",
       "DOF_eff = 94.57   chi^2_red = 38.628   P(Noise) ~ 0   (56.7 sigma)",
       "Dispersion Measure (DM; pc/cm^3) = 57.000",
-      "P_topo (ms) = 89.2952(15)", "P'_topo (s/s) = 2.4(3.1)x10^-7", "P''_topo (s/s^2) = 0.0(5.6)x10^-8",
-      "P_bary (ms) = 89.3013(15)", "P'_bary (s/s) = 2.4(3.1)x10^-7", "P''_bary (s/s^2) = 0.0(5.6)x10^-8",
-      "Binary Parameters", "P_orb (s) = N/A", "a_1sin(i)/c (s) = N/A", "e = N/A", "omega (rad) = N/A", "T_peri = N/A",
+      "P_topo (ms) = 89.2952(15)",
+      "P'_topo (s/s) = 2.4(3.1)x10^-7",
+      "P''_topo (s/s^2) = 0.0(5.6)x10^-8",
+      "P_bary (ms) = 89.3013(15)",
+      "P'_bary (s/s) = 2.4(3.1)x10^-7",
+      "P''_bary (s/s^2) = 0.0(5.6)x10^-8",
+      "Binary Parameters",
+      "P_orb (s) = N/A",
+      "a_1sin(i)/c (s) = N/A",
+      "e = N/A",
+      "omega (rad) = N/A",
+      "T_peri = N/A",
       "beam_J1903.fits",
-    ]) assert.ok(plotted.text.includes(line), `the plot shows '${line}' (it shows: ${JSON.stringify(plotted.text)})`);
+    ])
+      assert.ok(plotted.text.includes(line), `the plot shows '${line}' (it shows: ${JSON.stringify(plotted.text)})`);
     // ... and those rounded values are the .bestprof's.
     const pTopo = parseMeasurement(plotted.text.find((t) => t.startsWith("P_topo (ms) = "))!.slice("P_topo (ms) = ".length))!;
     assert.ok(Math.abs(pTopo.value - bp.pTopoMs!.value) <= pTopo.uncertainty / 2 + 1e-12);
@@ -200,7 +236,7 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
     assert.equal(r.status, 0, `${r.stderr}${r.stdout}`);
     const png = PNG.sync.read(fs.readFileSync(`${pfd}.png`));
     assert.deepEqual([png.width, png.height], [1100, 850]);
-    assert.ok(ink(png, 0.75, 0.93, 0.10, 0.28, colourful) > 0.5, "the P-Pdot plane is there");
+    assert.ok(ink(png, 0.75, 0.93, 0.1, 0.28, colourful) > 0.5, "the P-Pdot plane is there");
     // prepfold's .ps is left as prepfold wrote it (nothing here touches it).
     assert.ok(!fs.existsSync(`${pfd}.ps`));
   });
@@ -216,7 +252,11 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
   it("a python without PRESTO's package fails the toolchain when it loads, and doctor says how to fix it", async () => {
     const bad = path.join(scratch, "bad-python");
     fs.mkdirSync(bad);
-    fs.writeFileSync(path.join(bad, "python"), "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\necho \"ModuleNotFoundError: No module named 'presto'\" >&2\nexit 1\n", { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bad, "python"),
+      "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\necho \"ModuleNotFoundError: No module named 'presto'\" >&2\nexit 1\n",
+      { mode: 0o755 },
+    );
     const cfg: ToolchainConfig = { path: [bad, STANDINS], prefix: "", wrapper: [], prestoDir: "", psrfitsUtilsDir: "" };
     await assert.rejects(Toolchain.load(cfg, { mock: false }), (err: unknown) => {
       assert.ok(err instanceof PlotPythonError, String(err));

@@ -42,7 +42,7 @@ describe("wire contract (proto-loader client, no generated code)", () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-wire-"));
-    const cfg = defaultConfig(dir, { coordinator: { listen: `127.0.0.1:${await freePort()}`, http_listen: "" } })
+    const cfg = defaultConfig(dir, { coordinator: { listen: `127.0.0.1:${await freePort()}`, http_listen: "" } });
     createTracker(cfg.coordinator.db);
     coordinator = await Coordinator.start(cfg, { log: silentLogger() });
     pkg = loadServices();
@@ -58,18 +58,25 @@ describe("wire contract (proto-loader client, no generated code)", () => {
   });
 
   it("refuses admin calls without the admin token", async () => {
-    await assert.rejects(unary(admin, "Status", {}, new grpc.Metadata()), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /admin token/.test(e.details));
-    await assert.rejects(unary(admin, "Status", {}, metadata({ authorization: "Bearer wrong" })), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED);
+    await assert.rejects(
+      unary(admin, "Status", {}, new grpc.Metadata()),
+      (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /admin token/.test(e.details),
+    );
+    await assert.rejects(
+      unary(admin, "Status", {}, metadata({ authorization: "Bearer wrong" })),
+      (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED,
+    );
   });
 
   it("refuses an unknown agent and a wrong token, naming the problem", async () => {
     const client = new pkg.AgentService(agentAddr, grpc.credentials.createInsecure());
-    const refused = (md: grpc.Metadata) => new Promise<grpc.ServiceError>((resolve) => {
-      const call = client.Connect(md);
-      call.on("error", resolve);
-      call.on("data", () => {});
-      call.write({ hello: { agent_id: "ghost", hostname: "h", version: "v" } });
-    });
+    const refused = (md: grpc.Metadata) =>
+      new Promise<grpc.ServiceError>((resolve) => {
+        const call = client.Connect(md);
+        call.on("error", resolve);
+        call.on("data", () => {});
+        call.write({ hello: { agent_id: "ghost", hostname: "h", version: "v" } });
+      });
     const unknown = await refused(metadata({ authorization: "Bearer abc", "x-beamflow-agent": "ghost" }));
     assert.equal(unknown.code, grpc.status.UNAUTHENTICATED);
     assert.match(unknown.details, /unknown agent 'ghost'/);
@@ -82,18 +89,37 @@ describe("wire contract (proto-loader client, no generated code)", () => {
   it("carries a whole attempt: Hello, Welcome, Assign, accept, step, result, ack", async () => {
     const reg = await unary(admin, "RegisterAgent", { agent_id: "wire2", rotate: false }, adminMd);
     assert.equal(typeof reg.token, "string");
-    const submitted = await unary(admin, "SubmitCommandJob", {
-      name: "wire", steps: [{ name: "hello", argv: ["echo", "hi"], timeout_s: 5, idle_timeout_s: 0 }], cores: 1, memory: 0, shm: 0, count: 1,
-    }, adminMd);
+    const submitted = await unary(
+      admin,
+      "SubmitCommandJob",
+      {
+        name: "wire",
+        steps: [{ name: "hello", argv: ["echo", "hi"], timeout_s: 5, idle_timeout_s: 0 }],
+        cores: 1,
+        memory: 0,
+        shm: 0,
+        count: 1,
+      },
+      adminMd,
+    );
     const [jobId] = submitted.job_ids;
 
     const client = new pkg.AgentService(agentAddr, grpc.credentials.createInsecure());
     const call = client.Connect(metadata({ authorization: `Bearer ${reg.token}`, "x-beamflow-agent": "wire2" }));
     const inbox: Any[] = [];
     const waiters: ((m: Any) => void)[] = [];
-    call.on("data", (m: Any) => { const w = waiters.shift(); if (w) w(m); else inbox.push(m); });
+    call.on("data", (m: Any) => {
+      const w = waiters.shift();
+      if (w) w(m);
+      else inbox.push(m);
+    });
     call.on("error", () => {});
-    const next = () => new Promise<Any>((resolve) => { const m = inbox.shift(); if (m) resolve(m); else waiters.push(resolve); });
+    const next = () =>
+      new Promise<Any>((resolve) => {
+        const m = inbox.shift();
+        if (m) resolve(m);
+        else waiters.push(resolve);
+      });
 
     const resources = { cores: 2, load1: 0.5, memory_total: 8e9, memory_free: 6e9, shm_total: 4e9, shm_free: 4e9, scratch_free: 1e11 };
     call.write({ hello: { agent_id: "wire2", hostname: "wirehost", version: "test", labels: { rack: "r1" }, held: [], resources } });
@@ -106,7 +132,10 @@ describe("wire contract (proto-loader client, no generated code)", () => {
     const a = assign.assign;
     assert.equal(a.job_id, jobId);
     assert.equal(a.job_type, "commands");
-    assert.deepEqual(a.commands.steps.map((s: Any) => [s.name, s.argv, s.timeout_s]), [["hello", ["echo", "hi"], 5]]);
+    assert.deepEqual(
+      a.commands.steps.map((s: Any) => [s.name, s.argv, s.timeout_s]),
+      [["hello", ["echo", "hi"], 5]],
+    );
     assert.equal(a.reservation.cores, 1);
 
     call.write({ assign_reply: { attempt_id: a.attempt_id, accepted: true } });
@@ -124,7 +153,10 @@ describe("wire contract (proto-loader client, no generated code)", () => {
     const detail = await unary(admin, "GetJob", { id: jobId }, adminMd);
     assert.equal(detail.job.status, "processed");
     assert.equal(detail.attempts[0].steps[0].exit_code, 0);
-    assert.deepEqual(detail.diagnostics.map((d: Any) => [d.name, d.value]), [["RFI mask percentage", 1.25]]);
+    assert.deepEqual(
+      detail.diagnostics.map((d: Any) => [d.name, d.value]),
+      [["RFI mask percentage", 1.25]],
+    );
     const agents = await unary(admin, "ListAgents", {}, adminMd);
     const me = agents.agents.find((x: Any) => x.id === "wire2");
     assert.equal(me.hostname, "wirehost");

@@ -45,7 +45,7 @@ describe("results pushed from the agent to the coordinator", function () {
     coordinator.core.tracker.registerAgent("node2", false);
     client = new AgentServiceClient(coordinator.agentAddress, grpc.credentials.createInsecure());
     const def = protoLoader.loadSync(["agent.proto"], { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, defaults: true, oneofs: true });
-    raw = new ((grpc.loadPackageDefinition(def) as Any).beamflow.v1.AgentService)(coordinator.agentAddress, grpc.credentials.createInsecure());
+    raw = new (grpc.loadPackageDefinition(def) as Any).beamflow.v1.AgentService(coordinator.agentAddress, grpc.credentials.createInsecure());
     built = await buildResultsDir(path.join(dir, "agent-results"));
   });
 
@@ -100,9 +100,15 @@ describe("results pushed from the agent to the coordinator", function () {
     const attempt = runningAttempt();
     const data = Buffer.from("x");
     for (const bad of ["../escaped", "sub/../../escaped", "/tmp/escaped", "./manifest.json", ""]) {
-      const files = [{ path: bad, size: 1, sha256: sha(data) }, { path: "manifest.json", size: 1, sha256: sha(data) }];
-      await assert.rejects(crafted([{ manifest: { attempt_id: attempt, files } }, { data: { file: 0, data } }]),
-        (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /plain file name/.test(e.details), bad);
+      const files = [
+        { path: bad, size: 1, sha256: sha(data) },
+        { path: "manifest.json", size: 1, sha256: sha(data) },
+      ];
+      await assert.rejects(
+        crafted([{ manifest: { attempt_id: attempt, files } }, { data: { file: 0, data } }]),
+        (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /plain file name/.test(e.details),
+        bad,
+      );
     }
     assert.equal(fs.existsSync(path.join(cfg.results.dir, "..", "escaped")), false);
     assert.equal(fs.existsSync("/tmp/escaped"), false);
@@ -113,11 +119,22 @@ describe("results pushed from the agent to the coordinator", function () {
     const attempt = runningAttempt();
     const before = filedResults().length;
     const good = Buffer.from("the real bytes");
-    const files = [{ path: "a.txt", size: good.length, sha256: sha(good) }, { path: "manifest.json", size: 2, sha256: sha(Buffer.from("{}")) }];
-    await assert.rejects(crafted([{ manifest: { attempt_id: attempt, files } }, { data: { file: 0, data: Buffer.from("the fake bytes") } }, { data: { file: 1, data: Buffer.from("{}") } }]),
-      (e: grpc.ServiceError) => e.code === grpc.status.DATA_LOSS && /^a\.txt: SHA-256/.test(e.details));
-    await assert.rejects(crafted([{ manifest: { attempt_id: attempt, files } }, { data: { file: 0, data: Buffer.concat([good, good]) } }]),
-      (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /a\.txt: more than the 14 bytes/.test(e.details));
+    const files = [
+      { path: "a.txt", size: good.length, sha256: sha(good) },
+      { path: "manifest.json", size: 2, sha256: sha(Buffer.from("{}")) },
+    ];
+    await assert.rejects(
+      crafted([
+        { manifest: { attempt_id: attempt, files } },
+        { data: { file: 0, data: Buffer.from("the fake bytes") } },
+        { data: { file: 1, data: Buffer.from("{}") } },
+      ]),
+      (e: grpc.ServiceError) => e.code === grpc.status.DATA_LOSS && /^a\.txt: SHA-256/.test(e.details),
+    );
+    await assert.rejects(
+      crafted([{ manifest: { attempt_id: attempt, files } }, { data: { file: 0, data: Buffer.concat([good, good]) } }]),
+      (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /a\.txt: more than the 14 bytes/.test(e.details),
+    );
     assert.equal(filedResults().length, before);
     assert.deepEqual(fs.readdirSync(path.join(cfg.results.dir, ".incoming")), []);
   });
@@ -126,9 +143,21 @@ describe("results pushed from the agent to the coordinator", function () {
     const attempt = runningAttempt();
     const before = filedResults().length;
     const big = crypto.randomBytes(3 << 20);
-    const files = [{ path: "big.bin", size: big.length, sha256: sha(big) }, { path: "manifest.json", size: 2, sha256: sha(Buffer.from("{}")) }];
-    await assert.rejects(crafted([{ manifest: { attempt_id: attempt, files } }, { data: { file: 0, data: big.subarray(0, 1 << 20) } }, { data: { file: 0, data: big.subarray(1 << 20) } }], { cancelAfter: 2 }),
-      (e: grpc.ServiceError) => e.code === grpc.status.CANCELLED);
+    const files = [
+      { path: "big.bin", size: big.length, sha256: sha(big) },
+      { path: "manifest.json", size: 2, sha256: sha(Buffer.from("{}")) },
+    ];
+    await assert.rejects(
+      crafted(
+        [
+          { manifest: { attempt_id: attempt, files } },
+          { data: { file: 0, data: big.subarray(0, 1 << 20) } },
+          { data: { file: 0, data: big.subarray(1 << 20) } },
+        ],
+        { cancelAfter: 2 },
+      ),
+      (e: grpc.ServiceError) => e.code === grpc.status.CANCELLED,
+    );
     await waitFor("the partial transfer to be removed", () => fs.readdirSync(path.join(cfg.results.dir, ".incoming")).length === 0);
     assert.equal(filedResults().length, before);
     assert.equal(coordinator.core.tracker.attempt(attempt)!.output_dir, "");
@@ -136,10 +165,14 @@ describe("results pushed from the agent to the coordinator", function () {
 
   it("refuses a push for an attempt the caller does not hold, and an unauthenticated one", async () => {
     const theirs = runningAttempt("node2");
-    await assert.rejects(pushResults(client, bearerMetadata(token, "node1"), theirs, built.dir),
-      (e: grpc.ServiceError) => e.code === grpc.status.PERMISSION_DENIED && new RegExp(`attempt ${theirs} is not running on agent node1`).test(e.details));
-    await assert.rejects(pushResults(client, bearerMetadata("wrong", "node1"), theirs, built.dir),
-      (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED);
+    await assert.rejects(
+      pushResults(client, bearerMetadata(token, "node1"), theirs, built.dir),
+      (e: grpc.ServiceError) => e.code === grpc.status.PERMISSION_DENIED && new RegExp(`attempt ${theirs} is not running on agent node1`).test(e.details),
+    );
+    await assert.rejects(
+      pushResults(client, bearerMetadata("wrong", "node1"), theirs, built.dir),
+      (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED,
+    );
     assert.equal(coordinator.core.tracker.attempt(theirs)!.output_dir, "");
   });
 });

@@ -62,11 +62,9 @@ describe("killStaleProcessGroups", function () {
     // The step ignores SIGHUP (as nohup'd or daemon-ish programs do), so it outlives the
     // pty hangup that the agent's death causes.
     const script = "trap '' HUP; sleep 300 & echo ready; wait";
-    const agent = spawn(
-      process.execPath,
-      ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "fixtures", "crash-agent.ts"), stateDir, script],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
+    const agent = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "fixtures", "crash-agent.ts"), stateDir, script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     agent.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     try {

@@ -27,7 +27,10 @@ describe("StepRunner: running steps", function () {
     assert.equal(res.ok, true);
     assert.equal(res.failed, undefined);
     assert.equal(res.steps.length, 3);
-    assert.deepEqual(starts.map((s) => s.index), [0, 1, 2]);
+    assert.deepEqual(
+      starts.map((s) => s.index),
+      [0, 1, 2],
+    );
     assert.deepEqual(finishes, res.steps);
     for (const [i, o] of res.steps.entries()) {
       assert.equal(o.index, i);
@@ -134,7 +137,14 @@ describe("StepRunner: running steps", function () {
     const dir = fs.realpathSync(tmpDir());
     let out = "";
     const res = await runner.run(
-      [{ name: "env", argv: ["bash", "-c", 'echo "$PWD|$BEAM|$TERM|$(tput cols 2>/dev/null || stty size)|${PATH:+haspath}"; [ -t 1 ] && echo tty'], cwd: dir, env: { BEAM: "b 7" } }],
+      [
+        {
+          name: "env",
+          argv: ["bash", "-c", 'echo "$PWD|$BEAM|$TERM|$(tput cols 2>/dev/null || stty size)|${PATH:+haspath}"; [ -t 1 ] && echo tty'],
+          cwd: dir,
+          env: { BEAM: "b 7" },
+        },
+      ],
       { onOutput: (_i, _n, d) => (out += d.toString()) },
     );
     assert.equal(res.ok, true);
@@ -187,7 +197,10 @@ describe("StepRunner: running steps", function () {
     const bytes = new Array<number>(steps.length).fill(0);
     const res = await runner.run(steps, { onOutput: (i, _n, d) => (bytes[i]! += d.length) });
     assert.equal(res.ok, true);
-    assert.deepEqual(bytes, steps.map(() => 20000));
+    assert.deepEqual(
+      bytes,
+      steps.map(() => 20000),
+    );
   });
 
   it("does not re-encode bytes (invalid UTF-8 arrives unchanged)", async () => {

@@ -101,10 +101,7 @@ describe("StepRunner: stopping steps", function () {
     const { runner } = newRunner();
     // ticks at 0, 0.3, ... 1.2 s (running past the 1 s limit, never silent for 1 s), then goes
     // quiet: the limit fires 1 s after the last tick
-    const res = await runner.run(
-      [{ ...sh("for i in 1 2 3 4 5; do echo tick; sleep 0.3; done; sleep 300", "quiet"), idleTimeoutS: 1 }],
-      {},
-    );
+    const res = await runner.run([{ ...sh("for i in 1 2 3 4 5; do echo tick; sleep 0.3; done; sleep 300", "quiet"), idleTimeoutS: 1 }], {});
     assert.equal(res.failed!.errorClass, "no_output");
     assert.match(res.failed!.error!, /produced no output for 1 s \(idleTimeoutS\); process group \d+ killed with SIGTERM/);
     assert.ok(res.failed!.wallS >= 2.1 && res.failed!.wallS < 3, `wallS ${res.failed!.wallS}`);

@@ -25,16 +25,34 @@ const FIXTURE_PLAN = [{ lodm: 0, dmstep: 1, dms_per_call: 26, calls: 6, nsub: 33
 
 /** The 18 diagnostics PALFA's uploader stored (names exactly as PALFA spelt them). */
 const PALFA_DIAGNOSTICS = [
-  "RFI mask percentage", "RFIfind png", "Periodicty summary plot", "Rejected cands plot", "Sifting summary", "Sifting report",
-  "Accelcands list", "Num cands folded", "Num cands produced", "Min sigma folded", "Num cands above threshold", "Zaplist used",
-  "Search parameters", "Sigma threshold", "Max cands allowed to fold", "Percent zapped total", "Percent zapped below 10 Hz",
+  "RFI mask percentage",
+  "RFIfind png",
+  "Periodicty summary plot",
+  "Rejected cands plot",
+  "Sifting summary",
+  "Sifting report",
+  "Accelcands list",
+  "Num cands folded",
+  "Num cands produced",
+  "Min sigma folded",
+  "Num cands above threshold",
+  "Zaplist used",
+  "Search parameters",
+  "Sigma threshold",
+  "Max cands allowed to fold",
+  "Percent zapped total",
+  "Percent zapped below 10 Hz",
   "Percent zapped below 1 Hz",
 ];
 
 function invocations(log: string): string[][] {
   // Calls without arguments are the agent reading each program's usage (its flags); `python -c` is its check
   // that the plotting python imports PRESTO's package.
-  return fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[])
+  return fs
+    .readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as string[])
     .filter((c) => c.length > 1 && !(path.basename(c[0]) === "python" && c[1] === "-c"));
 }
 
@@ -49,9 +67,14 @@ describe("palfa-search job with the stand-in toolchain", function () {
       jobs: { type: "palfa-search" },
       dispatch: { cores_per_beam: 2, memory_per_beam: 0 },
       search: {
-        ddplan_source: "explicit", ddplan: FIXTURE_PLAN, use_subbands: false, low_T_to_search: 0.5,
+        ddplan_source: "explicit",
+        ddplan: FIXTURE_PLAN,
+        use_subbands: false,
+        low_T_to_search: 0.5,
         // The fixture's sifting (sift_cands.py) used a low-DM cutoff of 1.0; two folds as in the fixture.
-        low_DM_cutoff: 1.0, to_prepfold_sigma: 12, sifting_sigma_threshold: 5.0,
+        low_DM_cutoff: 1.0,
+        to_prepfold_sigma: 12,
+        sifting_sigma_threshold: 5.0,
       },
       zaplists: {},
     });
@@ -71,7 +94,13 @@ describe("palfa-search job with the stand-in toolchain", function () {
   });
 
   async function startAgent(extra: Record<string, unknown> = {}) {
-    await cluster.startAgent("node1", { cores: 2, work_base: `/dev/shm/beamflow-test-${process.pid}`, scratch_dir: path.join(cluster.dir, "scratch"), toolchain: { path: [TOOLCHAIN] }, ...extra });
+    await cluster.startAgent("node1", {
+      cores: 2,
+      work_base: `/dev/shm/beamflow-test-${process.pid}`,
+      scratch_dir: path.join(cluster.dir, "scratch"),
+      toolchain: { path: [TOOLCHAIN] },
+      ...extra,
+    });
   }
 
   function addBeam(name = "beam_J1903.fits", source = COMBINED): string {
@@ -96,7 +125,11 @@ describe("palfa-search job with the stand-in toolchain", function () {
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
-    const [job] = await cluster.waitForJobs((js) => js.length === 1 && ["uploaded", "upload_failed", "terminal_failure"].includes(js[0].status), "the search and its upload to end", 360_000);
+    const [job] = await cluster.waitForJobs(
+      (js) => js.length === 1 && ["uploaded", "upload_failed", "terminal_failure"].includes(js[0].status),
+      "the search and its upload to end",
+      360_000,
+    );
     polling = false;
     await poller;
     const a = cluster.admin();
@@ -104,8 +137,12 @@ describe("palfa-search job with the stand-in toolchain", function () {
     const searching = seen.filter((x) => x.phase === "searching" && x.dmTrialsDone > 0);
     assert.ok(searching.length >= 3, `progress seen while searching: ${JSON.stringify(seen.slice(0, 3))}`);
     assert.ok(searching.every((x) => x.passes === 6 && x.dmTrials === 156 && x.pass >= 1 && x.pass <= 6));
-    assert.ok(searching.some((x) => x.etaS !== undefined && x.etaS > 0 && x.etaS < 600), "an estimate of the time left");
-    for (let i = 1; i < searching.length; i++) assert.ok(searching[i].dmTrialsDone >= searching[i - 1].dmTrialsDone && searching[i].pass >= searching[i - 1].pass, "progress only moves forward");
+    assert.ok(
+      searching.some((x) => x.etaS !== undefined && x.etaS > 0 && x.etaS < 600),
+      "an estimate of the time left",
+    );
+    for (let i = 1; i < searching.length; i++)
+      assert.ok(searching[i].dmTrialsDone >= searching[i - 1].dmTrialsDone && searching[i].pass >= searching[i - 1].pass, "progress only moves forward");
     assert.equal(detail.progress, undefined, "no progress once the attempt is over");
     const shown = progressLine(searching[searching.length - 1]);
     assert.match(shown, /^now: searching, DM pass \d\/6, \d+\/156 DM trials searched, running \S+(, about \S+ left)?$/);
@@ -114,7 +151,10 @@ describe("palfa-search job with the stand-in toolchain", function () {
     if (process.env.BEAMFLOW_TEST_TIMING) {
       const wall = attempt.finishedAt - attempt.startedAt;
       const byName = new Map<string, number>();
-      for (const st of attempt.steps) { const k = st.name.split(" ")[0]; byName.set(k, (byName.get(k) ?? 0) + st.wallS); }
+      for (const st of attempt.steps) {
+        const k = st.name.split(" ")[0];
+        byName.set(k, (byName.get(k) ?? 0) + st.wallS);
+      }
       console.log({ wall, steps: attempt.steps.length, byName });
     }
 
@@ -122,33 +162,51 @@ describe("palfa-search job with the stand-in toolchain", function () {
     const calls = invocations(standinLog);
     const names = calls.map((c) => path.basename(c[0]));
     assert.equal(names[0], "rfifind");
-    assert.deepEqual(calls[0].slice(1, -1), ["-psrfits", "-ncpus", "2", "-time", "2.097152", "-o", "beam_J1903"], "PALFA's flags, plus -ncpus for the reserved cores");
+    assert.deepEqual(
+      calls[0].slice(1, -1),
+      ["-psrfits", "-ncpus", "2", "-time", "2.097152", "-o", "beam_J1903"],
+      "PALFA's flags, plus -ncpus for the reserved cores",
+    );
     assert.equal(path.basename(calls[0][calls[0].length - 1]), "beam_J1903.fits");
     assert.equal(names.filter((n) => n === "prepsubband").length, 6);
     assert.equal(names.filter((n) => n === "realfft").length, 156);
     assert.equal(names.filter((n) => n === "accelsearch").length, 156 * 2 - 26, "no high-z search in the zero-DM pass");
     const accel = calls.filter((c) => path.basename(c[0]) === "accelsearch" && c[c.length - 1].endsWith("_DM57.00.fft"));
-    assert.deepEqual(accel.map((c) => c.slice(1, -1)), [
-      ["-numharm", "16", "-sigma", "2.0", "-zmax", "0", "-flo", "2.0"],
-      ["-numharm", "8", "-sigma", "3.0", "-zmax", "50", "-flo", "1.0"],
-    ], "PALFA's flags; v6.0.1 polishes harmonics by default, so no -harmpolish");
+    assert.deepEqual(
+      accel.map((c) => c.slice(1, -1)),
+      [
+        ["-numharm", "16", "-sigma", "2.0", "-zmax", "0", "-flo", "2.0"],
+        ["-numharm", "8", "-sigma", "3.0", "-zmax", "50", "-flo", "1.0"],
+      ],
+      "PALFA's flags; v6.0.1 polishes harmonics by default, so no -harmpolish",
+    );
     const zap = calls.find((c) => path.basename(c[0]) === "zapbirds")!;
     assert.deepEqual(zap.slice(1, 6), ["-zap", "-zapfile", zap[3], "-baryv", "-6.82723e-05"]);
     assert.equal(names.filter((n) => n === "single_pulse_search.py").length >= 6, true);
     assert.equal(names.filter((n) => n === "prepfold").length, 2);
     // Each fold's plot is drawn from its .pfd (pfd_plot.py); gs renders only the rfifind and single-pulse pages.
     const plots = calls.filter((c) => path.basename(c[0]) === "python");
-    assert.deepEqual(plots.map((c) => [path.basename(c[1]), path.basename(c[2]), c[3], path.basename(c[4])]).sort(), [1, 5].map((n) =>
-      ["pfd_plot.py", `beam_J1903_DM57.00_Z0_ACCEL_Cand_${n}.pfd`, "-o", `beam_J1903_DM57.00_Z0_ACCEL_Cand_${n}.pfd.png`]));
+    assert.deepEqual(
+      plots.map((c) => [path.basename(c[1]), path.basename(c[2]), c[3], path.basename(c[4])]).sort(),
+      [1, 5].map((n) => ["pfd_plot.py", `beam_J1903_DM57.00_Z0_ACCEL_Cand_${n}.pfd`, "-o", `beam_J1903_DM57.00_Z0_ACCEL_Cand_${n}.pfd.png`]),
+    );
     assert.ok(calls.filter((c) => path.basename(c[0]) === "gs").every((c) => !c[c.length - 1].endsWith(".pfd.ps")));
     // Each DM trial's chain runs in order: realfft before zapbirds before rednoise before accelsearch.
-    const order = (dm: string) => calls.map((c, i) => [i, path.basename(c[0]), c[c.length - 1]] as const).filter(([, , f]) => f.includes(`_DM${dm}.`)).map(([, n]) => n);
+    const order = (dm: string) =>
+      calls
+        .map((c, i) => [i, path.basename(c[0]), c[c.length - 1]] as const)
+        .filter(([, , f]) => f.includes(`_DM${dm}.`))
+        .map(([, n]) => n);
     assert.deepEqual(order("57.00").slice(0, 5), ["realfft", "zapbirds", "rednoise", "accelsearch", "accelsearch"]);
 
     // The results came back to the coordinator, verified, into PALFA's layout (the copy is named beam_J1903.fits
     // and its header has no IBEAM, so the beam is unknown); the agent's copy is gone.
     const results = attempt.resultsDir;
-    assert.match(results, new RegExp(`^${cluster.dataDir}/results/60000/beam_J1903/beam-unknown/${attempt.id}$`), `results/<MJD>/<obs>/<beam>/<attempt>: ${results}`);
+    assert.match(
+      results,
+      new RegExp(`^${cluster.dataDir}/results/60000/beam_J1903/beam-unknown/${attempt.id}$`),
+      `results/<MJD>/<obs>/<beam>/<attempt>: ${results}`,
+    );
     const manifest = JSON.parse(fs.readFileSync(path.join(results, "manifest.json"), "utf8")) as Manifest;
     assert.ok(manifest.files.length > 20);
     assert.deepEqual(await verifyManifest(results, manifest), [], "every file as its SHA-256 says");
@@ -224,7 +282,11 @@ describe("palfa-search job with the stand-in toolchain", function () {
       await startAgent({ work_base: small });
       addBeam();
       // The first attempt's failure is enough (the second would fail the same way).
-      const [job] = await cluster.waitForJobs((js) => js[0]?.failures >= 1 || ["uploaded", "processed"].includes(js[0]?.status), "the first attempt to fail", 60_000);
+      const [job] = await cluster.waitForJobs(
+        (js) => js[0]?.failures >= 1 || ["uploaded", "processed"].includes(js[0]?.status),
+        "the first attempt to fail",
+        60_000,
+      );
       const a = cluster.admin();
       const detail = await call(a, a.client.getJob, { id: job.id });
       assert.equal(job.failures, 1, job.status);
@@ -243,7 +305,16 @@ describe("palfa-search job with the stand-in toolchain", function () {
   it("refuses a beam shorter than low_T_to_search", async () => {
     await startAgent();
     // 1 s of data against PALFA's 20 s minimum.
-    const r = cluster.cli(["add-files", "--param", "low_T_to_search=20", (() => { const f = path.join(cluster.dir, "beam_short.fits"); fs.copyFileSync(COMBINED, f); return f; })()]);
+    const r = cluster.cli([
+      "add-files",
+      "--param",
+      "low_T_to_search=20",
+      (() => {
+        const f = path.join(cluster.dir, "beam_short.fits");
+        fs.copyFileSync(COMBINED, f);
+        return f;
+      })(),
+    ]);
     assert.equal(r.status, 0, r.stderr);
     const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the short beam to fail", 60_000);
     const a = cluster.admin();

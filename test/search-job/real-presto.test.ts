@@ -29,7 +29,10 @@ const ENDED = ["uploaded", "upload_failed", "terminal_failure"];
 
 /** The agent's PATH without PRESTO: it must find the programs through the configured prefix. */
 function pathWithoutPresto(): string {
-  return (process.env.PATH ?? "").split(":").filter((d) => d && !d.startsWith(PRESTO_PREFIX)).join(":");
+  return (process.env.PATH ?? "")
+    .split(":")
+    .filter((d) => d && !d.startsWith(PRESTO_PREFIX))
+    .join(":");
 }
 
 describe("palfa-search with the real PRESTO", function () {
@@ -56,9 +59,16 @@ describe("palfa-search with the real PRESTO", function () {
       zaplists,
     });
     await cluster.startCoordinator();
-    await cluster.startAgent("node1", {
-      cores: 2, work_base: shm, scratch_dir: path.join(cluster.dir, "scratch"), toolchain: { prefix: PRESTO_PREFIX },
-    }, { PATH: pathWithoutPresto(), PRESTO: "", PYTHONPATH: "" });
+    await cluster.startAgent(
+      "node1",
+      {
+        cores: 2,
+        work_base: shm,
+        scratch_dir: path.join(cluster.dir, "scratch"),
+        toolchain: { prefix: PRESTO_PREFIX },
+      },
+      { PATH: pathWithoutPresto(), PRESTO: "", PYTHONPATH: "" },
+    );
   }
 
   async function searched(): Promise<{ beam: string; detail: JobDetail }> {

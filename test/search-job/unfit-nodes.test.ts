@@ -21,7 +21,10 @@ const ZAPLIST = path.join(FIXTURES, "presto", "beam_J1903", "beam_J1903.zaplist"
 /** Three DM trials around the fixture pulsar's DM (57): a quick search that still folds. */
 const SMALL_PLAN = [{ lodm: 56, dmstep: 1, dms_per_call: 3, calls: 1, nsub: 33, downsamp: 8 }];
 /** The test's PATH without a real PRESTO, so an agent finds only what its config names. */
-const PATH_WITHOUT_PRESTO = (process.env.PATH ?? "").split(":").filter((d) => d && !d.startsWith("/opt/presto")).join(":");
+const PATH_WITHOUT_PRESTO = (process.env.PATH ?? "")
+  .split(":")
+  .filter((d) => d && !d.startsWith("/opt/presto"))
+  .join(":");
 
 const FINISHED = ["uploaded", "upload_failed", "terminal_failure"];
 
@@ -37,8 +40,13 @@ describe("nodes that cannot search get no beams", function () {
       jobs: { type: "palfa-search", ...over.jobs },
       dispatch: { cores_per_beam: 2, memory_per_beam: 0, ...over.dispatch },
       search: {
-        ddplan_source: "explicit", ddplan: SMALL_PLAN, use_subbands: false, low_T_to_search: 0.5,
-        low_DM_cutoff: 1.0, to_prepfold_sigma: 12, sifting_sigma_threshold: 5.0,
+        ddplan_source: "explicit",
+        ddplan: SMALL_PLAN,
+        use_subbands: false,
+        low_T_to_search: 0.5,
+        low_DM_cutoff: 1.0,
+        to_prepfold_sigma: 12,
+        sifting_sigma_threshold: 5.0,
       },
       zaplists: {},
     });
@@ -62,9 +70,17 @@ describe("nodes that cannot search get no beams", function () {
 
   /** An agent with its own work dir under /dev/shm and the given toolchain dirs; PATH has no real PRESTO. */
   function startAgent(id: string, toolchainPath: string[], extra: Record<string, unknown> = {}) {
-    return cluster.startAgent(id, {
-      cores: 2, work_base: path.join(shm, id), scratch_dir: path.join(cluster.dir, `${id}-scratch`), toolchain: { path: toolchainPath }, ...extra,
-    }, { PATH: PATH_WITHOUT_PRESTO, PRESTO: undefined });
+    return cluster.startAgent(
+      id,
+      {
+        cores: 2,
+        work_base: path.join(shm, id),
+        scratch_dir: path.join(cluster.dir, `${id}-scratch`),
+        toolchain: { path: toolchainPath },
+        ...extra,
+      },
+      { PATH: PATH_WITHOUT_PRESTO, PRESTO: undefined },
+    );
   }
 
   /** A toolchain dir of symlinks to the stand-ins, without the programs named. */
@@ -114,12 +130,20 @@ describe("nodes that cannot search get no beams", function () {
     await startAgent("working", [TOOLCHAIN]);
     addBeams("beam_a", "beam_b", "beam_c");
 
-    const jobs = await cluster.waitForJobs((js) => js.length === 3 && js.every((j) => FINISHED.includes(j.status)), "every beam to be searched and uploaded", 180_000);
+    const jobs = await cluster.waitForJobs(
+      (js) => js.length === 3 && js.every((j) => FINISHED.includes(j.status)),
+      "every beam to be searched and uploaded",
+      180_000,
+    );
     for (const j of jobs) {
       const d = await detail(j.id);
       assert.equal(j.status, "uploaded", `job ${j.id}: ${j.details}`);
       assert.equal(j.failures, 0);
-      assert.deepEqual(d.attempts.map((a) => [a.agentId, a.status]), [["working", "processed"]], `job ${j.id} ran once, on the working agent`);
+      assert.deepEqual(
+        d.attempts.map((a) => [a.agentId, a.status]),
+        [["working", "processed"]],
+        `job ${j.id} ran once, on the working agent`,
+      );
     }
 
     const broken = (await agents()).find((x) => x.id === "broken")!;
@@ -127,7 +151,10 @@ describe("nodes that cannot search get no beams", function () {
     assert.equal(search.fit, false);
     assert.match(search.reason, /^combine_mocks, .*accelsearch, .* not found \(toolchain\.path: \S*empty-toolchain; prefix: none; PATH=/);
     assert.ok(!search.reason.includes("/opt/presto"), search.reason);
-    assert.deepEqual(broken.capabilities!.jobTypes.find((f) => f.jobType === "commands"), { jobType: "commands", fit: true, reason: "" });
+    assert.deepEqual(
+      broken.capabilities!.jobTypes.find((f) => f.jobType === "commands"),
+      { jobType: "commands", fit: true, reason: "" },
+    );
     assert.equal(broken.noBeamsReason, `cannot run palfa-search: ${search.reason}`);
     const working = (await agents()).find((x) => x.id === "working")!;
     assert.equal(working.noBeamsReason, "");
@@ -153,7 +180,9 @@ describe("nodes that cannot search get no beams", function () {
     const partial = toolchainWithout("partial-toolchain", "accelsearch");
     await startAgent("node1", [partial], { fitness_check_s: 0.3 });
     addBeams("beam_a");
-    const unfit = await waitFor("the agent to report why it cannot search", async () => (await agents()).find((x) => x.id === "node1" && x.noBeamsReason.startsWith("cannot run")));
+    const unfit = await waitFor("the agent to report why it cannot search", async () =>
+      (await agents()).find((x) => x.id === "node1" && x.noBeamsReason.startsWith("cannot run")),
+    );
     assert.match(unfit.noBeamsReason, /^cannot run palfa-search: accelsearch not found \(toolchain\.path: \S+partial-toolchain; prefix: none; PATH=/);
     await new Promise((r) => setTimeout(r, 1500));
     const [waiting] = await cluster.jobs();
@@ -186,7 +215,13 @@ describe("nodes that cannot search get no beams", function () {
     const [job] = await cluster.waitForJobs((js) => FINISHED.includes(js[0]?.status), "the beam to be searched on node-b", 120_000);
     assert.equal(job.status, "uploaded", job.details);
     assert.equal(job.failures, 0);
-    assert.deepEqual((await detail(job.id)).attempts.map((a) => [a.agentId, a.status]), [["node-a", "node_failed"], ["node-b", "processed"]]);
+    assert.deepEqual(
+      (await detail(job.id)).attempts.map((a) => [a.agentId, a.status]),
+      [
+        ["node-a", "node_failed"],
+        ["node-b", "processed"],
+      ],
+    );
   });
 
   it("an agent that fails beam after beam is drained automatically with the failures as its reason and a notice; the beams go elsewhere; undrain restores it", async () => {
@@ -194,11 +229,23 @@ describe("nodes that cannot search get no beams", function () {
     await createCluster({
       jobs: { max_attempts: 5 },
       dispatch: { drain_after_failures: 3 },
-      notify: { email: { enabled: true, smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true }, from: "beamflow@localhost", to: ["ops@localhost"], on_failure_retry: false } },
+      notify: {
+        email: {
+          enabled: true,
+          smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
+          from: "beamflow@localhost",
+          to: ["ops@localhost"],
+          on_failure_retry: false,
+        },
+      },
     });
     // rfifind prints its usage (so the agent sees a PRESTO) but fails every real run.
     const failing = toolchainWithout("failing-toolchain", "rfifind");
-    fs.writeFileSync(path.join(failing, "rfifind"), `#!/bin/sh\n[ $# -eq 0 ] && exec ${path.join(TOOLCHAIN, "rfifind")}\necho "rfifind: cannot allocate the FFT plan" >&2\nexit 1\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(failing, "rfifind"),
+      `#!/bin/sh\n[ $# -eq 0 ] && exec ${path.join(TOOLCHAIN, "rfifind")}\necho "rfifind: cannot allocate the FFT plan" >&2\nexit 1\n`,
+      { mode: 0o755 },
+    );
     await startAgent("bad", [failing], { cores: 6 });
     addBeams("beam_a", "beam_b", "beam_c");
 
@@ -211,15 +258,26 @@ describe("nodes that cannot search get no beams", function () {
     const page = (await snapshot()).agents.find((x) => x.id === "bad")!;
     assert.deepEqual([page.drained, page.drainedBy, page.noBeamsReason], [true, "auto", bad.noBeamsReason]);
 
-    const mail = await waitFor("the drain notice", () => smtp!.mails.map((m) => parseMail(m.raw)).find((m) => /agent drained automatically/.test(m.subject)), 20_000);
+    const mail = await waitFor(
+      "the drain notice",
+      () => smtp!.mails.map((m) => parseMail(m.raw)).find((m) => /agent drained automatically/.test(m.subject)),
+      20_000,
+    );
     assert.match(mail.subject, /agent drained automatically, it gets no new beams — agent bad/);
     assert.match(mail.text, /failed attempts in a row on 3 beams/);
     assert.match(mail.text, /beamflow undrain bad/);
 
     // No beam is lost with it: they wait, and a working agent searches them.
-    assert.ok((await cluster.jobs()).every((j) => j.status === "retrying" || j.status === "submitted"), "nothing failed for good");
+    assert.ok(
+      (await cluster.jobs()).every((j) => j.status === "retrying" || j.status === "submitted"),
+      "nothing failed for good",
+    );
     await startAgent("good", [TOOLCHAIN], { cores: 6 });
-    const jobs = await cluster.waitForJobs((js) => js.length === 3 && js.every((j) => FINISHED.includes(j.status)), "the beams to be searched on the good agent", 180_000);
+    const jobs = await cluster.waitForJobs(
+      (js) => js.length === 3 && js.every((j) => FINISHED.includes(j.status)),
+      "the beams to be searched on the good agent",
+      180_000,
+    );
     for (const j of jobs) assert.equal(j.status, "uploaded", `job ${j.id}: ${j.details}`);
     assert.equal(smtp.mails.filter((m) => /agent drained/.test(parseMail(m.raw).subject)).length, 1, "one notice");
 

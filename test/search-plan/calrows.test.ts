@@ -107,11 +107,7 @@ describe("search/calrows: PALFA's cal-row removal (synthetic series)", () => {
     ]);
     assert.equal(res.totalRemoved, 7);
     const lines = res.reportText.trimEnd().split("\n");
-    assert.deepEqual(lines.slice(-3), [
-      "fitsdelrow beam.fits[SUBINT] 98 3",
-      "fitsdelrow beam.fits[SUBINT] 1 4",
-      "Total number of rows removed: 7",
-    ]);
+    assert.deepEqual(lines.slice(-3), ["fitsdelrow beam.fits[SUBINT] 98 3", "fitsdelrow beam.fits[SUBINT] 1 4", "Total number of rows removed: 7"]);
   });
 
   it("a cal straddling the 10% mark is removed whole, with everything before it", async () => {

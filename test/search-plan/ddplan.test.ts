@@ -47,10 +47,7 @@ describe("search/plan/derive: DDplan.py port", () => {
     const plan = derivePlan(beamInput());
     assert.equal(plan.methods.length, 1);
     const m = plan.methods[0];
-    assert.deepEqual(
-      [m.loDM, m.hiDM, m.dDM, m.downsamp, m.dsubDM, m.numDMs, m.dmsPerCall, m.calls, m.workFract],
-      [0, 156, 1.0, 8, 26, 156, 26, 6, 1],
-    );
+    assert.deepEqual([m.loDM, m.hiDM, m.dDM, m.downsamp, m.dsubDM, m.numDMs, m.dmsPerCall, m.calls, m.workFract], [0, 156, 1.0, 8, 26, 156, 26, 6, 1]);
     assert.equal(plan.downsampleNote, "ok_smearing");
     assert.equal(plan.firstDownsamp, 8);
     assert.equal(plan.okSmearingMs, 1.0);
@@ -133,7 +130,10 @@ describe("search/plan/ddplans: PALFA's plans and the choice", () => {
     assert.ok(small.steps.every((row) => 66 % row.nsub === 0));
     const chosen = chooseDDplan(params(), { ...combined, subint: { ...combined.subint, nchan: 960 } });
     assert.equal(chosen.source, "mock");
-    assert.deepEqual(chosen.steps, PALFA_MOCK_PLAN.map((s) => ({ ...s })));
+    assert.deepEqual(
+      chosen.steps,
+      PALFA_MOCK_PLAN.map((s) => ({ ...s })),
+    );
     assert.match(chosen.reason, /backend 'pdev'/);
     // A copy: changing it leaves the constant alone.
     chosen.steps[0].calls = 1;
@@ -153,7 +153,10 @@ describe("search/plan/ddplans: PALFA's plans and the choice", () => {
 
   it("derived: the largest subband count up to derived_nsub that divides the channels", () => {
     const h = { ...wappHeader, backend: "GUPPI" };
-    assert.ok(chooseDDplan(params(), h).steps.every((row) => row.nsub === 64), "256 channels: 64, not 96");
+    assert.ok(
+      chooseDDplan(params(), h).steps.every((row) => row.nsub === 64),
+      "256 channels: 64, not 96",
+    );
     assert.ok(chooseDDplan(params(), { ...h, subint: { ...h.subint, nchan: 70 } }).steps.every((row) => row.nsub === 70));
   });
 

@@ -91,15 +91,37 @@ describe("search/plan/folding: prepfold options", () => {
       mask: "beam_J1903_rfifind.mask",
       rawFiles: ["beam_J1903.fits"],
     });
-    assert.deepEqual(
-      cmd.args,
-      [
-        "-noxwin", "-accelcand", "1", "-accelfile", "beam_J1903_DM57.00_ACCEL_0.cand", "-dm", "57.00",
-        "-o", "beam_J1903_DM57.00_Z0", "-nsub", "64", "-npart", "30",
-        "-pstep", "1", "-pdstep", "2", "-dmstep", "1", "-nodmsearch",
-        "-n", "100", "-npfact", "1", "-ndmfact", "1", "-mask", "beam_J1903_rfifind.mask", "beam_J1903.fits",
-      ],
-    );
+    assert.deepEqual(cmd.args, [
+      "-noxwin",
+      "-accelcand",
+      "1",
+      "-accelfile",
+      "beam_J1903_DM57.00_ACCEL_0.cand",
+      "-dm",
+      "57.00",
+      "-o",
+      "beam_J1903_DM57.00_Z0",
+      "-nsub",
+      "64",
+      "-npart",
+      "30",
+      "-pstep",
+      "1",
+      "-pdstep",
+      "2",
+      "-dmstep",
+      "1",
+      "-nodmsearch",
+      "-n",
+      "100",
+      "-npfact",
+      "1",
+      "-ndmfact",
+      "1",
+      "-mask",
+      "beam_J1903_rfifind.mask",
+      "beam_J1903.fits",
+    ]);
     // prepfold named its products after -o: the fixture's Cand_1 files.
     assert.equal(`${cmd.outBase}_ACCEL_Cand_${cand.candnum}.pfd`, "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd");
   });
@@ -108,14 +130,19 @@ describe("search/plan/folding: prepfold options", () => {
     const cand = accelcands()[1];
     assert.equal(cand.candnum, 5);
     const cmd = prepfoldArgs({
-      candnum: cand.candnum, accelFile: cand.accelFile, dm: cand.dm, periodS: cand.periodMs / 1000,
-      basename: "beam_J1903", backend: "pdev", nchan: 128, rows: 299, mask: null, rawFiles: ["beam_J1903.fits"],
+      candnum: cand.candnum,
+      accelFile: cand.accelFile,
+      dm: cand.dm,
+      periodS: cand.periodMs / 1000,
+      basename: "beam_J1903",
+      backend: "pdev",
+      nchan: 128,
+      rows: 299,
+      mask: null,
+      rawFiles: ["beam_J1903.fits"],
     });
     const flag = (f: string) => cmd.args[cmd.args.indexOf(f) + 1];
-    assert.deepEqual(
-      ["-n", "-npfact", "-ndmfact", "-npart", "-pstep", "-pdstep", "-dmstep"].map(flag),
-      ["50", "2", "1", "40", "1", "2", "3"],
-    );
+    assert.deepEqual(["-n", "-npfact", "-ndmfact", "-npart", "-pstep", "-pdstep", "-dmstep"].map(flag), ["50", "2", "1", "40", "1", "2", "3"]);
     assert.ok(!cmd.args.includes("-mask"));
   });
 
@@ -137,6 +164,9 @@ describe("search/plan/folding: prepfold options", () => {
     assert.equal(cmd.outBase, "p2030.20230225.G037.00-00.10.C.b0_DM136.00_Z50");
     // MSPs: PALFA's "-ndmfact 3" comes before "-ndmfact 2"; prepfold keeps the last.
     assert.deepEqual(cmd.args.slice(11, 21), ["-npart", "8", "-ndmfact", "3", "-n", "24", "-npfact", "2", "-ndmfact", "2"]);
-    assert.throws(() => prepfoldArgs({ candnum: 1, accelFile: "noz", dm: 1, periodS: 1, basename: "b", backend: "pdev", nchan: 1, rows: 1, mask: null, rawFiles: [] }), /zmax/);
+    assert.throws(
+      () => prepfoldArgs({ candnum: 1, accelFile: "noz", dm: 1, periodS: 1, basename: "b", backend: "pdev", nchan: 1, rows: 1, mask: null, rawFiles: [] }),
+      /zmax/,
+    );
   });
 });

@@ -174,7 +174,10 @@ describe("search/psrfits: damaged and foreign files raise PsrfitsError", () => {
     const p = scratch.truncatedCopy(COMBINED, 14400 + 8 * 68980, "nopad.fits");
     const h = readPsrfitsHeader(p);
     assert.equal(h.subint.rows, 8);
-    assert.ok(h.warnings.some((w) => /padding missing/.test(w)), h.warnings.join("; "));
+    assert.ok(
+      h.warnings.some((w) => /padding missing/.test(w)),
+      h.warnings.join("; "),
+    );
   });
 
   it("a copy cut inside the SUBINT header has no END", () => {

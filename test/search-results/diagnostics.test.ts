@@ -122,9 +122,7 @@ describe("search-results/diagnostics: per stage", () => {
 
   it("RFI mask percentage from rfifind.out", () => {
     const ds = rfiDiagnostics(fixture(`${BASE}_rfifind.out`));
-    assert.deepEqual([...ds], [
-      { name: "RFI mask percentage", description: "Percentage of data masked due to RFI.", kind: "float", value: 0.74 },
-    ]);
+    assert.deepEqual([...ds], [{ name: "RFI mask percentage", description: "Percentage of data masked due to RFI.", kind: "float", value: 0.74 }]);
     assert.deepEqual(ds.skipped, []);
   });
 
@@ -133,7 +131,10 @@ describe("search-results/diagnostics: per stage", () => {
     const text = fs.readFileSync(fixture(`${BASE}_rfifind.out`), "utf8");
     const cut = path.join(dir, `${BASE}_rfifind.out`);
     fs.writeFileSync(cut, text.slice(0, text.indexOf("Number of  bad")));
-    assert.throws(() => rfiDiagnostics(cut), (e) => assertDiagnosticError(e, "RFI mask percentage", "garbled", /_rfifind\.out$/));
+    assert.throws(
+      () => rfiDiagnostics(cut),
+      (e) => assertDiagnosticError(e, "RFI mask percentage", "garbled", /_rfifind\.out$/),
+    );
     assert.throws(
       () => rfiDiagnostics(path.join(dir, "none_rfifind.out")),
       (e) => assertDiagnosticError(e, "RFI mask percentage", "missing", /none_rfifind\.out$/),
@@ -257,10 +258,16 @@ describe("search-results/diagnostics: per stage", () => {
     const dir = scratch.sub("blobs");
     const empty = path.join(dir, `${BASE}_rfifind.png`);
     fs.writeFileSync(empty, "");
-    assert.throws(() => blobDiagnostic("RFIfind png", empty), (e) => assertDiagnosticError(e, "RFIfind png", "garbled", /rfifind\.png$/));
+    assert.throws(
+      () => blobDiagnostic("RFIfind png", empty),
+      (e) => assertDiagnosticError(e, "RFIfind png", "garbled", /rfifind\.png$/),
+    );
     const notGz = path.join(dir, `${BASE}.accelcands.report.gz`);
     fs.writeFileSync(notGz, syntheticBytes("a report that was never gzipped"));
-    assert.throws(() => blobDiagnostic("Sifting report", notGz), (e) => assertDiagnosticError(e, "Sifting report", "garbled", /report\.gz$/));
+    assert.throws(
+      () => blobDiagnostic("Sifting report", notGz),
+      (e) => assertDiagnosticError(e, "Sifting report", "garbled", /report\.gz$/),
+    );
     const gz = path.join(dir, "ok.accelcands.report.gz");
     fs.writeFileSync(gz, zlib.gzipSync(syntheticBytes("the sifting report")));
     const d = blobDiagnostic("Sifting report", gz);
@@ -282,7 +289,10 @@ describe("search-results/diagnostics: per stage", () => {
       ],
     );
     fs.writeFileSync(file, "test log of cal-row removal, cut short\n");
-    assert.throws(() => calRowsDiagnostics(file), (e) => assertDiagnosticError(e, "Num cal rows removed", "garbled", /_calrows\.txt$/));
+    assert.throws(
+      () => calRowsDiagnostics(file),
+      (e) => assertDiagnosticError(e, "Num cal rows removed", "garbled", /_calrows\.txt$/),
+    );
   });
 });
 

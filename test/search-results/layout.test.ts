@@ -4,21 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import * as tar from "tar";
 import { searchParamsSchema } from "../../shared/config/search-params";
-import {
-  MANIFEST_NAME,
-  type Manifest,
-  SEARCH_PARAMS_FILE,
-  fnmatchRegExp,
-  globFiles,
-  verifyManifest,
-  writeSearchParamsFile,
-} from "../../shared/results";
-import {
-  ResultsLayoutError,
-  collectResults,
-  reportFileName,
-  writeReport,
-} from "../../agent/search/results";
+import { MANIFEST_NAME, type Manifest, SEARCH_PARAMS_FILE, fnmatchRegExp, globFiles, verifyManifest, writeSearchParamsFile } from "../../shared/results";
+import { ResultsLayoutError, collectResults, reportFileName, writeReport } from "../../agent/search/results";
 import { UnsafePathError } from "../../shared/files/safe-path";
 import { listTarball, readTarMember } from "../../shared/files/tarball";
 import { ALL_DMS, BEAM, Scratch, copyInto, sha256, syntheticBytes } from "./helpers";
@@ -29,7 +16,10 @@ const BASE = "beam_J1903";
 function systemTarList(file: string): string[] | null {
   try {
     const out = execFileSync("tar", ["-tzf", file], { encoding: "utf8" });
-    return out.split("\n").filter((l) => l !== "").sort();
+    return out
+      .split("\n")
+      .filter((l) => l !== "")
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;
@@ -38,10 +28,7 @@ function systemTarList(file: string): string[] | null {
 
 /** The fixture files whose names match a PALFA pattern (the expected tarball members). */
 function fixtureNames(dir: string, test: (n: string) => boolean): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter(test)
-    .sort();
+  return fs.readdirSync(dir).filter(test).sort();
 }
 
 /** Real products of the beam_J1903 search that clean_up tars or moves. */
@@ -149,13 +136,19 @@ describe("search-results/layout: collectResults", () => {
     assert.equal(accel0.length, 156);
     assert.equal(accel50.length, 151);
     assert.equal(inf.length, 156);
-    assert.deepEqual(collected.tarballs.map((t) => t.name), Object.keys(expected));
+    assert.deepEqual(
+      collected.tarballs.map((t) => t.name),
+      Object.keys(expected),
+    );
     for (const [name, members] of Object.entries(expected)) {
       // Listed with the tar package directly, not through our wrapper.
       const listed: { path: string; type: string }[] = [];
       await tar.t({ file: path.join(results, name), strict: true, onReadEntry: (e) => listed.push({ path: e.path, type: e.type }) });
       assert.deepEqual(listed.map((m) => m.path).sort(), members, name);
-      assert.ok(listed.every((m) => m.type === "File"), name);
+      assert.ok(
+        listed.every((m) => m.type === "File"),
+        name,
+      );
       // And by the system's tar, as people will open them.
       const system = systemTarList(path.join(results, name));
       if (system !== null) assert.deepEqual(system, members, `tar -tzf ${name}`);
@@ -214,8 +207,14 @@ describe("search-results/layout: collectResults", () => {
     const onDisk = JSON.parse(fs.readFileSync(path.join(results, MANIFEST_NAME), "utf8")) as Manifest;
     assert.deepEqual(onDisk, collected.manifest);
     assert.equal(onDisk.base, BASE);
-    const files = fs.readdirSync(results).filter((n) => n !== MANIFEST_NAME).sort();
-    assert.deepEqual(onDisk.files.map((f) => f.path), files);
+    const files = fs
+      .readdirSync(results)
+      .filter((n) => n !== MANIFEST_NAME)
+      .sort();
+    assert.deepEqual(
+      onDisk.files.map((f) => f.path),
+      files,
+    );
     assert.equal(files.length, 8 + 15);
     for (const f of onDisk.files) {
       const full = path.join(results, f.path);
@@ -279,7 +278,10 @@ describe("search-results/layout: refusals", () => {
     assert.deepEqual(await listTarball(path.join(results, `${BASE}_pfd.tgz`)), []);
     const system = systemTarList(path.join(results, `${BASE}_pfd.tgz`));
     if (system !== null) assert.deepEqual(system, []);
-    assert.deepEqual((await listTarball(path.join(results, `${BASE}_ACCEL_0.tgz`))).map((m) => m.path), [`${BASE}_DM57.00_ACCEL_0`]);
+    assert.deepEqual(
+      (await listTarball(path.join(results, `${BASE}_ACCEL_0.tgz`))).map((m) => m.path),
+      [`${BASE}_DM57.00_ACCEL_0`],
+    );
     assert.deepEqual(fs.readdirSync(work), []);
   });
 

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import {
-  formatReport,
-  pyAsctime,
-  reportFileName,
-  writeReport,
-} from "../../agent/search/results";
+import { formatReport, pyAsctime, reportFileName, writeReport } from "../../agent/search/results";
 import { Scratch } from "./helpers";
 
 // The stage times of the beam_J1903 fixture search (its timings.tsv, summed per stage as
@@ -77,7 +72,11 @@ describe("search-results/report", () => {
     assert.ok(text.includes("     downsampling time =    12.0 sec ( 2.15%)\n"));
     assert.ok(!text.includes("subbanding"));
     // A stage PALFA did not time is not dropped: it follows PALFA's lines.
-    assert.ok(text.endsWith("          folding time =    42.6 sec ( 7.62%)\n            plots time =     0.8 sec ( 0.14%)\n---------------------------------------------------------\n"));
+    assert.ok(
+      text.endsWith(
+        "          folding time =    42.6 sec ( 7.62%)\n            plots time =     0.8 sec ( 0.14%)\n---------------------------------------------------------\n",
+      ),
+    );
   });
 
   it("defaults the total to the sum of the stages and survives a zero total", () => {

@@ -4,16 +4,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { searchParamsSchema } from "../../shared/config/search-params";
-import {
-  SEARCH_PARAMS_FILE,
-  canonicalJson,
-  formatSearchParams,
-  paramsHash,
-  pyFloatRepr,
-  pyRepr,
-  pyStrRepr,
-  writeSearchParamsFile,
-} from "../../shared/results";
+import { SEARCH_PARAMS_FILE, canonicalJson, formatSearchParams, paramsHash, pyFloatRepr, pyRepr, pyStrRepr, writeSearchParamsFile } from "../../shared/results";
 import { Scratch } from "./helpers";
 
 const defaults = () => searchParamsSchema.parse({});
@@ -60,10 +51,7 @@ describe("search-results/pyrepr", () => {
     // With the schema, .int() fields are ints and the rest floats, inside lists too.
     const ddplan = searchParamsSchema.shape.ddplan;
     const step = { lodm: 0, dmstep: 0.1, dms_per_call: 76, calls: 28, nsub: 96, downsamp: 1 };
-    assert.equal(
-      pyRepr([step], ddplan),
-      "[{'lodm': 0.0, 'dmstep': 0.1, 'dms_per_call': 76, 'calls': 28, 'nsub': 96, 'downsamp': 1}]",
-    );
+    assert.equal(pyRepr([step], ddplan), "[{'lodm': 0.0, 'dmstep': 0.1, 'dms_per_call': 76, 'calls': 28, 'nsub': 96, 'downsamp': 1}]");
   });
 });
 

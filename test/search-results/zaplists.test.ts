@@ -116,7 +116,10 @@ describe("search-results/zaplists: lookup", () => {
       assert.equal(z.rule, want);
       assert.equal(z.name, [RULE1, RULE2, RULE3][want - 1]);
       assert.equal(z.text, testList(`rule ${want}`, 100 + want));
-      assert.deepEqual(z.entries.map((e) => [e.freq, e.barycentric]), [[100 + want, true]]);
+      assert.deepEqual(
+        z.entries.map((e) => [e.freq, e.barycentric]),
+        [[100 + want, true]],
+      );
       assert.equal(z.source, dir);
       assert.equal(z.location, path.join(dir, z.name));
     }
@@ -182,7 +185,10 @@ describe("search-results/zaplists: lookup", () => {
 
     // Choosing extracted nothing to disk: the source folder is unchanged and no list
     // appeared next to the tarball.
-    assert.deepEqual(fs.readdirSync(scratch.dir).filter((n) => n.endsWith(".zaplist")), []);
+    assert.deepEqual(
+      fs.readdirSync(scratch.dir).filter((n) => n.endsWith(".zaplist")),
+      [],
+    );
   });
 
   it("accepts .tgz and works from a data file name", async () => {

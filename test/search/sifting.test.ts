@@ -2,14 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { formatFixed, readAccelFile } from "../../shared/presto";
-import {
-  PALFA_SIFT_OPTIONS,
-  type SiftOptions,
-  type SiftResult,
-  candidatesFromAccel,
-  formatCandlist,
-  siftFiles,
-} from "../../agent/search/sifting";
+import { PALFA_SIFT_OPTIONS, type SiftOptions, type SiftResult, candidatesFromAccel, formatCandlist, siftFiles } from "../../agent/search/sifting";
 import { ALL_DMS, readFixture } from "./helpers";
 
 // The settings of the fixture's sift_cands.py (PALFA's, except low_DM_cutoff 1.0).
@@ -30,8 +23,7 @@ const dmStrs = names
   .filter((f) => f.endsWith(".inf"))
   .map((f) => f.split("_DM").pop()!.slice(0, -4))
   .sort((a, b) => Number(a) - Number(b));
-const accelPaths = (z: number, order: readonly string[] = names): string[] =>
-  order.filter((f) => f.endsWith(`_ACCEL_${z}`)).map((f) => path.join(ALL_DMS, f));
+const accelPaths = (z: number, order: readonly string[] = names): string[] => order.filter((f) => f.endsWith(`_ACCEL_${z}`)).map((f) => path.join(ALL_DMS, f));
 
 /** sift_cands.py's run over the beam, computed once for the tests that only inspect it. */
 let cached: SiftResult | undefined;
@@ -81,9 +73,7 @@ describe("search/sifting (PRESTO sifting.py)", () => {
     assert.equal(report.counts.harmonic, 18);
     assert.equal(report.rejected.length, rejected);
     for (const r of report.rejected) assert.equal(r.candidate.note, r.note);
-    assert.ok(
-      report.rejected.some((r) => r.reason === "threshold" && /^\d+ harmonics and sigma \(.+ < 5\) is too low\.$/.test(r.note)),
-    );
+    assert.ok(report.rejected.some((r) => r.reason === "threshold" && /^\d+ harmonics and sigma \(.+ < 5\) is too low\.$/.test(r.note)));
   });
 
   it("does not depend on the order in which the files are listed (glob order is arbitrary)", () => {
@@ -113,18 +103,21 @@ describe("search/sifting (PRESTO sifting.py)", () => {
   });
 
   it("uses PALFA's defaults unless told otherwise", () => {
-    assert.deepEqual({ ...PALFA_SIFT_OPTIONS, knownBirdsF: [], knownBirdsP: [] }, {
-      sigmaThreshold: 5.0,
-      cPowThreshold: 100.0,
-      rErr: 1.1,
-      shortPeriod: 0.0005,
-      longPeriod: 15.0,
-      harmPowCutoff: 8.0,
-      numHitsToFold: 2,
-      lowDmCutoff: 2.0,
-      knownBirdsF: [],
-      knownBirdsP: [],
-    });
+    assert.deepEqual(
+      { ...PALFA_SIFT_OPTIONS, knownBirdsF: [], knownBirdsP: [] },
+      {
+        sigmaThreshold: 5.0,
+        cPowThreshold: 100.0,
+        rErr: 1.1,
+        shortPeriod: 0.0005,
+        longPeriod: 15.0,
+        harmPowCutoff: 8.0,
+        numHitsToFold: 2,
+        lowDmCutoff: 2.0,
+        knownBirdsF: [],
+        knownBirdsP: [],
+      },
+    );
     // A stricter threshold can only remove candidates.
     const strict = siftFiles([accelPaths(0), accelPaths(50)], dmStrs, { ...SIFT_CANDS_PY, sigmaThreshold: 8 });
     assert.ok(strict.candidates.length < 32);

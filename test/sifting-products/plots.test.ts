@@ -2,17 +2,7 @@
 
 import assert from "node:assert/strict";
 import { PNG } from "pngjs";
-import {
-  Canvas,
-  Figure,
-  dataLimits,
-  formatTick,
-  histogram,
-  linearTicks,
-  logTicks,
-  niceStep,
-  textWidth,
-} from "../../agent/search/plots";
+import { Canvas, Figure, dataLimits, formatTick, histogram, linearTicks, logTicks, niceStep, textWidth } from "../../agent/search/plots";
 import { glyph } from "../../agent/search/plots/font";
 
 type Px = [number, number, number];
@@ -44,7 +34,10 @@ describe("search/plots (raster plotting)", () => {
         const ch = String.fromCharCode(code);
         const g = glyph(ch);
         assert.equal(g.length, 5);
-        assert.ok(g.some((col) => col !== 0), `empty glyph for ${ch}`);
+        assert.ok(
+          g.some((col) => col !== 0),
+          `empty glyph for ${ch}`,
+        );
         const key = g.join(",");
         assert.ok(!seen.has(key), `${ch} looks like ${seen.get(key)}`);
         seen.set(key, ch);
@@ -121,7 +114,10 @@ describe("search/plots (raster plotting)", () => {
       assert.equal(h.edges[1]! - h.edges[0]!, 5);
       assert.equal(h.edges.length, h.counts.length + 1);
       assert.deepEqual([h.counts[0], h.counts[h.counts.length - 1]], [3, 1]);
-      assert.equal(h.counts.reduce((a, b) => a + b, 0), 4);
+      assert.equal(
+        h.counts.reduce((a, b) => a + b, 0),
+        4,
+      );
       assert.deepEqual(histogram([], 10), { edges: [], counts: [] });
       assert.deepEqual(histogram([3, 3, 3]).counts, [3]);
     });
@@ -132,9 +128,7 @@ describe("search/plots (raster plotting)", () => {
 
     it("places markers by data value on linear and log axes, clipped to the plot area", () => {
       const fig = new Figure(220, 180);
-      fig
-        .addPanel(rect, { x: { min: 1, max: 100, log: true }, y: { min: 0, max: 10 } })
-        .scatter([10, 1000], [5, 5], { color: [200, 0, 0], radius: 4 });
+      fig.addPanel(rect, { x: { min: 1, max: 100, log: true }, y: { min: 0, max: 10 } }).scatter([10, 1000], [5, 5], { color: [200, 0, 0], radius: 4 });
       const c = fig.render();
       // x = 10 is half way along a 1..100 log axis; y = 5 half way up.
       assert.deepEqual(pixel(c, 110, 70), [200, 0, 0]);
@@ -178,7 +172,12 @@ describe("search/plots (raster plotting)", () => {
 
     it("encodes an opaque PNG that decodes to the same pixels", () => {
       const fig = new Figure(120, 90, { title: "png" });
-      fig.addPanel({ left: 30, top: 20, width: 80, height: 50 }).scatter([1, 2], [1, 2], { color: [[0, 128, 0], [0, 0, 255]] });
+      fig.addPanel({ left: 30, top: 20, width: 80, height: 50 }).scatter([1, 2], [1, 2], {
+        color: [
+          [0, 128, 0],
+          [0, 0, 255],
+        ],
+      });
       const canvas = fig.render();
       const png = PNG.sync.read(fig.toPng());
       assert.equal(png.width, 120);

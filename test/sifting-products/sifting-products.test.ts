@@ -138,9 +138,7 @@ describe("search/sifting-products (PALFA's sifting diagnostics)", () => {
       assert.equal(summaryNumber(summary, "Removed with DM problems:", from), expected[i]!.removed);
       assert.equal(summaryNumber(summary, "Removed with DM problems:", from), g.dmProblems.removed);
       const causes =
-        summaryNumber(summary, "too few DM hits:", from) +
-        summaryNumber(summary, "peak at low DM:", from) +
-        summaryNumber(summary, "gaps in DM hits:", from);
+        summaryNumber(summary, "too few DM hits:", from) + summaryNumber(summary, "peak at low DM:", from) + summaryNumber(summary, "gaps in DM hits:", from);
       assert.equal(causes, g.dmProblems.removed);
       assert.equal(summaryNumber(summary, "After DM problems:", from), g.afterDmProblems);
     });

@@ -13,8 +13,14 @@ function runToExit(args: string[], timeoutMs = 20000): Promise<{ status: number 
     let stdout = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.stdout.on("data", (d) => (stdout += d));
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`${args.join(" ")} did not exit: ${stderr}`)); }, timeoutMs);
-    child.on("exit", (status) => { clearTimeout(timer); resolve({ status, stderr, stdout }); });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${args.join(" ")} did not exit: ${stderr}`));
+    }, timeoutMs);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stderr, stdout });
+    });
   });
 }
 
@@ -30,7 +36,10 @@ describe("spine: bad input", function () {
   it("refuses a second coordinator on the same tracker, naming the holder", async () => {
     const r = await runToExit(["--config", cluster.configPath, "coordinator"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^beamflow: the job tracker .*tracker\.db is in use by another coordinator \(pid \d+ on .*\); only one coordinator may run on it\n$/);
+    assert.match(
+      r.stderr,
+      /^beamflow: the job tracker .*tracker\.db is in use by another coordinator \(pid \d+ on .*\); only one coordinator may run on it\n$/,
+    );
     const s = cluster.cli(["status", "--json"]);
     assert.equal(s.status, 0, "the first coordinator still answers");
   });
@@ -39,7 +48,13 @@ describe("spine: bad input", function () {
     const cfgFile = path.join(cluster.dir, "ghost.yaml");
     const tokenFile = path.join(cluster.dir, "ghost.token");
     fs.writeFileSync(tokenFile, "not-a-real-token\n");
-    fs.writeFileSync(cfgFile, YAML.stringify({ data_dir: path.join(cluster.dir, "ghost"), agent: { id: "ghost", coordinator: `127.0.0.1:${cluster.port}`, token_file: tokenFile, work_base: path.join(cluster.dir, "ghost-work") } }));
+    fs.writeFileSync(
+      cfgFile,
+      YAML.stringify({
+        data_dir: path.join(cluster.dir, "ghost"),
+        agent: { id: "ghost", coordinator: `127.0.0.1:${cluster.port}`, token_file: tokenFile, work_base: path.join(cluster.dir, "ghost-work") },
+      }),
+    );
     const r = await runToExit(["--config", cfgFile, "agent"]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /beamflow: unknown agent 'ghost': register it with 'beamflow register-agent ghost'/);

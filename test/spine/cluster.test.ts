@@ -39,8 +39,14 @@ describe("spine: coordinator and agents over gRPC", function () {
     const jobs = await cluster.waitForJobs((js) => js.every((j) => j.status === "processed"), "20 jobs processed");
     assert.equal(jobs.length, 20);
     const runs = ledgerRuns(ledger);
-    assert.deepEqual([...runs.keys()].sort((a, b) => a - b), ids);
-    assert.ok([...runs.values()].every((n) => n === 1), "every job ran exactly once");
+    assert.deepEqual(
+      [...runs.keys()].sort((a, b) => a - b),
+      ids,
+    );
+    assert.ok(
+      [...runs.values()].every((n) => n === 1),
+      "every job ran exactly once",
+    );
     assert.deepEqual(new Set(jobs.map((j) => j.agentId)), new Set(["node1", "node2"]), "both agents took work");
 
     const r = cluster.cli(["job", String(ids[0]), "--json"]);
@@ -83,7 +89,13 @@ describe("spine: coordinator and agents over gRPC", function () {
     assert.equal(done[0].failures, 0, "a lost attempt does not count (max_attempts is 1 here)");
     const a = cluster.admin();
     const detail = await call(a, a.client.getJob, { id });
-    assert.deepEqual(detail.attempts.map((x) => [x.agentId, x.status, x.counted]), [["node1", "lost", false], ["node2", "processed", false]]);
+    assert.deepEqual(
+      detail.attempts.map((x) => [x.agentId, x.status, x.counted]),
+      [
+        ["node1", "lost", false],
+        ["node2", "processed", false],
+      ],
+    );
     assert.match(detail.attempts[0].details, /lease expired/);
     assert.equal(running[0].currentAttemptId, detail.attempts[0].id);
     // The killed agent's step died with its pty: only node2's run reached the ledger.
@@ -104,8 +116,14 @@ describe("spine: coordinator and agents over gRPC", function () {
     const jobs = await cluster.waitForJobs((js) => js.every((j) => j.status === "processed"), "all jobs processed after the restart", 60000);
     assert.equal(jobs.length, 12);
     const runs = ledgerRuns(ledger);
-    assert.deepEqual([...runs.keys()].sort((a, b) => a - b), ids);
-    assert.ok([...runs.values()].every((n) => n === 1), `every job ran exactly once: ${JSON.stringify([...runs])}`);
+    assert.deepEqual(
+      [...runs.keys()].sort((a, b) => a - b),
+      ids,
+    );
+    assert.ok(
+      [...runs.values()].every((n) => n === 1),
+      `every job ran exactly once: ${JSON.stringify([...runs])}`,
+    );
     for (const j of jobs) assert.equal(j.attempts, 1, `job ${j.id} was attempted once`);
   });
 
@@ -149,7 +167,13 @@ describe("spine: coordinator and agents over gRPC", function () {
     const kill = cluster.cli(["kill", String(waiting), String(slow)]);
     assert.equal(kill.status, 0, kill.stderr);
     const jobs = await cluster.jobs();
-    assert.deepEqual(jobs.map((j) => [j.status, j.failures]), [["terminal_failure", 0], ["terminal_failure", 0]]);
+    assert.deepEqual(
+      jobs.map((j) => [j.status, j.failures]),
+      [
+        ["terminal_failure", 0],
+        ["terminal_failure", 0],
+      ],
+    );
     const a = cluster.admin();
     const detail = await call(a, a.client.getJob, { id: slow });
     assert.equal(detail.attempts[0].status, "cancelled");

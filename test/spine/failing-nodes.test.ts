@@ -52,20 +52,33 @@ describe("failing nodes", function () {
     assert.equal(job.status, "processed", job.details);
     assert.equal(job.failures, 0);
     const attempts = await attemptsOf(id);
-    assert.deepEqual(attempts.map((a) => [a.agentId, a.status, a.errorClass, a.counted]), [["broken", "node_failed", "workdir", false], ["working", "processed", "", false]]);
+    assert.deepEqual(
+      attempts.map((a) => [a.agentId, a.status, a.errorClass, a.counted]),
+      [
+        ["broken", "node_failed", "workdir", false],
+        ["working", "processed", "", false],
+      ],
+    );
     assert.match(attempts[0].details, /^cannot create the work dir .*broken-work\/\d+: ENOTDIR/);
 
     const broken = await waitFor("the agent to say it can run nothing", async () => {
       const v = await agent("broken");
       return v.capabilities?.jobTypes.every((f) => !f.fit) && v;
     });
-    assert.match(broken.capabilities!.jobTypes.find((f) => f.jobType === "commands")!.reason, /^work dir: cannot create or write work dirs under \S+broken-work \((EEXIST|ENOTDIR)/);
+    assert.match(
+      broken.capabilities!.jobTypes.find((f) => f.jobType === "commands")!.reason,
+      /^work dir: cannot create or write work dirs under \S+broken-work \((EEXIST|ENOTDIR)/,
+    );
     assert.match(broken.noBeamsReason, /^cannot run palfa-search: work dir: cannot create or write/);
     assert.equal(broken.failureStreak, 1);
 
     // Nothing more goes there, even with all its cores free.
     const more = await cluster.submit(["true"], 3);
     await cluster.waitForJobs((js) => more.every((m) => js.find((j) => j.id === m)?.status === "processed"), "three more jobs");
-    for (const m of more) assert.deepEqual((await attemptsOf(m)).map((a) => a.agentId), ["working"]);
+    for (const m of more)
+      assert.deepEqual(
+        (await attemptsOf(m)).map((a) => a.agentId),
+        ["working"],
+      );
   });
 });

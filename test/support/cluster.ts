@@ -25,7 +25,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15000,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -35,7 +40,11 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
   }
 }
 
-export interface Proc { child: ChildProcess; stderr: string[]; name: string }
+export interface Proc {
+  child: ChildProcess;
+  stderr: string[];
+  name: string;
+}
 
 function startProc(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
@@ -60,7 +69,10 @@ export class Cluster {
   readonly agents = new Map<string, Proc>();
   private adminClient: Admin | null = null;
 
-  private constructor(readonly port: number, readonly overrides: ConfigInput) {
+  private constructor(
+    readonly port: number,
+    readonly overrides: ConfigInput,
+  ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-test-"));
     this.dataDir = path.join(this.dir, "coordinator");
     this.configPath = path.join(this.dir, "coordinator.yaml");
@@ -86,10 +98,20 @@ export class Cluster {
       const child = spawn(process.execPath, [BIN, "--config", this.configPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
-      child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
-      child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
-      const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`beamflow ${args.join(" ")} still running after ${timeoutMs} ms`)); }, timeoutMs);
-      child.on("close", (code) => { clearTimeout(timer); resolve({ status: code ?? -1, stdout, stderr }); });
+      child.stdout!.on("data", (d: Buffer) => {
+        stdout += d.toString();
+      });
+      child.stderr!.on("data", (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`beamflow ${args.join(" ")} still running after ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ status: code ?? -1, stdout, stderr });
+      });
     });
   }
 
@@ -126,9 +148,17 @@ export class Cluster {
       data_dir: path.join(this.dir, id),
       logging: this.overrides.logging,
       agent: {
-        id, coordinator: `127.0.0.1:${this.port}`, token_file: tokenFile, work_base: path.join(this.dir, `${id}-work`),
-        heartbeat_s: 0.5, reconnect_initial_s: 0.1, reconnect_max_s: 1, kill_grace_s: 1, cores: 4,
-        ...this.overrides.agent, ...agentOverrides,
+        id,
+        coordinator: `127.0.0.1:${this.port}`,
+        token_file: tokenFile,
+        work_base: path.join(this.dir, `${id}-work`),
+        heartbeat_s: 0.5,
+        reconnect_initial_s: 0.1,
+        reconnect_max_s: 1,
+        kill_grace_s: 1,
+        cores: 4,
+        ...this.overrides.agent,
+        ...agentOverrides,
       },
     };
     const file = path.join(this.dir, `${id}.yaml`);
@@ -151,7 +181,9 @@ export class Cluster {
     return p;
   }
 
-  workDir(agentId: string): string { return path.join(this.dir, `${agentId}-work`); }
+  workDir(agentId: string): string {
+    return path.join(this.dir, `${agentId}-work`);
+  }
 
   async jobs(status = ""): Promise<JobView[]> {
     const a = this.admin();
@@ -160,24 +192,41 @@ export class Cluster {
 
   async submit(argv: string[], count = 1, name = "command"): Promise<number[]> {
     const a = this.admin();
-    const r = await call(a, a.client.submitCommandJob, { name, steps: [{ name: "command", argv, timeoutS: 0, idleTimeoutS: 0 }], cores: 1, memory: 0, shm: 0, count });
+    const r = await call(a, a.client.submitCommandJob, {
+      name,
+      steps: [{ name: "command", argv, timeoutS: 0, idleTimeoutS: 0 }],
+      cores: 1,
+      memory: 0,
+      shm: 0,
+      count,
+    });
     return r.jobIds;
   }
 
   async waitForJobs(pred: (jobs: JobView[]) => boolean, what: string, timeoutMs = 30000): Promise<JobView[]> {
-    return waitFor(what, async () => {
-      const jobs = await this.jobs();
-      return pred(jobs) ? jobs : undefined;
-    }, timeoutMs, 100);
+    return waitFor(
+      what,
+      async () => {
+        const jobs = await this.jobs();
+        return pred(jobs) ? jobs : undefined;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /** Waits until this many jobs are processed, asking only for counts (cheap while thousands run). */
   async waitForProcessed(count: number, timeoutMs = 30000): Promise<void> {
     const a = this.admin();
-    await waitFor(`${count} jobs processed`, async () => {
-      const s = await call(a, a.client.status, {});
-      return (s.jobs.find((c) => c.status === "processed")?.count ?? 0) >= count;
-    }, timeoutMs, 20);
+    await waitFor(
+      `${count} jobs processed`,
+      async () => {
+        const s = await call(a, a.client.status, {});
+        return (s.jobs.find((c) => c.status === "processed")?.count ?? 0) >= count;
+      },
+      timeoutMs,
+      20,
+    );
   }
 
   static async kill(p: Proc | null, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {

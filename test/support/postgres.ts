@@ -127,8 +127,7 @@ export async function startPostgres(options: { database?: string } = {}): Promis
   let running = false;
   const pgCtl = path.join(binDir, "pg_ctl");
 
-  const connectionStringFor = (database: string) =>
-    `postgresql://postgres@/${encodeURIComponent(database)}?host=${encodeURIComponent(dir)}&port=${PORT}`;
+  const connectionStringFor = (database: string) => `postgresql://postgres@/${encodeURIComponent(database)}?host=${encodeURIComponent(dir)}&port=${PORT}`;
 
   const server: PgServer = {
     binDir,
@@ -176,9 +175,7 @@ export async function startPostgres(options: { database?: string } = {}): Promis
   };
 
   try {
-    await asServerUser(path.join(binDir, "initdb"), [
-      "-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
-    ]);
+    await asServerUser(path.join(binDir, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"]);
     fs.appendFileSync(
       path.join(data, "postgresql.conf"),
       [

@@ -26,8 +26,38 @@ describe("cli: beamflow synth / inject", function () {
   after(() => scratch.cleanup());
 
   it("synth --mock writes the pair, says where, and the parameters file has the truth", () => {
-    const args = ["synth", "-o", "pair", "--mock", "--nchan", "32", "--length", "3", "--tsamp", "64", "--bits", "8", "--beam", "2",
-      "--period", "0.05", "--dm", "33.5", "--snr", "20", "--birdie", "60", "--rfi-bursts", "2", "--rfi-chan", "3,4", "--seed", "12", "--params-json", "pair.json"];
+    const args = [
+      "synth",
+      "-o",
+      "pair",
+      "--mock",
+      "--nchan",
+      "32",
+      "--length",
+      "3",
+      "--tsamp",
+      "64",
+      "--bits",
+      "8",
+      "--beam",
+      "2",
+      "--period",
+      "0.05",
+      "--dm",
+      "33.5",
+      "--snr",
+      "20",
+      "--birdie",
+      "60",
+      "--rfi-bursts",
+      "2",
+      "--rfi-chan",
+      "3,4",
+      "--seed",
+      "12",
+      "--params-json",
+      "pair.json",
+    ];
     const r = beamflow(args, scratch.dir);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /wrote pair\/p2030\.20230225\.G037\.34-01\.01\.C\.b2s0g0\.00000\.fits +[\d.]+ MB, 32 channels/);
@@ -43,7 +73,6 @@ describe("cli: beamflow synth / inject", function () {
     const h = readPsrfitsHeader(scratch.path("pair", truth.files[1].name));
     assert.equal(h.subint.nbits, 8);
     assert.equal(h.beamId, 2);
-
   });
 
   it("synth --json and inject --json are machine-readable", () => {
@@ -65,7 +94,10 @@ describe("cli: beamflow synth / inject", function () {
     fs.writeFileSync(scratch.path("text.fits"), "not a FITS file at all\n".repeat(200));
     const cases: Array<[string[], RegExp]> = [
       [["synth", "-o", "x.fits", "--bits", "12"], /^beamflow: --bits must be 4 or 8, got 12$/m],
-      [["inject", "text.fits", "--period", "0.1", "--dm", "3", "--snr", "10", "-o", "y.fits"], /^beamflow: cannot inject into text\.fits: not a readable PSRFITS file/m],
+      [
+        ["inject", "text.fits", "--period", "0.1", "--dm", "3", "--snr", "10", "-o", "y.fits"],
+        /^beamflow: cannot inject into text\.fits: not a readable PSRFITS file/m,
+      ],
     ];
     for (const [args, re] of cases) {
       const r = beamflow(args, scratch.dir);

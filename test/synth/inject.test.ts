@@ -164,7 +164,10 @@ describe("inject: a pulsar added to a copy of a beam", function () {
   it("refuses what it cannot inject into, naming the file", () => {
     const notFits = scratch.path("notes.fits");
     fs.writeFileSync(notFits, "SIMPLE? no, just some text\n".repeat(200));
-    assert.throws(() => injectPulsar(notFits, scratch.path("x.fits"), { periodS: 0.1, dm: 1, snr: 10 }), new RegExp(`cannot inject into ${notFits}: not a readable PSRFITS file`));
+    assert.throws(
+      () => injectPulsar(notFits, scratch.path("x.fits"), { periodS: 0.1, dm: 1, snr: 10 }),
+      new RegExp(`cannot inject into ${notFits}: not a readable PSRFITS file`),
+    );
     const short = scratch.path("short.fits");
     fs.writeFileSync(short, fs.readFileSync(noise4).subarray(0, 100_000));
     assert.throws(() => injectPulsar(short, scratch.path("x.fits"), { periodS: 0.1, dm: 1, snr: 10 }), new RegExp(`cannot inject into ${short}: truncated: `));
@@ -173,6 +176,9 @@ describe("inject: a pulsar added to a copy of a beam", function () {
     assert.throws(() => injectPulsar(noise4, scratch.path("x.fits"), { periodS: 0.1, dm: 1 }), /--snr/);
     assert.throws(() => injectPulsar(noise4, scratch.path("x.fits"), { periodS: 1e-5, dm: 1, snr: 5 }), /at least two samples/);
     assert.ok(!fs.existsSync(scratch.path("x.fits")));
-    assert.deepEqual(fs.readdirSync(scratch.dir).filter((f) => f.endsWith(".tmp")), []);
+    assert.deepEqual(
+      fs.readdirSync(scratch.dir).filter((f) => f.endsWith(".tmp")),
+      [],
+    );
   });
 });

@@ -15,7 +15,22 @@ import { Scratch, openBeam, presto, readfileValues, value } from "./helpers";
 
 /** prepfold -nosearch at the true period (topocentric) and DM; the .bestprof. */
 function fold(bin: string, dir: string, file: string, name: string, periodS: number, dm: number, nsub: number) {
-  presto(bin, dir, "prepfold", ["-noxwin", "-nosearch", "-topo", "-p", String(periodS), "-dm", String(dm), "-n", "64", "-nsub", String(nsub), "-o", name, path.basename(file)]);
+  presto(bin, dir, "prepfold", [
+    "-noxwin",
+    "-nosearch",
+    "-topo",
+    "-p",
+    String(periodS),
+    "-dm",
+    String(dm),
+    "-n",
+    "64",
+    "-nsub",
+    String(nsub),
+    "-o",
+    name,
+    path.basename(file),
+  ]);
   const bp = fs.readdirSync(dir).find((f) => f.startsWith(`${name}_`) && f.endsWith(".pfd.bestprof"));
   assert.ok(bp, `prepfold wrote no ${name}_*.pfd.bestprof`);
   const b = readBestprofFile(path.join(dir, bp));
@@ -65,10 +80,37 @@ describe("synth + real PRESTO", function () {
     const DM = 45;
     const file = path.join(dir, "beam.fits");
     // 15 s, 64 channels, 64 us; S/N 30 with a mains birdie, RFI bursts and narrow-band RFI.
-    writeSynthBeam({ nchan: 64, lengthS: 15, tsampS: 64e-6, seed: 21, pulsar: { periodS: P, dm: DM, snr: 30 }, birdie: { freqHz: 60, ampSigma: 0.02 }, bursts: { count: 4, ampSigma: 3, widthS: 0.02 }, narrowband: { channels: [20], ampSigma: 3, toneHz: 17.3 } }, file);
+    writeSynthBeam(
+      {
+        nchan: 64,
+        lengthS: 15,
+        tsampS: 64e-6,
+        seed: 21,
+        pulsar: { periodS: P, dm: DM, snr: 30 },
+        birdie: { freqHz: 60, ampSigma: 0.02 },
+        bursts: { count: 4, ampSigma: 3, widthS: 0.02 },
+        narrowband: { channels: [20], ampSigma: 3, toneHz: 17.3 },
+      },
+      file,
+    );
     presto(bin, dir, "rfifind", ["-time", "1.0", "-o", "beam", "beam.fits"]);
     // -nobary keeps the series topocentric, so periods compare with P directly.
-    presto(bin, dir, "prepsubband", ["-nobary", "-nsub", "32", "-lodm", String(DM - 4), "-dmstep", "2", "-numdms", "5", "-mask", "beam_rfifind.mask", "-o", "beam", "beam.fits"]);
+    presto(bin, dir, "prepsubband", [
+      "-nobary",
+      "-nsub",
+      "32",
+      "-lodm",
+      String(DM - 4),
+      "-dmstep",
+      "2",
+      "-numdms",
+      "5",
+      "-mask",
+      "beam_rfifind.mask",
+      "-o",
+      "beam",
+      "beam.fits",
+    ]);
     fs.writeFileSync(path.join(dir, "beam.zaplist"), "# Freq Width\n60.0 0.05\n120.0 0.1\n");
     const best: Array<{ dm: number; cand: AccelCandidate }> = [];
     for (let k = 0; k < 5; k++) {
@@ -95,13 +137,16 @@ describe("synth + real PRESTO", function () {
     const share = f.bestprof.dataFolded / (15 / 64e-6);
     const expected = 30 * Math.sqrt(Math.min(1, share));
     assert.ok(f.snr > expected / 1.5 && f.snr < expected * 1.5, `prepfold's profile S/N ${f.snr}, expected ${expected} (${(share * 100).toFixed(0)}% folded)`);
-    assert.ok(f.bestprof.probNoise.sigma > 30 / 1.5 * Math.sqrt(share), `prepfold sigma ${f.bestprof.probNoise.sigma}`);
+    assert.ok(f.bestprof.probNoise.sigma > (30 / 1.5) * Math.sqrt(share), `prepfold sigma ${f.bestprof.probNoise.sigma}`);
     console.log(`      (prepfold: sqrt(chi2 - dof) ${f.snr.toFixed(1)} vs ${expected.toFixed(1)} expected, sigma ${f.bestprof.probNoise.sigma})`);
   });
 
   it("a Mock pair merges with combine_mocks; the merged beam has the halves' samples and the pulsar", () => {
     const dir = scratch.path("mock");
-    const res = writeSynthBeam({ mock: true, nchan: 32, overlap: 6, lengthS: 8, tsampS: 64e-6, seed: 4, beam: 6, pulsar: { periodS: 0.1234, dm: 60, snr: 25 } }, dir);
+    const res = writeSynthBeam(
+      { mock: true, nchan: 32, overlap: 6, lengthS: 8, tsampS: 64e-6, seed: 4, beam: 6, pulsar: { periodS: 0.1234, dm: 60, snr: 25 } },
+      dir,
+    );
     const s0 = res.files[0].path;
     const s1 = res.files[1].path;
     presto(bin, dir, "combine_mocks", [path.basename(s1)]);

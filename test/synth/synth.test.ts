@@ -78,8 +78,30 @@ describe("synth: a single file", function () {
     assert.deepEqual(h.warnings, []);
     assert.equal(h.fileBytes % 2880, 0);
     assert.equal(res.files[0].bytes, h.fileBytes);
-    for (const col of ["INDEXVAL", "TSUBINT", "OFFS_SUB", "LST_SUB", "RA_SUB", "DEC_SUB", "GLON_SUB", "GLAT_SUB", "FD_ANG", "POS_ANG", "PAR_ANG", "TEL_AZ", "TEL_ZEN", "DAT_FREQ", "DAT_WTS", "DAT_OFFS", "DAT_SCL", "DATA"]) {
-      assert.ok(h.subint.columns.some((c) => c.name === col), `column ${col}`);
+    for (const col of [
+      "INDEXVAL",
+      "TSUBINT",
+      "OFFS_SUB",
+      "LST_SUB",
+      "RA_SUB",
+      "DEC_SUB",
+      "GLON_SUB",
+      "GLAT_SUB",
+      "FD_ANG",
+      "POS_ANG",
+      "PAR_ANG",
+      "TEL_AZ",
+      "TEL_ZEN",
+      "DAT_FREQ",
+      "DAT_WTS",
+      "DAT_OFFS",
+      "DAT_SCL",
+      "DATA",
+    ]) {
+      assert.ok(
+        h.subint.columns.some((c) => c.name === col),
+        `column ${col}`,
+      );
     }
   });
 
@@ -123,7 +145,7 @@ describe("synth: a single file", function () {
         for (let t = 0; t < nsblk; t++) {
           const time = (r * nsblk + t) * tbin;
           for (let c = 0; c < nchan; c++) {
-            const delay = (dm / 0.000241) / (row.freqs[c] * row.freqs[c]);
+            const delay = dm / 0.000241 / (row.freqs[c] * row.freqs[c]);
             let ph = (time - delay) / period;
             ph -= Math.floor(ph);
             const d = Math.min(ph, 1 - ph);
@@ -133,7 +155,7 @@ describe("synth: a single file", function () {
         }
       }
       // ~0.008 of the samples are on-pulse, ~0.8 off.
-      const perChan = (rows * nsblk);
+      const perChan = rows * nsblk;
       let rise = 0;
       for (let c = 0; c < nchan; c++) rise += on[c] / (perChan * 0.008) - off[c] / (perChan * 0.8);
       rise /= nchan * LEVELS[8].rms;
@@ -144,7 +166,13 @@ describe("synth: a single file", function () {
   });
 
   it("same seed and options: the same bytes; another seed: other bytes", () => {
-    const opts: SynthOptions = { ...SMALL, pulsar: { periodS: 0.0371, dm: 40 }, bursts: { count: 2, ampSigma: 3, widthS: 0.01 }, narrowband: { channels: [5], ampSigma: 2, toneHz: 17.3 }, birdie: { freqHz: 60, ampSigma: 0.05 } };
+    const opts: SynthOptions = {
+      ...SMALL,
+      pulsar: { periodS: 0.0371, dm: 40 },
+      bursts: { count: 2, ampSigma: 3, widthS: 0.01 },
+      narrowband: { channels: [5], ampSigma: 2, toneHz: 17.3 },
+      birdie: { freqHz: 60, ampSigma: 0.05 },
+    };
     const a = scratch.path("a.fits");
     const b = scratch.path("b.fits");
     const c = scratch.path("c.fits");
@@ -212,8 +240,19 @@ describe("synth: a single file", function () {
 
   it("speed: a 20 s, 128-channel beam with a pulsar, RFI and a birdie is written in a few seconds", () => {
     const out = scratch.path("big.fits");
-    const res = writeSynthBeam({ nchan: 128, lengthS: 20, seed: 1, pulsar: { periodS: 0.0893, dm: 57 }, birdie: { freqHz: 60, ampSigma: 0.02 }, bursts: { count: 3, ampSigma: 3, widthS: 0.02 }, narrowband: { channels: [40], ampSigma: 3, toneHz: 17.3 } }, out);
-    console.log(`      (20 s x 128 channels x 65.476 us = ${(res.plan.samples * 128 / 1e6).toFixed(1)} M samples in ${(res.elapsedMs / 1000).toFixed(2)} s)`);
+    const res = writeSynthBeam(
+      {
+        nchan: 128,
+        lengthS: 20,
+        seed: 1,
+        pulsar: { periodS: 0.0893, dm: 57 },
+        birdie: { freqHz: 60, ampSigma: 0.02 },
+        bursts: { count: 3, ampSigma: 3, widthS: 0.02 },
+        narrowband: { channels: [40], ampSigma: 3, toneHz: 17.3 },
+      },
+      out,
+    );
+    console.log(`      (20 s x 128 channels x 65.476 us = ${((res.plan.samples * 128) / 1e6).toFixed(1)} M samples in ${(res.elapsedMs / 1000).toFixed(2)} s)`);
     assert.ok(res.elapsedMs < 6000, `took ${res.elapsedMs} ms`);
     fs.rmSync(out);
   });
@@ -229,11 +268,14 @@ describe("synth: a Mock s0/s1 pair", function () {
 
   it("PALFA names; s0 the upper band, s1 the lower, sharing `overlap` channels with the same data", () => {
     const dir = scratch.path("pair");
-    const res = writeSynthBeam({ ...SMALL, mock: true, nchan: 32, overlap: 6, beam: 3, ra: "19:13:30", dec: "+10:50:00", startMjd: 61015.3, pulsar: { periodS: 0.1, dm: 50 } }, dir);
-    assert.deepEqual(res.files.map((f) => f.path), [
-      `${dir}/p2030.20251206.G045.07+00.10.C.b3s0g0.00000.fits`,
-      `${dir}/p2030.20251206.G045.07+00.10.C.b3s1g0.00000.fits`,
-    ]);
+    const res = writeSynthBeam(
+      { ...SMALL, mock: true, nchan: 32, overlap: 6, beam: 3, ra: "19:13:30", dec: "+10:50:00", startMjd: 61015.3, pulsar: { periodS: 0.1, dm: 50 } },
+      dir,
+    );
+    assert.deepEqual(
+      res.files.map((f) => f.path),
+      [`${dir}/p2030.20251206.G045.07+00.10.C.b3s0g0.00000.fits`, `${dir}/p2030.20251206.G045.07+00.10.C.b3s1g0.00000.fits`],
+    );
     assert.equal(res.truth.merged_name, "p2030.20251206.G045.07+00.10.C.b3g0_0001.fits");
     const s0 = openBeam(res.files[0].path);
     const s1 = openBeam(res.files[1].path);

@@ -19,8 +19,20 @@ const S1 = "p2030.20230225.G037.00-00.10.C.b0s1g0.00000.fits";
 const COMBINED = "p2030.20230225.G037.00-00.10.C.b0g0_0001.fits";
 
 const PROGRAMS = [
-  "combine_mocks", "fitsdelrow", "prepdata", "readfile", "rfifind", "prepsubband", "realfft",
-  "zapbirds", "rednoise", "accelsearch", "single_pulse_search.py", "prepfold", "gs", "python",
+  "combine_mocks",
+  "fitsdelrow",
+  "prepdata",
+  "readfile",
+  "rfifind",
+  "prepsubband",
+  "realfft",
+  "zapbirds",
+  "rednoise",
+  "accelsearch",
+  "single_pulse_search.py",
+  "prepfold",
+  "gs",
+  "python",
 ];
 const CLIG_PROGRAMS = ["prepdata", "readfile", "rfifind", "prepsubband", "realfft", "zapbirds", "rednoise", "accelsearch", "prepfold", "combine_mocks"];
 
@@ -283,7 +295,20 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
 
     it("prepsubband -sub writes the subbands and their .sub.inf with the real names", () => {
       fs.mkdirSync(w("subbands"));
-      const r = ok("prepsubband", ["-sub", "-subdm", "64.50", "-downsamp", "8", "-nsub", "22", "-mask", "beam_rfifind.mask", "-o", "subbands/beam", "beam.fits"]);
+      const r = ok("prepsubband", [
+        "-sub",
+        "-subdm",
+        "64.50",
+        "-downsamp",
+        "8",
+        "-nsub",
+        "22",
+        "-mask",
+        "beam_rfifind.mask",
+        "-o",
+        "subbands/beam",
+        "beam.fits",
+      ]);
       assert.match(r.stdout, /Setting the '-nobary' flag automatically/);
       const names = fs.readdirSync(w("subbands")).sort();
       assert.deepEqual(names, [...Array.from({ length: 22 }, (_, i) => `beam_DM64.50.sub${String(i).padStart(2, "0")}`), "beam_DM64.50.sub.inf"].sort());
@@ -296,14 +321,48 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
 
     it("prepsubband dedisperses into .dat/.inf per DM, from subbands or raw data", () => {
       const subs = Array.from({ length: 22 }, (_, i) => `subbands/beam_DM64.50.sub${String(i).padStart(2, "0")}`);
-      const r = ok("prepsubband", ["-lodm", "56.00", "-dmstep", "1.00", "-numdms", "3", "-downsamp", "1", "-nsub", "22", "-numout", "4096", "-o", "beam", ...subs]);
+      const r = ok("prepsubband", [
+        "-lodm",
+        "56.00",
+        "-dmstep",
+        "1.00",
+        "-numdms",
+        "3",
+        "-downsamp",
+        "1",
+        "-nsub",
+        "22",
+        "-numout",
+        "4096",
+        "-o",
+        "beam",
+        ...subs,
+      ]);
       assert.match(r.stdout, /^ {3}Average topocentric velocity \(c\) = -6\.827229e-05$/m);
       for (const dm of ["56.00", "57.00", "58.00"]) {
         assert.equal(fs.statSync(w(`beam_DM${dm}.dat`)).size, 4096 * 4);
         assert.match(fs.readFileSync(w(`beam_DM${dm}.inf`), "latin1"), new RegExp(`= {2}beam_DM${dm.replace(".", "\\.")}$`, "m"));
       }
       // raw data, the fixture run's length and sample time: the fixture .inf itself
-      ok("prepsubband", ["-nsub", "33", "-lodm", "57.00", "-dmstep", "1.00", "-numdms", "1", "-downsamp", "8", "-numout", "76800", "-mask", "beam_rfifind.mask", "-o", "raw", "beam.fits"]);
+      ok("prepsubband", [
+        "-nsub",
+        "33",
+        "-lodm",
+        "57.00",
+        "-dmstep",
+        "1.00",
+        "-numdms",
+        "1",
+        "-downsamp",
+        "8",
+        "-numout",
+        "76800",
+        "-mask",
+        "beam_rfifind.mask",
+        "-o",
+        "raw",
+        "beam.fits",
+      ]);
       const fixture = fs.readFileSync(path.join(ALL_DMS, "beam_J1903_DM57.00.inf"), "latin1");
       assert.equal(fs.readFileSync(w("raw_DM57.00.inf"), "latin1"), fixture.replace("=  beam_J1903_DM57.00", "=  raw_DM57.00"));
       assert.equal(fs.statSync(w("raw_DM57.00.dat")).size, 76800 * 4);
@@ -359,9 +418,33 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
 
     it("prepfold writes the fixture fold under <o>_ACCEL_Cand_<n>, and gs renders its page", () => {
       const fold = (n: string) => [
-        "-noxwin", "-accelcand", n, "-accelfile", "beam_DM57.00_ACCEL_0.cand", "-dm", "57.00", "-o", "beam_DM57.00_Z0",
-        "-mask", "beam_rfifind.mask", "-n", "100", "-npfact", "1", "-ndmfact", "1", "-npart", "30", "-pstep", "1", "-pdstep", "2",
-        "-dmstep", "1", "-nodmsearch", "beam.fits",
+        "-noxwin",
+        "-accelcand",
+        n,
+        "-accelfile",
+        "beam_DM57.00_ACCEL_0.cand",
+        "-dm",
+        "57.00",
+        "-o",
+        "beam_DM57.00_Z0",
+        "-mask",
+        "beam_rfifind.mask",
+        "-n",
+        "100",
+        "-npfact",
+        "1",
+        "-ndmfact",
+        "1",
+        "-npart",
+        "30",
+        "-pstep",
+        "1",
+        "-pdstep",
+        "2",
+        "-dmstep",
+        "1",
+        "-nodmsearch",
+        "beam.fits",
       ];
       const r = ok("prepfold", fold("1"));
       assert.match(r.stdout, /Output data file is 'beam_DM57\.00_Z0_ACCEL_Cand_1\.pfd'\./);
@@ -372,7 +455,18 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
       ok("prepfold", fold("5"));
       assert.equal(fs.readFileSync(w("beam_DM57.00_Z0_ACCEL_Cand_5.pfd.bestprof"), "latin1"), fixtureBp.replace("=  beam_J1903.fits", "=  beam.fits"));
       assert.notEqual(run("prepfold", fold("14")).status, 0); // the .cand holds 13
-      ok("gs", ["-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=png16m", "-r100", "-dFirstPage=2", "-dLastPage=2", `-sOutputFile=${base}.page.png`, `${base}.ps`]);
+      ok("gs", [
+        "-q",
+        "-dSAFER",
+        "-dBATCH",
+        "-dNOPAUSE",
+        "-sDEVICE=png16m",
+        "-r100",
+        "-dFirstPage=2",
+        "-dLastPage=2",
+        `-sOutputFile=${base}.page.png`,
+        `${base}.ps`,
+      ]);
       assert.ok(sameBytes(w(`${base}.page.png`), path.join(BEAM, "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd.page.png")));
     });
   });
@@ -415,7 +509,11 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
       run("realfft", ["beam_DM57.00.dat"], e);
       run("accelsearch", ["-bogus"], e);
       run("single_pulse_search.py", ["-p", "-t", "5.0", "beam_DM57.00.dat"], e);
-      const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+      const lines = fs
+        .readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as string[]);
       assert.deepEqual(lines, [
         ["realfft", "beam_DM57.00.dat"],
         ["accelsearch", "-bogus"],
@@ -427,15 +525,25 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
       const log = w("concurrent.jsonl");
       const n = 8;
       await Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          new Promise<void>((resolve, reject) => {
-            const child = spawn("rednoise", [`-startwidth`, String(2 + i), `missing_${i}.fft`], { cwd: work, env: { ...env, BEAMFLOW_STANDIN_LOG: log }, stdio: "ignore" });
-            child.on("error", reject);
-            child.on("close", () => resolve());
-          }),
+        Array.from(
+          { length: n },
+          (_, i) =>
+            new Promise<void>((resolve, reject) => {
+              const child = spawn("rednoise", [`-startwidth`, String(2 + i), `missing_${i}.fft`], {
+                cwd: work,
+                env: { ...env, BEAMFLOW_STANDIN_LOG: log },
+                stdio: "ignore",
+              });
+              child.on("error", reject);
+              child.on("close", () => resolve());
+            }),
         ),
       );
-      const lines = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string[]);
+      const lines = fs
+        .readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as string[]);
       assert.equal(lines.length, n);
       assert.deepEqual(new Set(lines.map((l) => l[3])), new Set(Array.from({ length: n }, (_, i) => `missing_${i}.fft`)));
     });

@@ -34,7 +34,8 @@ describe("job tracker", () => {
     assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
     assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
-    for (const name of ["requests", "files", "download_attempts", "jobs", "job_files", "job_submits", "agents", "attempt_steps", "diagnostics"]) assert.ok(tables.includes(name), name);
+    for (const name of ["requests", "files", "download_attempts", "jobs", "job_files", "job_submits", "agents", "attempt_steps", "diagnostics"])
+      assert.ok(tables.includes(name), name);
     assert.throws(() => db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (999, 999, 0)").run(), /FOREIGN KEY/);
   });
 
@@ -66,7 +67,10 @@ describe("job tracker", () => {
     t.lose(first, "lease expired");
     const second = t.assign(job, "a2", R, Date.now() / 1000 + 30);
     t.accept(second, "a2", Date.now() / 1000 + 600);
-    assert.throws(() => t.succeed(first, "a1"), (err: unknown) => err instanceof IllegalTransition && /attempt \d+: cannot succeed from running as a1: it is lost/.test(err.message));
+    assert.throws(
+      () => t.succeed(first, "a1"),
+      (err: unknown) => err instanceof IllegalTransition && /attempt \d+: cannot succeed from running as a1: it is lost/.test(err.message),
+    );
     // The other agent cannot complete it either.
     assert.throws(() => t.succeed(second, "a1"), IllegalTransition);
     assert.equal(t.job(job)!.status, "submitted");
@@ -169,11 +173,17 @@ describe("job tracker", () => {
     finish("a1", "lost"); // neither a failure nor a success
     const f2 = finish("a1", "node");
     finish("a2", "fail"); // another agent's
-    assert.deepEqual(t.failureStreak("a1").map((a) => a.id), [f1, f2]);
+    assert.deepEqual(
+      t.failureStreak("a1").map((a) => a.id),
+      [f1, f2],
+    );
     finish("a1", "ok");
     assert.deepEqual(t.failureStreak("a1"), []);
     const f3 = finish("a1", "fail");
-    assert.deepEqual(t.failureStreak("a1").map((a) => a.id), [f3]);
+    assert.deepEqual(
+      t.failureStreak("a1").map((a) => a.id),
+      [f3],
+    );
 
     t.drain("a1", "2 failed attempts in a row", "auto");
     assert.deepEqual([t.agent("a1")!.drained, t.agent("a1")!.drained_by, t.agent("a1")!.drain_reason], [1, "auto", "2 failed attempts in a row"]);
@@ -186,7 +196,10 @@ describe("job tracker", () => {
   it("kill takes only waiting jobs; retry only terminal failures", () => {
     const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
     const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
-    assert.throws(() => t.kill(job), (e: unknown) => e instanceof RefusedAction && /submitted.*stop it first/.test((e as Error).message));
+    assert.throws(
+      () => t.kill(job),
+      (e: unknown) => e instanceof RefusedAction && /submitted.*stop it first/.test((e as Error).message),
+    );
     assert.throws(() => t.retry(job), RefusedAction);
     t.withdraw(a, "x");
     t.kill(job);
@@ -204,13 +217,19 @@ describe("job tracker", () => {
     assert.equal(t.attempt(a)!.lease_expires_at, 500);
     assert.deepEqual(t.renewLeases("a2", [a], 900), [a]);
     assert.equal(t.attempt(a)!.lease_expires_at, 500);
-    assert.deepEqual(t.expiredAttempts(600).map((x) => x.id), [a]);
+    assert.deepEqual(
+      t.expiredAttempts(600).map((x) => x.id),
+      [a],
+    );
   });
 
   it("a second holder of the tracker lock is refused, and a dead holder's lock is free at once", () => {
     const dbPath = path.join(dir, "tracker.db");
     const lock = TrackerLock.acquire(dbPath);
-    assert.throws(() => TrackerLock.acquire(dbPath), (e: unknown) => e instanceof TrackerLockedError && /in use by another coordinator \(pid \d+/.test((e as Error).message));
+    assert.throws(
+      () => TrackerLock.acquire(dbPath),
+      (e: unknown) => e instanceof TrackerLockedError && /in use by another coordinator \(pid \d+/.test((e as Error).message),
+    );
     lock.release();
     TrackerLock.acquire(dbPath).release();
   });

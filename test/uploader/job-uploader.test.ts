@@ -63,12 +63,16 @@ describe("uploader loop: processed jobs to the results DB", function () {
 
   function addFile(file: string): number {
     const now = Date.now() / 1000;
-    return Number(db.prepare("INSERT INTO files (filename, size, status, created_at, updated_at) VALUES (?, ?, 'added', ?, ?)")
-      .run(file, fs.statSync(file).size, now, now).lastInsertRowid);
+    return Number(
+      db.prepare("INSERT INTO files (filename, size, status, created_at, updated_at) VALUES (?, ?, 'added', ?, ?)").run(file, fs.statSync(file).size, now, now)
+        .lastInsertRowid,
+    );
   }
 
   function start(open: () => Promise<ResultsDb>, settings: Partial<ConstructorParameters<typeof JobUploader>[2]> = {}): JobUploader {
-    uploader = new JobUploader(tracker, open, { maxAttempts: 2, retryS: 0.05, dbBackoffMaxS: 0.2, dbBackoffInitialS: 0.05, ...settings }, log, (o) => moves.push(o));
+    uploader = new JobUploader(tracker, open, { maxAttempts: 2, retryS: 0.05, dbBackoffMaxS: 0.2, dbBackoffInitialS: 0.05, ...settings }, log, (o) =>
+      moves.push(o),
+    );
     uploader.start();
     return uploader;
   }
@@ -117,7 +121,13 @@ describe("uploader loop: processed jobs to the results DB", function () {
     assert.equal(j.upload_failures, 2);
     assert.equal(j.failures, 0, "the search's attempts are untouched");
     assert.match(j.details, /^upload failed: parse: .*bestprof/);
-    assert.deepEqual(tracker.uploads.ofJob(job).map((u) => [u.status, u.error_class]), [["upload_failed", "parse"], ["upload_failed", "parse"]]);
+    assert.deepEqual(
+      tracker.uploads.ofJob(job).map((u) => [u.status, u.error_class]),
+      [
+        ["upload_failed", "parse"],
+        ["upload_failed", "parse"],
+      ],
+    );
     assert.equal(tracker.attemptsOfJob(job).length, 1, "never re-processed");
     assert.deepEqual(moves, [{ job, status: "upload_failed" }]);
     assert.equal((await rowCounts(r)).uploads, 0);
@@ -146,8 +156,12 @@ describe("uploader loop: processed jobs to the results DB", function () {
 
   describe("on PostgreSQL", function () {
     let server: PgServer;
-    before(async function () { server = await requirePostgres(this); });
-    after(async () => { await server?.destroy(); });
+    before(async function () {
+      server = await requirePostgres(this);
+    });
+    after(async () => {
+      await server?.destroy();
+    });
 
     it("waits while the server is down, counting nothing, and stores the beam once when it is back", async () => {
       const url = await server.createDatabase(`loop_${Date.now()}`);
@@ -157,7 +171,11 @@ describe("uploader loop: processed jobs to the results DB", function () {
       const { job } = processedJob(good.dir);
       try {
         start(open);
-        await waitFor("two tries against the stopped server", () => tracker.uploads.ofJob(job).filter((u) => u.status === "db_unavailable").length >= 2, 15_000);
+        await waitFor(
+          "two tries against the stopped server",
+          () => tracker.uploads.ofJob(job).filter((u) => u.status === "db_unavailable").length >= 2,
+          15_000,
+        );
         assert.equal(tracker.job(job)!.status, "processed");
         assert.equal(tracker.job(job)!.upload_failures, 0, "a DB outage is not the beam's fault");
       } finally {

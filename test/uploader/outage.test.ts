@@ -6,14 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import {
-  DbUnavailable,
-  type ResultsDb,
-  classifyDbError,
-  parseResultsDir,
-  upload,
-  withDbRetry,
-} from "../../coordinator/uploader";
+import { DbUnavailable, type ResultsDb, classifyDbError, parseResultsDir, upload, withDbRetry } from "../../coordinator/uploader";
 import { type Harness, TEST_APPLICATION_NAME, openHarness, rowCounts } from "./backends";
 import { type BuiltResults, buildResultsDir } from "./results-dir";
 
@@ -126,7 +119,10 @@ describe("uploader on postgres: the server goes away mid-upload", function () {
                 "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
                 [TEST_APPLICATION_NAME],
               );
-              assert.ok(r.rows.some((x: { ok: boolean }) => x.ok), "terminated the uploader's backend");
+              assert.ok(
+                r.rows.some((x: { ok: boolean }) => x.ok),
+                "terminated the uploader's backend",
+              );
             }
           },
         }),

@@ -95,7 +95,13 @@ describe("uploader/candidates and folds (real fixture files)", function () {
 
   it("parses prepfold_sigma lines and p_to_f", () => {
     const m = parseCandidateAttributes("a.pfd prepfold_sigma=56.7\nb.pfd prepfold_sigma=Infinity\n", "x");
-    assert.deepEqual([...m], [["a.pfd", 56.7], ["b.pfd", Infinity]]);
+    assert.deepEqual(
+      [...m],
+      [
+        ["a.pfd", 56.7],
+        ["b.pfd", Infinity],
+      ],
+    );
     assert.throws(() => parseCandidateAttributes("a.pfd sigma=1\n", "x"), uploadError("parse", /prepfold_sigma/));
     assert.throws(() => parseCandidateAttributes("a.pfd prepfold_sigma=1\na.pfd prepfold_sigma=2\n", "x"), uploadError("mismatch", /twice/));
     assert.deepEqual(frequencyFromPeriod(2, 1e-15), { f: 500, fdot: -1e-15 / 4e-6 });
@@ -138,7 +144,10 @@ describe("uploader/candidates and folds (real fixture files)", function () {
     await refreshManifest(dir);
     const parsed = await parseResultsDir(dir);
     assert.deepEqual(parsed.candidates, []);
-    assert.deepEqual(parsed.skippedDiagnostics.map((s) => s.name), ["Min sigma folded"]);
+    assert.deepEqual(
+      parsed.skippedDiagnostics.map((s) => s.name),
+      ["Min sigma folded"],
+    );
     assert.equal(parsed.diagnostics.length, 17);
     const db = await openResultsDb({ backend: "sqlite", file: path.join(scratch, "none.db") });
     try {
@@ -208,10 +217,28 @@ describe("uploader/errors and retry", () => {
     assert.ok(waits[0]! <= 100 && waits[1]! <= 200);
 
     calls = 0;
-    await assert.rejects(withDbRetry(async () => { calls++; throw new UploadError("checksum", "x"); }, { sleep: async () => undefined }), UploadError);
+    await assert.rejects(
+      withDbRetry(
+        async () => {
+          calls++;
+          throw new UploadError("checksum", "x");
+        },
+        { sleep: async () => undefined },
+      ),
+      UploadError,
+    );
     assert.equal(calls, 1);
     calls = 0;
-    await assert.rejects(withDbRetry(async () => { calls++; throw withCode("57P01"); }, { attempts: 3, sleep: async () => undefined }), DbUnavailable);
+    await assert.rejects(
+      withDbRetry(
+        async () => {
+          calls++;
+          throw withCode("57P01");
+        },
+        { attempts: 3, sleep: async () => undefined },
+      ),
+      DbUnavailable,
+    );
     assert.equal(calls, 3);
   });
 });

@@ -29,12 +29,7 @@ import { formatAccelcands, readAccelcandsFile, readBestprofFile } from "../../sh
 import { writeHeaderOnlyCopy } from "../../shared/psrfits";
 import { siftFiles } from "../../agent/search/sifting";
 import { writeSiftingProducts } from "../../agent/search/sifting-products";
-import {
-  SEARCH_PARAMS_FILE,
-  buildManifest,
-  writeManifest,
-  writeSearchParamsFile,
-} from "../../shared/results";
+import { SEARCH_PARAMS_FILE, buildManifest, writeManifest, writeSearchParamsFile } from "../../shared/results";
 import { collectResults, reportFileName, writeReport } from "../../agent/search/results";
 import { createTarball, listTarball, readTarMember } from "../../shared/files/tarball";
 import { BEAMFLOW_VERSION } from "../../shared/version";
@@ -83,8 +78,14 @@ function siftingProducts(): string {
     .sort((a, b) => Number(a) - Number(b));
   const accel = (z: number) => names.filter((f) => f.endsWith(`_ACCEL_${z}`)).map((f) => path.join(ALL_DMS, f));
   const sifted = siftFiles([accel(0), accel(50)], dmStrs, {
-    sigmaThreshold: 5.0, cPowThreshold: 100.0, rErr: 1.1, shortPeriod: 0.0005, longPeriod: 15.0,
-    harmPowCutoff: 8.0, numHitsToFold: 2, lowDmCutoff: 1.0,
+    sigmaThreshold: 5.0,
+    cPowThreshold: 100.0,
+    rErr: 1.1,
+    shortPeriod: 0.0005,
+    longPeriod: 15.0,
+    harmPowCutoff: 8.0,
+    numHitsToFold: 2,
+    lowDmCutoff: 1.0,
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bf-sift-"));
   writeSiftingProducts(dir, BASE, sifted);

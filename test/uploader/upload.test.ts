@@ -64,7 +64,10 @@ function readfileFields(file: string): Map<string, string> {
 
 /** The candidate line of the fixture .accelcands, split as sifting.py wrote it. */
 function accelcandsLine(name: string): string[] {
-  const line = fs.readFileSync(path.join(BEAM, `${BASE}.accelcands`), "utf8").split("\n").find((l) => l.startsWith(`${name} `));
+  const line = fs
+    .readFileSync(path.join(BEAM, `${BASE}.accelcands`), "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${name} `));
   assert.ok(line, name);
   return line.trim().split(/\s+/);
 }
@@ -119,7 +122,10 @@ describe("uploader: the same uploads on both backends", () => {
         assert.equal(ver!.psrfits_utils_version, FIXTURE_PSRFITS_UTILS);
         assert.equal(ver!.beamflow_version, (good.provenance as { beamflow: string }).beamflow);
         assert.equal(ver!.search_params_hash, paramsHash(good.params));
-        assert.equal(ver!.version_number, `PRESTO:${FIXTURE_PRESTO};PSRFITS_UTILS:${FIXTURE_PSRFITS_UTILS};BEAMFLOW:${ver!.beamflow_version};PARAMS:${paramsHash(good.params)}`);
+        assert.equal(
+          ver!.version_number,
+          `PRESTO:${FIXTURE_PRESTO};PSRFITS_UTILS:${FIXTURE_PSRFITS_UTILS};BEAMFLOW:${ver!.beamflow_version};PARAMS:${paramsHash(good.params)}`,
+        );
 
         // The header against PRESTO's readfile of the same FITS file.
         const rf = readfileFields(path.join(FIXTURES, "presto", "mock_split", "readfile_combined.txt"));
@@ -227,7 +233,10 @@ describe("uploader: the same uploads on both backends", () => {
             assert.equal(typeof d.diagnostic_value, "number");
           }
         }
-        const candLines = fs.readFileSync(path.join(BEAM, `${BASE}.accelcands`), "utf8").split("\n").filter((l) => /^\S+:\d+\s/.test(l));
+        const candLines = fs
+          .readFileSync(path.join(BEAM, `${BASE}.accelcands`), "utf8")
+          .split("\n")
+          .filter((l) => /^\S+:\d+\s/.test(l));
         assert.equal(diag.get("Num cands produced")!.diagnostic_value, candLines.length);
         assert.equal(diag.get("Num cands folded")!.diagnostic_value, 1);
         assert.equal(diag.get("Min sigma folded")!.diagnostic_value, Number(cols[3]));
@@ -239,10 +248,16 @@ describe("uploader: the same uploads on both backends", () => {
 
         // Single-pulse tarballs and plots.
         const sp = await selectAll(db, "SELECT * FROM sp_files_info ORDER BY filename");
-        assert.deepEqual(sp.map((r) => r.filename), [`${BASE}_inf.tgz`, `${BASE}_singlepulse.tgz`]);
+        assert.deepEqual(
+          sp.map((r) => r.filename),
+          [`${BASE}_inf.tgz`, `${BASE}_singlepulse.tgz`],
+        );
         for (const r of sp) assert.ok((r.filedata as Buffer).equals(fs.readFileSync(path.join(good.dir, r.filename as string))));
         const spPlots = await selectAll(db, "SELECT * FROM sp_plots_single_beam ORDER BY filename");
-        assert.deepEqual(spPlots.map((r) => r.filename), [`${BASE}_DMs0-110_singlepulse.png`, `${BASE}_DMs100-310_singlepulse.png`]);
+        assert.deepEqual(
+          spPlots.map((r) => r.filename),
+          [`${BASE}_DMs0-110_singlepulse.png`, `${BASE}_DMs100-310_singlepulse.png`],
+        );
         for (const r of spPlots) assert.ok((r.filedata as Buffer).equals(syntheticBytes(r.filename as string)));
 
         const [up] = await selectAll(db, "SELECT * FROM uploads");
@@ -265,7 +280,10 @@ describe("uploader: the same uploads on both backends", () => {
         const db = await h.fresh();
         assert.equal(await migrate(db), 0);
         const rows = await selectAll(db, `SELECT version, name FROM ${MIGRATIONS_TABLE}`);
-        assert.deepEqual(rows.map((r) => Number(r.version)), RESULTS_MIGRATIONS.map((m) => m.version));
+        assert.deepEqual(
+          rows.map((r) => Number(r.version)),
+          RESULTS_MIGRATIONS.map((m) => m.version),
+        );
       });
 
       it("uploads several folded candidates in fold-rank order", async () => {
@@ -279,7 +297,10 @@ describe("uploader: the same uploads on both backends", () => {
         );
         const counts = await rowCounts(db);
         assert.equal(counts.pdm_candidate_plots, 9);
-        const pfds = await selectAll(db, "SELECT p.filedata FROM pdm_candidate_plots p JOIN pdm_plot_types t ON t.pdm_plot_type_id = p.pdm_plot_type_id WHERE t.pdm_plot_type = 'pfd binary'");
+        const pfds = await selectAll(
+          db,
+          "SELECT p.filedata FROM pdm_candidate_plots p JOIN pdm_plot_types t ON t.pdm_plot_type_id = p.pdm_plot_type_id WHERE t.pdm_plot_type = 'pfd binary'",
+        );
         assert.equal(pfds.length, 3);
         for (const p of pfds) assert.ok((p.filedata as Buffer).equals(fixtureBytes(CAND1_PFD)));
       });

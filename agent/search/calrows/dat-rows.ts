@@ -33,11 +33,7 @@ export interface ReadRowMediansOptions {
 
 const LITTLE_ENDIAN = os.endianness() === "LE";
 
-export async function readRowMedians(
-  datPath: string,
-  samplesPerRow: number,
-  options: ReadRowMediansOptions = {},
-): Promise<RowMedians> {
+export async function readRowMedians(datPath: string, samplesPerRow: number, options: ReadRowMediansOptions = {}): Promise<RowMedians> {
   if (!Number.isInteger(samplesPerRow) || samplesPerRow < 1) {
     throw new Error(`readRowMedians: samples per row must be a positive integer, got ${samplesPerRow}`);
   }

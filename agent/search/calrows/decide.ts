@@ -75,10 +75,7 @@ export interface CalRowsDecision {
   unscorable: string | null;
 }
 
-export function decideCalRows(
-  rowMedians: ArrayLike<number>,
-  opts: { thresholdMads: number; marginRows?: number },
-): CalRowsDecision {
+export function decideCalRows(rowMedians: ArrayLike<number>, opts: { thresholdMads: number; marginRows?: number }): CalRowsDecision {
   const rows = rowMedians.length;
   const margin = opts.marginRows ?? 1;
   const meds = Float32Array.from(rowMedians);
@@ -113,7 +110,8 @@ export function decideCalRows(
   const blocks: CalBlock[] = [];
   for (const i of flagged) {
     const last = blocks[blocks.length - 1];
-    if (last !== undefined && last.last === i) last.last = i + 1; // 0-based i is 1-based row i+1
+    if (last !== undefined && last.last === i)
+      last.last = i + 1; // 0-based i is 1-based row i+1
     else blocks.push({ first: i + 1, last: i + 1, region: "middle" });
   }
   for (const b of blocks) {

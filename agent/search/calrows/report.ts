@@ -40,10 +40,7 @@ export function formatCalRowsReport(d: CalRowsDecision, ctx: CalRowsReportContex
   lines.push(`Cal-row check of ${ctx.datFile} for ${ctx.fitsFile}`);
   lines.push(`Rows: ${d.rows} of ${ctx.samplesPerRow} samples${trailing}`);
   for (const w of ctx.warnings ?? []) lines.push(`Warning: ${w}`);
-  lines.push(
-    `Threshold: row median more than ${formatG(d.thresholdMads)} MADs above the median of row medians, ` +
-      `plus ${d.marginRows} row(s) either side`,
-  );
+  lines.push(`Threshold: row median more than ${formatG(d.thresholdMads)} MADs above the median of row medians, ` + `plus ${d.marginRows} row(s) either side`);
   lines.push(`Median of medians: ${formatG(d.medianOfMedians)}`);
   lines.push(`MAD of medians: ${formatG(d.madOfMedians)}`);
   if (d.unscorable !== null) lines.push(`Not scored: ${d.unscorable}`);

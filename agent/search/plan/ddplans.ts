@@ -101,7 +101,12 @@ export function chooseDDplan(params: SearchParams, header: PlanHeader, options: 
         // subband count that does not divide the channel count, so other data get a plan of their own.
         const misfit = plan.find((row) => header.subint.nchan % row.nsub !== 0);
         if (misfit) {
-          return derived(params, header, options, `backend '${header.backend}', but PALFA's ${name} plan (${misfit.nsub} subbands) does not fit ${header.subint.nchan} channels`);
+          return derived(
+            params,
+            header,
+            options,
+            `backend '${header.backend}', but PALFA's ${name} plan (${misfit.nsub} subbands) does not fit ${header.subint.nchan} channels`,
+          );
         }
         return { source: kind, steps: copy(plan), reason: `backend '${header.backend}' is the ${name}: PALFA's ${name} plan`, derived: null };
       }
@@ -131,9 +136,7 @@ function derived(params: SearchParams, header: PlanHeader, options: ChooseOption
   return {
     source: "derived",
     steps: derivedPlanSteps(plan),
-    reason:
-      `${why}: derived as DDplan.py does for DM ${params.derived_lodm}-${params.derived_hidm}, ` +
-      `${params.derived_resolution_ms} ms, ${nsub} subbands`,
+    reason: `${why}: derived as DDplan.py does for DM ${params.derived_lodm}-${params.derived_hidm}, ` + `${params.derived_resolution_ms} ms, ${nsub} subbands`,
     derived: plan,
   };
 }

@@ -104,9 +104,7 @@ export interface DerivedPlan {
   notes: string[];
 }
 
-const ALLOWED_DDMS: readonly number[] = [
-  0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 200.0, 300.0,
-];
+const ALLOWED_DDMS: readonly number[] = [0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 200.0, 300.0];
 /** "Fudge factor that softens the boundary defining if 2 time scales are equal or not." */
 const FF = 1.2;
 const SMEARFACT = 2.0;
@@ -122,8 +120,7 @@ function unitSmearMs(model: SmearingModel, bw: number, fctr: number): number {
 }
 
 function makeSmear(model: SmearingModel) {
-  const dmSmear = (dm: number, bw: number, fctr: number, cdm = 0.0): number =>
-    Math.abs(dm - cdm) * unitSmearMs(model, bw, fctr);
+  const dmSmear = (dm: number, bw: number, fctr: number, cdm = 0.0): number => Math.abs(dm - cdm) * unitSmearMs(model, bw, fctr);
   const bwSmear = (dmstep: number, bw: number, fctr: number): number => dmSmear(0.5 * dmstep, bw, fctr);
   const subbandSmear = (subDMstep: number, numsub: number, bw: number, fctr: number): number =>
     numsub === 0 ? 0.0 : dmSmear(0.5 * subDMstep, bw / numsub, fctr);
@@ -236,9 +233,7 @@ export function derivePlan(raw: DerivePlanInput): DerivedPlan {
       subSmearingMs = sm.subbandSmear(dsubDM, nsub, bw, fctr);
     }
     // Where channel smearing reaches SMEARFACT times all the other terms together.
-    const otherSmear = Math.sqrt(
-      (1000.0 * dt) ** 2.0 + (1000.0 * dt * ds) ** 2.0 + bwSmearingMs ** 2.0 + subSmearingMs ** 2.0,
-    );
+    const otherSmear = Math.sqrt((1000.0 * dt) ** 2.0 + (1000.0 * dt * ds) ** 2.0 + bwSmearingMs ** 2.0 + subSmearingMs ** 2.0);
     let crossDM = (SMEARFACT * otherSmear) / unitSmearMs(input.smearing, chanwidth, fctr) + cdm;
     if (crossDM > hidm) crossDM = hidm;
     let numDMs = Math.ceil((crossDM - lo) / step);
@@ -349,9 +344,7 @@ export function formatDDplanOutput(plan: DerivedPlan, fileLabel?: string): strin
   }
   if (plan.downsampleNote !== null) {
     const ds = plan.firstDownsamp;
-    lines.push(
-      `         New dt is ${ds} x ${formatG(plan.sampleTimeMs, 12)} ms = ${formatG(plan.sampleTimeMs * ds, 12)} ms`,
-    );
+    lines.push(`         New dt is ${ds} x ${formatG(plan.sampleTimeMs, 12)} ms = ${formatG(plan.sampleTimeMs * ds, 12)} ms`);
   }
   lines.push(`Best guess for optimal initial dDM is ${formatFixed(plan.guessDDM, 3)}`);
   if (p.numprocs > 1) {

@@ -58,10 +58,7 @@ export type Pass = PrepsubbandPass;
  * `data` is the number of spectra in the data (PRESTO's N: NAXIS2 * NSBLK for one
  * file, after any cal rows were removed), or a header carrying it as `samples`.
  */
-export function expandPasses(
-  plan: readonly DDplanStep[] | { steps: readonly DDplanStep[] },
-  data: number | { samples: number },
-): PrepsubbandPass[] {
+export function expandPasses(plan: readonly DDplanStep[] | { steps: readonly DDplanStep[] }, data: number | { samples: number }): PrepsubbandPass[] {
   const steps = "steps" in plan ? plan.steps : plan;
   const origN = typeof data === "number" ? data : data.samples;
   if (!Number.isSafeInteger(origN) || origN < 0) throw new Error(`expandPasses: bad sample count ${origN}`);
@@ -112,14 +109,10 @@ export function planProblems(steps: readonly DDplanStep[], data: PassDataShape):
   const problems: string[] = [];
   steps.forEach((s, i) => {
     if (data.subint.nsblk % s.downsamp !== 0) {
-      problems.push(
-        `row ${i + 1} (lodm ${s.lodm}): downsample ${s.downsamp} does not divide the ${data.subint.nsblk} spectra per row; prepsubband would exit`,
-      );
+      problems.push(`row ${i + 1} (lodm ${s.lodm}): downsample ${s.downsamp} does not divide the ${data.subint.nsblk} spectra per row; prepsubband would exit`);
     }
     if (s.nsub > data.subint.nchan) {
-      problems.push(
-        `row ${i + 1} (lodm ${s.lodm}): ${s.nsub} subbands but only ${data.subint.nchan} channels; prepsubband would use ${data.subint.nchan}`,
-      );
+      problems.push(`row ${i + 1} (lodm ${s.lodm}): ${s.nsub} subbands but only ${data.subint.nchan} channels; prepsubband would use ${data.subint.nchan}`);
     }
   });
   return problems;

@@ -93,12 +93,7 @@ export const RESULT_PATTERNS: readonly string[] = [
   "provenance.json",
 ];
 
-export async function collectResults(
-  workDir: string,
-  resultsDir: string,
-  base: string,
-  options: CollectOptions = {},
-): Promise<CollectResult> {
+export async function collectResults(workDir: string, resultsDir: string, base: string, options: CollectOptions = {}): Promise<CollectResult> {
   plainName(base, "beam base name");
   const work = path.resolve(workDir);
   const results = path.resolve(resultsDir);

@@ -56,11 +56,7 @@ export interface DefaultRejectionOptions {
 }
 
 /** Apply the default rejections to one file's candidates; rejected ones are appended to `rejected`. */
-export function defaultRejection(
-  cands: readonly SiftCandidate[],
-  o: DefaultRejectionOptions,
-  rejected: Rejection[],
-): SiftCandidate[] {
+export function defaultRejection(cands: readonly SiftCandidate[], o: DefaultRejectionOptions, rejected: Rejection[]): SiftCandidate[] {
   const stage = (list: readonly SiftCandidate[], reason: RejectionReason, test: (c: SiftCandidate) => string | null) => {
     const kept: SiftCandidate[] = [];
     const out: Rejection[] = [];
@@ -93,19 +89,14 @@ export function defaultRejection(
             `(${formatG(c.cpow)} < ${formatG(o.cPowThreshold)}) are too low.`
         : null;
     }
-    return c.sigma < o.sigmaThreshold
-      ? `${c.numharm} harmonics and sigma (${formatG(c.sigma)} < ${formatG(o.sigmaThreshold)}) is too low.`
-      : null;
+    return c.sigma < o.sigmaThreshold ? `${c.numharm} harmonics and sigma (${formatG(c.sigma)} < ${formatG(o.sigmaThreshold)}) is too low.` : null;
   });
-  list = stage(list, "harmpowcutoff", (c) =>
-    maxPower(c.harmPows).power < o.harmPowCutoff ? `All harmonics have power < ${formatG(o.harmPowCutoff)}` : null,
-  );
+  list = stage(list, "harmpowcutoff", (c) => (maxPower(c.harmPows).power < o.harmPowCutoff ? `All harmonics have power < ${formatG(o.harmPowCutoff)}` : null));
   list = stage(list, "rogueharmpow", (c) => {
     const { index, power } = maxPower(c.harmPows);
     // np.sort(...)[-2]: only evaluated by Python when the numharm test passes, i.e. >= 4 harmonics.
     const second = (): number => [...c.harmPows].sort((a, b) => a - b)[c.harmPows.length - 2]!;
-    const rogue =
-      (c.numharm >= 8 && index > 4 && power > 2 * second()) || (c.numharm >= 4 && index > 2 && power > 3 * second());
+    const rogue = (c.numharm >= 8 && index > 4 && power > 2 * second()) || (c.numharm >= 4 && index > 2 && power > 3 * second());
     return rogue ? `High-numbered harmonic (${index}) has too much power` : null;
   });
   return list;

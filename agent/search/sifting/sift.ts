@@ -105,11 +105,7 @@ export interface SiftResult {
   report: SiftReport;
 }
 
-export function sift(
-  groups: ReadonlyArray<Iterable<AccelInput>>,
-  dmStrs: readonly string[],
-  options: Partial<SiftOptions> = {},
-): SiftResult {
+export function sift(groups: ReadonlyArray<Iterable<AccelInput>>, dmStrs: readonly string[], options: Partial<SiftOptions> = {}): SiftResult {
   const o: SiftOptions = { ...PALFA_SIFT_OPTIONS, ...options };
   const rejected: Rejection[] = [];
   const groupReports: SiftGroupReport[] = [];
@@ -177,11 +173,7 @@ export function sift(
  * search). Files are read one at a time as sifting consumes them, so only the
  * candidates, not 300 parsed files, are held in memory.
  */
-export function siftFiles(
-  groups: ReadonlyArray<ReadonlyArray<string>>,
-  dmStrs: readonly string[],
-  options: Partial<SiftOptions> = {},
-): SiftResult {
+export function siftFiles(groups: ReadonlyArray<ReadonlyArray<string>>, dmStrs: readonly string[], options: Partial<SiftOptions> = {}): SiftResult {
   return sift(groups.map(readEach), dmStrs, options);
 }
 

@@ -13,7 +13,12 @@ import { MissingProgramError, resolveProgram, searchDirs } from "./resolve";
 import { toolchainStepEnv } from "./step-env";
 import type { ToolchainConfig } from "./toolchain";
 
-export interface Check { what: string; ok: boolean; detail: string; fix?: string }
+export interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
 
 /** Minimum tmpfs free space worth calling usable for a beam (a Mock beam is ~1 GB, times the shm factor). */
 const SHM_WARN_BYTES = 4 * 2 ** 30;
@@ -53,8 +58,12 @@ export async function checkPrograms(cfg: ToolchainConfig): Promise<ProgramsRepor
       const e = err as Error;
       if (err instanceof MissingProgramError) report.missing.push(name);
       else report.broken.push({ name, why: e.message });
-      report.checks.push({ what, ok: false, detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message,
-        ...(err instanceof PlotPythonError ? { fix: PLOT_PYTHON_FIX } : {}) });
+      report.checks.push({
+        what,
+        ok: false,
+        detail: err instanceof MissingProgramError ? `not found (${SEARCH_PROGRAMS[name]})` : e.message,
+        ...(err instanceof PlotPythonError ? { fix: PLOT_PYTHON_FIX } : {}),
+      });
     }
   }
   if (report.missing.length || report.broken.length) {

@@ -22,13 +22,23 @@ export function readUsage(program: ResolvedProgram, timeoutMs = 20_000): Promise
     child.stdout.on("data", (d) => (text += d));
     child.stderr.on("data", (d) => (text += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (err) => { clearTimeout(timer); reject(new Error(`cannot run ${program.name}: ${err.message}`)); });
-    child.on("close", () => { clearTimeout(timer); resolve(text); });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${program.name}: ${err.message}`));
+    });
+    child.on("close", () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
   });
 }
 
 export class UnsupportedFlagError extends Error {
-  constructor(readonly program: string, readonly flag: string, why: string) {
+  constructor(
+    readonly program: string,
+    readonly flag: string,
+    why: string,
+  ) {
     super(`${program} does not accept ${flag}: ${why}`);
     this.name = "UnsupportedFlagError";
   }

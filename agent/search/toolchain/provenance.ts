@@ -26,7 +26,10 @@ export function gitHead(dir: string): string | undefined {
       return fs.readFileSync(path.join(gitDir, ref), "utf8").trim();
     } catch {
       const packed = fs.readFileSync(path.join(gitDir, "packed-refs"), "utf8");
-      return packed.split("\n").find((l) => l.endsWith(` ${ref}`))?.split(" ")[0];
+      return packed
+        .split("\n")
+        .find((l) => l.endsWith(` ${ref}`))
+        ?.split(" ")[0];
     }
   } catch {
     return undefined;
@@ -46,7 +49,7 @@ function fileSha256(file: string): string | undefined {
 }
 
 export function provenance(programs: ResolvedProgram[], dirs: { presto: string; psrfitsUtils: string }, wrapper: string[]): Provenance {
-  const version = (dir: string) => (dir ? gitHead(dir) ?? `unknown (no git checkout at ${dir})` : "unknown (source tree not configured)");
+  const version = (dir: string) => (dir ? (gitHead(dir) ?? `unknown (no git checkout at ${dir})`) : "unknown (source tree not configured)");
   return {
     beamflow: BEAMFLOW_VERSION,
     presto: version(dirs.presto),

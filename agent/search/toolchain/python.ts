@@ -20,7 +20,10 @@ export const PLOT_PYTHON_FIX =
   "agent.toolchain.path or PATH, and install matplotlib and numpy for it";
 
 export class PlotPythonError extends Error {
-  constructor(readonly argv: string[], why: string) {
+  constructor(
+    readonly argv: string[],
+    why: string,
+  ) {
     super(`${argv.join(" ")} cannot draw the candidate plots: ${why}`);
     this.name = "PlotPythonError";
   }
@@ -36,7 +39,10 @@ export function checkPlotPython(python: ResolvedProgram, env: Record<string, str
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (e) => { clearTimeout(timer); reject(new PlotPythonError(python.argv, `cannot run it: ${e.message}`)); });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new PlotPythonError(python.argv, `cannot run it: ${e.message}`));
+    });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return resolve(out.trim().split("\n").pop() ?? "");

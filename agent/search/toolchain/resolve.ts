@@ -23,7 +23,11 @@ export interface ResolvedProgram {
 }
 
 export class MissingProgramError extends Error {
-  constructor(readonly program: string, readonly searched: string[], readonly hint: string) {
+  constructor(
+    readonly program: string,
+    readonly searched: string[],
+    readonly hint: string,
+  ) {
     super(`${program} not found (looked in ${searched.join(", ")}): ${hint}`);
     this.name = "MissingProgramError";
   }
@@ -46,16 +50,25 @@ export function searchDirs(s: ToolchainSettings, envPath = process.env.PATH ?? "
 
 export function resolveProgram(name: string, s: ToolchainSettings): ResolvedProgram {
   if (s.wrapper.length) {
-    const r = spawnSync(s.wrapper[0], [...s.wrapper.slice(1), "sh", "-c", `command -v ${JSON.stringify(name).slice(1, -1)}`], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(s.wrapper[0], [...s.wrapper.slice(1), "sh", "-c", `command -v ${JSON.stringify(name).slice(1, -1)}`], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     if (r.status === 0 && r.stdout.trim()) return { name, argv: [...s.wrapper, name] };
-    throw new MissingProgramError(name, [`inside '${s.wrapper.join(" ")}'`],
-      r.error ? `the wrapper itself failed: ${r.error.message}` : "install it in the image, or fix agent.toolchain.wrapper");
+    throw new MissingProgramError(
+      name,
+      [`inside '${s.wrapper.join(" ")}'`],
+      r.error ? `the wrapper itself failed: ${r.error.message}` : "install it in the image, or fix agent.toolchain.wrapper",
+    );
   }
   const dirs = searchDirs(s);
   for (const d of dirs) {
     const file = path.join(d, name);
     if (isExecutable(file)) return { name, argv: [file], file };
   }
-  throw new MissingProgramError(name, dirs.length ? dirs : ["(empty PATH)"],
-    "put PRESTO's and psrfits_utils' bin directories on PATH, or set agent.toolchain.prefix / agent.toolchain.path, or run them through agent.toolchain.wrapper");
+  throw new MissingProgramError(
+    name,
+    dirs.length ? dirs : ["(empty PATH)"],
+    "put PRESTO's and psrfits_utils' bin directories on PATH, or set agent.toolchain.prefix / agent.toolchain.path, or run them through agent.toolchain.wrapper",
+  );
 }

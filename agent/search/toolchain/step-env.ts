@@ -17,7 +17,10 @@ function prefixPythonDirs(prefix: string): string[] {
   const lib = path.join(prefix, "lib");
   let names: string[];
   try {
-    names = fs.readdirSync(lib).filter((n) => /^python3(\.\d+)?$/.test(n)).sort();
+    names = fs
+      .readdirSync(lib)
+      .filter((n) => /^python3(\.\d+)?$/.test(n))
+      .sort();
   } catch {
     return [];
   }

@@ -52,17 +52,23 @@ export class Toolchain {
     return r.argv;
   }
 
-  flagsOf(p: SearchProgram): FlagSet { return this.flags.get(p) ?? new Set(); }
+  flagsOf(p: SearchProgram): FlagSet {
+    return this.flags.get(p) ?? new Set();
+  }
 
   /** PALFA's data-type flag (-psrfits), where the installed program still knows it. */
-  datatype(p: SearchProgram, flag: string): string[] { return optionalFlag(this.flagsOf(p), flag); }
+  datatype(p: SearchProgram, flag: string): string[] {
+    return optionalFlag(this.flagsOf(p), flag);
+  }
 
   /** -ncpus N for the OpenMP programs that have it, when more than one core is reserved. */
   ncpus(p: SearchProgram, cores: number): string[] {
     return cores > 1 && this.flagsOf(p).has("-ncpus") ? ["-ncpus", String(cores)] : [];
   }
 
-  harmpolish(): string[] { return harmpolishFlags(this.flagsOf("accelsearch")); }
+  harmpolish(): string[] {
+    return harmpolishFlags(this.flagsOf("accelsearch"));
+  }
 
   locpow(wanted: boolean): string[] {
     return wanted ? requiredFlag("accelsearch", this.flagsOf("accelsearch"), "-locpow", "search.accel_locpow is set") : [];

@@ -19,7 +19,9 @@ class FakeStream extends EventEmitter {
   room = Number.POSITIVE_INFINITY;
   write(m: AgentMessage): boolean {
     const b = m.body!;
-    this.written.push(b.$case === "logChunk" ? `log ${b.value.attemptId}/${b.value.seq}` : b.$case === "attemptResult" ? `result ${b.value.attemptId}` : b.$case);
+    this.written.push(
+      b.$case === "logChunk" ? `log ${b.value.attemptId}/${b.value.seq}` : b.$case === "attemptResult" ? `result ${b.value.attemptId}` : b.$case,
+    );
     return --this.room > 0;
   }
   drain(room = Number.POSITIVE_INFINITY): void {

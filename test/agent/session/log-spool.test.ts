@@ -97,7 +97,11 @@ describe("agent log spool", () => {
     s.ack(7, 6);
     assert.equal(s.bytes, 50);
     assert.deepEqual(fullCalls, [true, false]);
-    assert.deepEqual([...s.unsent()].map((c) => c.seq), [7, 8, 9, 10, 11], "every unacknowledged chunk is still there to send");
+    assert.deepEqual(
+      [...s.unsent()].map((c) => c.seq),
+      [7, 8, 9, 10, 11],
+      "every unacknowledged chunk is still there to send",
+    );
   });
 
   it("has no bound when its size is 0", () => {
@@ -115,7 +119,10 @@ describe("agent log spool", () => {
     assert.equal(s.bytes, 10);
     assert.deepEqual(fullCalls, [true, false]);
     assert.equal(s.allSent(7), true);
-    assert.deepEqual(text([...s.unsent()]).map((t) => t.split(":")[0]), ["9/1/step"]);
+    assert.deepEqual(
+      text([...s.unsent()]).map((t) => t.split(":")[0]),
+      ["9/1/step"],
+    );
     s.forget(9);
     assert.deepEqual(segments(), []);
     s.forget(9);

@@ -27,9 +27,15 @@ describe("agent outbox", () => {
     o.addResult(result(9));
     assert.equal(o.hasResult(7), true);
     assert.deepEqual(o.finishedAttempts(), [7, 9]);
-    assert.deepEqual(o.pendingResults().map((r) => r.attemptId), [7, 9]);
+    assert.deepEqual(
+      o.pendingResults().map((r) => r.attemptId),
+      [7, 9],
+    );
     // Pending results stay pending however often they are read: only an acknowledgement ends them.
-    assert.deepEqual(o.pendingResults().map((r) => r.attemptId), [7, 9]);
+    assert.deepEqual(
+      o.pendingResults().map((r) => r.attemptId),
+      [7, 9],
+    );
     o.forget(7);
     assert.equal(o.hasResult(7), false);
     assert.deepEqual(o.finishedAttempts(), [9]);
@@ -39,7 +45,10 @@ describe("agent outbox", () => {
     const o = new Outbox();
     o.addResult(result(7));
     o.addResult({ ...result(7), outcome: AttemptOutcome.OUTCOME_FAILED });
-    assert.deepEqual(o.pendingResults().map((r) => r.outcome), [AttemptOutcome.OUTCOME_FAILED]);
+    assert.deepEqual(
+      o.pendingResults().map((r) => r.outcome),
+      [AttemptOutcome.OUTCOME_FAILED],
+    );
   });
 
   it("replays each diagnostic's newest value and each attempt's latest progress, as often as asked", () => {
@@ -53,7 +62,9 @@ describe("agent outbox", () => {
     const expected = ["diagnostic 7 rfi_percent", "diagnostic 7 num_cands", "diagnostic 9 rfi_percent", "progress 7 dedisperse"];
     assert.deepEqual(replayed(o), expected);
     assert.deepEqual(replayed(o), expected, "a replay does not use anything up: every reconnect sends it all again");
-    const values = [...o.replay()].flatMap((m) => (m.body?.$case === "diagnostic" && m.body.value.attemptId === 7 && m.body.value.name === "rfi_percent" ? [m.body.value] : []));
+    const values = [...o.replay()].flatMap((m) =>
+      m.body?.$case === "diagnostic" && m.body.value.attemptId === 7 && m.body.value.name === "rfi_percent" ? [m.body.value] : [],
+    );
     assert.equal(values[0]!.value, 2);
   });
 

@@ -20,15 +20,19 @@ describe("dispatcher", () => {
   let prechecks: { jobId: number; details: string }[];
   let searchSpec: (jobId: number) => never;
 
-  const dispatcher = () => new Dispatcher({
-    tracker, registry, settings: { acceptTimeoutS: 30, batch: 16 }, log: silentLogger(),
-    searchSpec: (jobId) => searchSpec(jobId),
-    onDeadline: (t) => deadlines.push(t),
-    failPrecheck: (jobId, details) => {
-      prechecks.push({ jobId, details });
-      tracker.failPrecheck(jobId, details);
-    },
-  });
+  const dispatcher = () =>
+    new Dispatcher({
+      tracker,
+      registry,
+      settings: { acceptTimeoutS: 30, batch: 16 },
+      log: silentLogger(),
+      searchSpec: (jobId) => searchSpec(jobId),
+      onDeadline: (t) => deadlines.push(t),
+      failPrecheck: (jobId, details) => {
+        prechecks.push({ jobId, details });
+        tracker.failPrecheck(jobId, details);
+      },
+    });
 
   /** A connected agent with `cores` free cores. */
   const connect = (id: string, cores: number, opts: { drained?: boolean; unfitFor?: string } = {}) => {
@@ -48,7 +52,9 @@ describe("dispatcher", () => {
     registry = new AgentRegistry();
     deadlines = [];
     prechecks = [];
-    searchSpec = () => { throw new PrecheckFailed("no zaplist for this beam"); };
+    searchSpec = () => {
+      throw new PrecheckFailed("no zaplist for this beam");
+    };
   });
   afterEach(() => scratch.dispose());
 
@@ -86,7 +92,10 @@ describe("dispatcher", () => {
     searchSpec = () => ({}) as never;
     dispatcher().pass();
     assert.equal(other.sent.length, 0);
-    assert.deepEqual(pinned.of("assign").map((a) => a.jobId), [job]);
+    assert.deepEqual(
+      pinned.of("assign").map((a) => a.jobId),
+      [job],
+    );
   });
 
   it("fails a job whose precheck fails through the failPrecheck it was given, and assigns nothing", () => {

@@ -65,11 +65,17 @@ describe("job lifecycle", () => {
     lifecycle.retry(killed);
     lifecycle.failPrecheck(unsearchable, "no zaplist");
     assert.deepEqual(log, [
-      `jobChanged ${killed} terminal_failure (kill)`, "schedule",
-      `jobChanged ${killed} retrying (retry)`, "schedule",
-      `jobChanged ${unsearchable} terminal_failure (precheck)`, "schedule",
+      `jobChanged ${killed} terminal_failure (kill)`,
+      "schedule",
+      `jobChanged ${killed} retrying (retry)`,
+      "schedule",
+      `jobChanged ${unsearchable} terminal_failure (precheck)`,
+      "schedule",
     ]);
     // An operator's kill or retry is no news of the beam: no notice, no verdict, raw data kept.
-    assert.deepEqual(["attempt", "stop", "kill", "retry", "precheck", "upload"].filter((c) => isNewsOfTheBeam(c as never)), ["attempt", "stop", "precheck", "upload"]);
+    assert.deepEqual(
+      ["attempt", "stop", "kill", "retry", "precheck", "upload"].filter((c) => isNewsOfTheBeam(c as never)),
+      ["attempt", "stop", "precheck", "upload"],
+    );
   });
 });

@@ -19,10 +19,19 @@ import { resources } from "../fixtures";
 class FakeStream extends EventEmitter {
   readonly written: CoordinatorMessage[] = [];
   ended = false;
-  write(msg: CoordinatorMessage): boolean { this.written.push(msg); return true; }
-  end(): void { this.ended = true; }
-  destroy(err?: Error): void { this.emit("error", err ?? new Error("destroyed")); }
-  receive(body: AgentMessage["body"]): void { this.emit("data", { body }); }
+  write(msg: CoordinatorMessage): boolean {
+    this.written.push(msg);
+    return true;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  destroy(err?: Error): void {
+    this.emit("error", err ?? new Error("destroyed"));
+  }
+  receive(body: AgentMessage["body"]): void {
+    this.emit("data", { body });
+  }
   of<K extends NonNullable<CoordinatorMessage["body"]>["$case"]>(kind: K): unknown[] {
     return this.written.flatMap((m) => (m.body?.$case === kind ? [m.body.value] : []));
   }
@@ -42,10 +51,17 @@ describe("agent session", () => {
     core.tracker.ensureAgent(agentId, `token-${agentId}`);
     const stream = new FakeStream();
     new AgentSession(core, stream as never, agentId);
-    stream.receive({ $case: "hello", value: {
-      agentId, hostname: `${agentId}.local`, version: "test", labels: {}, resources: resources(4),
-      held: held.map((attemptId) => ({ attemptId, finished: false })),
-    } as never });
+    stream.receive({
+      $case: "hello",
+      value: {
+        agentId,
+        hostname: `${agentId}.local`,
+        version: "test",
+        labels: {},
+        resources: resources(4),
+        held: held.map((attemptId) => ({ attemptId, finished: false })),
+      } as never,
+    });
     return stream;
   };
 
@@ -86,7 +102,10 @@ describe("agent session", () => {
   it("refuses a result for an attempt it does not hold: acknowledged, nothing moves", () => {
     const { job, attempt } = attemptOn("other");
     const stream = connect("a1");
-    stream.receive({ $case: "attemptResult", value: { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: "", errorMessage: "", steps: [], resultsDir: "" } });
+    stream.receive({
+      $case: "attemptResult",
+      value: { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: "", errorMessage: "", steps: [], resultsDir: "" },
+    });
     assert.deepEqual(stream.of("resultAck"), [{ attemptId: attempt }]);
     assert.equal(core.tracker.attempt(attempt)!.status, "running");
     assert.equal(core.tracker.job(job)!.status, "submitted");
@@ -100,11 +119,21 @@ describe("agent session", () => {
     const before = core.tracker.attempt(mine.attempt)!.lease_expires_at;
     const gone = attemptOn("a1");
     core.tracker.lose(gone.attempt, "for the test");
-    stream.receive({ $case: "heartbeat", value: {
-      resources: resources(4), held: [{ attemptId: mine.attempt, finished: false }, { attemptId: gone.attempt, finished: false }],
-    } as never });
+    stream.receive({
+      $case: "heartbeat",
+      value: {
+        resources: resources(4),
+        held: [
+          { attemptId: mine.attempt, finished: false },
+          { attemptId: gone.attempt, finished: false },
+        ],
+      } as never,
+    });
     assert.ok(core.tracker.attempt(mine.attempt)!.lease_expires_at > before, "the lease moved later");
-    assert.deepEqual(stream.of("cancel").map((c) => (c as { attemptId: number }).attemptId), [gone.attempt]);
+    assert.deepEqual(
+      stream.of("cancel").map((c) => (c as { attemptId: number }).attemptId),
+      [gone.attempt],
+    );
   });
 
   it("ends an attempt through the lifecycle service exactly once, however often the result comes", () => {

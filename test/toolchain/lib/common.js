@@ -1,16 +1,16 @@
-'use strict';
+"use strict";
 // Shared plumbing of the stand-in toolchain (test only; the product never uses it):
 // the invocation log, the optional "realistic" sleep, fixture paths, C-style
 // number formatting and PRESTO-style error exits.
-const fs = require('node:fs');
-const path = require('node:path');
+const fs = require("node:fs");
+const path = require("node:path");
 
-const TOOLCHAIN = path.resolve(__dirname, '..');
-const FIXTURES = path.resolve(TOOLCHAIN, '..', 'fixtures');
-const BEAM = path.join(FIXTURES, 'presto', 'beam_J1903');
-const ALL_DMS = path.join(BEAM, 'all_dms');
-const MOCK = path.join(FIXTURES, 'presto', 'mock_split');
-const PSRFITS = path.join(FIXTURES, 'psrfits');
+const TOOLCHAIN = path.resolve(__dirname, "..");
+const FIXTURES = path.resolve(TOOLCHAIN, "..", "fixtures");
+const BEAM = path.join(FIXTURES, "presto", "beam_J1903");
+const ALL_DMS = path.join(BEAM, "all_dms");
+const MOCK = path.join(FIXTURES, "presto", "mock_split");
+const PSRFITS = path.join(FIXTURES, "psrfits");
 
 /** The program name as the real program's argv[0] would be when found on PATH. */
 function programName() {
@@ -26,7 +26,7 @@ function logInvocation(name, args) {
   if (!file) return;
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o666);
   try {
-    fs.writeSync(fd, JSON.stringify([name, ...args]) + '\n');
+    fs.writeSync(fd, JSON.stringify([name, ...args]) + "\n");
   } finally {
     fs.closeSync(fd);
   }
@@ -49,11 +49,11 @@ const BASE_SECONDS = {
   prepsubband: 4.174 / 6,
   realfft: 1.405 / 156,
   zapbirds: 1.363 / 156,
-  rednoise: 1.790 / 156,
+  rednoise: 1.79 / 156,
   accelsearch_lo: 154.462 / 156,
   accelsearch_hi: 150.598 / 156,
-  single_pulse_startup: 0.34 * 190.550 / 156,
-  single_pulse_per_file: 0.66 * 190.550 / 156,
+  single_pulse_startup: (0.34 * 190.55) / 156,
+  single_pulse_per_file: (0.66 * 190.55) / 156,
   single_pulse_plot: 0.779,
   prepfold: 42.589 / 2,
   gs: 0.303 / 2,
@@ -70,7 +70,7 @@ const BASE_SECONDS = {
  * fixed: a benchmark can compare against a shell script running the same commands.
  */
 function simulateWork(seconds) {
-  const scale = Number(process.env.BEAMFLOW_STANDIN_TIME_SCALE || '0');
+  const scale = Number(process.env.BEAMFLOW_STANDIN_TIME_SCALE || "0");
   if (!(scale > 0) || !(seconds > 0)) return;
   const ms = Math.round(seconds * scale * 1000);
   if (ms <= 0) return;
@@ -88,8 +88,8 @@ function exit(code) {
 }
 
 /** PRESTO's chkfopen() failure: perror() on stderr, the path on stdout, exit(-1). */
-function chkfopenFail(p, code = 'ENOENT') {
-  const why = code === 'EACCES' ? 'Permission denied' : code === 'EISDIR' ? 'Is a directory' : 'No such file or directory';
+function chkfopenFail(p, code = "ENOENT") {
+  const why = code === "EACCES" ? "Permission denied" : code === "EISDIR" ? "Is a directory" : "No such file or directory";
   err(`\nError in chkfopen(): ${why}\n`);
   out(`   path = '${p}'\n`);
   exit(255);
@@ -99,7 +99,7 @@ function chkfopenFail(p, code = 'ENOENT') {
 function chkReadable(p) {
   try {
     const st = fs.statSync(p);
-    if (st.isDirectory()) return chkfopenFail(p, 'EISDIR');
+    if (st.isDirectory()) return chkfopenFail(p, "EISDIR");
     fs.accessSync(p, fs.constants.R_OK);
   } catch (e) {
     chkfopenFail(p, e.code);
@@ -116,24 +116,24 @@ function writeFile(p, data) {
 }
 function copyFixture(src, dest, transform) {
   let data = fs.readFileSync(src);
-  if (transform) data = Buffer.from(transform(data.toString('latin1')), 'latin1');
+  if (transform) data = Buffer.from(transform(data.toString("latin1")), "latin1");
   writeFile(dest, data);
 }
 
 /** C printf("%.Ng") */
 function fmtG(x, prec = 6) {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
-  if (x === 0) return '0';
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? "nan" : x > 0 ? "inf" : "-inf";
+  if (x === 0) return "0";
   const p = prec === 0 ? 1 : prec;
-  const exp = Number(x.toExponential(p - 1).split('e')[1]);
+  const exp = Number(x.toExponential(p - 1).split("e")[1]);
   if (exp < -4 || exp >= p) {
-    let [m, e] = x.toExponential(p - 1).split('e');
-    if (m.includes('.')) m = m.replace(/0+$/, '').replace(/\.$/, '');
+    let [m, e] = x.toExponential(p - 1).split("e");
+    if (m.includes(".")) m = m.replace(/0+$/, "").replace(/\.$/, "");
     const en = Number(e);
-    return `${m}e${en < 0 ? '-' : '+'}${String(Math.abs(en)).padStart(2, '0')}`;
+    return `${m}e${en < 0 ? "-" : "+"}${String(Math.abs(en)).padStart(2, "0")}`;
   }
   let s = x.toFixed(Math.max(0, p - 1 - exp));
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
   return s;
 }
 
@@ -160,13 +160,32 @@ function exists(p) {
 /** Splits "dir/root.suffix" like PRESTO's split_root_suffix (suffix after the last '.'). */
 function splitRootSuffix(name) {
   const base = path.basename(name);
-  const dot = base.lastIndexOf('.');
+  const dot = base.lastIndexOf(".");
   if (dot <= 0) return { root: name, suffix: null };
   return { root: name.slice(0, name.length - (base.length - dot)), suffix: base.slice(dot + 1) };
 }
 
 module.exports = {
-  TOOLCHAIN, FIXTURES, BEAM, ALL_DMS, MOCK, PSRFITS, BASE_SECONDS,
-  programName, logInvocation, simulateWork, out, err, exit, chkfopenFail, chkReadable,
-  writeFile, copyFixture, fmtG, fmtF, dmOfName, exists, splitRootSuffix,
+  TOOLCHAIN,
+  FIXTURES,
+  BEAM,
+  ALL_DMS,
+  MOCK,
+  PSRFITS,
+  BASE_SECONDS,
+  programName,
+  logInvocation,
+  simulateWork,
+  out,
+  err,
+  exit,
+  chkfopenFail,
+  chkReadable,
+  writeFile,
+  copyFixture,
+  fmtG,
+  fmtF,
+  dmOfName,
+  exists,
+  splitRootSuffix,
 };

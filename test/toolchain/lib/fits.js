@@ -1,21 +1,21 @@
-'use strict';
+"use strict";
 // Minimal FITS reading/editing for the stand-ins: header cards of every HDU, and
 // cfitsio-style row deletion in a binary table (what fitsdelrow does).
-const fs = require('node:fs');
+const fs = require("node:fs");
 
 const BLOCK = 2880;
 
 function parseCard(card) {
   const key = card.slice(0, 8).trim();
-  if (card.slice(8, 10) !== '= ') return { key, value: undefined, card };
+  if (card.slice(8, 10) !== "= ") return { key, value: undefined, card };
   const rest = card.slice(10);
   let value;
-  let comment = '';
+  let comment = "";
   const t = rest.trimStart();
   if (t.startsWith("'")) {
     // string: '' is an escaped quote
     let i = rest.indexOf("'") + 1;
-    let s = '';
+    let s = "";
     while (i < rest.length) {
       if (rest[i] === "'") {
         if (rest[i + 1] === "'") {
@@ -27,15 +27,15 @@ function parseCard(card) {
       }
       s += rest[i++];
     }
-    value = s.replace(/\s+$/, '');
-    const slash = rest.indexOf('/', i);
+    value = s.replace(/\s+$/, "");
+    const slash = rest.indexOf("/", i);
     if (slash >= 0) comment = rest.slice(slash + 1).trim();
   } else {
-    const slash = rest.indexOf('/');
+    const slash = rest.indexOf("/");
     const v = (slash >= 0 ? rest.slice(0, slash) : rest).trim();
     if (slash >= 0) comment = rest.slice(slash + 1).trim();
-    if (v === 'T' || v === 'F') value = v === 'T';
-    else if (v !== '' && !Number.isNaN(Number(v.replace(/D/i, 'E')))) value = Number(v.replace(/D/i, 'E'));
+    if (v === "T" || v === "F") value = v === "T";
+    else if (v !== "" && !Number.isNaN(Number(v.replace(/D/i, "E")))) value = Number(v.replace(/D/i, "E"));
     else value = v;
   }
   return { key, value, comment, card };
@@ -50,7 +50,7 @@ function readHdus(source) {
     buf = source;
     size = buf.length;
   } else {
-    fd = fs.openSync(source, 'r');
+    fd = fs.openSync(source, "r");
     size = fs.fstatSync(fd).size;
   }
   const readBlock = (off) => {
@@ -67,18 +67,18 @@ function readHdus(source) {
       const cards = [];
       let ended = false;
       while (!ended) {
-        if (off + BLOCK > size) throw new Error('truncated FITS header');
-        const blk = readBlock(off).toString('latin1');
+        if (off + BLOCK > size) throw new Error("truncated FITS header");
+        const blk = readBlock(off).toString("latin1");
         off += BLOCK;
         for (let i = 0; i < 36; i++) {
           const c = blk.slice(i * 80, i * 80 + 80);
-          if (c.startsWith('END') && c.slice(0, 8).trim() === 'END') {
+          if (c.startsWith("END") && c.slice(0, 8).trim() === "END") {
             ended = true;
             break;
           }
           cards.push(c);
         }
-        if (hdus.length === 0 && start === 0 && off === BLOCK && !cards[0]?.startsWith('SIMPLE  =')) throw new Error('not a FITS file');
+        if (hdus.length === 0 && start === 0 && off === BLOCK && !cards[0]?.startsWith("SIMPLE  =")) throw new Error("not a FITS file");
       }
       const parsed = cards.map(parseCard);
       const kv = {};
@@ -95,7 +95,7 @@ function readHdus(source) {
   } finally {
     if (fd !== null) fs.closeSync(fd);
   }
-  if (hdus.length === 0) throw new Error('not a FITS file');
+  if (hdus.length === 0) throw new Error("not a FITS file");
   return hdus;
 }
 
@@ -104,7 +104,14 @@ function findHdu(hdus, spec) {
   if (spec === null || spec === undefined) return hdus[0];
   if (/^\d+$/.test(spec)) return hdus[Number(spec)] || null;
   const want = spec.toUpperCase();
-  return hdus.find((h) => String(h.kv.EXTNAME || '').trim().toUpperCase() === want) || null;
+  return (
+    hdus.find(
+      (h) =>
+        String(h.kv.EXTNAME || "")
+          .trim()
+          .toUpperCase() === want,
+    ) || null
+  );
 }
 
 /** A PSRFITS search-mode summary (primary + SUBINT header), or null when not PSRFITS. */
@@ -115,9 +122,9 @@ function psrfitsInfo(file) {
   } catch {
     return null;
   }
-  const sub = findHdu(hdus, 'SUBINT');
+  const sub = findHdu(hdus, "SUBINT");
   const p = hdus[0].kv;
-  if (!sub || String(p.FITSTYPE || '').trim() !== 'PSRFITS') return null;
+  if (!sub || String(p.FITSTYPE || "").trim() !== "PSRFITS") return null;
   const s = sub.kv;
   return {
     hdus,
@@ -132,9 +139,9 @@ function psrfitsInfo(file) {
     imjd: p.STT_IMJD,
     smjd: p.STT_SMJD,
     offs: p.STT_OFFS,
-    telescope: String(p.TELESCOP || '').trim(),
-    backend: String(p.BACKEND || '').trim(),
-    source: String(p.SRC_NAME || '').trim(),
+    telescope: String(p.TELESCOP || "").trim(),
+    backend: String(p.BACKEND || "").trim(),
+    source: String(p.SRC_NAME || "").trim(),
     N: s.NSBLK * s.NAXIS2,
   };
 }
@@ -161,16 +168,16 @@ class FitsError extends Error {
  * HDUs move with it. Returns the new file contents.
  */
 function deleteRows(buf, hdu, firstrow, nrows) {
-  if (hdu.index === 0 || !/TABLE/.test(String(hdu.kv.XTENSION || ''))) {
-    throw new FitsError(235, 'HDU is not an ASCII or binary table', 'Can only delete rows in TABLE or BINTABLE extension (ffdrow)');
+  if (hdu.index === 0 || !/TABLE/.test(String(hdu.kv.XTENSION || ""))) {
+    throw new FitsError(235, "HDU is not an ASCII or binary table", "Can only delete rows in TABLE or BINTABLE extension (ffdrow)");
   }
-  if (nrows < 0) throw new FitsError(306, 'attempt to read or write negative number of bytes', '');
+  if (nrows < 0) throw new FitsError(306, "attempt to read or write negative number of bytes", "");
   if (nrows === 0) return buf;
   const naxis1 = hdu.kv.NAXIS1;
   const naxis2 = hdu.kv.NAXIS2;
-  if (firstrow > naxis2) throw new FitsError(307, 'bad first row number', 'Delete position greater than the number of rows in the table (ffdrow)');
-  if (firstrow < 1) throw new FitsError(307, 'bad first row number', 'Delete position is less than 1 (ffdrow)');
-  if (firstrow + nrows - 1 > naxis2) throw new FitsError(307, 'bad first row number', 'No. of rows to delete exceeds size of table (ffdrow)');
+  if (firstrow > naxis2) throw new FitsError(307, "bad first row number", "Delete position greater than the number of rows in the table (ffdrow)");
+  if (firstrow < 1) throw new FitsError(307, "bad first row number", "Delete position is less than 1 (ffdrow)");
+  if (firstrow + nrows - 1 > naxis2) throw new FitsError(307, "bad first row number", "No. of rows to delete exceeds size of table (ffdrow)");
   const pcount = hdu.kv.PCOUNT || 0;
   const table = buf.subarray(hdu.dataStart, hdu.dataStart + naxis1 * naxis2);
   const tail = buf.subarray(hdu.dataStart + naxis1 * naxis2, hdu.dataStart + naxis1 * naxis2 + pcount);
@@ -185,14 +192,14 @@ function deleteRows(buf, hdu, firstrow, nrows) {
   // header with the new NAXIS2 (and THEAP)
   const header = Buffer.from(buf.subarray(hdu.start, hdu.dataStart));
   for (let i = 0; i * 80 < header.length; i++) {
-    const card = header.toString('latin1', i * 80, i * 80 + 80);
+    const card = header.toString("latin1", i * 80, i * 80 + 80);
     const key = card.slice(0, 8).trim();
-    if (key === 'NAXIS2') header.write(setIntCard(card, naxis2 - nrows), i * 80, 'latin1');
-    if (key === 'THEAP') {
+    if (key === "NAXIS2") header.write(setIntCard(card, naxis2 - nrows), i * 80, "latin1");
+    if (key === "THEAP") {
       const theap = parseCard(card).value;
-      header.write(setIntCard(card, theap - naxis1 * nrows), i * 80, 'latin1');
+      header.write(setIntCard(card, theap - naxis1 * nrows), i * 80, "latin1");
     }
-    if (key === 'END') break;
+    if (key === "END") break;
   }
   return Buffer.concat([buf.subarray(0, hdu.start), header, data, buf.subarray(hdu.dataStart + hdu.paddedLen)]);
 }
