@@ -11,7 +11,7 @@ import { tailLog } from "../logs/tail";
 import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
-import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
+import { COMMAND_JOB_TYPE, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentState } from "../sessions/registry";
 import type { CanaryRunRow } from "../tracker/rows";
 import type { JobListRow } from "../tracker/reports";
@@ -255,7 +255,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
       const ids = t.transaction(() => {
         const out: number[] = [];
-        for (let i = 0; i < Math.max(1, req.count); i++) out.push(t.createJob({ beam: req.name || "command", jobType: "commands", spec, reservation }));
+        for (let i = 0; i < Math.max(1, req.count); i++) out.push(t.createJob({ beam: req.name || "command", jobType: COMMAND_JOB_TYPE, spec, reservation }));
         return out;
       });
       core.dispatcher.schedule();

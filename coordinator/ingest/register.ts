@@ -13,6 +13,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../../shared/config/schema";
+import { COMMAND_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { Reservation, Tracker } from "../tracker/tracker";
 import type { TrackedFile } from "../tracker/files";
 import { classify, groupFiles, RejectedFile, type Classification } from "./beams";
@@ -213,7 +214,7 @@ export function reservationFor(config: IngestConfig, totalBytes: number): Reserv
 
 /** A commands job carries its steps; a palfa-search job the parameters that differ from the config's `search`. */
 export function jobSpecFor(config: IngestConfig, searchOverrides: Record<string, unknown> = {}): unknown {
-  return config.jobs.type === "commands" ? { commands: config.jobs.commands } : { params: searchOverrides };
+  return config.jobs.type === COMMAND_JOB_TYPE ? { commands: config.jobs.commands } : { params: searchOverrides };
 }
 
 /**

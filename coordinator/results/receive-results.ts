@@ -14,7 +14,7 @@ import type { Tracker } from "../tracker/tracker";
 import { CANARY_RESULTS, finalDirFor, incomingDir } from "./results-tree";
 import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
 
-/** The search's own list of its results (agent/search/results/manifest.ts). */
+/** The search's own list of its results (shared/results/manifest.ts). */
 const MANIFEST_JSON = "manifest.json";
 
 export class ResultsRefused extends Error {
