@@ -71,8 +71,6 @@ export class Agent {
   private readonly fitness: FitnessMonitor;
   private metricsServer: MetricsServer | null = null;
   private stopping = false;
-  /** the coordinator has drained this agent (it gets no new beams) */
-  private drained = false;
   private readonly log: Logger;
 
   constructor(private readonly o: AgentOptions) {
@@ -182,12 +180,11 @@ export class Agent {
 
   /** A welcomed stream: everything owed goes again, and heartbeats start. */
   private welcomed(w: Welcome): void {
-    this.drained = w.drained;
-    this.log.info({ drained: this.drained, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
+    this.log.info({ drained: w.drained, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
     for (const m of this.outbox.replay()) this.connection.send(m);
     this.pump.restart();
     this.pusher.pushAll();
-    this.heartbeat.start(w.heartbeatIntervalMs ? w.heartbeatIntervalMs / 1000 : this.o.heartbeatS);
+    this.heartbeat.start(this.o.heartbeatS);
   }
 
   private receive(b: NonNullable<CoordinatorMessage["body"]>): void {
@@ -198,8 +195,8 @@ export class Agent {
         if (!this.assignments.cancel(b.value.attemptId, b.value.reason)) this.forget(b.value.attemptId);
         return;
       case "drain":
-        this.drained = b.value.drained;
-        this.log.info({ drained: this.drained }, "drain changed");
+        // Nothing on the agent depends on it: the coordinator simply sends no new work.
+        this.log.info({ drained: b.value.drained }, "drain changed");
         return;
       case "logAck":
         return this.spool.ack(b.value.attemptId, b.value.seq);

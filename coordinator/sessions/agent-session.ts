@@ -126,7 +126,7 @@ export class AgentSession implements AgentLink {
     this.noteCapabilities(h.capabilities);
     this.log.info({ hostname: h.hostname, version: h.version, held: h.held.map((a) => a.attemptId) }, "agent connected");
     this.reattach(h.held);
-    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, heartbeatIntervalMs: 0, drained: agent.drained } } });
+    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained } } });
     core.dispatcher.schedule();
   }
 
