@@ -271,8 +271,8 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       tailLog(core, call);
     },
 
-    runCanary: unary(adminToken, (req) => {
-      const runs = core.canaries.run(req.agentIds, "operator");
+    runCanary: unary(adminToken, async (req) => {
+      const runs = await core.canaries.run(req.agentIds, "operator");
       if (runs.length === 0) throw new RefusedAction("no agent to run a canary on: none is connected and fit for searches (name one to run it anyway)");
       return { runs: runs.map((r) => canaryRunView(r)) };
     }),

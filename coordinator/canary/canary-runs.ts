@@ -13,6 +13,7 @@ import path from "node:path";
 import type { Config } from "../../shared/config/schema";
 import type { Logger } from "../../shared/logging/logger";
 import { readAccelcandsFile } from "../../shared/presto";
+import { hashFile } from "../ingest/register";
 import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentRegistry } from "../sessions/registry";
 import type { CanaryRunRow, CanaryTrigger } from "../tracker/canaries";
@@ -61,15 +62,16 @@ export class CanaryRuns {
    * searches); an agent with a run under way keeps that one. Throws NotFound for an agent
    * that was never registered.
    */
-  run(agentIds: readonly string[], trigger: CanaryTrigger): CanaryRunRow[] {
+  async run(agentIds: readonly string[], trigger: CanaryTrigger): Promise<CanaryRunRow[]> {
     const ids = agentIds.length ? [...agentIds] : this.searchableAgents().map((a) => a.id);
     for (const id of ids) if (!this.tracker.agent(id)) throw new NotFound("agent", id);
-    const runs = ids.map((id) => this.tracker.canaries.runningOf(id)[0] ?? this.startOne(id, trigger));
+    // Each run is recorded before its first await, so a second call finds it under way.
+    const runs = await Promise.all(ids.map((id) => this.tracker.canaries.runningOf(id)[0] ?? this.startOne(id, trigger)));
     this.hooks.schedule();
     return runs;
   }
 
-  private startOne(agentId: string, trigger: CanaryTrigger): CanaryRunRow {
+  private async startOne(agentId: string, trigger: CanaryTrigger): Promise<CanaryRunRow> {
     const snr = this.cfg.canary.snr;
     const pulsar = canaryPulsar(crypto.randomInt(1, 2 ** 31), snr);
     const runId = this.tracker.canaries.begin({ agentId, trigger, pulsar });
@@ -78,7 +80,7 @@ export class CanaryRuns {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const made = writeCanaryBeam(pulsar, file);
-      const sha256 = crypto.createHash("sha256").update(fs.readFileSync(made.path)).digest("hex");
+      const { sha256 } = await hashFile(made.path);
       const d = this.cfg.dispatch;
       const reservation = { cores: d.cores_per_beam, memory: d.memory_per_beam, shm: Math.ceil(made.bytes * d.shm_factor) };
       this.tracker.canaries.attachJob(
@@ -118,7 +120,7 @@ export class CanaryRuns {
     if (this.cfg.canary.every_h <= 0) return;
     if (this.tracker.canaries.runningOf(agentId).length) return;
     this.log.info({ agent: agentId }, "toolchain changed: canary run");
-    this.run([agentId], "toolchain");
+    void this.run([agentId], "toolchain").catch((err) => this.log.error({ agent: agentId, err }, "canary run not started"));
   }
 
   private judge(run: CanaryRunRow): CanaryVerdict {
@@ -168,7 +170,9 @@ export class CanaryRuns {
       if (everyS <= 0) return;
       for (const a of this.searchableAgents()) {
         const last = this.tracker.canaries.lastStartedAt(a.id);
-        if (last === null || nowS - last >= everyS) this.run([a.id], "schedule");
+        if (last === null || nowS - last >= everyS) {
+          void this.run([a.id], "schedule").catch((err) => this.log.error({ agent: a.id, err }, "canary run not started"));
+        }
       }
     } catch (err) {
       this.log.error({ err }, "canary tick failed");

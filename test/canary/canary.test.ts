@@ -7,7 +7,7 @@ import path from "node:path";
 import { call } from "../../cli/admin-client";
 import { Cluster, waitFor } from "../support/cluster";
 import { PRESTO_BIN, PRESTO_PREFIX, requirePresto } from "../support/presto";
-import { parseMail, startSmtp, type Smtp } from "../notify/helpers";
+import { parseMail, startSmtp, type Smtp, mailTo } from "../notify/helpers";
 import { canaryExpectation, canaryPulsar, CANARY_DDPLAN } from "../../coordinator/canary/canary-beam";
 import { judgeCanary } from "../../coordinator/canary/verdict";
 import { readAccelcandsFile } from "../../shared/presto";
@@ -97,15 +97,7 @@ exec ${path.join(PRESTO_BIN, "accelsearch")} "\${args[@]}"
     cluster = await Cluster.create({
       jobs: { type: "palfa-search" },
       dispatch: { cores_per_beam: 1, memory_per_beam: 0 },
-      notify: {
-        email: {
-          enabled: true,
-          smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
-          from: "beamflow@localhost",
-          to: ["ops@localhost"],
-          on_failure_retry: false,
-        },
-      },
+      notify: { email: mailTo(smtp) },
     });
     await cluster.startCoordinator();
     const common = { cores: 1, scratch_dir: path.join(cluster.dir, "scratch") };

@@ -2,7 +2,7 @@
 // email, received by a real SMTP server on loopback.
 import assert from "node:assert/strict";
 import { Cluster, waitFor } from "../support/cluster";
-import { parseMail, startSmtp, type Smtp } from "./helpers";
+import { parseMail, startSmtp, type Smtp, mailTo } from "./helpers";
 
 describe("notices from a running coordinator", function () {
   this.timeout(60_000);
@@ -18,15 +18,7 @@ describe("notices from a running coordinator", function () {
     smtp = await startSmtp();
     cluster = await Cluster.create({
       jobs: { max_attempts: 2 },
-      notify: {
-        email: {
-          enabled: true,
-          smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
-          from: "beamflow@localhost",
-          to: ["ops@localhost"],
-          on_failure_retry: false,
-        },
-      },
+      notify: { email: mailTo(smtp) },
     });
     await cluster.startCoordinator();
     await cluster.startAgent("node1");

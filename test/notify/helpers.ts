@@ -72,6 +72,17 @@ export async function startSmtp(auth?: { user: string; pass: string }, rejectRcp
 }
 
 /** A loopback port with nobody listening (bound, then released). */
+/** The notifier's email settings for a test SMTP server: one recipient, no retry notices. */
+export function mailTo(smtp: Smtp) {
+  return {
+    enabled: true,
+    smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
+    from: "beamflow@localhost",
+    to: ["ops@localhost"],
+    on_failure_retry: false,
+  };
+}
+
 export async function deadPort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));

@@ -12,7 +12,7 @@ import type { AgentView, JobDetail } from "../../shared/gen/admin";
 import type { Snapshot } from "../../coordinator/http/snapshot";
 import type { ConfigInput } from "../../shared/config/schema";
 import { Cluster, waitFor } from "../support/cluster";
-import { parseMail, startSmtp, type Smtp } from "../notify/helpers";
+import { parseMail, startSmtp, type Smtp, mailTo } from "../notify/helpers";
 
 const TOOLCHAIN = path.join(__dirname, "..", "toolchain", "bin");
 const FIXTURES = path.join(__dirname, "..", "fixtures");
@@ -229,15 +229,7 @@ describe("nodes that cannot search get no beams", function () {
     await createCluster({
       jobs: { max_attempts: 5 },
       dispatch: { drain_after_failures: 3 },
-      notify: {
-        email: {
-          enabled: true,
-          smtp: { host: "127.0.0.1", port: smtp.port, ignore_tls: true },
-          from: "beamflow@localhost",
-          to: ["ops@localhost"],
-          on_failure_retry: false,
-        },
-      },
+      notify: { email: mailTo(smtp) },
     });
     // rfifind prints its usage (so the agent sees a PRESTO) but fails every real run.
     const failing = toolchainWithout("failing-toolchain", "rfifind");

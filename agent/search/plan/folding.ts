@@ -24,6 +24,7 @@
  * PSRFITS row, so more parts than rows would leave parts empty and fold nothing.
  */
 
+import { subbandsFor } from "./ddplans";
 import { formatDm } from "./passes";
 
 export interface FoldOptions {
@@ -71,8 +72,7 @@ export function foldNsub(backend: string, nchan: number): number {
   const wanted = b === "pdev" ? 96 : b === "wapp" ? 64 : 96;
   // prepfold needs the subbands to divide the channels evenly: PALFA's 96 suits
   // Mock's 960 channels; other data gets the largest divisor not above it.
-  for (let n = Math.min(wanted, nchan); n > 1; n--) if (nchan % n === 0) return n;
-  return 1;
+  return subbandsFor(nchan, wanted);
 }
 
 export interface PrepfoldRequest {
