@@ -14,6 +14,7 @@ import { run } from "./run";
 import { registerLogsCommand } from "./logs-command";
 import { registerResultsCommands } from "./results-commands";
 import { registerSynthCommands } from "./synth-commands";
+import { registerFsckCommand } from "./fsck-command";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
 import { doctor } from "../agent/search/toolchain/doctor";
@@ -102,6 +103,7 @@ export function buildProgram(): Command {
   registerAdminCommands(program);
   registerCanaryCommand(program);
   registerSynthCommands(program);
+  registerFsckCommand(program);
   return program;
 }
 

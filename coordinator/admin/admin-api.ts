@@ -8,6 +8,7 @@ import type { CoordinatorCore } from "../core";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
 import { parseOverrides } from "../search/search-spec";
 import { tailLog } from "../logs/tail";
+import { fsck, type LiveReservations } from "../fsck/fsck";
 import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
@@ -15,6 +16,24 @@ import { COMMAND_JOB_TYPE, SEARCH_JOB_TYPE } from "../../shared/protocol/job-typ
 import type { AgentState } from "../sessions/registry";
 import type { CanaryRunRow } from "../tracker/rows";
 import type { JobListRow } from "../tracker/reports";
+
+/** The coordinator's reservations, as fsck checks and repairs them. */
+function liveReservations(core: CoordinatorCore): LiveReservations {
+  return {
+    held: () => new Map(core.registry.all().map((a) => [a.id, [...a.reserved.keys()]])),
+    release: (attemptId, agentId) => core.registry.release(attemptId, agentId),
+    reserve: (attemptId, agentId) => {
+      const a = core.tracker.attempt(attemptId);
+      if (a) core.registry.get(agentId).reserve(attemptId, { cores: a.cores, memory: a.memory, shm: a.shm });
+    },
+    cancel: (attemptId, agentId, reason) => {
+      core.registry.release(attemptId, agentId);
+      core.logs.close(attemptId);
+      core.cancelOnAgent(agentId, attemptId, reason);
+    },
+    schedule: () => core.dispatcher.schedule(),
+  };
+}
 
 type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
 
@@ -284,6 +303,12 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         return canaryRunView(r);
       }),
     })),
+
+    fsck: unary(adminToken, (req) => {
+      const r = fsck(t, { repair: req.repair, resultsRoot: core.config.results.dir, reservations: liveReservations(core) });
+      if (r.findings.length) core.log.warn({ findings: r.findings.length, repaired: r.findings.filter((f) => f.repaired).length }, "fsck found violations");
+      return { findings: r.findings, reservationsChecked: r.reservationsChecked };
+    }),
 
     status: unary(adminToken, (): StatusReply => {
       const nowS = Date.now() / 1000;

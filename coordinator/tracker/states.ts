@@ -143,6 +143,14 @@ export const JOB_TRANSITIONS = {
   // A canary run judges its node by one attempt: it is never tried again, on that node or another.
   endCanary: { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "a canary run ended without its search succeeding (or never started)" },
   retry: { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
+  // `beamflow fsck --repair`: a submitted job whose current attempt is not live (ended, or never written) waits again.
+  repairRequeue: {
+    from: ["submitted"],
+    to: "retrying",
+    owner: false,
+    when: `NOT EXISTS (SELECT 1 FROM job_submits a WHERE a.id = jobs.current_attempt_id AND a.status IN ${LIVE_ATTEMPT_SQL})`,
+    why: "fsck found the job submitted without a live attempt: it waits for an agent again, nothing counted",
+  },
   // The upload has its own counter: a bad upload never sends the beam back to be searched again
   // (PALFA counted it as an attempt and re-processed the beam).
   upload: { from: ["processed"], to: "uploaded", owner: true, why: "the current attempt's results were committed to the results DB" },

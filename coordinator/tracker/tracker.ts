@@ -9,6 +9,7 @@ import { UploadRecords } from "./uploads";
 import { CanaryRecords } from "./canaries";
 import { FileRecords } from "./files";
 import { TrackerReports } from "./reports";
+import { FsckQueries } from "./fsck-queries";
 import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 import { isNodeFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates, STREAK_ATTEMPT_STATES, type JobState } from "./states";
 
@@ -35,6 +36,7 @@ export class Tracker {
   readonly canaries: CanaryRecords;
   readonly files: FileRecords;
   readonly reports: TrackerReports;
+  readonly fsck: FsckQueries;
   private readonly s;
 
   /** The database stays inside the tracker: every statement is one of its named queries. */
@@ -44,6 +46,7 @@ export class Tracker {
     this.canaries = new CanaryRecords(db, this.moves);
     this.files = new FileRecords(db);
     this.reports = new TrackerReports(db);
+    this.fsck = new FsckQueries(db, this.moves);
     this.s = {
       insertJob: db.prepare(`INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at)
                              VALUES (@beam, @job_type, @spec_json, @cores, @memory, @shm, 'new', @now, @now)`),
