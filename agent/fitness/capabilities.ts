@@ -4,7 +4,7 @@
 // node that cannot search is given no beams instead of failing them.
 import crypto from "node:crypto";
 import type { Capabilities } from "../../shared/gen/common";
-import { COMMAND_JOB_TYPE, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
+import { COMMAND_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import { probeWorkDir } from "../resources/work-dir";
 import { checkPrograms, type ProgramsReport } from "../search/toolchain/doctor";
 import { toolchainFingerprint } from "../search/toolchain/fingerprint";
@@ -31,8 +31,8 @@ export async function checkCapabilities(cfg: ToolchainConfig, workBase: string):
   const searchWhy = [workWhy, programsWhy].filter(Boolean).join("; ");
   return {
     jobTypes: [
-      { jobType: COMMAND_JOB_TYPE, fit: !workWhy, reason: workWhy },
-      { jobType: SEARCH_JOB_TYPE, fit: !searchWhy, reason: searchWhy },
+      { jobType: jobTypeToWire(COMMAND_JOB_TYPE), fit: !workWhy, reason: workWhy },
+      { jobType: jobTypeToWire(SEARCH_JOB_TYPE), fit: !searchWhy, reason: searchWhy },
     ],
     checkedAt: Date.now() / 1000,
     toolchain: crypto.createHash("sha256").update(toolchainFingerprint(cfg)).digest("hex").slice(0, 16),

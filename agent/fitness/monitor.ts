@@ -3,7 +3,8 @@
 // mtimes, the work dir) that triggers a full check when anything changed, a full
 // check every fitness_full_check_s regardless, and one on demand (after a failed
 // attempt). A change is handed to onChange, which tells the coordinator at once.
-import type { Capabilities } from "../../shared/gen/common";
+import type { Capabilities, JobType } from "../../shared/gen/common";
+import { jobTypeName } from "../../shared/protocol/job-types";
 import type { Logger } from "../../shared/logging/logger";
 
 export interface FitnessChecks {
@@ -48,7 +49,7 @@ export class FitnessMonitor {
   }
 
   /** Why this agent cannot run jobs of the type, or undefined when it can (or does not know the type). */
-  unfitFor(jobType: string): string | undefined {
+  unfitFor(jobType: JobType): string | undefined {
     const f = this.current.jobTypes.find((x) => x.jobType === jobType);
     return f && !f.fit ? f.reason : undefined;
   }
@@ -89,8 +90,12 @@ export class FitnessMonitor {
     this.current = next;
     if (jobTypesKey(before) === jobTypesKey(next)) return false;
     for (const f of next.jobTypes) {
-      if (f.fit) this.log.info({ jobType: f.jobType, why }, `can run ${f.jobType} jobs`);
-      else this.log.warn({ jobType: f.jobType, reason: f.reason, why }, `cannot run ${f.jobType} jobs: the coordinator will give it none`);
+      if (f.fit) this.log.info({ jobType: jobTypeName(f.jobType), why }, `can run ${jobTypeName(f.jobType)} jobs`);
+      else
+        this.log.warn(
+          { jobType: jobTypeName(f.jobType), reason: f.reason, why },
+          `cannot run ${jobTypeName(f.jobType)} jobs: the coordinator will give it none`,
+        );
     }
     await this.onChange(next);
     return true;

@@ -7,12 +7,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logging/logger";
 import { StepRunner } from "./step-runner";
-import type { StepEvents, StepOutcome, StepSpec } from "./types";
+import type { StepErrorClass, StepEvents, StepOutcome, StepSpec } from "./types";
 
 export class StepFailed extends Error {
   constructor(
     readonly outcome: StepOutcome,
-    readonly errorClass: string,
+    readonly errorClass: StepErrorClass,
   ) {
     super(`step '${outcome.name}' (${outcome.argv.join(" ")}): ${outcome.error ?? "failed"}`);
     this.name = "StepFailed";

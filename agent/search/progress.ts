@@ -1,8 +1,10 @@
 // Where a search stands, for `beamflow job ID` and the status page: the phase, the
 // DDplan pass, and DM trials searched out of all. A change of phase or pass is sent
 // at once; completed DM trials (hundreds per beam) at most once a second.
+import type { SearchPhaseName } from "../../shared/protocol/search-phases";
+
 export interface SearchProgress {
-  phase: string;
+  phase: SearchPhaseName;
   pass: number;
   passes: number;
   dmTrialsDone: number;
@@ -23,7 +25,7 @@ export class ProgressReporter {
     this.state = { phase: "starting", pass: 0, passes: 0, dmTrialsDone: 0, dmTrials: 0, startedAt: Date.now() / 1000 };
   }
 
-  phase(phase: string, extra: Partial<Omit<SearchProgress, "phase" | "startedAt">> = {}): void {
+  phase(phase: SearchPhaseName, extra: Partial<Omit<SearchProgress, "phase" | "startedAt">> = {}): void {
     Object.assign(this.state, extra, { phase });
     this.flush();
   }

@@ -13,7 +13,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Assign, SearchSpec } from "../../shared/gen/agent";
-import { searchParamsSchema, siftingSigmaThreshold, type SearchParams } from "../../shared/config/search-params";
+import { siftingSigmaThreshold, type SearchParams } from "../../shared/config/search-params";
+import { BadWireParams, searchParamsFromWire } from "../../shared/protocol/search-params-wire";
 import type { Logger } from "../../shared/logging/logger";
 import { plainName } from "../../shared/files/safe-path";
 import type { StepEvents } from "../runner";
@@ -77,12 +78,15 @@ export interface SearchContext {
 
 const AVG_TOPO_VELOCITY = /Average topocentric velocity \(c\)\s*=\s*([-+0-9.eE]+)/;
 
-export function parseParams(json: string): SearchParams {
-  const parsed = searchParamsSchema.safeParse(JSON.parse(json || "{}"));
-  if (!parsed.success) {
-    throw new SearchFailure(`bad search parameters: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`, "bad_params");
+/** The parameters the coordinator resolved and validated; refused only where this agent cannot carry them out. */
+function paramsOf(spec: SearchSpec): SearchParams {
+  if (!spec.params) throw new SearchFailure("the assignment has no search parameters", "bad_params");
+  try {
+    return searchParamsFromWire(spec.params);
+  } catch (err) {
+    if (err instanceof BadWireParams) throw new SearchFailure(`bad search parameters: ${err.message}`, "bad_params");
+    throw err;
   }
-  return parsed.data;
 }
 
 export async function runSearch(ctx: SearchContext): Promise<void> {
@@ -95,7 +99,7 @@ export async function runSearch(ctx: SearchContext): Promise<void> {
 }
 
 async function search(ctx: SearchContext, progress: ProgressReporter): Promise<void> {
-  const p = parseParams(ctx.spec.paramsJson);
+  const p = paramsOf(ctx.spec);
   const base = plainName(ctx.assign.beam);
   const work = ctx.workDir;
   const tmp = path.join(work, "tmp");

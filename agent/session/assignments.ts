@@ -3,6 +3,7 @@
 // an AttemptExecution whose step updates, log output, diagnostics and progress go
 // out as they happen. A finished attempt's result is reported, a succeeded search's
 // only once its results are pushed.
+import { jobTypeName } from "../../shared/protocol/job-types";
 import { AttemptOutcome, type AgentMessage, type Assign, type AttemptResult, type FileRef, StepState } from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import type { Readable } from "node:stream";
@@ -72,13 +73,13 @@ export class Assignments {
       this.o.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
       return;
     }
-    if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${a.jobType}' is not supported by this agent`);
+    if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${jobTypeName(a.jobType)}' is not supported by this agent`);
     // Sent before the coordinator heard that this agent can no longer run it: not counted, it goes elsewhere.
     const unfit = this.o.fitness.unfitFor(a.jobType);
     if (unfit !== undefined) {
       // What it can run goes first (the stream keeps order), so the refused job is not sent straight back.
       this.o.sendCapabilities();
-      return refuse(`this agent cannot run ${a.jobType} jobs now: ${unfit}`);
+      return refuse(`this agent cannot run ${jobTypeName(a.jobType)} jobs now: ${unfit}`);
     }
     const exec = this.execution(a, log);
     this.running.set(a.attemptId, exec);

@@ -1,6 +1,7 @@
 // One assigned attempt on this agent: work dir, stage-in, the job type's steps
 // under the runner, live step updates and log chunks, the final result, and
 // the work dir removed whatever happened.
+import { jobTypeName } from "../../shared/protocol/job-types";
 import fs from "node:fs";
 import path from "node:path";
 import type { AgentMessage, Assign, AttemptResult, CommandStep, Diagnostic, Progress, SearchSpec } from "../../shared/gen/agent";
@@ -13,6 +14,8 @@ import { runSearch, SearchFailure } from "../search/search-attempt";
 import type { Toolchain } from "../search/toolchain/toolchain";
 import { diskSpace, diskUsage } from "../resources/resources";
 import { formatSize } from "../../shared/config/sizes";
+import { type ErrorClassName, errorClassToWire } from "../../shared/protocol/error-classes";
+import { searchPhaseToWire } from "../../shared/protocol/search-phases";
 import { LogChunker } from "./log-chunker";
 import { StagingError, stageFiles, type RemoteOpener } from "../staging/stage";
 
@@ -109,12 +112,19 @@ export class AttemptExecution {
     await this.executor?.cancel(reason);
   }
 
-  private result(outcome: AttemptOutcome, errorClass = "", errorMessage = ""): AttemptResult {
+  private result(outcome: AttemptOutcome, errorClass: ErrorClassName | "" = "", errorMessage = ""): AttemptResult {
     const steps = (this.executor?.outcomes ?? [])
       .slice()
       .sort((a, b) => a.index - b.index)
       .map(record);
-    return { attemptId: this.id, outcome, errorClass, errorMessage, steps, resultsDir: this.assign.spec?.$case === "search" ? this.resultsDir : "" };
+    return {
+      attemptId: this.id,
+      outcome,
+      errorClass: errorClassToWire(errorClass),
+      errorMessage,
+      steps,
+      resultsDir: this.assign.spec?.$case === "search" ? this.resultsDir : "",
+    };
   }
 
   private events(): StepEvents {
@@ -160,7 +170,7 @@ export class AttemptExecution {
       const spec = this.assign.spec;
       if (spec?.$case === "commands") await this.runCommands(spec.value.steps, staged);
       else if (spec?.$case === "search") await this.runSearch(spec.value, staged);
-      else throw new Error(`job type '${this.assign.jobType}' is not supported by this agent`);
+      else throw new Error(`job type '${jobTypeName(this.assign.jobType)}' is not supported by this agent`);
       return this.result(AttemptOutcome.OUTCOME_SUCCEEDED);
     } catch (err) {
       return this.failure(err);
@@ -253,7 +263,7 @@ export class AttemptExecution {
       log: this.log,
       events: this.events(),
       onDiagnostic: (d) => this.onDiagnostic({ attemptId: this.id, name: d.name, value: d.value, text: d.text ?? (d.file ? path.basename(d.file) : "") }),
-      onProgress: (x) => this.onProgress({ attemptId: this.id, ...x }),
+      onProgress: (x) => this.onProgress({ attemptId: this.id, ...x, phase: searchPhaseToWire(x.phase) }),
       newExecutor: (slots) => this.newExecutor(slots),
     });
   }

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { type AgentServiceClient, AttemptOutcome, type AttemptResult, type ResultFile, type ResultsReceipt } from "../../shared/gen/agent";
+import { type AgentServiceClient, AttemptOutcome, type AttemptResult, ErrorClass, type ResultFile, type ResultsReceipt } from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import { buildManifest, MANIFEST_NAME, sha256File } from "../../shared/results/manifest";
 
@@ -134,7 +134,7 @@ export class ResultsPusher {
       result = {
         ...result,
         outcome: AttemptOutcome.OUTCOME_FAILED,
-        errorClass: "bad_output",
+        errorClass: ErrorClass.ERROR_CLASS_BAD_OUTPUT,
         errorMessage: `results refused by the coordinator: ${e.details ?? e.message}`,
       };
     } finally {

@@ -12,7 +12,7 @@ import { fsck, type LiveReservations } from "../fsck/fsck";
 import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type StepRow } from "../tracker/tracker";
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
-import { COMMAND_JOB_TYPE, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
+import { COMMAND_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentState } from "../sessions/registry";
 import type { CanaryRunRow } from "../tracker/rows";
 import type { JobListRow } from "../tracker/reports";
@@ -130,7 +130,7 @@ function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
 export function noBeamsReason(row: AgentRow, live: AgentState | undefined, capabilities: Capabilities | undefined): string {
   if (row.drained === 1) return `drained${row.drained_by ? ` (${row.drained_by})` : ""}${row.drain_reason ? `: ${row.drain_reason}` : ""}`;
   if (!live?.connected) return "not connected";
-  const unfit = capabilities?.jobTypes.find((f) => f.jobType === SEARCH_JOB_TYPE && !f.fit);
+  const unfit = capabilities?.jobTypes.find((f) => f.jobType === jobTypeToWire(SEARCH_JOB_TYPE) && !f.fit);
   return unfit ? `cannot run ${SEARCH_JOB_TYPE}: ${unfit.reason}` : "";
 }
 

@@ -5,6 +5,7 @@
 // harmonics away from mains birdies, which a site's zaplist may zap.
 import { Rng, writeSynthBeam, type SynthOptions } from "../../shared/synth";
 import type { DDplanStep } from "../../shared/config/search-params";
+import type { SearchOverrides } from "../search/search-spec";
 import type { CanaryExpectation } from "./verdict";
 
 /** DM 0-62 in two passes of 16 trials; the pulsar sits between DM 10 and 50. */
@@ -49,8 +50,8 @@ export function canaryExpectation(p: CanaryPulsar): CanaryExpectation {
 }
 
 /** The search parameters a canary job overrides: its own plan, and no length limit of the site's. */
-export function canaryParams(): Record<string, unknown> {
-  return { ddplan_source: "explicit", ddplan: CANARY_DDPLAN, low_T_to_search: 0 };
+export function canaryParams(): SearchOverrides {
+  return { ddplan_source: "explicit", ddplan: [...CANARY_DDPLAN], low_T_to_search: 0 };
 }
 
 /** Writes the canary beam; returns its path and size. */

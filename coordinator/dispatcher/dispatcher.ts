@@ -5,7 +5,7 @@
 // tick coalesce into one pass.
 import type { Assign, SearchSpec } from "../../shared/gen/agent";
 import { PrecheckFailed } from "../search/search-spec";
-import { CANARY_JOB_TYPE, fitnessTypeOf, runsSearch } from "../../shared/protocol/job-types";
+import { CANARY_JOB_TYPE, fitnessTypeOf, jobTypeToWire, runsSearch } from "../../shared/protocol/job-types";
 import type { Logger } from "../../shared/logging/logger";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
@@ -150,7 +150,7 @@ export class Dispatcher {
       size: f.size,
       sha256: f.sha256 ?? "",
     }));
-    const msg: Assign = { attemptId, jobId: job.id, jobType: job.job_type, beam: job.beam, files, reservation, spec };
+    const msg: Assign = { attemptId, jobId: job.id, jobType: jobTypeToWire(job.job_type), beam: job.beam, files, reservation, spec };
     agent.link!.send({ body: { $case: "assign", value: msg } });
     this.onAssigned(job.id, attemptId, agent.id);
     return true;

@@ -3,6 +3,7 @@
 import type { CoordinatorCore } from "../core";
 import type { LogStore } from "../logs/log-store";
 import type { ProgressView } from "../../shared/gen/admin";
+import { jobTypeName } from "../../shared/protocol/job-types";
 import { agentView } from "../admin/admin-api";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 
@@ -136,7 +137,7 @@ export function snapshot(core: CoordinatorCore): Snapshot {
       drainedBy: v.drainedBy,
       noBeamsReason: v.noBeamsReason,
       failureStreak: v.failureStreak,
-      unfit: (v.capabilities?.jobTypes ?? []).filter((f) => !f.fit).map((f) => ({ jobType: f.jobType, reason: f.reason })),
+      unfit: (v.capabilities?.jobTypes ?? []).filter((f) => !f.fit).map((f) => ({ jobType: jobTypeName(f.jobType), reason: f.reason })),
       canary: v.lastCanary ? { id: v.lastCanary.id, status: v.lastCanary.status, finishedAt: v.lastCanary.finishedAt, summary: v.lastCanary.summary } : null,
     };
   });

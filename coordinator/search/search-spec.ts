@@ -4,6 +4,7 @@
 import type { SearchSpec } from "../../shared/gen/agent";
 import type { Config } from "../../shared/config/schema";
 import { searchParamsSchema, type SearchParams } from "../../shared/config/search-params";
+import { searchParamsToWire } from "../../shared/protocol/search-params-wire";
 import { RefusedAction } from "../tracker/tracker";
 import { BeamNameError, beamNameParts, findZaplist, openZaplistSource } from "../zaplists";
 
@@ -15,20 +16,15 @@ export class PrecheckFailed extends Error {
   }
 }
 
-export function mergedParams(cfg: Config, overrides: Record<string, unknown>): SearchParams {
-  const parsed = searchParamsSchema.safeParse({ ...cfg.search, ...overrides });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (i) =>
-        `${i.path.join(".") || "(params)"}: ${i.code === "unrecognized_keys" ? `unknown parameter${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}` : i.message}`,
-    );
-    throw new RefusedAction(`bad search parameters: ${problems.join("; ")}`);
-  }
-  return parsed.data;
-}
+/** A job's own search parameters, the ones that differ from the config's `search`: checked when given, stored with the job. */
+export type SearchOverrides = Partial<SearchParams>;
 
-/** Parses the JSON overrides an operator gave and checks them against the schema at once. */
-export function parseOverrides(cfg: Config, json: string): Record<string, unknown> {
+/**
+ * Parses the JSON overrides an operator gave (add-files --param), the one place they are
+ * checked against the schema: what is stored with the job is the parsed values of the
+ * keys given, so the search parameters are never parsed again on their way to the agent.
+ */
+export function parseOverrides(cfg: Config, json: string): SearchOverrides {
   if (!json) return {};
   let value: unknown;
   try {
@@ -37,8 +33,21 @@ export function parseOverrides(cfg: Config, json: string): Record<string, unknow
     throw new RefusedAction(`search parameters are not JSON: ${(err as Error).message}`);
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new RefusedAction("search parameters must be a JSON object");
-  mergedParams(cfg, value as Record<string, unknown>);
-  return value as Record<string, unknown>;
+  const parsed = searchParamsSchema.safeParse({ ...cfg.search, ...value });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (i) =>
+        `${i.path.join(".") || "(params)"}: ${i.code === "unrecognized_keys" ? `unknown parameter${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}` : i.message}`,
+    );
+    throw new RefusedAction(`bad search parameters: ${problems.join("; ")}`);
+  }
+  const given = Object.keys(value) as (keyof SearchParams)[];
+  return Object.fromEntries(given.map((k) => [k, parsed.data[k]])) as SearchOverrides;
+}
+
+/** The parameters a job's search runs with: the config's (checked at load) and the job's own (checked when given). */
+export function resolvedParams(cfg: Config, overrides: SearchOverrides): SearchParams {
+  return { ...cfg.search, ...overrides };
 }
 
 export interface ZaplistFound {
@@ -50,7 +59,7 @@ export interface ZaplistFound {
 
 /** What a search job's spec_json holds: the parameters that differ from the config's, and for a canary no zaplist. */
 export interface SearchJobSpec {
-  params?: Record<string, unknown>;
+  params?: SearchOverrides;
   noZaplist?: boolean;
 }
 
@@ -130,14 +139,9 @@ export class SearchSpecs {
   }
 
   private async prepare(jobId: number, beam: string, jobSpec: SearchJobSpec): Promise<SearchSpec> {
-    let params: SearchParams;
-    try {
-      params = mergedParams(this.cfg, jobSpec.params ?? {});
-    } catch (err) {
-      throw new PrecheckFailed(`job ${jobId}: ${(err as Error).message}`);
-    }
+    const params = resolvedParams(this.cfg, jobSpec.params ?? {});
     // A canary beam is synthetic: it has no birdies of the site's to zap.
     const zaplist = jobSpec.noZaplist ? NO_ZAPLIST("a canary beam: synthetic, nothing to zap") : await lookupZaplist(this.cfg, beam);
-    return { paramsJson: JSON.stringify(params), zaplist };
+    return { params: searchParamsToWire(params), zaplist };
   }
 }

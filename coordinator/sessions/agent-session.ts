@@ -22,6 +22,7 @@ import type { Logger } from "../../shared/logging/logger";
 import type { CoordinatorCore } from "../core";
 import { IllegalTransition } from "../tracker/transitions";
 import type { AttemptRow } from "../tracker/tracker";
+import { errorClassName } from "../../shared/protocol/error-classes";
 import { runsSearch } from "../../shared/protocol/job-types";
 import type { AgentLink, AgentState } from "./registry";
 import { isLiveAttempt } from "../tracker/states";
@@ -274,8 +275,9 @@ export class AgentSession implements AgentLink {
       } else if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
         core.lifecycle.succeed(r.attemptId, this.agentId);
       } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
-        const details = `${r.errorClass}: ${r.errorMessage}`;
-        core.lifecycle.fail(r.attemptId, this.agentId, r.errorClass, r.errorMessage);
+        const errorClass = errorClassName(r.errorClass);
+        const details = `${errorClass}: ${r.errorMessage}`;
+        core.lifecycle.fail(r.attemptId, this.agentId, errorClass, r.errorMessage);
         log.warn({ error: details }, "attempt failed");
       } else if (isLiveAttempt(a.status)) {
         // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.

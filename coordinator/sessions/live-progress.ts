@@ -1,8 +1,9 @@
 // The latest progress each running search reported, kept in memory only: agents
 // send it again after a reconnect, so a restarted coordinator learns it back
 // within a heartbeat or two, and it means nothing once the attempt is over.
-import type { Progress } from "../../shared/gen/agent";
+import { type Progress, SearchPhase } from "../../shared/gen/agent";
 import type { ProgressView } from "../../shared/gen/admin";
+import { searchPhaseName } from "../../shared/protocol/search-phases";
 
 interface Reported {
   progress: Progress;
@@ -27,7 +28,7 @@ export class LiveProgress {
     const elapsedS = Math.max(0, now - p.startedAt);
     return {
       attemptId,
-      phase: p.phase,
+      phase: searchPhaseName(p.phase),
       pass: p.pass,
       passes: p.passes,
       dmTrialsDone: p.dmTrialsDone,
@@ -47,6 +48,6 @@ export class LiveProgress {
  * take a few per cent of the run and are not estimated.
  */
 export function estimateRemaining(p: Progress, elapsedS: number): number | undefined {
-  if (p.phase !== "searching" || p.dmTrialsDone === 0 || p.dmTrials === 0) return undefined;
+  if (p.phase !== SearchPhase.SEARCH_PHASE_SEARCHING || p.dmTrialsDone === 0 || p.dmTrials === 0) return undefined;
   return (elapsedS * (p.dmTrials - p.dmTrialsDone)) / p.dmTrialsDone;
 }

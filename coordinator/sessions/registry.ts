@@ -2,6 +2,7 @@
 // they last reported, and what the dispatcher has reserved on each. The tracker
 // stays the truth; this is rebuilt from it at start.
 import type { CoordinatorMessage, Resources } from "../../shared/gen/agent";
+import { jobTypeToWire } from "../../shared/protocol/job-types";
 import type { Capabilities } from "../../shared/gen/common";
 import type { Reservation } from "../tracker/tracker";
 
@@ -34,7 +35,7 @@ export class AgentState {
 
   /** Why this agent cannot run jobs of this type, or undefined when it can (or never said). */
   unfitFor(jobType: string): string | undefined {
-    const f = this.capabilities?.jobTypes.find((x) => x.jobType === jobType);
+    const f = this.capabilities?.jobTypes.find((x) => x.jobType === jobTypeToWire(jobType));
     return f && !f.fit ? f.reason || "the agent reports it cannot run them" : undefined;
   }
 

@@ -1,7 +1,9 @@
 // The job types both sides name: in jobs.job_type, Assign.job_type and an agent's
 // Capabilities (which types it can run).
-// The wire and the tracker carry them as plain strings (a job type this side does
-// not know may still arrive), so the functions below take a string.
+// The tracker stores these names and the wire carries them as JobType; a job type
+// this side does not know may still be in a tracker, so the functions below take a string.
+import { JobType as WireJobType } from "../gen/common";
+
 export const COMMAND_JOB_TYPE = "commands";
 export const SEARCH_JOB_TYPE = "palfa-search";
 /**
@@ -26,4 +28,25 @@ export function runsSearch(jobType: string): boolean {
 /** The job type an agent must be fit for to be given a job of this type. */
 export function fitnessTypeOf(jobType: string): string {
   return jobType === CANARY_JOB_TYPE ? SEARCH_JOB_TYPE : jobType;
+}
+
+const WIRE: Record<JobType, WireJobType> = {
+  [COMMAND_JOB_TYPE]: WireJobType.JOB_TYPE_COMMANDS,
+  [SEARCH_JOB_TYPE]: WireJobType.JOB_TYPE_PALFA_SEARCH,
+  [CANARY_JOB_TYPE]: WireJobType.JOB_TYPE_CANARY,
+};
+
+export function isJobType(name: string): name is JobType {
+  return Object.hasOwn(WIRE, name);
+}
+
+/** How a job type travels; JOB_TYPE_UNSPECIFIED for a name this side does not know. */
+export function jobTypeToWire(name: string): WireJobType {
+  return isJobType(name) ? WIRE[name] : WireJobType.JOB_TYPE_UNSPECIFIED;
+}
+
+/** The name of a job type off the wire; a plain label for one this side does not know. */
+export function jobTypeName(wire: WireJobType): string {
+  for (const [name, w] of Object.entries(WIRE)) if (w === wire) return name;
+  return `unknown job type ${wire}`;
 }

@@ -5,9 +5,10 @@ import assert from "node:assert/strict";
 import { FitnessMonitor } from "../../agent/fitness/monitor";
 import type { Capabilities } from "../../shared/gen/common";
 import { silentLogger } from "../../shared/logging/logger";
+import { JobType } from "../../shared/gen/common";
 
 const caps = (fit: boolean, reason = ""): Capabilities => ({
-  jobTypes: [{ jobType: "palfa-search", fit, reason }],
+  jobTypes: [{ jobType: JobType.JOB_TYPE_PALFA_SEARCH, fit, reason }],
   checkedAt: Date.now() / 1000,
   toolchain: "",
 });
@@ -38,15 +39,15 @@ describe("agent fitness monitor", () => {
     );
     await monitor.start();
     assert.equal(fulls, 1);
-    assert.equal(monitor.unfitFor("palfa-search"), "accelsearch not found");
-    assert.equal(monitor.unfitFor("commands"), undefined, "a type it does not list: no objection");
+    assert.equal(monitor.unfitFor(JobType.JOB_TYPE_PALFA_SEARCH), "accelsearch not found");
+    assert.equal(monitor.unfitFor(JobType.JOB_TYPE_COMMANDS), undefined, "a type it does not list: no objection");
     await sleep(150);
     assert.equal(fulls, 1, "nothing changed: no full check");
     fit = true;
     print = "b";
     await sleep(150);
     assert.equal(fulls, 2);
-    assert.equal(monitor.unfitFor("palfa-search"), undefined);
+    assert.equal(monitor.unfitFor(JobType.JOB_TYPE_PALFA_SEARCH), undefined);
     assert.deepEqual(
       changes.map((c) => c.jobTypes[0].fit),
       [false, true],

@@ -16,6 +16,7 @@ import type { Snapshot } from "../../coordinator/http/snapshot";
 import { defaultConfig } from "../../shared/config/load";
 import { silentLogger } from "../../shared/logging/logger";
 import { BIN, freePort, waitFor } from "../support/cluster";
+import { SearchPhase } from "../../shared/gen/agent";
 
 const CHROMIUM = "/usr/bin/chromium";
 const EVIL_BEAM = `<img src=x onerror="window.__pwned=1">p2030.beam`;
@@ -203,7 +204,7 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     const slowAttempt = coordinator.core.tracker.job(slowJob)!.current_attempt_id!;
     coordinator.core.progress.report({
       attemptId: slowAttempt,
-      phase: "searching",
+      phase: SearchPhase.SEARCH_PHASE_SEARCHING,
       pass: 2,
       passes: 6,
       dmTrialsDone: 30,

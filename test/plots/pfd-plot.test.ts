@@ -22,6 +22,7 @@ import { Toolchain, type ToolchainConfig } from "../../agent/search/toolchain/to
 import { parseMeasurement, readBestprofFile } from "../../shared/presto";
 import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import { PRESTO_PREFIX, requirePresto } from "../support/presto";
+import { JobType } from "../../shared/gen/common";
 
 const BEAM = path.join(__dirname, "..", "fixtures", "presto", "beam_J1903");
 const CAND1 = "beam_J1903_DM57.00_Z0_ACCEL_Cand_1.pfd";
@@ -270,7 +271,7 @@ describe("candidate plot from the .pfd (pfd_plot.py)", function () {
     assert.match(python!.fix ?? "", /agent\.toolchain\.prefix/);
     // The agent's capability check is doctor's: such a node is given no beams, and says why.
     const caps = await checkCapabilities(cfg, path.join(scratch, "work"));
-    const search = caps.jobTypes.find((j) => j.jobType === SEARCH_JOB_TYPE)!;
+    const search = caps.jobTypes.find((j) => j.jobType === JobType.JOB_TYPE_PALFA_SEARCH)!;
     assert.equal(search.fit, false);
     assert.match(search.reason, /^python: \S+bad-python\/python cannot draw the candidate plots: ModuleNotFoundError: No module named 'presto'$/);
   });

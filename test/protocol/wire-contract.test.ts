@@ -18,7 +18,14 @@ const PROTO_DIR = path.join(__dirname, "..", "..", "proto");
 type Any = any;
 
 function loadServices(): Any {
-  const def = protoLoader.loadSync(["agent.proto", "admin.proto"], { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, defaults: true, oneofs: true });
+  const def = protoLoader.loadSync(["agent.proto", "admin.proto"], {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   return (grpc.loadPackageDefinition(def) as Any).beamflow.v1;
 }
 
@@ -131,7 +138,7 @@ describe("wire contract (proto-loader client, no generated code)", () => {
     assert.equal(assign.body, "assign");
     const a = assign.assign;
     assert.equal(a.job_id, jobId);
-    assert.equal(a.job_type, "commands");
+    assert.equal(a.job_type, "JOB_TYPE_COMMANDS");
     assert.deepEqual(
       a.commands.steps.map((s: Any) => [s.name, s.argv, s.timeout_s]),
       [["hello", ["echo", "hi"], 5]],

@@ -13,6 +13,7 @@ import type { Snapshot } from "../../coordinator/http/snapshot";
 import type { ConfigInput } from "../../shared/config/schema";
 import { Cluster, waitFor } from "../support/cluster";
 import { parseMail, startSmtp, type Smtp, mailTo } from "../notify/helpers";
+import { JobType } from "../../shared/gen/common";
 
 const TOOLCHAIN = path.join(__dirname, "..", "toolchain", "bin");
 const FIXTURES = path.join(__dirname, "..", "fixtures");
@@ -147,12 +148,12 @@ describe("nodes that cannot search get no beams", function () {
     }
 
     const broken = (await agents()).find((x) => x.id === "broken")!;
-    const search = broken.capabilities!.jobTypes.find((f) => f.jobType === "palfa-search")!;
+    const search = broken.capabilities!.jobTypes.find((f) => f.jobType === JobType.JOB_TYPE_PALFA_SEARCH)!;
     assert.equal(search.fit, false);
     assert.match(search.reason, /^combine_mocks, .*accelsearch, .* not found \(toolchain\.path: \S*empty-toolchain; prefix: none; PATH=/);
     assert.ok(!search.reason.includes("/opt/presto"), search.reason);
     assert.deepEqual(
-      broken.capabilities!.jobTypes.find((f) => f.jobType === "commands"),
+      broken.capabilities!.jobTypes.find((f) => f.jobType === JobType.JOB_TYPE_COMMANDS),
       { jobType: "commands", fit: true, reason: "" },
     );
     assert.equal(broken.noBeamsReason, `cannot run palfa-search: ${search.reason}`);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { call } from "../../cli/admin-client";
 import type { AgentView } from "../../shared/gen/admin";
+import { JobType } from "../../shared/gen/common";
 import { Cluster, waitFor } from "../support/cluster";
 
 describe("failing nodes", function () {
@@ -66,7 +67,7 @@ describe("failing nodes", function () {
       return v.capabilities?.jobTypes.every((f) => !f.fit) && v;
     });
     assert.match(
-      broken.capabilities!.jobTypes.find((f) => f.jobType === "commands")!.reason,
+      broken.capabilities!.jobTypes.find((f) => f.jobType === JobType.JOB_TYPE_COMMANDS)!.reason,
       /^work dir: cannot create or write work dirs under \S+broken-work \((EEXIST|ENOTDIR)/,
     );
     assert.match(broken.noBeamsReason, /^cannot run palfa-search: work dir: cannot create or write/);

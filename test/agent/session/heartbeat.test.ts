@@ -5,14 +5,14 @@ import assert from "node:assert/strict";
 import { Heartbeat } from "../../../agent/session/heartbeat";
 import { type AgentMessage, type HeldAttempt, Resources } from "../../../shared/gen/agent";
 import type { Capabilities } from "../../../shared/gen/common";
-import { SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
+import { jobTypeToWire, SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
 
 describe("agent heartbeat", () => {
   let connected: boolean;
   let sent: AgentMessage[];
   let measured: number;
   let held: HeldAttempt[];
-  const capabilities: Capabilities = { jobTypes: [{ jobType: SEARCH_JOB_TYPE, fit: true, reason: "" }], checkedAt: 1, toolchain: "t" };
+  const capabilities: Capabilities = { jobTypes: [{ jobType: jobTypeToWire(SEARCH_JOB_TYPE), fit: true, reason: "" }], checkedAt: 1, toolchain: "t" };
   let beat: Heartbeat;
 
   beforeEach(() => {

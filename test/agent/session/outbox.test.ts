@@ -4,9 +4,10 @@
 import assert from "node:assert/strict";
 import { Outbox } from "../../../agent/session/outbox";
 import { type AgentMessage, AttemptOutcome, AttemptResult, Diagnostic, Progress } from "../../../shared/gen/agent";
+import { type SearchPhaseName, searchPhaseName, searchPhaseToWire } from "../../../shared/protocol/search-phases";
 
 const diagnostic = (attemptId: number, name: string, value: number): Diagnostic => Diagnostic.fromPartial({ attemptId, name, value });
-const progress = (attemptId: number, phase: string): Progress => Progress.fromPartial({ attemptId, phase });
+const progress = (attemptId: number, phase: SearchPhaseName): Progress => Progress.fromPartial({ attemptId, phase: searchPhaseToWire(phase) });
 const result = (attemptId: number): AttemptResult => AttemptResult.fromPartial({ attemptId, outcome: AttemptOutcome.OUTCOME_SUCCEEDED });
 
 /** The replayed messages as "case attempt what". */
@@ -14,7 +15,7 @@ function replayed(o: Outbox): string[] {
   return [...o.replay()].map((m: AgentMessage) => {
     const b = m.body!;
     if (b.$case === "diagnostic") return `diagnostic ${b.value.attemptId} ${b.value.name}`;
-    if (b.$case === "progress") return `progress ${b.value.attemptId} ${b.value.phase}`;
+    if (b.$case === "progress") return `progress ${b.value.attemptId} ${searchPhaseName(b.value.phase)}`;
     return b.$case;
   });
 }
@@ -58,8 +59,8 @@ describe("agent outbox", () => {
     o.addDiagnostic(diagnostic(7, "rfi_percent", 2));
     o.addDiagnostic(diagnostic(9, "rfi_percent", 4));
     o.setProgress(progress(7, "rfifind"));
-    o.setProgress(progress(7, "dedisperse"));
-    const expected = ["diagnostic 7 rfi_percent", "diagnostic 7 num_cands", "diagnostic 9 rfi_percent", "progress 7 dedisperse"];
+    o.setProgress(progress(7, "searching"));
+    const expected = ["diagnostic 7 rfi_percent", "diagnostic 7 num_cands", "diagnostic 9 rfi_percent", "progress 7 searching"];
     assert.deepEqual(replayed(o), expected);
     assert.deepEqual(replayed(o), expected, "a replay does not use anything up: every reconnect sends it all again");
     const values = [...o.replay()].flatMap((m) =>
@@ -79,12 +80,12 @@ describe("agent outbox", () => {
     for (const id of [7, 9]) {
       o.addResult(result(id));
       o.addDiagnostic(diagnostic(id, "rfi_percent", 1));
-      o.setProgress(progress(id, "fold"));
+      o.setProgress(progress(id, "folding"));
     }
     o.forget(7);
     o.forget(7);
     o.forget(12);
     assert.deepEqual(o.finishedAttempts(), [9]);
-    assert.deepEqual(replayed(o), ["diagnostic 9 rfi_percent", "progress 9 fold"]);
+    assert.deepEqual(replayed(o), ["diagnostic 9 rfi_percent", "progress 9 folding"]);
   });
 });

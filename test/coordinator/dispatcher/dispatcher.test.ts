@@ -5,7 +5,7 @@ import { Dispatcher } from "../../../coordinator/dispatcher/dispatcher";
 import { PrecheckFailed } from "../../../coordinator/search/search-spec";
 import { AgentRegistry } from "../../../coordinator/sessions/registry";
 import type { Tracker } from "../../../coordinator/tracker/tracker";
-import { CANARY_JOB_TYPE, SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
+import { CANARY_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
 import { silentLogger } from "../../../shared/logging/logger";
 import { FakeLink, resources, scratchTracker } from "../fixtures";
 
@@ -42,7 +42,8 @@ describe("dispatcher", () => {
     agent.link = link;
     agent.drained = opts.drained ?? false;
     agent.heartbeat(resources(cores), Date.now() / 1000);
-    if (opts.unfitFor) agent.capabilities = { jobTypes: [{ jobType: opts.unfitFor, fit: false, reason: "no PRESTO here" }], checkedAt: 0 } as never;
+    if (opts.unfitFor)
+      agent.capabilities = { jobTypes: [{ jobType: jobTypeToWire(opts.unfitFor), fit: false, reason: "no PRESTO here" }], checkedAt: 0, toolchain: "" };
     return link;
   };
 

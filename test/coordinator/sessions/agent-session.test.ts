@@ -14,6 +14,7 @@ import { defaultConfig } from "../../../shared/config/load";
 import { AttemptOutcome, type AgentMessage, type CoordinatorMessage } from "../../../shared/gen/agent";
 import { silentLogger } from "../../../shared/logging/logger";
 import { resources } from "../fixtures";
+import { ErrorClass } from "../../../shared/gen/agent";
 
 /** What AgentSession uses of a gRPC duplex stream: messages in as "data", writes recorded. */
 class FakeStream extends EventEmitter {
@@ -104,7 +105,14 @@ describe("agent session", () => {
     const stream = connect("a1");
     stream.receive({
       $case: "attemptResult",
-      value: { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: "", errorMessage: "", steps: [], resultsDir: "" },
+      value: {
+        attemptId: attempt,
+        outcome: AttemptOutcome.OUTCOME_SUCCEEDED,
+        errorClass: ErrorClass.ERROR_CLASS_UNSPECIFIED,
+        errorMessage: "",
+        steps: [],
+        resultsDir: "",
+      },
     });
     assert.deepEqual(stream.of("resultAck"), [{ attemptId: attempt }]);
     assert.equal(core.tracker.attempt(attempt)!.status, "running");
@@ -139,7 +147,14 @@ describe("agent session", () => {
   it("ends an attempt through the lifecycle service exactly once, however often the result comes", () => {
     const { job, attempt } = attemptOn("a1");
     const stream = connect("a1", [attempt]);
-    const result = { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: "", errorMessage: "", steps: [], resultsDir: "" };
+    const result = {
+      attemptId: attempt,
+      outcome: AttemptOutcome.OUTCOME_SUCCEEDED,
+      errorClass: ErrorClass.ERROR_CLASS_UNSPECIFIED,
+      errorMessage: "",
+      steps: [],
+      resultsDir: "",
+    };
     stream.receive({ $case: "attemptResult", value: result });
     stream.receive({ $case: "attemptResult", value: result }); // re-sent after a reconnect, say
     assert.deepEqual(ends, ["succeed"]);
