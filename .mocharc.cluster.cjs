@@ -15,6 +15,7 @@ const cluster = [
   "test/notify/cluster-notices.test.ts",
   "test/plots/pfd-plot.test.ts",
   "test/protocol/wire-contract.test.ts",
+  "test/release/release.test.ts",
   "test/results/push-results.test.ts",
   "test/search-job/*.test.ts",
   "test/spine/*.test.ts",
