@@ -81,6 +81,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       cancelOnAgent: (agentId, attemptId, reason) => this.cancelOnAgent(agentId, attemptId, reason),
       schedule: () => this.dispatcher.schedule(),
       maxAttempts: settings.maxAttempts,
+      retryBackoffS: config.jobs.retry_backoff_s,
     });
     this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());

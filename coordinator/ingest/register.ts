@@ -13,7 +13,8 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Config } from "../../shared/config/schema";
-import { COMMAND_JOB_TYPE } from "../../shared/protocol/job-types";
+import { COMMAND_JOB_TYPE, runsSearch } from "../../shared/protocol/job-types";
+import { unsearchable } from "./validate";
 import type { Reservation, Tracker } from "../tracker/tracker";
 import type { TrackedFile } from "../tracker/files";
 import { classify, groupFiles, RejectedFile, type Classification } from "./beams";
@@ -22,7 +23,7 @@ export { expandGlobs, expandGlobsDetailed, type GlobResult } from "./glob";
 
 export const ADDED_DETAILS = "added by add-files";
 
-export type IngestConfig = Pick<Config, "beams" | "dispatch" | "jobs">;
+export type IngestConfig = Pick<Config, "beams" | "dispatch" | "jobs"> & Partial<Pick<Config, "search">>;
 
 /** The coordinator's Config will do; `readChunkBytes` (1 MiB unless set) is the hashing read size. */
 export type RegisterOptions = IngestConfig & { readChunkBytes?: number; searchOverrides?: Record<string, unknown> };
@@ -249,6 +250,12 @@ export function createJobsForNewFiles(
   });
 }
 
+/** low_T_to_search for this registration (its own --param first), when the config says. */
+function searchMinSeconds(opts: RegisterOptions): number | undefined {
+  const own = opts.searchOverrides?.low_T_to_search;
+  return typeof own === "number" ? own : opts.search?.low_T_to_search;
+}
+
 /** Registers files (PALFA add_files.py) and creates the jobs of the beams they complete. */
 export async function registerFiles(tracker: Tracker, paths: readonly string[], opts: RegisterOptions): Promise<RegisterResult> {
   const config = opts;
@@ -273,9 +280,12 @@ export async function registerFiles(tracker: Tracker, paths: readonly string[], 
       const after = await fsp.stat(p);
       if (h.size !== after.size || after.mtimeMs !== before.mtimeMs) {
         problems.push({ path: p, reason: `changed while it was read (${before.size} → ${after.size} bytes); is it still being written?` });
-      } else {
-        hashed.set(p, h);
+        continue;
       }
+      // A beam to be searched must be searchable: what would fail its attempt for good (bad_input, too_short) is refused here.
+      const why = runsSearch(config.jobs.type) ? unsearchable(p, searchMinSeconds(opts)) : null;
+      if (why) problems.push({ path: p, reason: why });
+      else hashed.set(p, h);
     } catch (err) {
       problems.push({ path: p, reason: `read failed (${errCode(err)})` });
     }

@@ -32,6 +32,8 @@ export interface JobLifecycleDeps {
   /** Wakes the dispatcher (calls in one tick coalesce). */
   schedule: () => void;
   maxAttempts: number;
+  /** a counted failure's retry waits this long, doubled for each earlier one (jobs.retry_backoff_s) */
+  retryBackoffS?: number;
 }
 
 export class JobLifecycle {
@@ -53,7 +55,7 @@ export class JobLifecycle {
 
   /** A payload failure (or the node's, by its error class): see Tracker.fail. */
   fail(attemptId: number, agentId: string, errorClass: string, details: string): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.fail(attemptId, agentId, errorClass, details, this.d.maxAttempts));
+    return this.endAttempt(attemptId, agentId, () => this.d.tracker.fail(attemptId, agentId, errorClass, details, this.d.maxAttempts, this.d.retryBackoffS));
   }
 
   /**

@@ -191,4 +191,11 @@ CREATE INDEX canary_runs_agent ON canary_runs(agent_id, id);
 CREATE INDEX canary_runs_job ON canary_runs(job_id);
 `,
   },
+  {
+    version: 8,
+    name: "a counted failure waits before its retry: jobs.not_before",
+    sql: `
+ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;   -- a retrying job is not dispatched before this (unix s)
+`,
+  },
 ];

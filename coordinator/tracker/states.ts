@@ -79,8 +79,21 @@ export const NODE_FAULTS = {
   toolchain: { why: "a program of the search is there but cannot be run (e.g. a broken wrapper, not PRESTO's)" },
   workdir: { why: "the agent cannot create or write its work dir or results dir" },
   shm_occupied: { why: "the work filesystem filled up while the attempt used less than it reserved: leftovers or other tenants of the node took the space" },
+  staging: { why: "the raw files could not be fetched: the transfer from the coordinator broke (network, a coordinator restart), not the beam" },
 } as const satisfies Record<string, { why: string }>;
 export type NodeFault = keyof typeof NODE_FAULTS;
+/**
+ * Error classes that are the beam's own and that no retry can mend: the job fails for good at
+ * the first such failure (failAtOnce), with the reason, instead of burning its other attempts.
+ * add-files refuses what it can see of them already (coordinator/ingest/validate.ts).
+ */
+export const TERMINAL_FAULTS = {
+  bad_input: { why: "the raw data cannot be searched: not FITS, not PSRFITS search mode, truncated, a header it needs is wrong" },
+  too_short: { why: "the observation is shorter than low_T_to_search" },
+  bad_params: { why: "the beam's search parameters or its zaplist are unusable" },
+  checksum: { why: "the raw file on the coordinator is not what was registered (its size or SHA-256 changed since add-files)" },
+} as const satisfies Record<string, { why: string }>;
+export const isTerminalFault = (errorClass: string): boolean => Object.hasOwn(TERMINAL_FAULTS, errorClass);
 /**
  * A beam that failed through "the node's fault" on this many other nodes is more likely the
  * cause itself: from then on such failures count, so it cannot bounce between nodes forever.
@@ -121,9 +134,17 @@ export const JOB_TRANSITIONS = {
     from: ["submitted"],
     to: "retrying",
     owner: true,
-    set: "failures = failures + 1",
+    set: "failures = failures + 1, not_before = @not_before",
     when: "failures + 1 < @max_attempts",
-    why: "the current attempt failed and attempts are left",
+    why: "the current attempt failed and attempts are left: it waits out its backoff (not_before) first",
+  },
+  // Retrying cannot mend the beam itself (TERMINAL_FAULTS): no second attempt is burnt on it.
+  failAtOnce: {
+    from: ["submitted"],
+    to: "terminal_failure",
+    owner: true,
+    set: "failures = failures + 1",
+    why: "the current attempt failed through a fault of the beam itself (bad input, too short): trying again cannot help",
   },
   failForGood: {
     from: ["submitted"],
@@ -142,7 +163,13 @@ export const JOB_TRANSITIONS = {
   },
   // A canary run judges its node by one attempt: it is never tried again, on that node or another.
   endCanary: { from: ["new", "retrying"], to: "terminal_failure", owner: false, why: "a canary run ended without its search succeeding (or never started)" },
-  retry: { from: ["terminal_failure"], to: "retrying", owner: false, set: "failures = 0", why: "an operator asked for a new round of attempts" },
+  retry: {
+    from: ["terminal_failure"],
+    to: "retrying",
+    owner: false,
+    set: "failures = 0, not_before = 0",
+    why: "an operator asked for a new round of attempts",
+  },
   // `beamflow fsck --repair`: a submitted job whose current attempt is not live (ended, or never written) waits again.
   repairRequeue: {
     from: ["submitted"],

@@ -11,7 +11,7 @@ import { FileRecords } from "./files";
 import { TrackerReports } from "./reports";
 import { FsckQueries } from "./fsck-queries";
 import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
-import { isNodeFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates, STREAK_ATTEMPT_STATES, type JobState } from "./states";
+import { isNodeFault, isTerminalFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates, STREAK_ATTEMPT_STATES, type JobState } from "./states";
 
 export type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 
@@ -53,7 +53,7 @@ export class Tracker {
       insertJobFile: db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (?, ?, ?)"),
       insertAttempt: db.prepare(`INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, updated_at)
                                  VALUES (@job, @agent, 'assigned', @cores, @memory, @shm, @lease, @now, @now)`),
-      waiting: db.prepare(`SELECT * FROM jobs WHERE status = ? ORDER BY id LIMIT ?`),
+      waiting: db.prepare(`SELECT * FROM jobs WHERE status = ? AND not_before <= ? ORDER BY id LIMIT ?`),
       job: db.prepare("SELECT * FROM jobs WHERE id = ?"),
       attempt: db.prepare("SELECT * FROM job_submits WHERE id = ?"),
       attemptsOfJob: db.prepare("SELECT * FROM job_submits WHERE job_id = ? ORDER BY id"),
@@ -133,8 +133,9 @@ export class Tracker {
 
   /** Jobs waiting for an agent: retries first (as PALFA), then new ones, oldest first. */
   waitingJobs(limit: number): JobRow[] {
-    const retrying = this.s.waiting.all("retrying", limit) as JobRow[];
-    return retrying.length >= limit ? retrying : retrying.concat(this.s.waiting.all("new", limit - retrying.length) as JobRow[]);
+    const t = now();
+    const retrying = this.s.waiting.all("retrying", t, limit) as JobRow[];
+    return retrying.length >= limit ? retrying : retrying.concat(this.s.waiting.all("new", t, limit - retrying.length) as JobRow[]);
   }
 
   job(id: number): JobRow | undefined {
@@ -198,9 +199,11 @@ export class Tracker {
   /**
    * A payload failure: counted; the job retries while attempts are left, else fails for good.
    * A failure whose class is the node's fault (NODE_FAULTS) is not counted (failOnNode), unless
-   * the beam already failed that way on NODE_FAULT_OTHER_NODES_LIMIT other nodes.
+   * the beam already failed that way on NODE_FAULT_OTHER_NODES_LIMIT other nodes. A failure that
+   * no retry can mend (TERMINAL_FAULTS: bad input, too short) fails the job for good at once; a
+   * retry waits `retryBackoffS`, doubled for each earlier counted failure.
    */
-  fail(attemptId: number, agentId: string, errorClass: string, details: string, maxAttempts: number): JobOutcome {
+  fail(attemptId: number, agentId: string, errorClass: string, details: string, maxAttempts: number, retryBackoffS = 0): JobOutcome {
     return this.db.transaction(() => {
       const a = this.requireAttempt(attemptId);
       if (isNodeFault(errorClass)) {
@@ -210,7 +213,12 @@ export class Tracker {
       }
       this.moves.attempt("fail", attemptId, agentId);
       this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
-      return this.failJob(a.job_id, attemptId, `attempt ${attemptId} failed: ${details}`, maxAttempts);
+      if (isTerminalFault(errorClass)) {
+        this.moves.job("failAtOnce", a.job_id, attemptId);
+        this.s.setJobDetails.run({ id: a.job_id, details: `attempt ${attemptId} failed (${errorClass}, not retried: trying again cannot help): ${details}` });
+        return { job: a.job_id, status: "terminal_failure" as JobState };
+      }
+      return this.failJob(a.job_id, attemptId, `attempt ${attemptId} failed: ${details}`, maxAttempts, retryBackoffS);
     })();
   }
 
@@ -286,10 +294,11 @@ export class Tracker {
     })();
   }
 
-  private failJob(jobId: number, attemptId: number, details: string, maxAttempts: number): JobOutcome {
+  private failJob(jobId: number, attemptId: number, details: string, maxAttempts: number, retryBackoffS = 0): JobOutcome {
     const job = this.job(jobId)!;
     const last = job.failures + 1 >= maxAttempts;
-    this.moves.job(last ? "failForGood" : "failAndRetry", jobId, attemptId, { max_attempts: maxAttempts });
+    const notBefore = now() + retryBackoffS * 2 ** job.failures;
+    this.moves.job(last ? "failForGood" : "failAndRetry", jobId, attemptId, { max_attempts: maxAttempts, not_before: notBefore });
     this.s.setJobDetails.run({ id: jobId, details });
     return { job: jobId, status: last ? "terminal_failure" : "retrying" };
   }

@@ -66,6 +66,8 @@ export const configSchema = z.strictObject({
       type: z.enum(BEAM_JOB_TYPES).default(SEARCH_JOB_TYPE),
       commands: z.array(commandStep).default([]),
       max_attempts: z.number().int().positive().default(2),
+      // A counted failure's retry waits this long, doubled for each earlier counted failure (seconds; 0 = at once).
+      retry_backoff_s: z.number().nonnegative().default(60),
       lease_s: seconds.default(600),
       accept_timeout_s: seconds.default(30),
       // Remove a beam's raw files once its results are uploaded or it failed for good (PALFA's delete_rawdata).

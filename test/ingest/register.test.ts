@@ -45,7 +45,9 @@ describe("ingest/register: registerFiles", () => {
     fs.writeFileSync(p, `DUMMY file for a beamflow ingest test, not real data: ${name}\n`);
     return p;
   };
-  const configWith = (overrides: ConfigInput) => defaultConfig(tmp, overrides);
+  // Commands jobs unless a test says otherwise: a palfa-search beam must be searchable PSRFITS (the dummies are not),
+  // and long enough (the fixtures are 1 s long).
+  const configWith = (overrides: ConfigInput) => defaultConfig(tmp, { jobs: { type: "commands" }, search: { low_T_to_search: 0.5 }, ...overrides });
 
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-ingest-"));

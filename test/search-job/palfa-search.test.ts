@@ -302,24 +302,26 @@ describe("palfa-search job with the stand-in toolchain", function () {
     }
   });
 
-  it("refuses a beam shorter than low_T_to_search", async () => {
+  it("add-files refuses a beam shorter than low_T_to_search, with the reason", async () => {
+    // 1 s of data against PALFA's 20 s minimum: refused before any attempt is spent on it.
+    const f = path.join(cluster.dir, "beam_short.fits");
+    fs.copyFileSync(COMBINED, f);
+    const r = cluster.cli(["add-files", "--param", "low_T_to_search=20", f]);
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      /beam_short\.fits: too short to search: the observation is 1\.07 s long, shorter than low_T_to_search = 20 s; nothing was registered/,
+    );
+    assert.deepEqual(await cluster.jobs(), []);
+  });
+
+  it("a beam spoilt after add-files fails for good at its first attempt, with the reason", async () => {
     await startAgent();
-    // 1 s of data against PALFA's 20 s minimum.
-    const r = cluster.cli([
-      "add-files",
-      "--param",
-      "low_T_to_search=20",
-      (() => {
-        const f = path.join(cluster.dir, "beam_short.fits");
-        fs.copyFileSync(COMBINED, f);
-        return f;
-      })(),
-    ]);
-    assert.equal(r.status, 0, r.stderr);
-    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the short beam to fail", 60_000);
-    const a = cluster.admin();
-    const detail = await call(a, a.client.getJob, { id: job.id });
-    assert.equal(detail.attempts[0].errorClass, "too_short");
-    assert.match(detail.attempts[0].details, /shorter than low_T_to_search = 20 s/);
+    const file = addBeam("beam_cut.fits");
+    fs.truncateSync(file, 100_000);
+    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the spoilt beam to fail", 60_000);
+    assert.equal(job.attempts, 1, "no second attempt burnt on it");
+    assert.equal(job.failures, 1);
+    assert.match(job.details, /\(checksum, not retried: trying again cannot help\): beam_cut\.fits: staged 100000 bytes, expected \d+/);
   });
 });

@@ -76,7 +76,13 @@ export class Cluster {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-test-"));
     this.dataDir = path.join(this.dir, "coordinator");
     this.configPath = path.join(this.dir, "coordinator.yaml");
-    const cfg = { ...overrides, data_dir: this.dataDir, coordinator: { http_listen: "127.0.0.1:0", ...overrides.coordinator, listen: `127.0.0.1:${port}` } };
+    // A counted failure is retried at once here (jobs.retry_backoff_s: 0) unless a test says otherwise.
+    const cfg = {
+      ...overrides,
+      data_dir: this.dataDir,
+      jobs: { retry_backoff_s: 0, ...overrides.jobs },
+      coordinator: { http_listen: "127.0.0.1:0", ...overrides.coordinator, listen: `127.0.0.1:${port}` },
+    };
     fs.writeFileSync(this.configPath, YAML.stringify(cfg));
   }
 
