@@ -191,6 +191,39 @@ CREATE INDEX canary_runs_agent ON canary_runs(agent_id, id);
 CREATE INDEX canary_runs_job ON canary_runs(job_id);
 `,
   },
+  // Migration 6 is taken by other work; the runner applies whatever versions are missing, in
+  // this list's order, so a gap is harmless.
+  {
+    version: 7,
+    name: "getting data in: PALFA's requests, files and download_attempts driven by the downloader (retries with backoff, resumable transfers), zaplist versions",
+    sql: `
+ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT '';          -- downloader.sources[].name
+ALTER TABLE requests ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;      -- failed asks/polls/listings
+ALTER TABLE requests ADD COLUMN next_try_at REAL;                         -- backoff of a retrying request
+ALTER TABLE requests ADD COLUMN error_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN waiting_since REAL;                       -- when the archive accepted it (request_timeout_s)
+ALTER TABLE requests ADD COLUMN cleanup_error TEXT NOT NULL DEFAULT '';   -- why the archive has not deleted it yet
+ALTER TABLE files ADD COLUMN source TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN remote_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE files ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;            -- counted failed transfers
+ALTER TABLE files ADD COLUMN next_try_at REAL;
+ALTER TABLE files ADD COLUMN error_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE download_attempts ADD COLUMN resumed_from INTEGER NOT NULL DEFAULT 0;  -- bytes already on disk when it started
+ALTER TABLE download_attempts ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;         -- bytes on disk when it ended
+ALTER TABLE download_attempts ADD COLUMN error_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE download_attempts ADD COLUMN finished_at REAL;
+CREATE INDEX files_request ON files(request_id, status);
+CREATE TABLE zaplist_versions (
+  id         INTEGER PRIMARY KEY,
+  source     TEXT NOT NULL,               -- the downloader source it came from
+  etag       TEXT NOT NULL DEFAULT '',
+  sha256     TEXT NOT NULL,
+  path       TEXT NOT NULL,               -- the tarball as kept on disk
+  fetched_at REAL NOT NULL
+);
+ALTER TABLE job_submits ADD COLUMN zaplist_version INTEGER;                -- the zaplist_versions row the attempt's search was sent
+`,
+  },
   {
     version: 8,
     name: "a counted failure waits before its retry: jobs.not_before",

@@ -8,6 +8,7 @@ import { Transitions } from "./transitions";
 import { UploadRecords } from "./uploads";
 import { CanaryRecords } from "./canaries";
 import { FileRecords } from "./files";
+import { DownloadRecords } from "./downloads";
 import { TrackerReports } from "./reports";
 import { FsckQueries } from "./fsck-queries";
 import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
@@ -35,6 +36,8 @@ export class Tracker {
   readonly uploads: UploadRecords;
   readonly canaries: CanaryRecords;
   readonly files: FileRecords;
+  /** restore requests, downloaded files and their transfers (the downloader) */
+  readonly downloads: DownloadRecords;
   readonly reports: TrackerReports;
   readonly fsck: FsckQueries;
   private readonly s;
@@ -45,6 +48,7 @@ export class Tracker {
     this.uploads = new UploadRecords(db, this.moves);
     this.canaries = new CanaryRecords(db, this.moves);
     this.files = new FileRecords(db);
+    this.downloads = new DownloadRecords(db);
     this.reports = new TrackerReports(db);
     this.fsck = new FsckQueries(db, this.moves);
     this.s = {

@@ -18,7 +18,7 @@ export class IllegalTransition extends Error {
   }
 }
 
-function guardedUpdate(table: string, ownerColumn: string, t: Transition<string>): string {
+export function guardedUpdate(table: string, ownerColumn: string, t: Transition<string>): string {
   const from = t.from.map((s) => `'${s}'`).join(", ");
   const sets = ["status = @to", "updated_at = @now", ...(t.set ? [t.set] : [])];
   const where = [`id = @id`, `status IN (${from})`, ...(t.owner ? [`${ownerColumn} = @owner`] : []), ...(t.when ? [t.when] : [])];
