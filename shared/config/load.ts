@@ -36,6 +36,14 @@ export function resolveConfig(raw: unknown, file: string, baseDir: string): Conf
   cfg.results.dir = cfg.results.dir ? abs(cfg.results.dir) : path.join(cfg.data_dir, "results");
   cfg.agent.work_base = abs(cfg.agent.work_base);
   cfg.agent.scratch_dir = abs(cfg.agent.scratch_dir);
+  cfg.downloader.dir = cfg.downloader.dir ? abs(cfg.downloader.dir) : path.join(cfg.data_dir, "rawdata");
+  for (const src of cfg.downloader.sources) {
+    if (src.type === "dir") src.path = abs(src.path);
+    else {
+      if (src.token_file) src.token_file = abs(src.token_file);
+      if (src.ftp_password_file) src.ftp_password_file = abs(src.ftp_password_file);
+    }
+  }
   const smtp = cfg.notify.email.smtp;
   if (smtp.password_file) smtp.password_file = abs(smtp.password_file);
   if (cfg.notify.webhook.secret_file) cfg.notify.webhook.secret_file = abs(cfg.notify.webhook.secret_file);

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { parseSize } from "./sizes";
 import { searchParamsSchema } from "./search-params";
 import { notifySchema } from "./notify-schema";
+import { downloaderSchema } from "./downloader-schema";
 import { BEAM_JOB_TYPES, SEARCH_JOB_TYPE } from "../protocol/job-types";
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -163,6 +164,8 @@ export const configSchema = z.strictObject({
       metrics_listen: z.union([z.literal(""), hostPort]).default(""),
     })
     .prefault({}),
+  // Getting data in: directories watched and archives that restore beams on request (PALFA's downloader).
+  downloader: downloaderSchema.prefault({}),
   // Email and webhook notices of failures, lost agents and crashes (PALFA's mailer).
   notify: notifySchema.prefault({}),
   logging: z
