@@ -17,6 +17,7 @@ import { LiveProgress } from "./sessions/live-progress";
 import { Tracker, type AttemptRow, type DrainedBy, type JobOutcome } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
+import { Downloader } from "./downloader/downloader";
 import { CanaryRuns } from "./canary/canary-runs";
 import { isNewsOfTheBeam, JobLifecycle, type JobMoveCause } from "./lifecycle/job-lifecycle";
 
@@ -53,6 +54,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly leases: LeaseClock;
   readonly logs: LogStore;
   readonly uploader: JobUploader;
+  /** getting data in: watched directories and restore archives (downloader.sources) */
+  readonly downloader: Downloader;
   readonly drains: AgentDrains;
   readonly canaries: CanaryRuns;
   /** every move of a job and its consequences, in one place */
@@ -105,6 +108,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       log.child({ part: "drains" }),
     );
     const resultsDb = resultsDbConfigFrom(config.data_dir, config.results.db);
+    this.downloader = new Downloader(this.tracker, config, log.child({ part: "downloader" }), () => this.dispatcher.schedule());
     this.uploader = new JobUploader(
       this.tracker,
       () => openResultsDb(resultsDb),
@@ -169,6 +173,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     }
     this.leases.rearm();
     this.uploader.start();
+    void this.downloader.start();
     this.canaries.start();
   }
 
@@ -235,6 +240,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
 
   /** Lets an upload in progress finish (it is one transaction either way) and closes the results DB. */
   async stopUploads(): Promise<void> {
+    await this.downloader.stop();
     await this.uploader.stop();
   }
 }

@@ -7,9 +7,11 @@ import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../shared/config/schema";
 import { AdminServiceService } from "../shared/gen/admin";
 import { AgentServiceService } from "../shared/gen/agent";
+import { DownloadServiceService } from "../shared/gen/downloads";
 import { createLogger, type Logger } from "../shared/logging/logger";
 import { serverCredentials } from "../shared/protocol/credentials";
 import { adminService } from "./admin/admin-api";
+import { downloadService } from "./downloader/download-api";
 import { agentService } from "./agent-api";
 import { CoordinatorCore, settingsFrom, type CoreSettings } from "./core";
 import { openTracker, TrackerLock } from "./tracker/open";
@@ -84,6 +86,7 @@ export class Coordinator {
       const agentAddress = listen.startsWith("unix:") ? listen : listen.replace(/:\d+$/, `:${port}`);
 
       adminServer.addService(AdminServiceService, adminService(core, ensureAdminToken(cfg)));
+      adminServer.addService(DownloadServiceService, downloadService(core.tracker, core.downloader, ensureAdminToken(cfg)));
       const sock = cfg.coordinator.admin_socket;
       fs.rmSync(sock, { force: true }); // a socket left by a crashed coordinator (we hold the lock)
       await bind(adminServer, `unix:${sock}`, grpc.ServerCredentials.createInsecure());

@@ -1,0 +1,110 @@
+// A download's partial file (<dir>/.partial/<name>.part): bytes are hashed as they are
+// written (one pass), a resumed transfer starts from the bytes already there, and only
+// a file whose size and SHA-256 are verified is renamed into place, so a partial file
+// is never seen, or registered, as a raw data file.
+import crypto from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import { Writable } from "node:stream";
+import { DownloadFailure } from "./errors";
+
+/** Where a transfer stands: bytes on disk and the SHA-256 state over exactly those bytes. */
+export interface PartState {
+  bytes: number;
+  hash: crypto.Hash;
+}
+
+/** Hashes the bytes of an existing partial file (after a restart, when no hash state was kept). */
+export async function hashPrefix(file: string, chunkBytes = 4 << 20): Promise<PartState> {
+  const hash = crypto.createHash("sha256");
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, hash };
+    throw err;
+  }
+  try {
+    const bufs = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    let bytes = 0;
+    let cur = 0;
+    let pending = fh.read(bufs[cur], 0, chunkBytes, 0);
+    for (;;) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      const filled = bufs[cur];
+      bytes += bytesRead;
+      cur ^= 1;
+      pending = fh.read(bufs[cur], 0, chunkBytes, bytes);
+      hash.update(filled.subarray(0, bytesRead));
+    }
+    return { bytes, hash };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A Writable that appends to the partial file at `state.bytes` and hashes each chunk as it
+ * goes; refuses (size_mismatch) a byte past `expectedSize`. Writes are issued in order and
+ * several may be in flight (the hash of the next chunk overlaps the write of this one).
+ */
+export class PartWriter extends Writable {
+  private fd = -1;
+  readonly state: PartState;
+
+  constructor(
+    private readonly file: string,
+    state: PartState,
+    private readonly expectedSize: number,
+    private readonly onBytes: (n: number) => void = () => {},
+  ) {
+    super({ highWaterMark: 8 << 20 });
+    this.state = state;
+  }
+
+  override _construct(done: (err?: Error | null) => void): void {
+    fs.open(this.file, fs.existsSync(this.file) ? "r+" : "w", (err, fd) => {
+      if (err) return done(err);
+      this.fd = fd;
+      // Whatever lies past what was hashed is not trusted: cut it off.
+      fs.ftruncate(fd, this.state.bytes, done);
+    });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.state.bytes + chunk.length > this.expectedSize) {
+      done(new DownloadFailure("size_mismatch", `the server sent more than the ${this.expectedSize} bytes listed`));
+      return;
+    }
+    const at = this.state.bytes;
+    this.state.hash.update(chunk);
+    this.state.bytes += chunk.length;
+    this.onBytes(chunk.length);
+    writeAll(this.fd, chunk, at, done);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    const all = Buffer.concat(chunks.map((c) => c.chunk));
+    this._write(all, "binary", done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    if (this.fd < 0) return done(err);
+    const fd = this.fd;
+    this.fd = -1;
+    fs.close(fd, () => done(err));
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    fs.fsync(this.fd, done);
+  }
+}
+
+function writeAll(fd: number, buf: Buffer, at: number, done: (err?: Error | null) => void): void {
+  fs.write(fd, buf, 0, buf.length, at, (err, n) => {
+    if (err) return done(err);
+    if (n < buf.length) return writeAll(fd, buf.subarray(n), at + n, done);
+    done();
+  });
+}
