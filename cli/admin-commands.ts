@@ -8,6 +8,7 @@ import { cliConfig } from "./config-option";
 import { ago, bytes, duration, printJson, table, when } from "./format";
 import { run } from "./run";
 import { canaryCell } from "./canary-command";
+import { watchAndAdd } from "./download-commands";
 
 interface Common {
   config?: string;
@@ -269,10 +270,20 @@ export function registerAdminCommands(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option("--watch <dir>", "keep watching DIR and register each file once its size has been stable for --stable-s seconds (until Ctrl-C)")
+    .option("--stable-s <s>", "with --watch: seconds a file must stay unchanged", "30")
+    .option("--poll-s <s>", "with --watch: scan every S seconds instead of using inotify (NFS, Lustre)", "0")
     .option("--json", "machine-readable output")
     .action(
-      run(async (opts: Common & { glob: string[]; param: string[] }, paths: string[]) => {
+      run(async (opts: Common & { glob: string[]; param: string[]; watch?: string; stableS: string; pollS: string }, paths: string[]) => {
         const path = await import("node:path");
+        if (opts.watch) {
+          const a = admin(opts);
+          const searchParamsJson = paramsJson(opts.param);
+          return watchAndAdd(a, opts.watch, { stableS: Number(opts.stableS), pollS: Number(opts.pollS), searchParamsJson, json: !!opts.json }, (p) =>
+            call(a, a.client.addFiles, { paths: p, globs: [], searchParamsJson }),
+          );
+        }
         const a = admin(opts);
         const r = await call(a, a.client.addFiles, {
           paths: paths.map((p) => path.resolve(p)),

@@ -14,6 +14,7 @@ import { run } from "./run";
 import { registerLogsCommand } from "./logs-command";
 import { registerResultsCommands } from "./results-commands";
 import { registerSynthCommands } from "./synth-commands";
+import { registerDownloadCommands } from "./download-commands";
 import { registerFsckCommand } from "./fsck-command";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
@@ -101,6 +102,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerResultsCommands(program);
   registerAdminCommands(program);
+  registerDownloadCommands(program);
   registerCanaryCommand(program);
   registerSynthCommands(program);
   registerFsckCommand(program);
