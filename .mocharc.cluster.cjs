@@ -8,6 +8,7 @@ const cluster = [
   "test/canary/canary.test.ts",
   "test/config/config.test.ts",
   "test/deploy/deploy.test.ts",
+  "test/downloader/coordinator-restart.test.ts",
   "test/http/agent-metrics.test.ts",
   "test/http/status-page.test.ts",
   "test/logs/heavy-output.test.ts",
