@@ -19,6 +19,7 @@ const cluster = [
   "test/release/release.test.ts",
   "test/results/push-results.test.ts",
   "test/search-job/*.test.ts",
+  "test/security/*.test.ts",
   "test/spine/*.test.ts",
   "test/synth/cli.test.ts",
   "test/synth/presto.test.ts",

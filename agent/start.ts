@@ -1,4 +1,5 @@
 // Builds an agent from the config: its id, token and settings.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import type { Config } from "../shared/config/schema";
@@ -34,6 +35,20 @@ export function readAgentToken(file: string): string {
   }
 }
 
+/** The read-only token for the agent's /metrics, created (mode 0600) on first use. */
+export function ensureMetricsToken(file: string): string {
+  try {
+    const token = fs.readFileSync(file, "utf8").trim();
+    if (token) return token;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot read the metrics token ${file}: ${(err as Error).message}`);
+  }
+  const token = crypto.randomBytes(24).toString("base64url");
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, token + "\n", { mode: 0o600 });
+  return token;
+}
+
 export async function startAgent(
   cfg: Config,
   log: Logger,
@@ -54,6 +69,7 @@ export async function startAgent(
     scratchDir: a.scratch_dir,
     logSpoolBytes: a.log_spool_bytes,
     metricsListen: a.metrics_listen,
+    metricsToken: a.metrics_listen ? ensureMetricsToken(a.metrics_token_file) : undefined,
     heartbeatS: a.heartbeat_s,
     reconnectInitialS: a.reconnect_initial_s,
     reconnectMaxS: a.reconnect_max_s,

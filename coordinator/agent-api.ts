@@ -2,9 +2,11 @@
 // to an AgentSession. Stage-in (FetchFile) serves only files of attempts that
 // the calling agent holds; stage-out (PushResults) accepts only their results.
 import fs from "node:fs";
+import type { PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { AgentMessage, AgentServiceServer, CoordinatorMessage, FetchFileRequest, FileChunk, ResultsPart, ResultsReceipt } from "../shared/gen/agent";
 import { AGENT_ID_HEADER, bearerToken, sameSecret } from "../shared/protocol/auth";
+import { peerCertificateRefusal } from "../shared/protocol/peer-names";
 import type { CoordinatorCore } from "./core";
 import { AgentSession } from "./sessions/agent-session";
 import { receiveResults } from "./results/receive-results";
@@ -18,7 +20,11 @@ function grpcError(code: grpc.status, details: string): grpc.ServiceError {
 }
 
 /** Returns the agent id, or an error saying exactly which part of the credentials is wrong. */
-export function authenticateAgent(core: CoordinatorCore, md: grpc.Metadata): string | grpc.ServiceError {
+export function authenticateAgent(
+  core: CoordinatorCore,
+  md: grpc.Metadata,
+  peer?: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } },
+): string | grpc.ServiceError {
   const id = md.get(AGENT_ID_HEADER)[0];
   const token = bearerToken(md);
   if (typeof id !== "string" || !id) return grpcError(grpc.status.UNAUTHENTICATED, `missing ${AGENT_ID_HEADER} metadata: the agent must name itself`);
@@ -26,13 +32,18 @@ export function authenticateAgent(core: CoordinatorCore, md: grpc.Metadata): str
   const row = core.tracker.agent(id);
   if (!row) return grpcError(grpc.status.UNAUTHENTICATED, `unknown agent '${id}': register it with 'beamflow register-agent ${id}'`);
   if (!sameSecret(row.token_hash, hashToken(token))) return grpcError(grpc.status.UNAUTHENTICATED, `agent '${id}': wrong token`);
+  // Under mutual TLS the certificate must name this agent, not merely be signed by the CA.
+  if (core.config.coordinator.tls && peer) {
+    const refused = peerCertificateRefusal(peer.getAuthContext()?.sslPeerCertificate, id);
+    if (refused) return grpcError(grpc.status.UNAUTHENTICATED, refused);
+  }
   return id;
 }
 
 export function agentService(core: CoordinatorCore): AgentServiceServer {
   return {
     connect(call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>) {
-      const who = authenticateAgent(core, call.metadata);
+      const who = authenticateAgent(core, call.metadata, call);
       if (typeof who !== "string") {
         core.log.warn({ peer: call.getPeer(), reason: who.details }, "refused an agent connection");
         call.emit("error", who);
@@ -42,7 +53,7 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
     },
 
     fetchFile(call: grpc.ServerWritableStream<FetchFileRequest, FileChunk>) {
-      const who = authenticateAgent(core, call.metadata);
+      const who = authenticateAgent(core, call.metadata, call);
       if (typeof who !== "string") {
         call.emit("error", who);
         return;
@@ -75,7 +86,7 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
     },
 
     pushResults(call: grpc.ServerReadableStream<ResultsPart, ResultsReceipt>, callback: grpc.sendUnaryData<ResultsReceipt>) {
-      const who = authenticateAgent(core, call.metadata);
+      const who = authenticateAgent(core, call.metadata, call);
       if (typeof who !== "string") {
         callback(who);
         return;

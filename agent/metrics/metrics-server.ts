@@ -1,5 +1,6 @@
-// The agent's GET /metrics for Prometheus: loopback only (no TLS here), and only
-// with the agent's own token as `Authorization: Bearer`, like every other call.
+// The agent's GET /metrics for Prometheus: loopback only (no TLS here), and only with
+// the read-only metrics token (agent.metrics_token_file) as `Authorization: Bearer`:
+// never the agent's credential, which a scraper's config would otherwise leak.
 import http from "node:http";
 import type { Logger } from "../../shared/logging/logger";
 import { sameSecret } from "../../shared/protocol/auth";
@@ -13,6 +14,7 @@ export interface MetricsServer {
 
 export async function startMetricsServer(metrics: AgentMetrics, opts: { listen: string; token: string; log: Logger }): Promise<MetricsServer> {
   const { host, port } = parseLoopbackListen(opts.listen, "agent.metrics_listen");
+  if (opts.token.length < 16) throw new Error("agent.metrics_listen needs a metrics token of at least 16 characters (agent.metrics_token_file)");
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" || path !== "/metrics") {
@@ -23,7 +25,7 @@ export async function startMetricsServer(metrics: AgentMetrics, opts: { listen: 
     if (!token || !sameSecret(token, opts.token)) {
       res
         .writeHead(401, { "Content-Type": "text/plain", "WWW-Authenticate": 'Bearer realm="beamflow-agent"' })
-        .end("the agent's token is required: 'Authorization: Bearer <the contents of agent.token_file>'\n");
+        .end("the metrics token is required: 'Authorization: Bearer <the contents of agent.metrics_token_file>'\n");
       return;
     }
     metrics.registry.metrics().then(

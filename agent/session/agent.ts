@@ -30,6 +30,7 @@ import { fetchFromCoordinator } from "../staging/fetch";
 import { Assignments } from "./assignments";
 import { coordinatorClient } from "./coordinator-client";
 import { Connection } from "./connection";
+import { diagnoseTlsRefusal } from "../tls/diagnose";
 import { Heartbeat } from "./heartbeat";
 import { LogPump } from "./log-pump";
 import { cleanStaleWorkDirs } from "./stale-dirs";
@@ -47,6 +48,8 @@ export interface AgentOptions {
   logSpoolBytes: number;
   /** HOST:PORT (loopback) for GET /metrics; "" for none (agent.metrics_listen) */
   metricsListen?: string;
+  /** the read-only token /metrics asks scrapers for (agent.metrics_token_file), never the agent's credential */
+  metricsToken?: string;
   heartbeatS: number;
   reconnectInitialS: number;
   reconnectMaxS: number;
@@ -105,6 +108,7 @@ export class Agent {
       onMessage: (b) => this.receive(b),
       onLost: () => this.heartbeat.stop(),
       onFatal: o.onFatal,
+      diagnose: () => diagnoseTlsRefusal(o.coordinator, o.tls),
       stopping,
       running: () => this.assignments.runningIds(),
       log: this.log,
@@ -145,7 +149,8 @@ export class Agent {
     await cleanStaleWorkDirs(this.o.attempts.workBase, this.log);
     this.spool.clearStale();
     await this.fitness.start();
-    if (this.o.metricsListen) this.metricsServer = await startMetricsServer(this.metrics, { listen: this.o.metricsListen, token: this.o.token, log: this.log });
+    if (this.o.metricsListen)
+      this.metricsServer = await startMetricsServer(this.metrics, { listen: this.o.metricsListen, token: this.o.metricsToken ?? "", log: this.log });
     this.connection.connect();
   }
 

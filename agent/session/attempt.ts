@@ -47,21 +47,9 @@ function record(o: StepOutcome): StepRecord {
   };
 }
 
-/** Command steps may name the attempt's facts: {workdir}, {beam}, {job}, {attempt}, {cores}; an argument that is exactly {files} becomes the staged paths. */
-export function expandCommand(
-  argv: string[],
-  facts: { workdir: string; beam: string; job: number; attempt: number; cores: number; files: string[] },
-): string[] {
-  const out: string[] = [];
-  for (const arg of argv) {
-    if (arg === "{files}") {
-      out.push(...facts.files);
-      continue;
-    }
-    out.push(arg.replace(/\{(workdir|beam|job|attempt|cores)\}/g, (_, k: keyof typeof facts) => String(facts[k])));
-  }
-  return out;
-}
+/** Command steps may name the attempt's facts (agent/runner/command-template.ts): never through a shell. */
+import { expandCommand } from "../runner/command-template";
+export { expandCommand };
 
 export interface AttemptExecutionOptions {
   assign: Assign;

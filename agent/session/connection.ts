@@ -26,6 +26,8 @@ export interface ConnectionOptions {
   onLost: () => void;
   /** the coordinator refused the agent's credentials */
   onFatal?: (err: Error) => void;
+  /** why the coordinator's TLS handshake refuses this agent, if it does (agent/tls/diagnose.ts): checked when a stream drops as unavailable */
+  diagnose?: () => Promise<string | undefined>;
   /** the agent is shutting down: no stream is opened again */
   stopping: () => boolean;
   /** attempts still running, for the log line of a lost stream */
@@ -88,6 +90,15 @@ export class Connection {
       this.o.log.error({ reason: err.details }, "the coordinator refused this agent's credentials");
       this.o.onFatal?.(new Error(err.details));
       return;
+    }
+    // A refused certificate looks like a dropped connection: ask whether that is it.
+    if (err?.code === grpc.status.UNAVAILABLE && this.o.diagnose) {
+      void this.o.diagnose().then((why) => {
+        if (!why || this.o.stopping()) return;
+        this.stopReconnecting();
+        this.o.log.error({ reason: why }, "the coordinator refuses this agent's TLS certificate");
+        this.o.onFatal?.(new Error(why));
+      });
     }
     const delay = jitter(this.backoffS, 0.5);
     this.backoffS = Math.min(this.o.reconnectMaxS, this.backoffS * 2);

@@ -6,7 +6,8 @@
 //
 // Authentication: every request needs the admin token, either as
 // `Authorization: Bearer <token>` (scrapers, curl) or, for a browser, once as
-// `?token=<token>`: the answer sets an HttpOnly, SameSite=Strict cookie and
+// `?token=<token>`: the answer sets an HttpOnly, SameSite=Strict cookie holding a
+// session of its own (random, kept server-side, expiring: sessions.ts, never the token) and
 // redirects to the same URL without the token (so it leaves the address bar and
 // history). Anything else gets 401.
 //
@@ -27,6 +28,7 @@ import { followLog, sseEvent, sseHeaders } from "./log-events";
 import { coordinatorMetrics } from "./metrics";
 import { pageCsp, statusPage } from "./page";
 import { snapshot } from "./snapshot";
+import { BrowserSessions } from "./sessions";
 
 export interface HttpOptions {
   /** HOST:PORT; port 0 picks a free one (the returned url has the real one) */
@@ -34,6 +36,8 @@ export interface HttpOptions {
   /** the admin token */
   token: string;
   log: Logger;
+  /** how long a browser's session lasts (seconds; SESSION_S unless set) */
+  sessionS?: number;
   /** how often /events sends a snapshot without a job change (ms) */
   snapshotEveryMs?: number;
 }
@@ -43,7 +47,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export const COOKIE = "beamflow_admin";
+export const COOKIE = "beamflow_session";
 const DEBOUNCE_MS = 250;
 
 function cookieToken(req: http.IncomingMessage): string | undefined {
@@ -92,11 +96,12 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
   core.on("jobChanged", onJobChanged);
   const periodic = setInterval(broadcast, opts.snapshotEveryMs ?? 5000);
 
+  const sessions = new BrowserSessions(opts.sessionS);
   const authorized = (req: http.IncomingMessage): boolean => {
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (auth !== undefined) return sameSecret(auth, opts.token);
     const c = cookieToken(req);
-    return c !== undefined && sameSecret(c, opts.token);
+    return c !== undefined && sessions.valid(c);
   };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
@@ -107,7 +112,7 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
       url.searchParams.delete("token");
       return text(res, 303, "token accepted; see " + url.pathname + url.search, {
         Location: url.pathname + url.search,
-        "Set-Cookie": `${COOKIE}=${encodeURIComponent(opts.token)}; HttpOnly; SameSite=Strict; Path=/`,
+        "Set-Cookie": `${COOKIE}=${sessions.create()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${sessions.maxAgeS}`,
         "Referrer-Policy": "no-referrer",
       });
     }

@@ -70,9 +70,27 @@ export class TrackerLock {
     private readonly infoPath: string,
   ) {}
 
+  /**
+   * The lock is keyed on the tracker file's identity (device and inode), not on the path it
+   * was named by: a symbolic link to the tracker, or another spelling of its path, finds the
+   * same lock. It lives beside the file itself (symbolic links resolved).
+   */
+  static lockPaths(dbPath: string): { lockPath: string; infoPath: string } {
+    let real: string;
+    let st: fs.Stats;
+    try {
+      real = fs.realpathSync(dbPath);
+      st = fs.statSync(real);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new TrackerMissingError(dbPath);
+      throw err;
+    }
+    const base = path.join(path.dirname(real), `.${path.basename(real)}.${st.dev}-${st.ino}`);
+    return { lockPath: `${base}.lock`, infoPath: `${base}.owner` };
+  }
+
   static acquire(dbPath: string): TrackerLock {
-    const lockPath = `${dbPath}.lock`;
-    const infoPath = `${dbPath}.owner`;
+    const { lockPath, infoPath } = TrackerLock.lockPaths(dbPath);
     const db = new Database(lockPath, { timeout: 0 });
     try {
       db.pragma("locking_mode = EXCLUSIVE");

@@ -160,7 +160,10 @@ export const configSchema = z.strictObject({
       reconnect_max_s: seconds.default(30),
       // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.
       log_spool_bytes: size.default(2 ** 30),
-      // GET /metrics for Prometheus (loopback only, the agent's token as bearer); "" = none.
+      // The read-only token scrapers of /metrics present (never the agent's credential); created
+      // (mode 0600) on first use; "" = <data_dir>/metrics.token.
+      metrics_token_file: z.string().default(""),
+      // GET /metrics for Prometheus (loopback only, the metrics token as bearer); "" = none.
       metrics_listen: z.union([z.literal(""), hostPort]).default(""),
     })
     .prefault({}),

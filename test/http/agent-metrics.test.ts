@@ -20,15 +20,19 @@ describe("agent /metrics", function () {
   let cluster: Cluster;
   afterEach(async () => cluster?.close());
 
-  it("serves attempts, step durations by kind, /dev/shm and log bytes, only with the agent's token", async () => {
+  it("serves attempts, step durations by kind, /dev/shm and log bytes, only with the metrics token", async () => {
     cluster = await Cluster.create();
     await cluster.startCoordinator();
     const port = await freePort();
     await cluster.startAgent("node1", { metrics_listen: `127.0.0.1:${port}` });
     const url = `http://127.0.0.1:${port}/metrics`;
-    const token = fs.readFileSync(path.join(cluster.dir, "node1.token"), "utf8").trim();
+    // The read-only metrics token, made at start in the agent's data_dir; the agent's own credential opens nothing here.
+    const token = fs.readFileSync(path.join(cluster.dir, "node1", "metrics.token"), "utf8").trim();
+    assert.equal(fs.statSync(path.join(cluster.dir, "node1", "metrics.token")).mode & 0o777, 0o600);
+    const credential = fs.readFileSync(path.join(cluster.dir, "node1.token"), "utf8").trim();
     assert.equal((await fetch(url)).status, 401);
     assert.equal((await fetch(url, { headers: { authorization: "Bearer wrong" } })).status, 401);
+    assert.equal((await fetch(url, { headers: { authorization: `Bearer ${credential}` } })).status, 401, "the agent's credential is not a metrics token");
 
     await cluster.submit(["sh", "-c", "echo hello from the step; sleep 0.3"]);
     await cluster.waitForJobs((js) => js[0]?.status === "processed", "the job to finish");

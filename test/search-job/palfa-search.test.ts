@@ -319,7 +319,7 @@ describe("palfa-search job with the stand-in toolchain", function () {
     await startAgent();
     const file = addBeam("beam_cut.fits");
     fs.truncateSync(file, 100_000);
-    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the spoilt beam to fail", 60_000);
+    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the spoilt beam to fail", 180_000);
     assert.equal(job.attempts, 1, "no second attempt burnt on it");
     assert.equal(job.failures, 1);
     assert.match(job.details, /\(checksum, not retried: trying again cannot help\): beam_cut\.fits: staged 100000 bytes, expected \d+/);
