@@ -49,7 +49,7 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
         call.emit("error", who);
         return;
       }
-      new AgentSession(core, call, who);
+      new AgentSession(core.sessionDeps, call, who);
     },
 
     fetchFile(call: grpc.ServerWritableStream<FetchFileRequest, FileChunk>) {

@@ -32,8 +32,12 @@ import { coordinatorClient } from "./coordinator-client";
 import { Connection } from "./connection";
 import { diagnoseTlsRefusal } from "../tls/diagnose";
 import { Heartbeat } from "./heartbeat";
+import { FenceWatchdog } from "./fence-watchdog";
+import { LeaseFence } from "./lease-fence";
 import { LogPump } from "./log-pump";
 import { cleanStaleWorkDirs } from "./stale-dirs";
+import type { HeldLock } from "../../shared/files/held-lock";
+import { lockWorkBase } from "../resources/work-base-lock";
 
 export interface AgentOptions {
   id: string;
@@ -72,7 +76,10 @@ export class Agent {
   private readonly spool: LogSpool;
   private readonly metrics: AgentMetrics;
   private readonly fitness: FitnessMonitor;
+  private readonly fence: LeaseFence;
+  private readonly watchdog: FenceWatchdog;
   private metricsServer: MetricsServer | null = null;
+  private workBaseLock: HeldLock | null = null;
   private stopping = false;
   private readonly log: Logger;
 
@@ -114,7 +121,16 @@ export class Agent {
       log: this.log,
     });
     const send = (msg: AgentMessage) => this.connection.send(msg);
+    this.watchdog = new FenceWatchdog(this.log);
+    this.fence = new LeaseFence({
+      killGraceS: o.attempts.killGraceS,
+      watchdog: this.watchdog,
+      fence: (why) => this.assignments.fenceAll(why),
+      running: () => this.assignments.runningCount > 0,
+      log: this.log,
+    });
     this.heartbeat = new Heartbeat({
+      nextSeq: () => this.fence.nextSeq(),
       measure: () => measureResources({ cores: o.cores, workBase: o.attempts.workBase, scratchDir: o.scratchDir }),
       held: () => this.held(),
       capabilities: () => this.fitness.current,
@@ -138,7 +154,12 @@ export class Agent {
       report,
       send,
       sendCapabilities: () => this.heartbeat.sendLast(),
-      fetch: (attemptId, f) => fetchFromCoordinator(this.client, metadata(), attemptId, f),
+      fetch: (attemptId, f) =>
+        fetchFromCoordinator(this.client, metadata(), attemptId, f, {
+          onResume: (offset, err) => this.log.warn({ attempt: attemptId, file: f.name, offset, err: err.message }, "stage-in stream dropped: resuming"),
+          onProgress: (bytes, size, rate) => this.log.info({ attempt: attemptId, file: f.name, bytes, size, rate: Math.round(rate) }, "stage-in progress"),
+        }),
+      fencedWhy: () => this.fence.check(),
       stopping,
       log: this.log,
     });
@@ -146,9 +167,12 @@ export class Agent {
 
   /** Clears what a previous run of this agent left behind, checks what it can run, then connects. */
   async start(): Promise<void> {
+    // Before anything in it is touched: another agent's running work must never look stale.
+    this.workBaseLock = lockWorkBase(this.o.attempts.workBase, this.o.id);
     await cleanStaleWorkDirs(this.o.attempts.workBase, this.log);
     this.spool.clearStale();
     await this.fitness.start();
+    this.watchdog.start();
     if (this.o.metricsListen)
       this.metricsServer = await startMetricsServer(this.metrics, { listen: this.o.metricsListen, token: this.o.metricsToken ?? "", log: this.log });
     this.connection.connect();
@@ -167,6 +191,7 @@ export class Agent {
 
   private async hello(): Promise<AgentMessage> {
     const resources = await this.heartbeat.measure();
+    this.fence.helloSent();
     return {
       body: {
         $case: "hello",
@@ -185,7 +210,8 @@ export class Agent {
 
   /** A welcomed stream: everything owed goes again, and heartbeats start. */
   private welcomed(w: Welcome): void {
-    this.log.info({ drained: w.drained, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
+    this.log.info({ drained: w.drained, leaseS: w.leaseS, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
+    this.fence.welcomed(w.leaseS);
     for (const m of this.outbox.replay()) this.connection.send(m);
     this.pump.restart();
     this.pusher.pushAll();
@@ -207,6 +233,8 @@ export class Agent {
         return this.spool.ack(b.value.attemptId, b.value.seq);
       case "resultAck":
         return this.forget(b.value.attemptId);
+      case "heartbeatAck":
+        return this.fence.acked(b.value.seq);
     }
   }
 
@@ -222,7 +250,10 @@ export class Agent {
   /** Stops: cancels running attempts (killing their process groups), reports them, closes. */
   async stop(reason = "agent shutting down"): Promise<void> {
     this.stopping = true;
+    // First, so that nothing more is assigned here while the running attempts are handed back.
+    this.connection.send({ body: { $case: "leaving", value: { reason } } });
     this.fitness.stop();
+    this.fence.stop();
     this.connection.stopReconnecting();
     this.pusher.stop();
     await this.assignments.stopAll(reason);
@@ -230,6 +261,9 @@ export class Agent {
     // Give the results a moment to leave before the stream closes.
     await new Promise((r) => setTimeout(r, 50));
     this.connection.close();
+    this.watchdog.stop();
     await this.metricsServer?.close();
+    this.workBaseLock?.release();
+    this.workBaseLock = null;
   }
 }

@@ -4,7 +4,7 @@
 // out as they happen. A finished attempt's result is reported, a succeeded search's
 // only once its results are pushed.
 import { jobTypeName } from "../../shared/protocol/job-types";
-import { AttemptOutcome, type AgentMessage, type Assign, type AttemptResult, type FileRef, StepState } from "../../shared/gen/agent";
+import { AttemptOutcome, ErrorClass, type AgentMessage, type Assign, type AttemptResult, type FileRef, StepState } from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import type { Readable } from "node:stream";
 import type { FitnessMonitor } from "../fitness/monitor";
@@ -37,6 +37,8 @@ export interface AssignmentsOptions {
   sendCapabilities: () => void;
   /** a raw file of the beam, read from the coordinator */
   fetch: (attemptId: number, f: FileRef) => Readable;
+  /** why the attempts were fenced (the lease may have run out), if they were */
+  fencedWhy: () => string | undefined;
   /** the agent is shutting down: nothing new is taken */
   stopping: () => boolean;
   log: Logger;
@@ -117,7 +119,11 @@ export class Assignments {
     });
   }
 
-  private async finished(a: Assign, exec: AttemptExecution, result: AttemptResult, log: Logger): Promise<void> {
+  private async finished(a: Assign, exec: AttemptExecution, resultAsRun: AttemptResult, log: Logger): Promise<void> {
+    let result = resultAsRun;
+    // Killed by the fence (the watchdog may have been first, while the agent was paused): not the beam's failure.
+    const fenced = result.outcome === AttemptOutcome.OUTCOME_FAILED ? this.o.fencedWhy() : undefined;
+    if (fenced) result = { ...result, outcome: AttemptOutcome.OUTCOME_CANCELLED, errorClass: ErrorClass.ERROR_CLASS_CANCELLED, errorMessage: fenced };
     log.info({ outcome: result.outcome, error: result.errorMessage || undefined }, "attempt finished");
     // A failure may be the node's (a program gone, the work dir unwritable): what the agent
     // can run is checked again and told before the failure, so the beam is not sent back here.
@@ -141,6 +147,11 @@ export class Assignments {
     this.o.log.warn({ attempt: attemptId, reason }, "cancelling on the coordinator's word");
     void run.cancel(reason);
     return true;
+  }
+
+  /** Stops every running attempt at once (the lease may run out): each is reported cancelled, with why. */
+  fenceAll(reason: string): void {
+    for (const run of this.running.values()) void run.cancel(reason);
   }
 
   /** Cancels every running attempt (killing their process groups) and waits until all are reported. */

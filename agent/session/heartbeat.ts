@@ -14,6 +14,8 @@ export interface HeartbeatOptions {
   /** whether a welcomed stream is up to send on */
   connected: () => boolean;
   send: (msg: AgentMessage) => void;
+  /** numbers each heartbeat for its acknowledgement (LeaseFence) */
+  nextSeq: () => number;
 }
 
 export class Heartbeat {
@@ -46,7 +48,7 @@ export class Heartbeat {
   }
 
   private message(resources: Resources): AgentMessage {
-    return { body: { $case: "heartbeat", value: { resources, held: this.o.held(), capabilities: this.o.capabilities() } } };
+    return { body: { $case: "heartbeat", value: { resources, held: this.o.held(), capabilities: this.o.capabilities(), seq: this.o.nextSeq() } } };
   }
 
   start(intervalS: number): void {

@@ -1,11 +1,14 @@
 // Work dirs left by an earlier run of this agent: their attempts died with it (the
 // coordinator lost them when their leases ran out), so whatever of their processes
-// still runs is killed and the dirs removed before this run takes new work.
+// still runs is killed and the dirs removed before this run takes new work. The step
+// spawner is started here too, so the first step does not wait for it.
 import fs from "node:fs";
 import type { Logger } from "../../shared/logging/logger";
-import { killStaleProcessGroups } from "../runner";
+import { isBookkeeping } from "../resources/work-base-lock";
+import { killStaleProcessGroups, warmStepSpawner } from "../runner";
 
 export async function cleanStaleWorkDirs(base: string, log: Logger): Promise<void> {
+  warmStepSpawner(log);
   try {
     fs.mkdirSync(base, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -14,6 +17,7 @@ export async function cleanStaleWorkDirs(base: string, log: Logger): Promise<voi
     return;
   }
   for (const name of fs.readdirSync(base)) {
+    if (isBookkeeping(name)) continue;
     const dir = `${base}/${name}`;
     const killed = await killStaleProcessGroups(dir, log);
     fs.rmSync(dir, { recursive: true, force: true });

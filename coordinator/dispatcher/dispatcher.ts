@@ -88,7 +88,7 @@ export class Dispatcher {
   pass(): boolean {
     // Drained agents still take canary runs pinned to them: an operator checks a mended node
     // with `beamflow canary NODE` before giving it beams again.
-    const agents = this.registry.all().filter((a) => a.connected);
+    const agents = this.registry.all().filter((a) => a.connected && !a.leaving);
     const freeCores = agents.reduce((n, a) => n + a.free().cores, 0);
     if (freeCores === 0) return false;
     // A job takes at least one core, so a few rows per free core is enough to fill

@@ -19,13 +19,33 @@ import type {
 import { AttemptOutcome, StepState } from "../../shared/gen/agent";
 import type { Capabilities, StepRecord } from "../../shared/gen/common";
 import type { Logger } from "../../shared/logging/logger";
-import type { CoordinatorCore } from "../core";
+import type { LeaseClock } from "../dispatcher/leases";
+import type { JobLifecycle } from "../lifecycle/job-lifecycle";
+import type { LogStore } from "../logs/log-store";
 import { IllegalTransition } from "../tracker/transitions";
-import type { AttemptRow } from "../tracker/tracker";
+import type { AttemptRow, Tracker } from "../tracker/tracker";
 import { errorClassName } from "../../shared/protocol/error-classes";
-import { runsSearch } from "../../shared/protocol/job-types";
-import type { AgentLink, AgentState } from "./registry";
+import { jobTypeName, runsSearch } from "../../shared/protocol/job-types";
+import type { LiveProgress } from "./live-progress";
+import type { AgentLink, AgentRegistry, AgentState } from "./registry";
 import { isLiveAttempt } from "../tracker/states";
+
+/** What a session reads and moves; given by the coordinator's wiring (core.ts). */
+export interface SessionDeps {
+  tracker: Tracker;
+  registry: AgentRegistry;
+  /** ends attempts, with every consequence */
+  lifecycle: JobLifecycle;
+  logs: LogStore;
+  progress: LiveProgress;
+  leases: LeaseClock;
+  /** wakes the dispatcher */
+  schedule: () => void;
+  /** the agent reported a toolchain other than the one it had (a canary run may follow) */
+  toolchainChanged: (agentId: string) => void;
+  leaseS: number;
+  log: Logger;
+}
 
 export function stepFromRecord(s: StepRecord) {
   return {
@@ -47,11 +67,11 @@ export class AgentSession implements AgentLink {
   private log: Logger;
 
   constructor(
-    private readonly core: CoordinatorCore,
+    private readonly deps: SessionDeps,
     private readonly call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>,
     private readonly agentId: string,
   ) {
-    this.log = core.log.child({ agent: agentId });
+    this.log = deps.log.child({ agent: agentId });
     call.on("data", (msg: AgentMessage) => this.receive(msg));
     call.on("end", () => this.detach("the agent closed the stream"));
     call.on("error", (err) => this.detach(`stream error: ${err.message}`));
@@ -98,6 +118,10 @@ export class AgentSession implements AgentLink {
           return this.progress(body.value);
         case "attemptResult":
           return this.result(body.value);
+        case "leaving":
+          this.agent.leaving = true;
+          this.log.info({ reason: body.value.reason }, "the agent is stopping: it gets nothing new");
+          return;
       }
     } catch (err) {
       this.log.error({ err, message: body.$case }, "could not handle an agent message");
@@ -110,34 +134,35 @@ export class AgentSession implements AgentLink {
       this.call.destroy(new Error(`Hello names agent '${h.agentId}' but the stream authenticated as '${this.agentId}'`));
       return;
     }
-    const core = this.core;
-    const agent = core.registry.get(this.agentId);
+    const d = this.deps;
+    const agent = d.registry.get(this.agentId);
     // A newer stream from the same agent replaces an older one that has not noticed it died.
     agent.link?.close("replaced by a new connection from the same agent");
     agent.link = this;
+    agent.leaving = false;
     agent.connectedAt = Date.now() / 1000;
     agent.hostname = h.hostname;
     agent.version = h.version;
     agent.labels = h.labels;
-    agent.drained = core.tracker.agent(this.agentId)?.drained === 1;
+    agent.drained = d.tracker.agent(this.agentId)?.drained === 1;
     agent.heartbeat(h.resources, Date.now() / 1000);
     this.agent = agent;
-    core.tracker.recordHello(this.agentId, { hostname: h.hostname, version: h.version, labels: h.labels, resources: h.resources });
+    d.tracker.recordHello(this.agentId, { hostname: h.hostname, version: h.version, labels: h.labels, resources: h.resources });
     agent.capabilities = undefined;
     this.noteCapabilities(h.capabilities);
     this.log.info({ hostname: h.hostname, version: h.version, held: h.held.map((a) => a.attemptId) }, "agent connected");
     this.reattach(h.held);
-    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained } } });
-    core.dispatcher.schedule();
+    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained, leaseS: d.leaseS } } });
+    d.schedule();
   }
 
   /** Reconciles what the agent holds with what the tracker says it should hold. */
   private reattach(held: HeldAttempt[]): void {
-    const core = this.core;
+    const d = this.deps;
     const heldIds = new Set(held.map((a) => a.attemptId));
-    const lease = Date.now() / 1000 + core.settings.leaseS;
+    const lease = Date.now() / 1000 + d.leaseS;
     for (const h of held) {
-      const a = core.tracker.attempt(h.attemptId);
+      const a = d.tracker.attempt(h.attemptId);
       const ours = a && a.agent_id === this.agentId && isLiveAttempt(a.status);
       if (!ours) {
         this.cancel(
@@ -147,16 +172,16 @@ export class AgentSession implements AgentLink {
         continue;
       }
       // The accept may have been lost with the old stream: holding it means accepted.
-      if (a.status === "assigned") core.tracker.accept(a.id, this.agentId, lease);
-      else core.tracker.renewLeases(this.agentId, [a.id], lease);
+      if (a.status === "assigned") d.tracker.accept(a.id, this.agentId, lease);
+      else d.tracker.renewLeases(this.agentId, [a.id], lease);
       this.agent!.reserve(a.id, { cores: a.cores, memory: a.memory, shm: a.shm });
     }
     // What the tracker gave this agent but the agent does not hold: it restarted, or
     // the Assign never arrived. Neither counts against the job.
-    for (const a of core.tracker.liveAttempts()) {
+    for (const a of d.tracker.liveAttempts()) {
       if (a.agent_id !== this.agentId || heldIds.has(a.id)) continue;
-      if (a.status === "assigned") core.lifecycle.withdraw(a.id, this.agentId, "the agent reconnected without having received the assignment");
-      else core.lifecycle.lose(a.id, this.agentId, "the agent reconnected without the attempt (it restarted)");
+      if (a.status === "assigned") d.lifecycle.withdraw(a.id, this.agentId, "the agent reconnected without having received the assignment");
+      else d.lifecycle.lose(a.id, this.agentId, "the agent reconnected without the attempt (it restarted)");
     }
   }
 
@@ -170,30 +195,35 @@ export class AgentSession implements AgentLink {
       return;
     }
     // What it reported before this connection too: a coordinator restart is no toolchain change.
-    const known = before ?? this.core.tracker.capabilitiesOf(this.agentId);
+    const known = before ?? this.deps.tracker.capabilitiesOf(this.agentId);
     agent.capabilities = c;
-    this.core.tracker.recordCapabilities(this.agentId, c);
-    if (c?.toolchain && c.toolchain !== known?.toolchain) this.core.emit("toolchainChanged", this.agentId);
+    this.deps.tracker.recordCapabilities(this.agentId, c);
+    if (c?.toolchain && c.toolchain !== known?.toolchain) this.deps.toolchainChanged(this.agentId);
     for (const f of c?.jobTypes ?? []) {
       const was = before?.jobTypes.find((x) => x.jobType === f.jobType);
       if (was?.fit === f.fit && was.reason === f.reason) continue;
-      if (f.fit) this.log.info({ jobType: f.jobType }, `the agent can run ${f.jobType} jobs`);
-      else this.log.warn({ jobType: f.jobType, reason: f.reason }, `the agent cannot run ${f.jobType} jobs: it gets none`);
+      const type = jobTypeName(f.jobType);
+      if (f.fit) this.log.info({ jobType: type }, `the agent can run ${type} jobs`);
+      else this.log.warn({ jobType: type, reason: f.reason }, `the agent cannot run ${type} jobs: it gets none`);
     }
   }
 
   private heartbeat(hb: Heartbeat): void {
-    const core = this.core;
+    const d = this.deps;
     this.agent!.heartbeat(hb.resources, Date.now() / 1000);
-    core.tracker.recordSeen(this.agentId, hb.resources);
+    d.tracker.recordSeen(this.agentId, hb.resources);
     if (hb.capabilities) this.noteCapabilities(hb.capabilities);
-    // Finished attempts are held only until their result is acknowledged; the result
-    // itself (or its re-send after a reconnect) settles them, so they need no lease.
-    const running = hb.held.filter((a) => !a.finished).map((a) => a.attemptId);
-    const stale = core.tracker.renewLeases(this.agentId, running, Date.now() / 1000 + core.settings.leaseS);
-    for (const id of stale) {
-      const a = core.tracker.attempt(id);
-      this.cancel(id, a ? `attempt ${id} is ${a.status}` : `no attempt ${id}`);
+    // Finished attempts keep their lease too while the agent holds them: their results may
+    // take longer than a lease to push, and their end is told only after all of their log.
+    const heldIds = hb.held.map((a) => a.attemptId);
+    const stale = new Set(d.tracker.renewLeases(this.agentId, heldIds, Date.now() / 1000 + d.leaseS));
+    // Renewed: the agent counts its fence from when it sent this heartbeat (docs/leases.md).
+    if (hb.seq) this.send({ body: { $case: "heartbeatAck", value: { seq: hb.seq } } });
+    for (const h of hb.held) {
+      // A finished one is settled by its result (or its re-send), which may be on its way.
+      if (!stale.has(h.attemptId) || h.finished) continue;
+      const a = d.tracker.attempt(h.attemptId);
+      this.cancel(h.attemptId, a ? `attempt ${h.attemptId} is ${a.status}` : `no attempt ${h.attemptId}`);
     }
     // A reservation outlives its attempt only if the attempt's end never reached us
     // through this agent (e.g. stopped while the agent was away): the heartbeat says
@@ -201,18 +231,18 @@ export class AgentSession implements AgentLink {
     const held = new Set(hb.held.map((a) => a.attemptId));
     for (const id of [...this.agent!.reserved.keys()]) {
       if (held.has(id)) continue;
-      const a = core.tracker.attempt(id);
+      const a = d.tracker.attempt(id);
       if (!a || !isLiveAttempt(a.status)) this.agent!.release(id);
     }
-    core.dispatcher.schedule();
+    d.schedule();
   }
 
   private assignReply(r: AssignReply): void {
-    const core = this.core;
+    const d = this.deps;
     if (r.accepted) {
       try {
-        core.tracker.accept(r.attemptId, this.agentId, Date.now() / 1000 + core.settings.leaseS);
-        core.leases.arm(Date.now() / 1000 + core.settings.leaseS);
+        d.tracker.accept(r.attemptId, this.agentId, Date.now() / 1000 + d.leaseS);
+        d.leases.arm(Date.now() / 1000 + d.leaseS);
       } catch (err) {
         if (!(err instanceof IllegalTransition)) throw err;
         this.cancel(r.attemptId, err.message);
@@ -220,18 +250,18 @@ export class AgentSession implements AgentLink {
       return;
     }
     this.log.warn({ attempt: r.attemptId, reason: r.reason }, "agent refused an assignment");
-    core.lifecycle.withdraw(r.attemptId, this.agentId, `refused by agent ${this.agentId}: ${r.reason}`);
+    d.lifecycle.withdraw(r.attemptId, this.agentId, `refused by agent ${this.agentId}: ${r.reason}`);
   }
 
   /** True when the attempt is this agent's and still live; otherwise tells the agent to cancel it. */
   /** Progress of an attempt that is no longer running here is stale news, dropped without a word. */
   private progress(p: Progress): void {
-    const a = this.core.tracker.attempt(p.attemptId);
-    if (a && a.agent_id === this.agentId && a.status === "running") this.core.progress.report(p);
+    const a = this.deps.tracker.attempt(p.attemptId);
+    if (a && a.agent_id === this.agentId && a.status === "running") this.deps.progress.report(p);
   }
 
   private current(attemptId: number): boolean {
-    const a = this.core.tracker.attempt(attemptId);
+    const a = this.deps.tracker.attempt(attemptId);
     if (a && a.agent_id === this.agentId && isLiveAttempt(a.status)) return true;
     this.cancel(attemptId, a ? `attempt ${attemptId} is ${a.status}` : `no attempt ${attemptId}`);
     return false;
@@ -239,7 +269,7 @@ export class AgentSession implements AgentLink {
 
   private stepUpdate(u: StepUpdate): void {
     if (!u.step || !this.current(u.attemptId)) return;
-    this.core.tracker.recordStep(u.attemptId, stepFromRecord(u.step));
+    this.deps.tracker.recordStep(u.attemptId, stepFromRecord(u.step));
     if (u.state === StepState.STEP_FINISHED) {
       this.log.debug({ attempt: u.attemptId, step: u.step.name, exit: u.step.exitCode }, "step finished");
     }
@@ -247,61 +277,73 @@ export class AgentSession implements AgentLink {
 
   private diagnostic(d: Diagnostic): void {
     if (!this.current(d.attemptId)) return;
-    this.core.tracker.recordDiagnostic(d.attemptId, d.name, d.value ?? null, d.text);
+    this.deps.tracker.recordDiagnostic(d.attemptId, d.name, d.value ?? null, d.text);
   }
 
+  /**
+   * Output of one of this agent's attempts, in whatever state (a lost attempt's log still
+   * tells what happened); another agent's attempt, or none, gets nothing stored: the chunk is
+   * acknowledged so the sender drops it, and the attempt cancelled on it.
+   */
   private logChunk(c: LogChunk): void {
-    const acked = this.core.logs.append(c.attemptId, c.seq, c.step, c.data);
+    const a = this.deps.tracker.attempt(c.attemptId);
+    if (!a || a.agent_id !== this.agentId) {
+      this.log.warn({ attempt: c.attemptId, owner: a?.agent_id }, "log output for an attempt this agent does not hold: not stored");
+      this.cancel(c.attemptId, a ? `attempt ${c.attemptId} belongs to agent ${a.agent_id}` : `no attempt ${c.attemptId}`);
+      this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: c.seq } } });
+      return;
+    }
+    const acked = this.deps.logs.append(c.attemptId, c.seq, c.step, c.data);
     this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: acked } } });
   }
 
   private result(r: AttemptResult): void {
-    const core = this.core;
+    const d = this.deps;
     const log = this.log.child({ attempt: r.attemptId });
-    const a = core.tracker.attempt(r.attemptId);
+    const a = d.tracker.attempt(r.attemptId);
     const ack = () => this.send({ body: { $case: "resultAck", value: { attemptId: r.attemptId } } });
     if (!a || a.agent_id !== this.agentId) {
       log.warn("result for an attempt this agent does not hold: ignored");
       ack();
       return;
     }
-    if (r.steps.length) core.tracker.recordSteps(r.attemptId, r.steps.map(stepFromRecord));
+    if (r.steps.length) d.tracker.recordSteps(r.attemptId, r.steps.map(stepFromRecord));
     try {
       if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && this.resultsMissing(a)) {
         // The output dir is set only by a verified PushResults: without it there is nothing to upload.
         const why = `the agent reported success but its results never arrived (they stayed at ${r.resultsDir || "an unknown place"} on ${this.agentId})`;
-        core.lifecycle.fail(r.attemptId, this.agentId, "results_missing", why);
+        d.lifecycle.fail(r.attemptId, this.agentId, "results_missing", why);
         log.warn({ error: why }, "attempt failed");
       } else if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
-        core.lifecycle.succeed(r.attemptId, this.agentId);
+        d.lifecycle.succeed(r.attemptId, this.agentId);
       } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
         const errorClass = errorClassName(r.errorClass);
         const details = `${errorClass}: ${r.errorMessage}`;
-        core.lifecycle.fail(r.attemptId, this.agentId, errorClass, r.errorMessage);
+        d.lifecycle.fail(r.attemptId, this.agentId, errorClass, r.errorMessage);
         log.warn({ error: details }, "attempt failed");
       } else if (isLiveAttempt(a.status)) {
         // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.
-        core.lifecycle.lose(r.attemptId, this.agentId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`);
+        d.lifecycle.lose(r.attemptId, this.agentId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`);
       } else {
         // Cancelled on our word: the tracker moved the job when the cancel was decided.
-        core.registry.release(r.attemptId, this.agentId);
-        core.dispatcher.schedule();
+        d.registry.release(r.attemptId, this.agentId);
+        d.schedule();
       }
     } catch (err) {
       if (!(err instanceof IllegalTransition)) throw err;
       log.warn({ err: err.message }, "result refused: the attempt is no longer current");
-      core.registry.release(r.attemptId, this.agentId);
+      d.registry.release(r.attemptId, this.agentId);
     }
     // Stored (or refused for good): either way the agent may forget it. Its log is complete
     // (the agent sends a result after all of its log), so the log's files can be closed.
-    core.logs.close(r.attemptId);
-    core.progress.forget(r.attemptId);
+    d.logs.close(r.attemptId);
+    d.progress.forget(r.attemptId);
     ack();
   }
 
   private resultsMissing(a: AttemptRow): boolean {
-    const job = this.core.tracker.job(a.job_id);
-    return job !== undefined && runsSearch(job.job_type) && !this.core.tracker.attempt(a.id)?.output_dir;
+    const job = this.deps.tracker.job(a.job_id);
+    return job !== undefined && runsSearch(job.job_type) && !this.deps.tracker.attempt(a.id)?.output_dir;
   }
 
   private detach(reason: string): void {

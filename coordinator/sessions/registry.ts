@@ -14,6 +14,8 @@ export interface AgentLink {
 export class AgentState {
   link: AgentLink | null = null;
   drained = false;
+  /** the agent said it is stopping (Leaving), until it connects again */
+  leaving = false;
   resources: Resources | undefined;
   lastHeartbeatAt = 0;
   connectedAt = 0;

@@ -430,6 +430,7 @@ export interface AgentMessage {
     | { $case: "diagnostic"; value: Diagnostic }
     | { $case: "attemptResult"; value: AttemptResult }
     | { $case: "progress"; value: Progress }
+    | { $case: "leaving"; value: Leaving }
     | undefined;
 }
 
@@ -441,6 +442,7 @@ export interface CoordinatorMessage {
     | { $case: "drain"; value: Drain }
     | { $case: "logAck"; value: LogAck }
     | { $case: "resultAck"; value: ResultAck }
+    | { $case: "heartbeatAck"; value: HeartbeatAck }
     | undefined;
 }
 
@@ -490,7 +492,28 @@ export interface Heartbeat {
   resources?: Resources | undefined;
   held: HeldAttempt[];
   /** as in Hello: the latest check */
-  capabilities?: Capabilities | undefined;
+  capabilities?:
+    | Capabilities
+    | undefined;
+  /**
+   * From 1 per connection; the coordinator answers with a HeartbeatAck naming it once the
+   * leases of the held attempts are renewed (docs/leases.md: how the agent fences itself).
+   */
+  seq: number;
+}
+
+/** The leases of the attempts held in heartbeat `seq` are renewed until lease_s after it arrived. */
+export interface HeartbeatAck {
+  seq: number;
+}
+
+/**
+ * The agent is stopping: it takes nothing new, and hands back what it runs (each attempt's
+ * end follows as a cancelled AttemptResult). The coordinator assigns it nothing more on
+ * this stream.
+ */
+export interface Leaving {
+  reason: string;
 }
 
 export interface AssignReply {
@@ -547,6 +570,11 @@ export interface AttemptResult {
 export interface Welcome {
   agentId: string;
   drained: boolean;
+  /**
+   * The coordinator's jobs.lease_s: an attempt whose lease it has not renewed for this long may
+   * be given to another agent, so the agent stops it first (docs/leases.md).
+   */
+  leaseS: number;
 }
 
 export interface Assign {
@@ -752,6 +780,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "progress":
         Progress.encode(message.body.value, writer.uint32(66).fork()).join();
         break;
+      case "leaving":
+        Leaving.encode(message.body.value, writer.uint32(74).fork()).join();
+        break;
     }
     return writer;
   },
@@ -833,6 +864,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.body = { $case: "progress", value: Progress.decode(reader, reader.uint32()) };
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.body = { $case: "leaving", value: Leaving.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -871,6 +910,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "attemptResult", value: AttemptResult.fromJSON(object.attempt_result) }
         : isSet(object.progress)
         ? { $case: "progress", value: Progress.fromJSON(object.progress) }
+        : isSet(object.leaving)
+        ? { $case: "leaving", value: Leaving.fromJSON(object.leaving) }
         : undefined,
     };
   },
@@ -893,6 +934,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.attemptResult = AttemptResult.toJSON(message.body.value);
     } else if (message.body?.$case === "progress") {
       obj.progress = Progress.toJSON(message.body.value);
+    } else if (message.body?.$case === "leaving") {
+      obj.leaving = Leaving.toJSON(message.body.value);
     }
     return obj;
   },
@@ -951,6 +994,12 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "leaving": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "leaving", value: Leaving.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -980,6 +1029,9 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
         break;
       case "resultAck":
         ResultAck.encode(message.body.value, writer.uint32(50).fork()).join();
+        break;
+      case "heartbeatAck":
+        HeartbeatAck.encode(message.body.value, writer.uint32(58).fork()).join();
         break;
     }
     return writer;
@@ -1046,6 +1098,14 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
             message.body = { $case: "resultAck", value: ResultAck.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.body = { $case: "heartbeatAck", value: HeartbeatAck.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1076,6 +1136,10 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
         ? { $case: "resultAck", value: ResultAck.fromJSON(object.resultAck) }
         : isSet(object.result_ack)
         ? { $case: "resultAck", value: ResultAck.fromJSON(object.result_ack) }
+        : isSet(object.heartbeatAck)
+        ? { $case: "heartbeatAck", value: HeartbeatAck.fromJSON(object.heartbeatAck) }
+        : isSet(object.heartbeat_ack)
+        ? { $case: "heartbeatAck", value: HeartbeatAck.fromJSON(object.heartbeat_ack) }
         : undefined,
     };
   },
@@ -1094,6 +1158,8 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
       obj.logAck = LogAck.toJSON(message.body.value);
     } else if (message.body?.$case === "resultAck") {
       obj.resultAck = ResultAck.toJSON(message.body.value);
+    } else if (message.body?.$case === "heartbeatAck") {
+      obj.heartbeatAck = HeartbeatAck.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1137,6 +1203,12 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
       case "resultAck": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "resultAck", value: ResultAck.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "heartbeatAck": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "heartbeatAck", value: HeartbeatAck.fromPartial(object.body.value) };
         }
         break;
       }
@@ -1716,7 +1788,7 @@ export const Resources: MessageFns<Resources> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { resources: undefined, held: [], capabilities: undefined };
+  return { resources: undefined, held: [], capabilities: undefined, seq: 0 };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -1729,6 +1801,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.capabilities !== undefined) {
       Capabilities.encode(message.capabilities, writer.uint32(26).fork()).join();
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).uint64(message.seq);
     }
     return writer;
   },
@@ -1770,6 +1845,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.capabilities = Capabilities.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1787,6 +1870,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
       resources: isSet(object.resources) ? Resources.fromJSON(object.resources) : undefined,
       held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => HeldAttempt.fromJSON(e)) : [],
       capabilities: isSet(object.capabilities) ? Capabilities.fromJSON(object.capabilities) : undefined,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
     };
   },
 
@@ -1800,6 +1884,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.capabilities !== undefined) {
       obj.capabilities = Capabilities.toJSON(message.capabilities);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
     }
     return obj;
   },
@@ -1816,6 +1903,141 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     message.capabilities = (object.capabilities !== undefined && object.capabilities !== null)
       ? Capabilities.fromPartial(object.capabilities)
       : undefined;
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseHeartbeatAck(): HeartbeatAck {
+  return { seq: 0 };
+}
+
+export const HeartbeatAck: MessageFns<HeartbeatAck> = {
+  encode(message: HeartbeatAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatAck {
+    return { seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0 };
+  },
+
+  toJSON(message: HeartbeatAck): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeartbeatAck>, I>>(base?: I): HeartbeatAck {
+    return HeartbeatAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeartbeatAck>, I>>(object: I): HeartbeatAck {
+    const message = createBaseHeartbeatAck();
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseLeaving(): Leaving {
+  return { reason: "" };
+}
+
+export const Leaving: MessageFns<Leaving> = {
+  encode(message: Leaving, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Leaving {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaving();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Leaving {
+    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : "" };
+  },
+
+  toJSON(message: Leaving): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Leaving>, I>>(base?: I): Leaving {
+    return Leaving.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Leaving>, I>>(object: I): Leaving {
+    const message = createBaseLeaving();
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -2621,7 +2843,7 @@ export const AttemptResult: MessageFns<AttemptResult> = {
 };
 
 function createBaseWelcome(): Welcome {
-  return { agentId: "", drained: false };
+  return { agentId: "", drained: false, leaseS: 0 };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -2631,6 +2853,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.drained !== false) {
       writer.uint32(24).bool(message.drained);
+    }
+    if (message.leaseS !== 0) {
+      writer.uint32(32).uint32(message.leaseS);
     }
     return writer;
   },
@@ -2664,6 +2889,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.drained = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.leaseS = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2684,6 +2917,11 @@ export const Welcome: MessageFns<Welcome> = {
         ? globalThis.String(object.agent_id)
         : "",
       drained: isSet(object.drained) ? globalThis.Boolean(object.drained) : false,
+      leaseS: isSet(object.leaseS)
+        ? globalThis.Number(object.leaseS)
+        : isSet(object.lease_s)
+        ? globalThis.Number(object.lease_s)
+        : 0,
     };
   },
 
@@ -2695,6 +2933,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.drained !== false) {
       obj.drained = message.drained;
     }
+    if (message.leaseS !== 0) {
+      obj.leaseS = Math.round(message.leaseS);
+    }
     return obj;
   },
 
@@ -2705,6 +2946,7 @@ export const Welcome: MessageFns<Welcome> = {
     const message = createBaseWelcome();
     message.agentId = object.agentId ?? "";
     message.drained = object.drained ?? false;
+    message.leaseS = object.leaseS ?? 0;
     return message;
   },
 };

@@ -26,6 +26,7 @@ describe("agent heartbeat", () => {
       capabilities: () => capabilities,
       connected: () => connected,
       send: (m) => sent.push(m),
+      nextSeq: () => sent.length + 1,
     });
   });
   afterEach(() => beat.stop());

@@ -51,7 +51,7 @@ describe("agent session", () => {
   const connect = (agentId: string, held: number[] = []) => {
     core.tracker.ensureAgent(agentId, `token-${agentId}`);
     const stream = new FakeStream();
-    new AgentSession(core, stream as never, agentId);
+    new AgentSession(core.sessionDeps, stream as never, agentId);
     stream.receive({
       $case: "hello",
       value: {
@@ -142,6 +142,48 @@ describe("agent session", () => {
       stream.of("cancel").map((c) => (c as { attemptId: number }).attemptId),
       [gone.attempt],
     );
+  });
+
+  it("keeps the lease of a finished attempt whose result is still on its way, and acknowledges each heartbeat by its number", () => {
+    const { attempt } = attemptOn("a1");
+    const stream = connect("a1", [attempt]);
+    core.tracker.renewLeases("a1", [attempt], Date.now() / 1000 + 1);
+    stream.receive({
+      $case: "heartbeat",
+      value: { resources: resources(4), held: [{ attemptId: attempt, finished: true }], seq: 7 } as never,
+    });
+    assert.ok(core.tracker.attempt(attempt)!.lease_expires_at > Date.now() / 1000 + core.settings.leaseS - 5, "renewed by a full lease");
+    assert.deepEqual(stream.of("heartbeatAck"), [{ seq: 7 }]);
+    assert.deepEqual(stream.of("cancel"), [], "a finished attempt is settled by its result, not cancelled");
+    assert.equal(stream.of("welcome").length, 1);
+    assert.equal((stream.of("welcome")[0] as { leaseS: number }).leaseS, core.settings.leaseS, "the agent is told the lease it fences by");
+  });
+
+  it("stores no log output for another agent's attempt, or for none, and cancels it there", () => {
+    const theirs = attemptOn("other");
+    const stream = connect("a1");
+    stream.receive({ $case: "logChunk", value: { attemptId: theirs.attempt, seq: 1, step: "s", data: Buffer.from("forged\n") } });
+    stream.receive({ $case: "logChunk", value: { attemptId: 999_999, seq: 1, step: "s", data: Buffer.from("nobody's\n") } });
+    const logs = path.join(dir, "logs");
+    const stored = fs.existsSync(logs) ? fs.readdirSync(logs, { recursive: true }).map(String) : [];
+    assert.deepEqual(
+      stored.filter((f) => f.includes(String(theirs.attempt)) || f.includes("999999")),
+      [],
+      "no log file written for them",
+    );
+    assert.deepEqual(
+      stream.of("cancel").map((c) => (c as { attemptId: number }).attemptId),
+      [theirs.attempt, 999_999],
+    );
+    assert.deepEqual(
+      stream.of("logAck").map((a) => (a as { attemptId: number }).attemptId),
+      [theirs.attempt, 999_999],
+      "acknowledged, so the sender stops sending them",
+    );
+    // Its own attempt's output is stored as ever.
+    const mine = attemptOn("a1");
+    stream.receive({ $case: "logChunk", value: { attemptId: mine.attempt, seq: 1, step: "s", data: Buffer.from("mine\n") } });
+    assert.match(core.logs.read(mine.attempt).toString(), /mine/);
   });
 
   it("ends an attempt through the lifecycle service exactly once, however often the result comes", () => {

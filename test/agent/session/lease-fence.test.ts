@@ -1,0 +1,73 @@
+// The agent's half of the lease, driven with its own clock readings: it stops its
+// attempts once a lease (less the time a kill takes) has passed since it sent the
+// last heartbeat the coordinator acknowledged, and keeps the watchdog armed for
+// that same moment.
+import assert from "node:assert/strict";
+import { LeaseFence } from "../../../agent/session/lease-fence";
+
+describe("lease fence", () => {
+  let fenced: string[];
+  let running: boolean;
+  let armed: number[];
+  let fence: LeaseFence;
+
+  beforeEach(() => {
+    fenced = [];
+    running = true;
+    armed = [];
+    fence = new LeaseFence({
+      killGraceS: 10,
+      fence: (why) => fenced.push(why),
+      running: () => running,
+      watchdog: { arm: (ms) => armed.push(ms), disarm: () => armed.push(-1) },
+      log: { warn: () => {} },
+    });
+  });
+  afterEach(() => fence.stop());
+
+  it("fences a lease less the kill grace after the send of the last acknowledged heartbeat, not after its acknowledgement", () => {
+    fence.helloSent();
+    fence.welcomed(600);
+    const t0 = performance.now();
+    const seq = fence.nextSeq();
+    // The acknowledgement comes late (a slow network): the lease still counts from the send.
+    fence.acked(seq);
+    assert.equal(fence.fenceAfterMs(), 589_000, "600 s less the kill grace and a second");
+    assert.equal(fence.check(t0 + 588_000), undefined);
+    assert.match(fence.check(t0 + 589_500) ?? "", /no lease renewal from the coordinator for 589\.\d s \(lease 600 s\)/);
+    assert.equal(fenced.length, 1);
+    assert.equal(fence.check(t0 + 600_000), fenced[0], "told once; still fenced");
+    assert.equal(fenced.length, 1);
+  });
+
+  it("is renewed only by the acknowledgement of a heartbeat it sent", () => {
+    fence.helloSent();
+    fence.welcomed(600);
+    const first = fence.nextSeq();
+    const sentFirst = performance.now();
+    fence.acked(first);
+    fence.acked(12345); // never sent
+    assert.equal(fence.check(sentFirst + 588_000), undefined);
+    assert.ok(fence.check(sentFirst + 590_000), "a forged ack renewed nothing");
+  });
+
+  it("never fences less than half a lease after a renewal, however long the kill grace", () => {
+    fence = new LeaseFence({ killGraceS: 30, fence: (w) => fenced.push(w), running: () => running, log: { warn: () => {} } });
+    fence.welcomed(20);
+    assert.equal(fence.fenceAfterMs(), 10_000);
+  });
+
+  it("stops nothing when nothing runs, but keeps the watchdog armed for what may start", () => {
+    running = false;
+    fence.helloSent();
+    fence.welcomed(60);
+    assert.equal(fence.check(performance.now() + 120_000), undefined);
+    assert.deepEqual(fenced, []);
+    assert.ok(armed.length > 0 && armed.at(-1)! <= 0, "armed with the time left (none)");
+  });
+
+  it("does nothing before the coordinator has said its lease", () => {
+    assert.equal(fence.check(performance.now() + 10_000_000), undefined);
+    assert.deepEqual(armed, []);
+  });
+});

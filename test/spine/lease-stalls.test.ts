@@ -1,0 +1,98 @@
+// Leases that survive stalls, and agents that fence themselves, on real processes:
+// a coordinator paused (SIGSTOP) past the lease must not rerun beams that finished
+// meanwhile; an agent paused past the lease must have its steps killed before the
+// beam may start elsewhere, so the beam never runs in two places at once.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { call } from "../../cli/admin-client";
+import type { JobDetail } from "../../shared/gen/admin";
+import { Cluster, waitFor } from "../support/cluster";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function detail(c: Cluster, id: number): Promise<JobDetail> {
+  const a = c.admin();
+  return call(a, a.client.getJob, { id });
+}
+
+describe("leases through stalls (real processes)", function () {
+  this.timeout(90_000);
+  let c: Cluster;
+
+  afterEach(async () => {
+    // Never leave a stopped process behind, whatever failed.
+    for (const p of [c.coordinator, ...c.agents.values()]) if (p && p.child.exitCode === null) p.child.kill("SIGCONT");
+    await c.close();
+  });
+
+  it("a coordinator paused longer than the lease delivers what finished meanwhile instead of running it again", async () => {
+    c = await Cluster.create({ jobs: { lease_s: 4 } });
+    const coordinator = await c.startCoordinator();
+    await c.startAgent("a1");
+    const ids = await c.submit(["sh", "-c", "sleep 0.3; echo done"], 2);
+    await c.waitForJobs((jobs) => jobs.filter((j) => ids.includes(j.id) && j.status === "submitted").length === 2, "both jobs running");
+
+    coordinator.child.kill("SIGSTOP");
+    await sleep(9000); // over 2 leases: the jobs finish on the agent while nobody listens
+    coordinator.child.kill("SIGCONT");
+
+    await c.waitForJobs((jobs) => jobs.filter((j) => ids.includes(j.id) && j.status === "processed").length === 2, "both jobs processed", 20_000);
+    for (const id of ids) {
+      const d = await detail(c, id);
+      assert.deepEqual(
+        d.attempts.map((a) => a.status),
+        ["processed"],
+        `job ${id} ran once: ${JSON.stringify(d.attempts.map((a) => [a.status, a.details]))}`,
+      );
+    }
+    assert.ok(
+      coordinator.stderr.some((l) => l.includes("stalled or its clock stepped")),
+      "the coordinator noticed its stall and extended the leases",
+    );
+  });
+
+  it("an agent paused longer than the lease has its steps killed before the beam starts on another agent", async () => {
+    c = await Cluster.create({ jobs: { lease_s: 6 } });
+    await c.startCoordinator();
+    await c.startAgent("a1");
+    await c.startAgent("a2");
+    const runs = path.join(c.dir, "runs");
+    fs.mkdirSync(runs);
+    // Each run first looks for an earlier run still alive (it would be a double run), then
+    // leaves its own pid for the next one to look for.
+    const script = `for f in ${runs}/pid-*; do [ -e "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && echo "$f" >> ${runs}/overlap; done; echo $$ > ${runs}/pid-$BEAMFLOW_ATTEMPT; sleep 1000`;
+    const [id] = await c.submit(["sh", "-c", script]);
+    const first = await waitFor("the first run to start", async () => fs.readdirSync(runs).find((f) => f.startsWith("pid-")));
+    const firstPid = Number(fs.readFileSync(path.join(runs, first), "utf8"));
+    const holder = (await detail(c, id)).attempts[0]!.agentId;
+    const other = holder === "a1" ? "a2" : "a1";
+    const paused = c.agents.get(holder)!;
+    paused.child.kill("SIGSTOP");
+    const second = await waitFor(
+      "the beam to start again on the other agent",
+      async () => fs.readdirSync(runs).find((f) => f.startsWith("pid-") && f !== first),
+      20_000,
+    );
+    assert.ok(second);
+    assert.ok(
+      !fs.existsSync(path.join(runs, "overlap")),
+      `a run overlapped another: ${fs.existsSync(path.join(runs, "overlap")) ? fs.readFileSync(path.join(runs, "overlap"), "utf8") : ""}`,
+    );
+    assert.throws(() => process.kill(firstPid, 0), /ESRCH/, "the paused agent's step is gone");
+
+    paused.child.kill("SIGCONT");
+    // Back, the paused agent tells its fenced attempt's end; the beam stays where it runs now.
+    await waitFor("the paused agent back", async () => (await detail(c, id)).attempts[0]!.status === "lost" || undefined, 20_000);
+    await sleep(2000);
+    const d = await detail(c, id);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.agentId, a.status, a.counted]),
+      [
+        [holder, "lost", false],
+        [other, "running", false],
+      ],
+    );
+    assert.equal(d.job?.failures, 0, "nothing counted against the beam");
+  });
+});
