@@ -22,6 +22,11 @@ export function agentId(cfg: Config): string {
   );
 }
 
+/** The agent's work base, `{agent}` replaced by its id (agent.work_base). */
+export function workBaseOf(cfg: Config, id = plainName(agentId(cfg), "agent.id")): string {
+  return cfg.agent.work_base.replaceAll("{agent}", id);
+}
+
 export function readAgentToken(file: string): string {
   try {
     const token = fs.readFileSync(file, "utf8").trim();
@@ -58,6 +63,7 @@ export async function startAgent(
   const toolchain = toolchainConfig(cfg);
   // The id names the agent's own folders under scratch_dir (results, log spool).
   const id = plainName(agentId(cfg), "agent.id");
+  const workBase = workBaseOf(cfg, id);
   const agent = new Agent({
     id,
     token: over.token ?? readAgentToken(a.token_file),
@@ -74,7 +80,7 @@ export async function startAgent(
     reconnectInitialS: a.reconnect_initial_s,
     reconnectMaxS: a.reconnect_max_s,
     attempts: {
-      workBase: a.work_base,
+      workBase,
       // Per agent, as the log spool: two agents sharing a scratch dir must never drop each other's results.
       resultsBase: path.join(a.scratch_dir, "beamflow-results", id),
       toolchain: toolchainLoader(toolchain),
@@ -83,7 +89,7 @@ export async function startAgent(
       idleTimeoutS: a.idle_timeout_s,
     },
     fitness: {
-      checks: { full: () => checkCapabilities(toolchain, a.work_base), fingerprint: () => capabilitiesFingerprint(toolchain, a.work_base) },
+      checks: { full: () => checkCapabilities(toolchain, workBase), fingerprint: () => capabilitiesFingerprint(toolchain, workBase) },
       checkS: a.fitness_check_s,
       fullCheckS: a.fitness_full_check_s,
     },

@@ -11,6 +11,7 @@ import { LogStore } from "./logs/log-store";
 import { SearchSpecs } from "./search/search-spec";
 import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
 import { deleteRawData } from "./rawdata/delete-rawdata";
+import type { SessionDeps } from "./sessions/agent-session";
 import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
 import { LiveProgress } from "./sessions/live-progress";
@@ -86,7 +87,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       maxAttempts: settings.maxAttempts,
       retryBackoffS: config.jobs.retry_backoff_s,
     });
-    this.leases = new LeaseClock(this.tracker, (a) => this.expire(a), log.child({ part: "leases" }));
+    this.leases = new LeaseClock({ tracker: this.tracker, onExpired: (a) => this.expire(a), leaseS: settings.leaseS, log: log.child({ part: "leases" }) });
     const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
     this.dispatcher = new Dispatcher({
       tracker: this.tracker,
@@ -160,6 +161,22 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
         if (notice) void notifier.notify(notice);
       });
     }
+  }
+
+  /** What each agent's stream session reads and moves. */
+  get sessionDeps(): SessionDeps {
+    return {
+      tracker: this.tracker,
+      registry: this.registry,
+      lifecycle: this.lifecycle,
+      logs: this.logs,
+      progress: this.progress,
+      leases: this.leases,
+      schedule: () => this.dispatcher.schedule(),
+      toolchainChanged: (agentId) => this.emit("toolchainChanged", agentId),
+      leaseS: this.settings.leaseS,
+      log: this.log,
+    };
   }
 
   /** Rebuilds memory from the tracker after a (re)start; nothing is run twice. */
