@@ -4,15 +4,26 @@ import { dispatchBenchmark } from "./dispatch";
 import { searchBenchmark, searchStandinBenchmark } from "./search";
 import { uploadBenchmark } from "./upload";
 import { logsBenchmark } from "./logs";
+import { downloadBenchmark, stageinBenchmark } from "./transfer";
+import { cliBenchmark } from "./cli";
+import { stepsBenchmark } from "./steps";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
+  // what the agent adds to each step (start, reap, record), for `true` steps
+  steps: () => stepsBenchmark(),
   // the real PRESTO under /opt/presto when installed (else the stand-ins, saying so)
   search: () => searchBenchmark(),
   // the stand-in toolchain idling for the real programs' times: the agent's own cost
   "search-standin": () => searchStandinBenchmark(),
   upload: () => uploadBenchmark(),
   logs: () => logsBenchmark(),
+  // a 1 GiB file staged into /dev/shm with its SHA-256, against cp and sha256sum
+  stagein: () => stageinBenchmark(),
+  // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
+  download: () => downloadBenchmark(),
+  // `beamflow --version` and `--help`, fresh processes: compiled (as in a release) against the TypeScript through tsx
+  cli: () => cliBenchmark(),
 };
 
 async function main(): Promise<void> {

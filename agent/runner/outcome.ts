@@ -4,6 +4,12 @@ import type { TerminateResult } from "./process-group";
 import type { StepErrorClass } from "./types";
 import { decodeShellStatus, signalName, type WrapperStatus } from "./wrapper";
 
+/**
+ * How the program ended: the pty wrapper's status file, or (pipe steps) the raw wait
+ * status the spawner got from wait4, which tells an exit code from a signal exactly.
+ */
+export type StepStatus = WrapperStatus | { kind: "waited"; exitCode?: number; signal?: string; cpuS: number };
+
 /** A reason the runner itself stopped the step. */
 export interface StopCause {
   cls: "timeout" | "no_output" | "cancelled";
@@ -14,8 +20,8 @@ export interface ObservedEnd {
   cause?: StopCause;
   /** the runner could not create the process at all (bad cwd, pty failure, empty argv) */
   spawnError?: string;
-  /** what the wrapper wrote; absent if it died before writing (SIGKILL) */
-  status?: WrapperStatus;
+  /** what the wrapper wrote or the spawner saw; absent if the wrapper died before writing (SIGKILL) */
+  status?: StepStatus;
   /** the wrapper's own wait status as node-pty saw it */
   ptyExit?: { exitCode: number; signal?: number };
   terminate?: TerminateResult;
@@ -40,7 +46,9 @@ export function classify(end: ObservedEnd): Classified {
   let cpuS: number;
   let note = "";
   const st = end.status;
-  if (st) {
+  if (st?.kind === "waited") {
+    ({ exitCode, signal, cpuS } = st);
+  } else if (st) {
     ({ exitCode, signal } = decodeShellStatus(st.rc));
     cpuS = st.kind === "ran" ? st.cpuS : 0;
   } else {

@@ -1,18 +1,22 @@
-// One step, start to finish: spawn it under a pty (inside the wrapper), stream its output,
+// One step, start to finish: start it (with pipes through the agent's spawner, or under
+// a pty inside the bash wrapper when the step asks for a terminal), stream its output,
 // watch its time limits, stop its process group when asked, and produce its outcome.
 import fs from "node:fs";
+import type net from "node:net";
 import path from "node:path";
 import * as pty from "node-pty";
 import type { Logger } from "../../shared/logging/logger";
 import { EndMarkerScanner, newEndMarker } from "./end-marker";
-import { classify, type StopCause } from "./outcome";
+import { classify, type StepStatus, type StopCause } from "./outcome";
 import { OutputTail } from "./output-tail";
 import { outputGate, type GatedOutput } from "./output-gate";
 import { removePgidRecord, pgidRecordFor, writePgidRecord } from "./pgid-records";
 import { terminateGroup, type TerminateResult } from "./process-group";
 import { groupAlive } from "./procfs";
+import { type SpawnClient, type SpawnerEvent, stepSpawner } from "./spawner";
+import { stepEnv } from "./step-env";
 import type { StepEvents, StepOutcome, StepSpec } from "./types";
-import { bashPath, parseStatus, wrapperArgs, type WrapperStatus } from "./wrapper";
+import { bashPath, parseStatus, signalName, wrapperArgs } from "./wrapper";
 
 // Wide enough that survey programs' tables and progress lines don't get wrapped by the
 // terminal; the rows don't matter for line-oriented output.
@@ -28,26 +32,6 @@ export interface StepProcessOptions {
   events: StepEvents;
 }
 
-/**
- * The agent's environment, read once: process.env is a getenv() per key, which
- * costs more than the fork itself when thousands of short steps run. BASH_ENV
- * would make the wrapper run a file before every step, so it is left out.
- */
-let baseEnv: Record<string, string> | undefined;
-function stepEnv(extra: Record<string, string> | undefined): Record<string, string> {
-  if (!baseEnv) {
-    baseEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) baseEnv[k] = v;
-    // These describe the agent's own terminal (if any), not the pty, and would mislead
-    // programs that format for the screen width.
-    delete baseEnv.COLUMNS;
-    delete baseEnv.LINES;
-    delete baseEnv.BASH_ENV;
-    baseEnv.TERM = "dumb"; // no colour/cursor escapes in the logs, unless the step asks for them
-  }
-  return { ...baseEnv, ...extra };
-}
-
 /** Why the process can't be created, checked up front because forkpty's child would only `_exit(1)`. */
 function precheck(spec: StepSpec): string | undefined {
   if (!Array.isArray(spec.argv) || spec.argv.length === 0 || spec.argv[0] === "") return "empty argv";
@@ -60,24 +44,35 @@ function precheck(spec: StepSpec): string | undefined {
   return undefined;
 }
 
-export class StepProcess implements GatedOutput {
+export class StepProcess implements GatedOutput, SpawnClient {
   private readonly o: StepProcessOptions;
   private readonly log: Logger;
   private readonly statusFile: string;
   private readonly tail = new OutputTail();
-  private readonly endMarker = newEndMarker();
-  private readonly scanner = new EndMarkerScanner(this.endMarker);
-  private term?: pty.IPty;
   private readonly done: Promise<StepOutcome>;
   private resolveDone!: (o: StepOutcome) => void;
   private startedAt = 0;
   private t0 = 0n;
   private pgid?: number;
+  private announced = false;
+  private finishing = false;
+  /** the program has ended by itself (pipe: reaped; pty: its wrapper exited) */
   private exited = false;
   private cause?: StopCause;
   private killing?: Promise<TerminateResult>;
   private timeoutTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
+  private paused = false;
+
+  // pty steps
+  private term?: pty.IPty;
+  private endMarker?: Buffer;
+  private scanner?: EndMarkerScanner;
+
+  // pipe steps
+  private sock?: net.Socket;
+  private eof = false;
+  private waited?: { status: StepStatus; lifeS: number };
 
   constructor(o: StepProcessOptions) {
     this.o = o;
@@ -88,79 +83,207 @@ export class StepProcess implements GatedOutput {
 
   /** Starts the step; the promise resolves (never rejects) once it and its process group are gone. */
   start(): Promise<StepOutcome> {
-    const { index, spec } = this.o;
+    const { spec } = this.o;
     this.startedAt = Date.now() / 1000;
     this.t0 = process.hrtime.bigint();
-    let spawnError = precheck(spec);
-    let term: pty.IPty | undefined;
-    if (spawnError === undefined) {
-      try {
-        fs.rmSync(this.statusFile, { force: true }); // a previous attempt's, must not be mistaken for ours
-        const env = stepEnv(spec.env);
-        term = pty.spawn(bashPath(), wrapperArgs(this.statusFile, this.endMarker, spec.argv), {
-          name: env.TERM ?? "dumb",
-          cols: PTY_COLS,
-          rows: PTY_ROWS,
-          cwd: spec.cwd,
-          env,
-          encoding: null, // raw Buffers: the log layer decodes, and a chunk may split a UTF-8 sequence
-        });
-      } catch (e) {
-        spawnError = `could not create the step's process: ${e instanceof Error ? e.message : String(e)}`;
-      }
-    }
-    if (!term) {
-      this.emit("onStart", { index, name: spec.name, argv: spec.argv, startedAt: this.startedAt });
+    const spawnError = precheck(spec);
+    if (spawnError !== undefined) {
+      this.announce();
       void this.finish({ spawnError });
       return this.done;
     }
-
-    // forkpty made the child a session (and so process-group) leader: pid == pgid.
-    this.term = term;
-    const pgid = (this.pgid = term.pid);
-    try {
-      writePgidRecord(this.o.stateDir, pgidRecordFor(pgid, { index, name: spec.name, startedAt: this.startedAt }));
-    } catch (e) {
-      // Not fatal for this run; only a crash-restart would miss the record.
-      this.log.error({ err: e, pgid }, "could not record the step's process group");
-    }
-    this.log.info({ step: index, stepName: spec.name, argv: spec.argv, cwd: spec.cwd, pgid }, "step started");
-    this.emit("onStart", { index, name: spec.name, argv: spec.argv, startedAt: this.startedAt, pgid });
-
-    // node-pty types data as string, but with encoding null it delivers Buffers.
-    term.onData((d: string | Buffer) => this.onData(typeof d === "string" ? Buffer.from(d) : d));
-    term.onExit((e) => {
-      this.exited = true;
-      this.clearTimers();
-      const rest = this.scanner.flush(); // only non-empty if the wrapper died before its marker
-      if (rest.length) this.deliver(rest);
-      void this.finish({ ptyExit: e });
-    });
-
     if (spec.timeoutS && spec.timeoutS > 0) {
       const t = spec.timeoutS;
       this.timeoutTimer = setTimeout(() => void this.stop({ cls: "timeout", message: `exceeded its time limit of ${t} s (timeoutS)` }), t * 1000);
     }
     this.armIdleTimer();
     outputGate.join(this);
+    const spawner = stepSpawner(this.log);
+    if (spec.pty || !spawner.usable) this.startPty();
+    else spawner.spawn({ argv: spec.argv, cwd: spec.cwd, env: spec.env }, this);
     return this.done;
+  }
+
+  private announce(): void {
+    if (this.announced) return;
+    this.announced = true;
+    const { index, spec } = this.o;
+    this.emit("onStart", { index, name: spec.name, argv: spec.argv, startedAt: this.startedAt, ...(this.pgid !== undefined && { pgid: this.pgid }) });
+  }
+
+  /** The step's group exists: record it (for a restarted agent) and announce it. */
+  private started(pgid: number): void {
+    const { index, spec } = this.o;
+    this.pgid = pgid;
+    try {
+      writePgidRecord(this.o.stateDir, pgidRecordFor(pgid, { index, name: spec.name, startedAt: this.startedAt }));
+    } catch (e) {
+      // Not fatal for this run; only a crash-restart would miss the record.
+      this.log.error({ err: e, pgid }, "could not record the step's process group");
+    }
+    this.log.info({ step: index, stepName: spec.name, argv: spec.argv, cwd: spec.cwd, pgid, pty: this.term !== undefined }, "step started");
+    this.announce();
+  }
+
+  // ---- pipe steps (through the spawner) -----------------------------------------------------
+
+  onEvent(e: SpawnerEvent | { ev: "unavailable"; why: string } | { ev: "lost"; why: string }): void {
+    switch (e.ev) {
+      case "started":
+        this.started(e.pid);
+        // Stopped before it had started: it goes now.
+        if (this.cause && !this.killing) this.kill();
+        return;
+      case "failed":
+        // The same report as the wrapper's: a line in the log, and a spawn failure.
+        this.announce();
+        this.deliver(Buffer.from(`beamflow: ${e.message}${e.detail}\n`));
+        this.exited = true;
+        this.eof = true;
+        this.waited = { status: { kind: "spawn", rc: e.rc, message: e.message }, lifeS: 0 };
+        this.clearTimers();
+        void this.finish({});
+        return;
+      case "exit":
+        this.exited = true;
+        this.waited = {
+          status: {
+            kind: "waited",
+            cpuS: e.cpu,
+            ...(e.signal !== undefined ? { signal: signalName(e.signal) ?? `signal ${e.signal}` } : { exitCode: e.code }),
+          },
+          lifeS: e.lifeS,
+        };
+        this.clearTimers(); // also reads on if the gate is shut: the end of file is behind the output
+        this.maybeFinishPipe();
+        return;
+      case "unavailable":
+        if (!this.finishing) this.startPty();
+        return;
+      case "lost":
+        this.exited = true;
+        this.eof = true;
+        this.sock?.destroy();
+        this.clearTimers();
+        this.announce();
+        void this.finish({ spawnError: e.why });
+        return;
+    }
+  }
+
+  attach(sock: net.Socket, head: Buffer): void {
+    if (this.finishing || this.eof) {
+      sock.destroy();
+      return;
+    }
+    this.sock = sock;
+    const onData = (d: Buffer) => {
+      this.idleTimer?.refresh();
+      this.deliver(d);
+    };
+    if (head.length) onData(head);
+    sock.on("data", onData);
+    sock.once("end", () => {
+      this.eof = true;
+      sock.destroy();
+      this.maybeFinishPipe();
+    });
+    sock.once("close", () => {
+      if (this.eof) return;
+      this.eof = true;
+      this.maybeFinishPipe();
+    });
+    if (!this.paused) sock.resume();
+  }
+
+  private maybeFinishPipe(): void {
+    if (this.exited && this.eof && !this.finishing) void this.finish({});
+  }
+
+  // ---- pty steps (node-pty, inside the bash wrapper) --------------------------------------
+
+  private startPty(): void {
+    const { spec } = this.o;
+    this.endMarker = newEndMarker();
+    const scanner = (this.scanner = new EndMarkerScanner(this.endMarker));
+    let term: pty.IPty;
+    try {
+      fs.rmSync(this.statusFile, { force: true }); // a previous attempt's, must not be mistaken for ours
+      const env = stepEnv(spec.env);
+      term = pty.spawn(bashPath(), wrapperArgs(this.statusFile, this.endMarker, spec.argv), {
+        name: env.TERM ?? "dumb",
+        cols: PTY_COLS,
+        rows: PTY_ROWS,
+        cwd: spec.cwd,
+        env,
+        encoding: null, // raw Buffers: the log layer decodes, and a chunk may split a UTF-8 sequence
+      });
+    } catch (e) {
+      this.clearTimers();
+      this.announce();
+      void this.finish({ spawnError: `could not create the step's process: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    // forkpty made the child a session (and so process-group) leader: pid == pgid.
+    this.term = term;
+    this.started(term.pid);
+    if (this.paused) term.pause();
+
+    // node-pty types data as string, but with encoding null it delivers Buffers.
+    term.onData((d: string | Buffer) => this.onPtyData(typeof d === "string" ? Buffer.from(d) : d));
+    term.onExit((e) => {
+      this.exited = true;
+      this.clearTimers();
+      const rest = scanner.flush(); // only non-empty if the wrapper died before its marker
+      if (rest.length) this.deliver(rest);
+      void this.finish({ ptyExit: e });
+    });
+    if (this.cause && !this.killing) this.kill();
+  }
+
+  private onPtyData(chunk: Buffer): void {
+    this.idleTimer?.refresh();
+    const scanner = this.scanner!;
+    const wasFound = scanner.found;
+    const buf = scanner.push(chunk);
+    if (buf.length) this.deliver(buf);
+    if (!wasFound && scanner.found) {
+      // Everything the program wrote has now been read: let the wrapper exit.
+      this.clearTimers();
+      try {
+        this.term?.write("\n");
+      } catch (e) {
+        this.log.warn({ err: e }, "could not answer the step wrapper; it exits on its own after 10 s");
+      }
+    }
+  }
+
+  // ---- both ------------------------------------------------------------------------------
+
+  /** Ended by itself: a pipe step's program was reaped, or a pty step's end marker came. */
+  private get programEnded(): boolean {
+    return this.exited || this.scanner?.found === true;
   }
 
   private armIdleTimer(): void {
     const t = this.o.spec.idleTimeoutS;
-    if (!t || t <= 0 || this.exited || this.cause || this.scanner.found) return;
+    if (!t || t <= 0 || this.programEnded || this.cause || this.paused) return;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => void this.stop({ cls: "no_output", message: `produced no output for ${t} s (idleTimeoutS)` }), t * 1000);
   }
 
   /** The log spool is full: stop reading, so the program blocks on write; not idleness. */
   pauseOutput(): void {
+    this.paused = true;
     clearTimeout(this.idleTimer);
     this.term?.pause();
+    this.sock?.pause();
   }
 
   resumeOutput(): void {
+    this.paused = false;
     this.term?.resume();
+    this.sock?.resume();
     this.armIdleTimer();
   }
 
@@ -170,33 +293,21 @@ export class StepProcess implements GatedOutput {
    * outcome once the group is gone.
    */
   stop(cause: StopCause): Promise<StepOutcome> {
-    // Once the marker is in, the program has ended by itself; only the wrapper is left.
-    if (this.pgid !== undefined && !this.exited && !this.scanner.found && !this.cause) {
-      this.cause = cause;
-      this.clearTimers();
-      this.log.info({ step: this.o.index, stepName: this.o.spec.name, pgid: this.pgid, reason: cause.cls }, "stopping step");
-      this.killing = terminateGroup(this.pgid, this.o.killGraceS, this.log).catch((e: unknown) => {
-        this.log.error({ err: e, pgid: this.pgid }, "could not signal the step's process group");
-        return { gone: false };
-      });
-    }
+    if (this.programEnded || this.cause || this.finishing) return this.done;
+    this.cause = cause;
+    this.clearTimers();
+    // Not started yet (the spawner has not answered): it is stopped as soon as it has.
+    if (this.pgid !== undefined) this.kill();
     return this.done;
   }
 
-  private onData(chunk: Buffer): void {
-    this.idleTimer?.refresh();
-    const wasFound = this.scanner.found;
-    const buf = this.scanner.push(chunk);
-    if (buf.length) this.deliver(buf);
-    if (!wasFound && this.scanner.found) {
-      // Everything the program wrote has now been read: let the wrapper exit.
-      this.clearTimers();
-      try {
-        this.term?.write("\n");
-      } catch (e) {
-        this.log.warn({ err: e }, "could not answer the step wrapper; it exits on its own after 10 s");
-      }
-    }
+  private kill(): void {
+    const pgid = this.pgid!;
+    this.log.info({ step: this.o.index, stepName: this.o.spec.name, pgid, reason: this.cause?.cls }, "stopping step");
+    this.killing = terminateGroup(pgid, this.o.killGraceS, this.log).catch((e: unknown) => {
+      this.log.error({ err: e, pgid }, "could not signal the step's process group");
+      return { gone: false };
+    });
   }
 
   private deliver(buf: Buffer): void {
@@ -208,15 +319,21 @@ export class StepProcess implements GatedOutput {
     clearTimeout(this.timeoutTimer);
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    // Ending (marker seen, exited, or being stopped): read whatever is left, or the pty never closes.
+    // Ending (ended, or being stopped): read whatever is left, or the output never closes.
     outputGate.leave(this);
-    if (outputGate.isShut) this.term?.resume();
+    if (this.paused) {
+      this.paused = false;
+      this.term?.resume();
+      this.sock?.resume();
+    }
   }
 
   private async finish(end: { spawnError?: string; ptyExit?: { exitCode: number; signal?: number } }): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
     const wallS = Number(process.hrtime.bigint() - this.t0) / 1e9;
     let terminate: TerminateResult | undefined;
-    let status: WrapperStatus | undefined;
+    let status: StepStatus | undefined = this.waited?.status;
     const pgid = this.pgid;
     try {
       if (this.killing) {
@@ -229,8 +346,10 @@ export class StepProcess implements GatedOutput {
         terminate = { gone: terminate.gone }; // the step's own outcome stands; only keep "gone"
       }
       if (pgid !== undefined) {
-        status = await fs.promises.readFile(this.statusFile, "utf8").then(parseStatus, () => undefined);
-        fs.rmSync(this.statusFile, { force: true });
+        if (this.term) {
+          status = await fs.promises.readFile(this.statusFile, "utf8").then(parseStatus, () => undefined);
+          fs.rmSync(this.statusFile, { force: true });
+        }
         // Keep the record if something survived SIGKILL, so a later killStaleProcessGroups retries.
         if (terminate?.gone !== false) removePgidRecord(this.o.stateDir, pgid);
       }
@@ -260,6 +379,7 @@ export class StepProcess implements GatedOutput {
       ...(c.error !== undefined && { error: c.error }),
       ...(c.errorClass !== undefined && { errorClass: c.errorClass }),
       ...(pgid !== undefined && { pgid }),
+      ...(this.waited?.lifeS !== undefined && pgid !== undefined && { programWallS: this.waited.lifeS }),
     };
     this.log.info(
       {

@@ -12,6 +12,12 @@ export interface StepSpec {
   timeoutS?: number;
   /** no output for this long => the step is killed and fails ("no_output"); 0/undefined = none */
   idleTimeoutS?: number;
+  /**
+   * Run it under a pseudo-terminal (250 columns, \r\n line ends, isatty true) for a program
+   * that needs one. Otherwise its stdout and stderr are one pipe-like socket and its stdin
+   * is /dev/null: much cheaper to start, and what most programs need.
+   */
+  pty?: boolean;
 }
 
 export type StepErrorClass = "exit_code" | "signal" | "timeout" | "no_output" | "spawn" | "cancelled";
@@ -33,6 +39,11 @@ export interface StepOutcome {
   errorClass?: StepErrorClass;
   /** process-group id the step ran in (absent if it never started) */
   pgid?: number;
+  /**
+   * Pipe steps: the program's own lifetime as the spawner saw it (from its spawn call to
+   * reaping it); wallS minus this is what starting, reaping and recording it cost.
+   */
+  programWallS?: number;
 }
 
 export interface StepStart {
@@ -47,8 +58,8 @@ export interface StepStart {
 export interface StepEvents {
   onStart?(s: StepStart): void;
   /**
-   * Raw pty bytes as they arrive (\r\n line ends, possibly split mid-line or mid-UTF-8).
-   * Called synchronously from the pty's read loop: keep it quick, the runner does not queue.
+   * Raw bytes as they arrive (\r\n line ends under a pty), possibly split mid-line or mid-UTF-8.
+   * Called synchronously from the read loop: keep it quick, the runner does not queue.
    */
   onOutput?(index: number, name: string, data: Buffer): void;
   onFinish?(o: StepOutcome): void;

@@ -22,8 +22,29 @@ export function tmpDir(prefix = "beamflow-runner-"): string {
   return d;
 }
 
-export function newRunner(stateDir = path.join(tmpDir(), "state"), killGraceS = 0.5): { runner: StepRunner; stateDir: string } {
-  return { runner: new StepRunner({ killGraceS, logger, stateDir }), stateDir };
+/** How the runner tests run their steps: through the spawner with pipes, or under a pty. */
+export type Mode = "pipe" | "pty";
+export const MODES: Mode[] = ["pipe", "pty"];
+
+/** A runner whose steps run in mode unless a step says otherwise. */
+export function newRunner(
+  stateDir = path.join(tmpDir(), "state"),
+  killGraceS = 0.5,
+  mode: Mode = "pipe",
+): { runner: Pick<StepRunner, "run" | "cancel">; stateDir: string } {
+  const inner = new StepRunner({ killGraceS, logger, stateDir });
+  const pty = mode === "pty";
+  return {
+    runner: {
+      run: (steps, events) =>
+        inner.run(
+          steps.map((s) => ({ pty, ...s })),
+          events,
+        ),
+      cancel: (reason) => inner.cancel(reason),
+    },
+    stateDir,
+  };
 }
 
 export const alive = isProcessLive;
