@@ -5,6 +5,7 @@ import { searchBenchmark, searchStandinBenchmark } from "./search";
 import { uploadBenchmark } from "./upload";
 import { logsBenchmark } from "./logs";
 import { downloadBenchmark, stageinBenchmark } from "./transfer";
+import { downloadBenchmark, stageinBenchmark } from "./transfer";
 import { cliBenchmark } from "./cli";
 import { stepsBenchmark } from "./steps";
 
@@ -18,6 +19,10 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   "search-standin": () => searchStandinBenchmark(),
   upload: () => uploadBenchmark(),
   logs: () => logsBenchmark(),
+  // a 1 GiB file staged into /dev/shm with its SHA-256, against cp and sha256sum
+  stagein: () => stageinBenchmark(),
+  // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
+  download: () => downloadBenchmark(),
   // a 1 GiB file staged into /dev/shm with its SHA-256, against cp and sha256sum
   stagein: () => stageinBenchmark(),
   // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
