@@ -22,7 +22,9 @@ export interface TransferRequest {
   restart: () => PartState;
 }
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+// A connection per file: transfers are long and seconds apart, and a kept-alive socket the
+// server closed meanwhile would fail the next transfer before it starts.
+const agents = { http: new http.Agent({ keepAlive: false }), https: new https.Agent({ keepAlive: false }) };
 
 /** Resolves with the final state (all bytes written and hashed); rejects with a DownloadFailure. */
 export function httpTransfer(req: TransferRequest): Promise<PartState> {

@@ -73,20 +73,23 @@ export class PartWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.state.bytes + chunk.length > this.expectedSize) {
+    this._writev([{ chunk }], done);
+  }
+
+  /** Chunks that arrived while the previous write was in flight: hashed, then written with one writev (no copy). */
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    let n = 0;
+    for (const c of chunks) n += c.chunk.length;
+    if (this.state.bytes + n > this.expectedSize) {
       done(new DownloadFailure("size_mismatch", `the server sent more than the ${this.expectedSize} bytes listed`));
       return;
     }
     const at = this.state.bytes;
-    this.state.hash.update(chunk);
-    this.state.bytes += chunk.length;
-    this.onBytes(chunk.length);
-    writeAll(this.fd, chunk, at, done);
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
-    const all = Buffer.concat(chunks.map((c) => c.chunk));
-    this._write(all, "binary", done);
+    const bufs = chunks.map((c) => c.chunk);
+    for (const b of bufs) this.state.hash.update(b);
+    this.state.bytes += n;
+    this.onBytes(n);
+    writevAll(this.fd, bufs, at, done);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
@@ -101,10 +104,14 @@ export class PartWriter extends Writable {
   }
 }
 
-function writeAll(fd: number, buf: Buffer, at: number, done: (err?: Error | null) => void): void {
-  fs.write(fd, buf, 0, buf.length, at, (err, n) => {
+function writevAll(fd: number, bufs: Buffer[], at: number, done: (err?: Error | null) => void): void {
+  fs.writev(fd, bufs, at, (err, n) => {
     if (err) return done(err);
-    if (n < buf.length) return writeAll(fd, buf.subarray(n), at + n, done);
-    done();
+    let left = n;
+    let i = 0;
+    while (i < bufs.length && left >= bufs[i].length) left -= bufs[i++].length;
+    if (i === bufs.length) return done();
+    const rest = [bufs[i].subarray(left), ...bufs.slice(i + 1)];
+    writevAll(fd, rest, at + n, done);
   });
 }
