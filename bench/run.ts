@@ -5,8 +5,6 @@ import { searchBenchmark, searchStandinBenchmark } from "./search";
 import { uploadBenchmark } from "./upload";
 import { logsBenchmark } from "./logs";
 import { downloadBenchmark, stageinBenchmark } from "./transfer";
-import { downloadBenchmark, stageinBenchmark } from "./transfer";
-import { cliBenchmark } from "./cli";
 import { stepsBenchmark } from "./steps";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
@@ -23,12 +21,6 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   stagein: () => stageinBenchmark(),
   // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
   download: () => downloadBenchmark(),
-  // a 1 GiB file staged into /dev/shm with its SHA-256, against cp and sha256sum
-  stagein: () => stageinBenchmark(),
-  // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
-  download: () => downloadBenchmark(),
-  // `beamflow --version` and `--help`, fresh processes: compiled (as in a release) against the TypeScript through tsx
-  cli: () => cliBenchmark(),
 };
 
 async function main(): Promise<void> {
