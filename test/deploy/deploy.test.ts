@@ -13,6 +13,7 @@ import YAML from "yaml";
 import { call, connectAdmin } from "../../cli/admin-client";
 import { loadConfig } from "../../shared/config/load";
 import { BIN, Cluster, freePort, waitFor } from "../support/cluster";
+import { releaseTarball, unpackRelease } from "../support/release";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ANSIBLE = path.join(ROOT, "ansible");
@@ -77,7 +78,8 @@ const directives = (text: string) =>
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"));
 
-const syntaxCheck = () => runAsync("ansible-playbook", ["--syntax-check", "-i", "inventory.example.ini", "site.yml"], { cwd: ANSIBLE, env: ansibleEnv() });
+const syntaxCheck = () =>
+  runAsync("ansible-playbook", ["--syntax-check", "-i", "inventory.example", "site.yml", "upgrade.yml"], { cwd: ANSIBLE, env: ansibleEnv() });
 const lint = () => runAsync("ansible-lint", ["--offline", "--profile", "production", "--nocolor"], { cwd: ANSIBLE, env: ansibleEnv() });
 
 /** The roles' unit templates rendered with the roles' defaults. */
@@ -133,15 +135,15 @@ describe("deploy", () => {
   });
 
   // A real run of site.yml on this machine (connection local, as root), into a
-  // temporary prefix, with a throwaway service user. Where systemd is not PID 1
+  // temporary prefix, with a throwaway service user, installing the release tarball
+  // (`npm run package`, built from this tree). Where systemd is not PID 1
   // (containers) the roles write the units but start nothing, so the test starts
   // the coordinator and the agent itself, as the service user, with the config
-  // and token the roles wrote. npm ci (minutes: two native builds) is replaced by
-  // a link to this checkout's node_modules plus the proto code generation.
+  // and token the roles wrote; then upgrade.yml replaces the release under them.
   describe("ansible: a real run into a temporary prefix", function () {
-    // A ceiling per test, for busy machines: the three ansible-playbook runs take
-    // about 60 s together on an idle 2-core machine.
-    this.timeout(180_000);
+    // A ceiling per test, for busy machines: each ansible task costs seconds there
+    // (the upgrade's run took 180 s with a load average of 15 on 2 cores).
+    this.timeout(300_000);
     const user = `bft${process.pid}${crypto.randomBytes(2).toString("hex")}`;
     const missing = () =>
       [!which("ansible-playbook") && "not installed: ansible-playbook", process.getuid?.() !== 0 && "needs root (it creates a user)"]
@@ -149,6 +151,7 @@ describe("deploy", () => {
         .join("; ") || undefined;
     let prefix = "";
     let inventory = "";
+    let release = "";
     let port = 0;
     let uid = -1;
     let gid = -1;
@@ -160,6 +163,10 @@ describe("deploy", () => {
     const x = {
       get install() {
         return p("opt/beamflow");
+      },
+      // The agent's own: on a site it is another host.
+      get agentInstall() {
+        return p("agent/opt/beamflow");
       },
       get config() {
         return p("etc/beamflow");
@@ -185,11 +192,7 @@ describe("deploy", () => {
       fs.chmodSync(prefix, 0o755);
       fs.mkdirSync(p("bin")); // where the operators' `beamflow` wrapper goes
       port = await freePort();
-      // The code as it is now, so that edits made meanwhile do not change what is installed.
-      const src = p("src");
-      for (const entry of ["bin", "cli", "shared", "coordinator", "agent", "proto", "deploy", "package.json", "package-lock.json", "tsconfig.json"]) {
-        fs.cpSync(path.join(ROOT, entry), path.join(src, entry), { recursive: true, filter: (f) => !f.startsWith(path.join(ROOT, "shared", "gen")) });
-      }
+      release = await releaseTarball();
       inventory = p("inventory.yml");
       fs.writeFileSync(
         inventory,
@@ -206,9 +209,9 @@ describe("deploy", () => {
                 beamflow_install_dir: x.install,
                 beamflow_config_dir: x.config,
                 beamflow_systemd_unit_dir: x.units,
-                beamflow_src_dir: src,
+                beamflow_release: release,
                 beamflow_node_bin: process.execPath,
-                beamflow_npm_install_command: `sh -c 'ln -sfn ${path.join(ROOT, "node_modules")} node_modules && npm run gen:proto'`,
+                beamflow_upgrade_poll_s: 1,
                 beamflow_coordinator_listen: `127.0.0.1:${port}`,
                 beamflow_agent_work_base: x.workBase,
                 beamflow_agent_scratch_dir: x.scratch,
@@ -216,7 +219,7 @@ describe("deploy", () => {
               },
               children: {
                 beamflow_coordinator: { hosts: { "bf-coord": { ansible_host: "127.0.0.1", beamflow_cli_wrapper: p("bin/beamflow") } } },
-                beamflow_agents: { hosts: { "bf-agent": { beamflow_cli_wrapper: "" } } },
+                beamflow_agents: { hosts: { "bf-agent": { beamflow_cli_wrapper: "", beamflow_install_dir: x.agentInstall } } },
               },
             },
           },
@@ -227,7 +230,7 @@ describe("deploy", () => {
     });
 
     after(async function () {
-      this.timeout(30_000);
+      this.timeout(60_000);
       for (const { child } of procs) {
         if (child.exitCode !== null || child.signalCode !== null) continue;
         const exited = new Promise((r) => child.once("exit", r));
@@ -244,8 +247,8 @@ describe("deploy", () => {
       if (prefix && !process.env.BEAMFLOW_KEEP_TEST_DIRS) fs.rmSync(prefix, { recursive: true, force: true });
     });
 
-    async function playbook(args: string[]): Promise<Map<string, { changed: number; failed: number }>> {
-      const r = await runAsync("ansible-playbook", ["-i", inventory, "site.yml", ...args], { cwd: ANSIBLE, env: ansibleEnv() });
+    async function playbook(args: string[], book = "site.yml"): Promise<Map<string, { changed: number; failed: number }>> {
+      const r = await runAsync("ansible-playbook", ["-i", inventory, book, ...args], { cwd: ANSIBLE, env: ansibleEnv() });
       if (process.env.BEAMFLOW_TEST_LOGS) process.stderr.write(r.out);
       assert.equal(r.status, 0, `ansible-playbook ${args.join(" ")} failed:\n${tail(r.out, 80)}`);
       const recap = new Map<string, { changed: number; failed: number }>();
@@ -256,8 +259,8 @@ describe("deploy", () => {
     }
 
     /** A long-running process of the service user, from the installed code (as systemd would start it). */
-    function startAs(args: string[]): (typeof procs)[number] {
-      const child = spawn(process.execPath, [path.join(x.install, "bin", "beamflow"), ...args], {
+    function startAs(args: string[], install = x.install): (typeof procs)[number] {
+      const child = spawn(process.execPath, [path.join(install, "current", "bin", "beamflow"), ...args], {
         uid,
         gid,
         cwd: x.home,
@@ -273,10 +276,14 @@ describe("deploy", () => {
       return proc;
     }
 
-    it("installs the coordinator: service user, code, validated config, job tracker, unit", async function () {
+    it("installs the coordinator: service user, release, validated config, job tracker, unit", async function () {
       needs(this, missing());
       const recap = await playbook(["--limit", "bf-coord"]);
       assert.ok(recap.get("bf-coord")!.changed > 0);
+      const current = fs.readlinkSync(path.join(x.install, "current"));
+      assert.match(current, new RegExp(`^releases/${esc(path.basename(release, ".tar.gz"))}-[0-9a-f]{12}$`));
+      assert.ok(fs.existsSync(path.join(x.install, current, "dist", "cli", "main.js")), "the release is unpacked");
+      assert.ok(!fs.existsSync(path.join(x.install, current, "cli", "main.ts")), "no TypeScript, no tsx: nothing is built on the host");
       uid = Number(spawnSync("id", ["-u", user], { encoding: "utf8" }).stdout);
       gid = Number(spawnSync("id", ["-g", user], { encoding: "utf8" }).stdout);
       assert.ok(uid > 0 && gid > 0, `user ${user} was created`);
@@ -336,7 +343,7 @@ describe("deploy", () => {
     it("the agent connects with what the roles installed, and a further run changes nothing", async function () {
       needs(this, missing());
       assert.ok(coordinator, "needs the coordinator started by the test before");
-      agent = startAs(["--config", path.join(x.config, "agent.yaml"), "agent"]);
+      agent = startAs(["--config", path.join(x.config, "agent.yaml"), "agent"], x.agentInstall);
       const admin = connectAdmin(loadConfig(path.join(x.config, "coordinator.yaml")));
       try {
         await waitFor(
@@ -354,6 +361,61 @@ describe("deploy", () => {
       }
       const recap = await playbook(["--limit", "bf-agent", "-e", "beamflow_agent_health_check=true"]);
       assert.equal(recap.get("bf-agent")!.changed, 0, "the second run changed something on the agent");
+    });
+
+    it("upgrade.yml: drains the agent, waits for its running job to finish, switches the release, undrains it", async function () {
+      needs(this, missing());
+      assert.ok(agent, "needs the agent started by the test before");
+      // A second release: the first with one more file, so another checksum and directory.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-release2-"));
+      try {
+        const top = unpackRelease(release, dir);
+        fs.writeFileSync(path.join(top, "UPGRADE-TEST"), "second release\n");
+        const next = path.join(dir, "next", path.basename(release));
+        fs.mkdirSync(path.dirname(next));
+        assert.equal(run("tar", ["-czf", next, "-C", dir, path.basename(top)]).status, 0);
+        const before = fs.readlinkSync(path.join(x.agentInstall, "current"));
+
+        const admin = connectAdmin(loadConfig(path.join(x.config, "coordinator.yaml")));
+        try {
+          const sleep = 6;
+          const [jobId] = (
+            await call(admin, admin.client.submitCommandJob, {
+              name: "upgrade-test",
+              steps: [{ name: "command", argv: ["sh", "-c", `sleep ${sleep}; echo survived`], timeoutS: 0, idleTimeoutS: 0 }],
+              cores: 1,
+              memory: 0,
+              shm: 0,
+              count: 1,
+            })
+          ).jobIds;
+          await waitFor(
+            "the job to run on bf-agent",
+            async () => (await call(admin, admin.client.listAgents, {})).agents.find((a) => a.id === "bf-agent")?.attempts.length,
+            30_000,
+            100,
+          );
+          const recap = await playbook(["-e", `beamflow_release=${next}`, "-e", "beamflow_coordinator_health_check=true"], "upgrade.yml");
+          assert.equal(recap.get("bf-agent")!.failed, 0);
+
+          const job = await call(admin, admin.client.getJob, { id: jobId });
+          assert.equal(job.job!.status, "processed", JSON.stringify(job.job));
+          assert.equal(job.attempts.length, 1, "the job ran once: its attempt was not stopped and retried");
+          const switched = fs.lstatSync(path.join(x.agentInstall, "current")).mtimeMs / 1000;
+          assert.ok(job.attempts[0].finishedAt <= switched, "the agent's release was switched only after its job had finished");
+          const after = fs.readlinkSync(path.join(x.agentInstall, "current"));
+          assert.notEqual(after, before);
+          assert.ok(fs.existsSync(path.join(x.agentInstall, after, "UPGRADE-TEST")), "current is the new release");
+          assert.ok(fs.existsSync(path.join(x.agentInstall, before, "RELEASE")), "the old release stays (beamflow_releases_kept)");
+          assert.ok(fs.existsSync(path.join(x.install, after, "UPGRADE-TEST")), "the coordinator host was upgraded too");
+          const me = (await call(admin, admin.client.listAgents, {})).agents.find((a) => a.id === "bf-agent")!;
+          assert.equal(me.drained, false, "undrained after the upgrade");
+        } finally {
+          admin.client.close();
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("the agent stops cleanly on SIGTERM (what systemd sends it with KillMode=mixed)", async function () {
