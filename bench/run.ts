@@ -4,8 +4,6 @@ import { dispatchBenchmark } from "./dispatch";
 import { searchBenchmark, searchStandinBenchmark } from "./search";
 import { uploadBenchmark } from "./upload";
 import { logsBenchmark } from "./logs";
-import { cliBenchmark } from "./cli";
-import { downloadBenchmark, stageinBenchmark } from "./transfer";
 import { downloadBenchmark, stageinBenchmark } from "./transfer";
 import { cliBenchmark } from "./cli";
 import { stepsBenchmark } from "./steps";
@@ -20,12 +18,6 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   "search-standin": () => searchStandinBenchmark(),
   upload: () => uploadBenchmark(),
   logs: () => logsBenchmark(),
-  // `beamflow --version` and `--help`, fresh processes: compiled (as in a release) against the TypeScript through tsx
-  cli: () => cliBenchmark(),
-  // a 1 GiB file staged into /dev/shm with its SHA-256, against cp and sha256sum
-  stagein: () => stageinBenchmark(),
-  // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
-  download: () => downloadBenchmark(),
   // a 1 GiB file staged into /dev/shm with its SHA-256, against cp and sha256sum
   stagein: () => stageinBenchmark(),
   // the same file over HTTP on loopback from the reference archive, against curl | sha256sum
