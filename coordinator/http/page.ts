@@ -124,6 +124,25 @@ function render(s) {
       f.attemptId ? h("div", { class: "muted" }, "last lines of attempt " + f.attemptId + ":") : null,
       f.logTail.length ? h("pre", { class: "tail" }, f.logTail.join("\\n")) : f.attemptId ? h("div", { class: "muted" }, "(empty log)") : null))) :
     [h("tr", {}, h("td", { colspan: 3, class: "muted" }, "no failed jobs"))]));
+  const d = s.downloads;
+  $("downloadsSection").hidden = !d;
+  if (d) {
+    const b = d.budget;
+    fill("budget", h("div", { class: "bar", title: "downloaded + restored of space_to_use" }, barSpan(b.spaceToUse ? (b.used + b.pending) / b.spaceToUse : 0)),
+      h("div", {}, bytes(b.used) + " downloaded + " + bytes(b.pending) + " restored of " + bytes(b.spaceToUse) + " (space_to_use) \u00b7 " +
+        bytes(b.free) + " free, " + bytes(b.minFreeSpace) + " kept free \u00b7 " + d.active.length + " / " + b.numdownloads + " transfers \u00b7 " +
+        d.queued + " queued" + (b.rate ? " \u00b7 " + bytes(b.rate) + "/s observed" : "")),
+      ...d.sources.filter((x) => x.waitingFor).map((x) => h("div", { class: "muted" }, x.source + ": " + x.waitingFor)));
+    fill("transfers", ...(d.active.length ? d.active.map((t) => h("tr", { "data-download": t.attemptId },
+      h("td", {}, t.name, h("div", { class: "muted" }, t.source + (t.resumedFrom ? ", resumed from " + bytes(t.resumedFrom) : ""))),
+      h("td", { class: "num" }, bytes(t.bytes) + " / " + bytes(t.size), h("div", { class: "bar" }, barSpan(t.size ? t.bytes / t.size : 0))),
+      h("td", { class: "num" }, t.rate ? bytes(t.rate) + "/s" : "-"))) : [h("tr", {}, h("td", { colspan: 3, class: "muted" }, "no transfer running"))]));
+    fill("requests", ...(d.requests.length ? d.requests.map((q) => h("tr", { "data-request": q.id },
+      h("td", { class: "num" }, q.id), h("td", {}, q.source), h("td", {}, h("span", { class: "pill " + q.status }, q.status)),
+      h("td", { class: "num" }, q.downloaded + " / " + q.files + (q.failed ? " (" + q.failed + " failed)" : "")),
+      h("td", {}, q.errorClass ? h("div", { class: "err" }, q.errorClass + ": " + q.details) : q.details))) :
+      [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "no open restore request"))]));
+  }
 }
 function barSpan(frac) { const sp = h("span"); sp.style.width = Math.round(Math.min(1, Math.max(0, frac)) * 100) + "%"; return sp; }
 
@@ -192,6 +211,9 @@ export function statusPage(initial: Snapshot, nonce: string): string {
 <section class="wide"><h2>Agents</h2><table><thead><tr><th>agent</th><th>state</th><th class="num">heartbeat age</th><th class="num">cores used / total</th><th class="num">load</th><th class="num">memory free</th><th class="num">shm free / total</th></tr></thead><tbody id="agents"></tbody></table></section>
 <section class="wide"><h2>Running jobs <span class="muted">(click one to follow its log)</span></h2><table><thead><tr><th class="num">job</th><th>beam</th><th>agent</th><th class="num">attempt</th><th class="num">running for</th><th>progress</th><th class="num">log</th></tr></thead><tbody id="running"></tbody></table></section>
 <section class="wide"><h2 id="logTitle">Live log</h2><div id="logState" class="muted">pick a running job above</div><pre id="log"></pre></section>
+<section class="wide" id="downloadsSection" hidden><h2>Downloads</h2><div id="budget"></div>
+<table><thead><tr><th>file</th><th class="num">progress</th><th class="num">rate</th></tr></thead><tbody id="transfers"></tbody></table>
+<h2 class="sub">Restore requests</h2><table><thead><tr><th class="num">id</th><th>source</th><th>state</th><th class="num">files</th><th>error</th></tr></thead><tbody id="requests"></tbody></table></section>
 <section class="wide"><h2>Failed jobs</h2><table><thead><tr><th class="num">job</th><th>beam</th><th>last error and log</th></tr></thead><tbody id="failed"></tbody></table></section>
 </main>
 <script id="initial" type="application/json">${jsonForScript(initial)}</script>

@@ -6,6 +6,8 @@ import type { ProgressView } from "../../shared/gen/admin";
 import { jobTypeName } from "../../shared/protocol/job-types";
 import { agentView } from "../admin/admin-api";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
+import { listDownloads, listRequests } from "../downloader/download-api";
+import type { BudgetView, DownloadView, RequestView, SourceState } from "../../shared/gen/downloads";
 
 /** Bytes read from the end of a failed attempt's log for its last lines. */
 const TAIL_BYTES = 4096;
@@ -69,6 +71,17 @@ export interface Snapshot {
   agents: AgentSummary[];
   failed: FailedJob[];
   running: RunningJob[];
+  /** getting data in: null when no downloader source is configured */
+  downloads: {
+    budget: BudgetView;
+    /** transfers running now, with progress and rate */
+    active: DownloadView[];
+    /** files restored and waiting for a transfer slot or room in the budget */
+    queued: number;
+    /** the newest requests that are not cleaned up yet */
+    requests: RequestView[];
+    sources: SourceState[];
+  } | null;
 }
 
 function countsOf(states: readonly string[], rows: { status: string; count: number }[]): Record<string, number> {
@@ -151,5 +164,19 @@ export function snapshot(core: CoordinatorCore): Snapshot {
     agents,
     failed,
     running,
+    downloads: downloadsOf(core),
+  };
+}
+
+function downloadsOf(core: CoordinatorCore): Snapshot["downloads"] {
+  if (!core.downloader.enabled) return null;
+  const d = listDownloads(core.tracker, core.downloader, 0);
+  const r = listRequests(core.tracker, core.downloader, 50);
+  return {
+    budget: d.budget!,
+    active: d.downloads.filter((x) => x.status === "downloading"),
+    queued: r.requests.reduce((n, q) => n + q.pending, 0) - d.downloads.filter((x) => x.status === "downloading").length,
+    requests: r.requests.filter((q) => q.status !== "cleaned_up").slice(0, 20),
+    sources: d.sources,
   };
 }
