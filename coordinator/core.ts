@@ -88,7 +88,11 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       retryBackoffS: config.jobs.retry_backoff_s,
     });
     this.leases = new LeaseClock({ tracker: this.tracker, onExpired: (a) => this.expire(a), leaseS: settings.leaseS, log: log.child({ part: "leases" }) });
-    const specs = new SearchSpecs(config, () => this.dispatcher.schedule());
+    const specs = new SearchSpecs(
+      config,
+      () => this.dispatcher.schedule(),
+      () => this.tracker.downloads.latestZaplist(),
+    );
     this.dispatcher = new Dispatcher({
       tracker: this.tracker,
       registry: this.registry,
@@ -123,6 +127,10 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     );
     this.on("jobChanged", (outcome) => {
       if (outcome.status === "processed") this.uploader.add(outcome.job);
+      // The result records the archive zaplist version its search was sent (zaplist_versions).
+      const zaplistVersion = outcome.status === "processed" ? specs.zaplistVersion(outcome.job) : undefined;
+      const attempt = zaplistVersion ? this.tracker.job(outcome.job)?.current_attempt_id : undefined;
+      if (zaplistVersion && attempt) this.tracker.downloads.recordAttemptZaplist(attempt, zaplistVersion);
     });
     this.canaries = new CanaryRuns(
       this.tracker,

@@ -101,14 +101,34 @@ export async function lookupZaplist(cfg: Config, beam: string): Promise<ZaplistF
  * Search specs, prepared ahead of assignment: the zaplist lookup reads files, so
  * it runs in the background and the dispatcher assigns the beam once it is ready.
  */
+/** A zaplists tarball the downloader fetched from an archive (zaplist_versions). */
+export interface ArchiveZaplists {
+  id: number;
+  source: string;
+  sha256: string;
+  path: string;
+}
+
 export class SearchSpecs {
   private readonly ready = new Map<number, SearchSpec | PrecheckFailed>();
   private readonly pending = new Set<number>();
+  /** the archive zaplist version each job's latest spec was made with */
+  private readonly versions = new Map<number, number>();
 
+  /**
+   * `archiveZaplists`: the newest zaplists an archive gave (downloader source with
+   * `zaplists: true`), used when `zaplists.source` is not set.
+   */
   constructor(
     private readonly cfg: Config,
     private readonly onReady: () => void,
+    private readonly archiveZaplists: () => ArchiveZaplists | undefined = () => undefined,
   ) {}
+
+  /** The archive zaplist version the job's search was sent, if it was sent one. */
+  zaplistVersion(jobId: number): number | undefined {
+    return this.versions.get(jobId);
+  }
 
   /** The spec, or undefined while it is being prepared; throws PrecheckFailed if the beam cannot be searched. */
   get(jobId: number, beam: string, jobSpec: SearchJobSpec): SearchSpec | undefined {
@@ -141,7 +161,16 @@ export class SearchSpecs {
   private async prepare(jobId: number, beam: string, jobSpec: SearchJobSpec): Promise<SearchSpec> {
     const params = resolvedParams(this.cfg, jobSpec.params ?? {});
     // A canary beam is synthetic: it has no birdies of the site's to zap.
-    const zaplist = jobSpec.noZaplist ? NO_ZAPLIST("a canary beam: synthetic, nothing to zap") : await lookupZaplist(this.cfg, beam);
+    if (jobSpec.noZaplist) return { params: searchParamsToWire(params), zaplist: NO_ZAPLIST("a canary beam: synthetic, nothing to zap") };
+    const archive = this.cfg.zaplists.source ? undefined : this.archiveZaplists();
+    if (!archive) {
+      this.versions.delete(jobId);
+      return { params: searchParamsToWire(params), zaplist: await lookupZaplist(this.cfg, beam) };
+    }
+    // The archive's zaplists, version and hash named in the results' provenance.
+    const zaplist = await lookupZaplist({ ...this.cfg, zaplists: { ...this.cfg.zaplists, source: archive.path } }, beam);
+    zaplist.source = `archive ${archive.source} zaplists version ${archive.id} (sha256 ${archive.sha256.slice(0, 16)}…): ${archive.path}`;
+    this.versions.set(jobId, archive.id);
     return { params: searchParamsToWire(params), zaplist };
   }
 }
