@@ -10,6 +10,7 @@ const cluster = [
   "test/deploy/deploy.test.ts",
   "test/downloader/coordinator-restart.test.ts",
   "test/http/agent-metrics.test.ts",
+  "test/http/promtool.test.ts",
   "test/http/status-page.test.ts",
   "test/logs/heavy-output.test.ts",
   "test/logs/logs-follow.test.ts",

@@ -5,13 +5,9 @@ import { AdminServiceClient } from "../shared/gen/admin";
 import type { Config } from "../shared/config/schema";
 import { bearerMetadata } from "../shared/protocol/auth";
 import { adminTokenPath } from "../coordinator/server";
+import { CliError, EXIT, exitForGrpc } from "./exit-codes";
 
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CliError";
-  }
-}
+export { CliError };
 
 export interface Admin {
   client: AdminServiceClient;
@@ -25,14 +21,14 @@ export function connectAdmin(cfg: Config): Admin {
     token = fs.readFileSync(tokenFile, "utf8").trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(
-      code === "ENOENT"
-        ? `no admin token at ${tokenFile}: is the coordinator running with data_dir ${cfg.data_dir}?`
-        : `cannot read the admin token ${tokenFile}: ${code}`,
-    );
+    if (code === "ENOENT") throw new CliError(`no admin token at ${tokenFile}: is the coordinator running with data_dir ${cfg.data_dir}?`, EXIT.unavailable);
+    throw new CliError(`cannot read the admin token ${tokenFile}: ${code}`, EXIT.permission);
   }
   if (!fs.existsSync(cfg.coordinator.admin_socket)) {
-    throw new CliError(`no coordinator is listening at ${cfg.coordinator.admin_socket} (start it with 'beamflow coordinator' or 'beamflow up')`);
+    throw new CliError(
+      `no coordinator is listening at ${cfg.coordinator.admin_socket} (start it with 'beamflow coordinator' or 'beamflow up')`,
+      EXIT.unavailable,
+    );
   }
   return { client: new AdminServiceClient(`unix:${cfg.coordinator.admin_socket}`, grpc.credentials.createInsecure()), metadata: bearerMetadata(token) };
 }
@@ -44,14 +40,14 @@ type UnaryMethod<Req, Res> = (
   cb: (err: grpc.ServiceError | null, res: Res) => void,
 ) => grpc.ClientUnaryCall;
 
-/** Calls one admin method; a gRPC error becomes a CliError carrying the coordinator's own message. */
+/** Calls one admin method; a gRPC error becomes a CliError carrying the coordinator's own message and the exit status its code maps to. */
 export function call<Req, Res>(admin: Admin, method: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
   return new Promise((resolve, reject) => {
     method.call(admin.client, req, admin.metadata, { deadline: Date.now() + 60_000 }, (err, res) => {
       if (!err) return resolve(res);
       if (err.code === grpc.status.UNAVAILABLE)
-        reject(new CliError(`cannot reach the coordinator at ${admin.client.getChannel().getTarget()}: ${err.details}`));
-      else reject(new CliError(err.details || err.message));
+        reject(new CliError(`cannot reach the coordinator at ${admin.client.getChannel().getTarget()}: ${err.details}`, EXIT.unavailable));
+      else reject(new CliError(err.details || err.message, exitForGrpc(err.code)));
     });
   });
 }

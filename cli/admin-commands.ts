@@ -1,9 +1,12 @@
 // Operator commands that talk to a running coordinator over AdminService.
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import type { AgentView, AttemptView, JobAction, JobView, ProgressView } from "../shared/gen/admin";
 import { SEARCH_JOB_TYPE } from "../shared/protocol/job-types";
 import { formatSize } from "../shared/config/sizes";
 import { call, CliError, connectAdmin } from "./admin-client";
+import { checkAgentId, checkPath, intOption, parseId, parseIds, textOption, usageError } from "./args";
+import { EXIT } from "./exit-codes";
+import { JOB_STATES } from "../coordinator/tracker/states";
 import { cliConfig } from "./config-option";
 import { ago, bytes, duration, printJson, table, when } from "./format";
 import { run } from "./run";
@@ -15,12 +18,10 @@ interface Common {
   json?: boolean;
 }
 
-function ids(args: string[]): number[] {
-  return args.map((a) => {
-    if (!/^\d+$/.test(a)) throw new CliError(`not a job id: '${a}'`);
-    return Number(a);
-  });
-}
+const ids = (args: string[]) => parseIds(args);
+
+/** Beyond this, `submit --count` is more likely a typo than a plan. */
+const MAX_COUNT = 100_000;
 
 /** key=value pairs into a JSON object; values that parse as JSON (numbers, true, [..]) keep their type. */
 function paramsJson(pairs: string[]): string {
@@ -28,7 +29,7 @@ function paramsJson(pairs: string[]): string {
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CliError(`--param wants key=value, got '${pair}'`);
+    if (eq <= 0) throw usageError(`--param wants key=value, got '${pair}'`);
     const raw = pair.slice(eq + 1);
     let value: unknown = raw;
     try {
@@ -54,7 +55,11 @@ function reportActions(verb: string, results: JobAction[], json?: boolean): void
       else console.error(`job ${r.id}: ${r.error}`);
     }
   const refused = results.filter((r) => !r.ok);
-  if (refused.length) throw new CliError(`${refused.length} of ${results.length} job${results.length > 1 ? "s" : ""} not ${verb}`);
+  if (refused.length)
+    throw new CliError(
+      `${refused.length} of ${results.length} job${results.length > 1 ? "s" : ""} not ${verb}`,
+      refused.every((r) => /^no job /.test(r.error)) ? EXIT.notFound : EXIT.refused,
+    );
 }
 
 /** Whether the agent can run palfa-search jobs, as it last said: yes, no, or ? (it never said). */
@@ -81,8 +86,11 @@ export function registerAdminCommands(program: Command): void {
   program
     .command("jobs")
     .description("list jobs")
-    .option("--status <status>", "only jobs in this state")
-    .option("--limit <n>", "at most this many", (v) => Number(v))
+    .option("--status <status>", `only jobs in this state (${JOB_STATES.join(", ")})`, (v: string) => {
+      if (!(JOB_STATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown job status '${v}' (one of: ${JOB_STATES.join(", ")})`);
+      return v;
+    })
+    .option("--limit <n>", "at most this many", intOption(1))
     .option("--json", "machine-readable output")
     .action(
       run(async (opts: Common & { status?: string; limit?: number }) => {
@@ -100,7 +108,7 @@ export function registerAdminCommands(program: Command): void {
     .action(
       run(async (opts: Common, id: string) => {
         const a = admin(opts);
-        const d = await call(a, a.client.getJob, { id: ids([id])[0] });
+        const d = await call(a, a.client.getJob, { id: parseId(id) });
         if (opts.json) return printJson(d);
         const j = d.job!;
         console.log(
@@ -218,6 +226,7 @@ export function registerAdminCommands(program: Command): void {
     if (drained) cmd.option("--reason <text>", "why (shown by `agents` and the status page)");
     cmd.action(
       run(async (opts: Common & { reason?: string }, agentId: string) => {
+        checkAgentId(agentId);
         const a = admin(opts);
         const v = await call(a, a.client.setDrain, { agentId, drained, reason: opts.reason ?? "" });
         if (opts.json) return printJson(v);
@@ -277,6 +286,7 @@ export function registerAdminCommands(program: Command): void {
     .action(
       run(async (opts: Common & { glob: string[]; param: string[]; watch?: string; stableS: string; pollS: string }, paths: string[]) => {
         const path = await import("node:path");
+        const fs = await import("node:fs");
         if (opts.watch) {
           const a = admin(opts);
           const searchParamsJson = paramsJson(opts.param);
@@ -284,13 +294,26 @@ export function registerAdminCommands(program: Command): void {
             call(a, a.client.addFiles, { paths: p, globs: [], searchParamsJson }),
           );
         }
+        if (paths.length === 0 && opts.glob.length === 0) throw usageError("no files given (paths, or --glob PATTERN)");
+        for (const p of paths) checkPath(p, "file name");
+        for (const g of opts.glob) checkPath(g, "--glob pattern");
+        const searchParamsJson = paramsJson(opts.param);
+        // On the coordinator's host (the admin socket is local), so a missing file is said here, before anything is sent.
+        const missing = paths.filter((p) => !fs.existsSync(p) && !isSymlink(fs, p));
+        if (missing.length) throw new CliError(`no such file: ${missing.join(", ")}; nothing was registered`, EXIT.notFound);
         const a = admin(opts);
         const r = await call(a, a.client.addFiles, {
           paths: paths.map((p) => path.resolve(p)),
           globs: opts.glob.map((g) => path.resolve(g)),
-          searchParamsJson: paramsJson(opts.param),
+          searchParamsJson,
         });
-        if (opts.json) return printJson(r);
+        const rejected = () => {
+          if (r.rejected.length) throw new CliError(`${r.rejected.length} file${r.rejected.length > 1 ? "s" : ""} rejected`, EXIT.refused);
+        };
+        if (opts.json) {
+          printJson(r);
+          return rejected();
+        }
         for (const f of r.added) console.log(`added ${f.path} (${formatSize(f.size)}, sha256 ${f.sha256.slice(0, 16)}…)`);
         for (const s of r.skipped) console.log(`skipped ${s}: registered already`);
         for (const x of r.rejected) console.log(`rejected ${x.path}: ${x.reason}`);
@@ -299,19 +322,24 @@ export function registerAdminCommands(program: Command): void {
         console.log(
           `${r.jobsCreated.length} job${r.jobsCreated.length === 1 ? "" : "s"} created${r.jobsCreated.length ? `: ${r.jobsCreated.join(", ")}` : ""}`,
         );
+        rejected();
       }),
     );
 
   program
     .command("submit <argv...>")
     .description("submit a job that runs one command (e.g. beamflow submit -- sh -c 'echo hi')")
-    .option("--name <name>", "a label shown as the job's beam", "command")
-    .option("--count <n>", "submit this many copies", (v) => Number(v), 1)
-    .option("--cores <n>", "cores to reserve", (v) => Number(v), 1)
-    .option("--timeout <s>", "step timeout in seconds", (v) => Number(v), 0)
+    .option("--name <name>", "a label shown as the job's beam", textOption("--name"), "command")
+    .option("--count <n>", `submit this many copies (1 to ${MAX_COUNT})`, intOption(1, MAX_COUNT), 1)
+    .option("--cores <n>", "cores to reserve (at least 1)", intOption(1, 65_535), 1)
+    .option("--timeout <s>", "step timeout in whole seconds (0: none)", intOption(0), 0)
     .option("--json", "machine-readable output")
     .action(
       run(async (opts: Common & { name: string; count: number; cores: number; timeout: number }, argv: string[]) => {
+        if (argv.length === 0 || argv[0].trim() === "")
+          throw usageError(`empty command: give the program to run after '--', e.g. beamflow submit -- sh -c 'echo hi'`);
+        const nul = argv.find((x) => x.includes("\0"));
+        if (nul !== undefined) throw usageError(`command argument holds a NUL byte: ${JSON.stringify(nul)}`);
         const a = admin(opts);
         const r = await call(a, a.client.submitCommandJob, {
           name: opts.name,
@@ -362,4 +390,12 @@ export function progressLine(p: ProgressView): string {
   parts.push(`running ${duration(p.elapsedS)}`);
   if (p.etaS !== undefined) parts.push(`about ${duration(p.etaS)} left`);
   return parts.join(", ");
+}
+
+function isSymlink(fs: typeof import("node:fs"), p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

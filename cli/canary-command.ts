@@ -6,12 +6,13 @@ import { call, CliError, connectAdmin } from "./admin-client";
 import { cliConfig } from "./config-option";
 import { ago, duration, printJson, table } from "./format";
 import { run } from "./run";
+import { checkAgentId, numberOption } from "./args";
 
 interface Opts {
   config?: string;
   json?: boolean;
   wait?: boolean;
-  timeout: string;
+  timeout: number;
 }
 
 /** "passed 3m ago" / "running" / "-": an agent's newest canary run in one cell. */
@@ -39,10 +40,11 @@ export function registerCanaryCommand(program: Command): void {
       "search a synthetic beam with a known pulsar on each agent (every connected one fit for searches when none is named); a run that does not find it drains its agent",
     )
     .option("--wait", "wait for the verdicts; exit 1 if any run failed")
-    .option("--timeout <minutes>", "with --wait, give up after this long", "90")
+    .option("--timeout <minutes>", "with --wait, give up after this long", numberOption(0.1), 90)
     .option("--json", "machine-readable output")
     .action(
       run(async (opts: Opts, agents: string[] = []) => {
+        for (const id of agents) checkAgentId(id);
         const a = connectAdmin(cliConfig(opts.config));
         let runs = (await call(a, a.client.runCanary, { agentIds: agents })).runs;
         if (!opts.wait) {
@@ -51,7 +53,7 @@ export function registerCanaryCommand(program: Command): void {
           console.log("`beamflow agents` shows each agent's newest canary; `beamflow job JOB` follows a run's search");
           return;
         }
-        const until = Date.now() + Number(opts.timeout) * 60_000;
+        const until = Date.now() + opts.timeout * 60_000;
         while (runs.some((r) => r.status === "running")) {
           if (Date.now() > until)
             throw new CliError(

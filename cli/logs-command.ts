@@ -7,6 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import type { Command } from "commander";
 import type { LogData } from "../shared/gen/admin";
 import { CliError, connectAdmin, type Admin } from "./admin-client";
+import { parseId, textOption, usageError } from "./args";
+import { exitForGrpc } from "./exit-codes";
 import { cliConfig } from "./config-option";
 import { run } from "./run";
 
@@ -28,8 +30,9 @@ class PtyText {
 
 function target(id: string): { jobId: number; attemptId: number } {
   const m = /^(a?)(\d+)$/.exec(id);
-  if (!m) throw new CliError(`not a job or attempt id: '${id}' (a job: 12, an attempt: a34)`);
-  return m[1] ? { jobId: 0, attemptId: Number(m[2]) } : { jobId: Number(m[2]), attemptId: 0 };
+  if (!m) throw usageError(`not a job or attempt id: '${id}' (a job: 12, an attempt: a34)`);
+  const n = parseId(m[2], m[1] ? "attempt id" : "job id");
+  return m[1] ? { jobId: 0, attemptId: n } : { jobId: n, attemptId: 0 };
 }
 
 /** One streaming call; resolves with the offset reached and whether the log ended. */
@@ -53,9 +56,10 @@ function stream(
       if (d.end) ended = true;
     });
     call.on("error", (err: grpc.ServiceError) => {
-      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED || err.code === grpc.status.INTERNAL)
+      // Only a dropped connection is retried: a job that does not exist, or has not started, is said at once.
+      if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.CANCELLED || (err.code === grpc.status.INTERNAL && attemptId))
         resolve({ offset, attemptId, ended: false });
-      else reject(new CliError(err.details || err.message));
+      else reject(new CliError(err.details || err.message, exitForGrpc(err.code)));
     });
     call.on("end", () => resolve({ offset, attemptId, ended }));
   });
@@ -66,7 +70,7 @@ export function registerLogsCommand(program: Command): void {
     .command("logs <id>")
     .description("an attempt's log (a job's latest attempt, or aN for attempt N); -f follows it live")
     .option("-f, --follow", "keep printing as the attempt runs, until it ends")
-    .option("--step <name>", "only this step's output")
+    .option("--step <name>", "only this step's output", textOption("--step"))
     .action(
       run(async (opts: { config?: string; follow?: boolean; step?: string }, id: string) => {
         const cfg = cliConfig(opts.config);
@@ -88,7 +92,7 @@ export function registerLogsCommand(program: Command): void {
             if (r.ended || !opts.follow) return;
           } catch (err) {
             // The coordinator's socket may be gone for a moment while it restarts.
-            if (!(err instanceof CliError) || !/no coordinator is listening|cannot reach/.test(err.message)) throw err;
+            if (!opts.follow || !(err instanceof CliError) || !/no coordinator is listening|cannot reach/.test(err.message)) throw err;
           } finally {
             admin?.client.close();
           }

@@ -1,9 +1,10 @@
 // `beamflow`: one binary for the coordinator, the agent and the operator.
-// Commander parses the command line; a failure prints one line and exits 1.
+// Commander parses the command line; a failure prints one line and exits with a
+// status that says what kind of failure it was (exit-codes.ts, listed by --help).
 import fs from "node:fs";
 import path from "node:path";
-import { Command } from "commander";
-import { loadConfig } from "../shared/config/load";
+import { Command, CommanderError } from "commander";
+import { ConfigError, loadConfig } from "../shared/config/load";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { registerAdminCommands } from "./admin-commands";
 import { registerCanaryCommand } from "./canary-command";
@@ -11,6 +12,11 @@ import { configFile, cliConfig, DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "./
 import { registerProcessCommands } from "./process-commands";
 import { call, CliError, connectAdmin } from "./admin-client";
 import { run } from "./run";
+import { checkAgentId, checkPath } from "./args";
+import { registerCompletionCommands } from "./completion";
+import { EXIT, EXIT_HELP } from "./exit-codes";
+import { ENV_HELP } from "../shared/config/env";
+import { startProblems } from "../shared/config/checks";
 import { registerLogsCommand } from "./logs-command";
 import { registerResultsCommands } from "./results-commands";
 import { registerSynthCommands } from "./synth-commands";
@@ -26,8 +32,16 @@ export function buildProgram(): Command {
     .description("Runs a pulsar survey's PRESTO processing across a cluster")
     .version(BEAMFLOW_VERSION)
     .option("-c, --config <file>", `config file (default: $BEAMFLOW_CONFIG or ./${DEFAULT_CONFIG_FILE} if present)`)
-    .showHelpAfterError()
-    .configureOutput({ outputError: (s, write) => write(s) });
+    // Settings copied to every subcommand as it is added: parse errors are one line, "beamflow: …", and exit 64.
+    .exitOverride()
+    .configureOutput({
+      // A line break inside a quoted bad argument is shown escaped, so the error stays one line.
+      outputError: (s, write) =>
+        write(
+          `beamflow: ${s.replace(/^error: /, "").replace(/(argument ')([\s\S]*?)(' is invalid)/, (_m, a, v: string, b) => a + v.replace(/\r/g, "\\r").replace(/\n/g, "\\n") + b)}`,
+        ),
+    })
+    .addHelpText("after", `\n${ENV_HELP}\n\n${EXIT_HELP}\n`);
 
   program
     .command("init")
@@ -57,8 +71,12 @@ export function buildProgram(): Command {
     .action(
       run(async (opts: { config?: string }, file?: string) => {
         const f = file ?? configFile(opts.config);
-        if (!f) throw new CliError(`no config file given and no ./${DEFAULT_CONFIG_FILE}`);
-        loadConfig(f);
+        if (!f) throw new CliError(`no config file given and no ./${DEFAULT_CONFIG_FILE}`, EXIT.usage);
+        // The same checks the coordinator and the agent make at start: the schema's, with BEAMFLOW_* applied,
+        // then the files they read (TLS, notify secrets).
+        const cfg = loadConfig(f);
+        const problems = startProblems(cfg);
+        if (problems.length) throw new ConfigError(f, problems);
         console.log(`${f}: OK`);
       }),
     );
@@ -71,6 +89,8 @@ export function buildProgram(): Command {
     .option("--json", "machine-readable output")
     .action(
       run(async (opts: { config?: string; rotate?: boolean; tokenFile?: string; json?: boolean }, id: string) => {
+        checkAgentId(id);
+        if (opts.tokenFile !== undefined) checkPath(opts.tokenFile, "--token-file");
         const a = connectAdmin(cliConfig(opts.config));
         const r = await call(a, a.client.registerAgent, { agentId: id, rotate: !!opts.rotate });
         if (opts.tokenFile) {
@@ -105,10 +125,17 @@ export function buildProgram(): Command {
   registerDownloadCommands(program);
   registerCanaryCommand(program);
   registerSynthCommands(program);
+  registerCompletionCommands(program);
   registerFsckCommand(program);
   return program;
 }
 
 export async function main(argv = process.argv): Promise<void> {
-  await buildProgram().parseAsync(argv);
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // --help and --version exit 0; anything else commander refused is a usage error.
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  }
 }

@@ -97,12 +97,13 @@ export function registerProcessCommands(program: Command): void {
     .action(
       run(async (opts: { config?: string }) => {
         const cfg = cliConfig(opts.config);
+        // One root logger per component (a child would repeat the `component` key in every line).
         const log = createLogger("beamflow", cfg.logging.level);
         if (createTracker(cfg.coordinator.db)) log.info({ db: cfg.coordinator.db }, "created the job tracker");
-        const coordinator = await Coordinator.start(cfg, { log: log.child({ component: "coordinator" }) });
+        const coordinator = await Coordinator.start(cfg, { log: createLogger("coordinator", cfg.logging.level) });
         const token = localAgentToken(cfg);
         coordinator.core.tracker.ensureAgent(agentId(cfg), token);
-        const agent = await startAgent(cfg, log.child({ component: "agent" }), { coordinator: coordinator.agentAddress, token });
+        const agent = await startAgent(cfg, createLogger("agent", cfg.logging.level), { coordinator: coordinator.agentAddress, token });
         process.stderr.write(
           `beamflow up: coordinator on ${coordinator.agentAddress}, admin socket ${coordinator.adminSocket}, local agent '${agentId(cfg)}'${coordinator.http ? `, status page ${coordinator.http.url}/?token=… (token in ${cfg.data_dir}/admin.token)` : ""}\n`,
         );

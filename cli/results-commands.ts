@@ -11,6 +11,7 @@ import { Tracker } from "../coordinator/tracker/tracker";
 import { cliConfig } from "./config-option";
 import { printJson, table } from "./format";
 import { run } from "./run";
+import { parseId, usageError } from "./args";
 
 async function withResultsDb<T>(cfg: Config, fn: (db: ResultsDb) => Promise<T>): Promise<T> {
   const db = await openResultsDb(resultsDbConfigFrom(cfg.data_dir, cfg.results.db));
@@ -50,8 +51,8 @@ export function registerResultsCommands(program: Command): void {
       run(async (opts: { config?: string; job?: string; minSigma?: string; json?: boolean }) => {
         const cfg = cliConfig(opts.config);
         const minSigma = opts.minSigma === undefined ? undefined : Number(opts.minSigma);
-        if (minSigma !== undefined && !Number.isFinite(minSigma)) throw new Error(`--min-sigma: not a number: ${opts.minSigma}`);
-        if (opts.job !== undefined && !/^\d+$/.test(opts.job)) throw new Error(`--job: not a job id: ${opts.job}`);
+        if (minSigma !== undefined && !Number.isFinite(minSigma)) throw usageError(`--min-sigma: not a number: ${opts.minSigma}`);
+        if (opts.job !== undefined) parseId(opts.job, "--job id");
         const uploadIds = opts.job === undefined ? undefined : [uploadOfJob(cfg, Number(opts.job))];
         const uploads = await withResultsDb(cfg, (db) => queryResults(db, { uploadIds, minSigma }));
         if (opts.json) return printJson(uploads);

@@ -1,13 +1,21 @@
 // Adapts a command's action to commander and makes every failure one line on
-// stderr and exit status 1.
+// stderr and an exit status that says what kind of failure it was (exit-codes.ts).
 import type { Command } from "commander";
+import { ConfigError } from "../shared/config/load";
+import { CliError, EXIT } from "./exit-codes";
 
 export type Action<O> = (opts: O, ...args: any[]) => Promise<void>;
 export type Run = <O>(fn: Action<O>) => (...raw: unknown[]) => Promise<void>;
 
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof ConfigError) return EXIT.config;
+  return EXIT.failed;
+}
+
 export function fail(err: unknown): never {
   process.stderr.write(`beamflow: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(exitCodeOf(err));
 }
 
 /** commander calls actions as (args…, opts, command); ours take (opts, args…), opts including the global --config. */

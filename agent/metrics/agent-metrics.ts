@@ -1,7 +1,9 @@
 // Prometheus metrics of one agent, on a registry of its own: attempts, step
 // durations by kind of step, the work filesystem (/dev/shm) and scratch space,
-// and log output spooled and sent.
+// and log output spooled and sent; and prom-client's process_* and nodejs_*
+// metrics under their standard names.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectStandardMetrics } from "../../shared/metrics/standard";
 import { diskSpace } from "../resources/resources";
 
 export interface AgentMetricsSources {
@@ -25,9 +27,11 @@ export class AgentMetrics {
   private readonly finished: Counter<"outcome">;
   private readonly steps: Histogram<"step">;
   private readonly logBytes: Counter;
+  private readonly scratchFull: Gauge;
 
   constructor(src: AgentMetricsSources) {
     const registers = [this.registry];
+    collectStandardMetrics(this.registry);
     new Gauge({
       name: "beamflow_agent_attempts_running",
       help: "Attempts running on this agent",
@@ -48,6 +52,11 @@ export class AgentMetrics {
       labelNames: ["step"],
       registers,
       buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600],
+    });
+    this.scratchFull = new Gauge({
+      name: "beamflow_agent_scratch_full",
+      help: "1 while the scratch disk is full and steps are held back, else 0",
+      registers,
     });
     this.logBytes = new Counter({ name: "beamflow_agent_log_bytes_sent_total", help: "Bytes of step output sent to the coordinator", registers });
     new Gauge({
@@ -78,6 +87,9 @@ export class AgentMetrics {
   }
   stepFinished(name: string, wallS: number): void {
     this.steps.observe({ step: stepKind(name) }, wallS);
+  }
+  diskFull(full: boolean): void {
+    this.scratchFull.set(full ? 1 : 0);
   }
   logSent(bytes: number): void {
     this.logBytes.inc(bytes);

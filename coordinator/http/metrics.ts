@@ -1,8 +1,12 @@
 // Prometheus metrics of one coordinator, on a registry of their own (never the
 // global one, so two servers in one process don't mix). Gauges are read from the
-// tracker and registry at scrape time; the dispatch histogram and the log-bytes
-// counter are fed by hooks, which dispose() takes off again.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+// tracker and registry at scrape time; the dispatch histogram and the counters
+// are fed by hooks, which dispose() takes off again. Names follow Prometheus'
+// conventions (`promtool check metrics` passes): only counters end in _total,
+// times are Unix timestamps (an age is `time() - …` in the query), and
+// prom-client's process_* and nodejs_* metrics keep their standard names.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectStandardMetrics } from "../../shared/metrics/standard";
 import type { CoordinatorCore } from "../core";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { JobOutcome } from "../tracker/tracker";
@@ -13,11 +17,13 @@ export interface CoordinatorMetrics {
   dispose(): void;
 }
 
-/** Length of an attempt's last stored chunk, from its index file (the chunk an "append" event announces). */
+/** The job states counted by beamflow_job_outcomes_total: where an attempt or an upload round ends. */
+const JOB_OUTCOMES = ["processed", "retrying", "terminal_failure", "uploaded", "upload_failed"] as const;
+
 export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   const registry = new Registry();
   const t = core.tracker;
-  collectDefaultMetrics({ register: registry, prefix: "beamflow_coordinator_" });
+  collectStandardMetrics(registry);
 
   new Gauge({
     name: "beamflow_jobs",
@@ -48,7 +54,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     },
   });
   new Gauge({
-    name: "beamflow_agents_total",
+    name: "beamflow_agents_registered",
     help: "Registered agents",
     registers: [registry],
     collect() {
@@ -56,16 +62,15 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     },
   });
   new Gauge({
-    name: "beamflow_agent_heartbeat_age_seconds",
-    help: "Seconds since each agent's last heartbeat (or last sighting)",
+    name: "beamflow_agent_last_heartbeat_timestamp_seconds",
+    help: "Unix time of each agent's last heartbeat (or last sighting); its age is time() - this",
     labelNames: ["agent"],
     registers: [registry],
     collect() {
       this.reset();
-      const nowS = Date.now() / 1000;
       for (const row of t.agents()) {
         const last = core.registry.find(row.id)?.lastHeartbeatAt || row.last_seen_at || 0;
-        if (last) this.set({ agent: row.id }, Math.max(0, nowS - last));
+        if (last) this.set({ agent: row.id }, last);
       }
     },
   });
@@ -83,7 +88,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     },
   });
   new Gauge({
-    name: "beamflow_agent_cores_total",
+    name: "beamflow_agent_cores",
     help: "Cores each agent offers (as last reported)",
     labelNames: ["agent"],
     registers: [registry],
@@ -96,6 +101,19 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
       }
     },
   });
+
+  // ---- jobs finished, by outcome ----
+  const outcomes = new Counter({
+    name: "beamflow_job_outcomes_total",
+    help: "Jobs that reached an outcome since this coordinator started: processed, retrying (an attempt failed, another follows), terminal_failure, uploaded, upload_failed (a job counts again when it reaches one again, e.g. after `beamflow retry`)",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of JOB_OUTCOMES) outcomes.inc({ outcome }, 0);
+  const countOutcome = (o: JobOutcome) => {
+    if ((JOB_OUTCOMES as readonly string[]).includes(o.status)) outcomes.inc({ outcome: o.status });
+  };
+  core.on("jobChanged", countOutcome);
 
   // ---- dispatch latency: from the moment a job became waiting to its assignment ----
   const dispatch = new Histogram({
@@ -165,6 +183,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     dispose() {
       disposed = true;
       core.off("jobChanged", onJobChanged);
+      core.off("jobChanged", countOutcome);
       core.logs.off("append", onAppend);
       core.off("fileServed", onServed);
       core.uploader.off("finished", onUpload);

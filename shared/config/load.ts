@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { configSchema, type Config, type ConfigInput } from "./schema";
+import { applyEnv } from "./env";
 
 export class ConfigError extends Error {
   constructor(
@@ -15,17 +16,25 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates an already-parsed object; relative paths resolve against baseDir. */
-export function resolveConfig(raw: unknown, file: string, baseDir: string): Config {
-  const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
+/**
+ * Validates an already-parsed object, with the BEAMFLOW_* variables of `env` applied over it
+ * (env.ts); relative paths resolve against baseDir.
+ */
+export function resolveConfig(raw: unknown, file: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const withEnv = applyEnv(raw ?? {}, env);
+  const parsed = configSchema.safeParse(withEnv.raw);
+  if (!parsed.success || withEnv.problems.length) {
+    const setBy = (where: string) => {
+      for (const [key, name] of withEnv.sources) if (where === key || where.startsWith(`${key}.`)) return ` (set by ${name})`;
+      return "";
+    };
+    const problems = (parsed.error?.issues ?? []).map((issue) => {
       const where = issue.path.length ? issue.path.join(".") : "(top level)";
       const unknown =
         issue.code === "unrecognized_keys" ? `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `'${k}'`).join(", ")}` : issue.message;
-      return `${where}: ${unknown}`;
+      return `${where}: ${unknown}${setBy(where)}`;
     });
-    throw new ConfigError(file, problems);
+    throw new ConfigError(file, [...withEnv.problems, ...problems]);
   }
   const cfg = parsed.data;
   const abs = (p: string) => (p === "" ? p : path.resolve(baseDir, p));

@@ -6,6 +6,8 @@ import { searchParamsSchema } from "./search-params";
 import { notifySchema } from "./notify-schema";
 import { downloaderSchema } from "./downloader-schema";
 import { BEAM_JOB_TYPES, SEARCH_JOB_TYPE } from "../protocol/job-types";
+import { parseLoopbackListen } from "../protocol/loopback-listen";
+import { isLocalAddress } from "../protocol/credentials";
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const bytes = parseSize(v);
@@ -17,7 +19,27 @@ const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 
 const seconds = z.number().positive();
-const hostPort = z.string().regex(/^(unix:.+|\[?[A-Za-z0-9.:-]+\]?:\d{1,5})$/, "expected HOST:PORT or unix:PATH");
+const hostPort = z
+  .string()
+  .regex(/^(unix:.+|\[?[A-Za-z0-9.:-]+\]?:\d{1,5})$/, "expected HOST:PORT or unix:PATH")
+  .refine((v) => v.startsWith("unix:") || Number(/:(\d+)$/.exec(v)?.[1] ?? 0) <= 65535, "port out of range (at most 65535)");
+
+// The checks the coordinator and the agent make of their settings at start, made here so that
+// `beamflow check-config` refuses exactly what they would refuse.
+/** An HTTP listener without TLS (status page, /metrics): loopback only (parseLoopbackListen's rule). */
+const loopbackListen = (setting: string) =>
+  z.union([z.literal(""), hostPort]).superRefine((v, ctx) => {
+    if (v === "" || v.startsWith("unix:")) {
+      if (v.startsWith("unix:")) ctx.addIssue({ code: "custom", message: "expected HOST:PORT (an HTTP listener), not a unix socket" });
+      return;
+    }
+    if (!hostPort.safeParse(v).success) return; // said already
+    try {
+      parseLoopbackListen(v, setting);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message.replace(`${setting} '${v}': `, "") });
+    }
+  });
 
 const tls = z.strictObject({
   ca: z.string().describe("CA certificate (PEM) that signed the peers' certificates"),
@@ -54,12 +76,21 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: hostPort.default("127.0.0.1:7050"),
       admin_socket: z.string().default(""),
-      http_listen: z.union([z.literal(""), hostPort]).default("127.0.0.1:7051"),
+      http_listen: loopbackListen("coordinator.http_listen").default("127.0.0.1:7051"),
       tls: tls.optional(),
       allow_insecure_remote: z.boolean().default(false),
       db: z.string().default(""),
       // An attempt's stored log is capped: head and tail kept, the middle cut and marked. 0 = no cap.
       log_max_bytes: size.default(64 * 2 ** 20),
+    })
+    .superRefine((c, ctx) => {
+      // serverCredentials' rule: plain gRPC only on loopback or a unix socket, unless allowed.
+      if (!c.tls && !c.allow_insecure_remote && !isLocalAddress(c.listen))
+        ctx.addIssue({
+          code: "custom",
+          path: ["listen"],
+          message: `refusing to listen on ${c.listen} without TLS: set coordinator.tls (or coordinator.allow_insecure_remote for a trusted private network)`,
+        });
     })
     .prefault({}),
   jobs: z
@@ -131,6 +162,7 @@ export const configSchema = z.strictObject({
       id: z
         .string()
         .regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash, underscore")
+        .refine((v) => v !== "." && v !== "..", "names a directory")
         .optional(),
       coordinator: hostPort.default("127.0.0.1:7050"),
       token_file: z.string().default(""),
@@ -164,7 +196,7 @@ export const configSchema = z.strictObject({
       // (mode 0600) on first use; "" = <data_dir>/metrics.token.
       metrics_token_file: z.string().default(""),
       // GET /metrics for Prometheus (loopback only, the metrics token as bearer); "" = none.
-      metrics_listen: z.union([z.literal(""), hostPort]).default(""),
+      metrics_listen: loopbackListen("agent.metrics_listen").default(""),
     })
     .prefault({}),
   // Getting data in: directories watched and archives that restore beams on request (PALFA's downloader).

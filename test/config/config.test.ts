@@ -10,6 +10,7 @@ import { ConfigError, defaultConfig, loadConfig } from "../../shared/config/load
 import { configSchema } from "../../shared/config/schema";
 import { parseSize } from "../../shared/config/sizes";
 import { BIN } from "../support/cluster";
+import { EXIT } from "../../cli/exit-codes";
 
 const EXAMPLE = path.join(__dirname, "..", "..", "deploy", "beamflow.example.yaml");
 
@@ -100,12 +101,12 @@ describe("config", () => {
     assert.deepEqual(example, defaults);
   });
 
-  it("`beamflow check-config` says OK or lists the problems and exits 1", () => {
+  it("`beamflow check-config` says OK or lists the problems and exits 78 (EX_CONFIG)", () => {
     const ok = spawnSync(process.execPath, [BIN, "check-config", EXAMPLE], { encoding: "utf8" });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /OK/);
     const bad = spawnSync(process.execPath, [BIN, "check-config", write("jobs:\n  max_attempts: -1\n")], { encoding: "utf8" });
-    assert.equal(bad.status, 1);
+    assert.equal(bad.status, EXIT.config);
     assert.match(bad.stderr, /jobs\.max_attempts/);
     assert.equal(bad.stdout, "");
   });

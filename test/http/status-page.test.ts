@@ -186,14 +186,14 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     assert.equal(value('beamflow_attempts{state="processing_failed"}'), 1);
     assert.equal(value('beamflow_attempts{state="running"}'), 1);
     assert.equal(value("beamflow_agents_connected"), 1);
-    assert.equal(value("beamflow_agents_total"), 1);
-    assert.equal(value('beamflow_agent_cores_total{agent="node1"}'), 4);
+    assert.equal(value("beamflow_agents_registered"), 1);
+    assert.equal(value('beamflow_agent_cores{agent="node1"}'), 4);
     assert.equal(value('beamflow_agent_cores_reserved{agent="node1"}'), 1);
-    assert.ok(value('beamflow_agent_heartbeat_age_seconds{agent="node1"}') < 5);
+    assert.ok(Date.now() / 1000 - value('beamflow_agent_last_heartbeat_timestamp_seconds{agent="node1"}') < 5);
     assert.equal(value("beamflow_dispatch_latency_seconds_count"), 2);
     assert.ok(value("beamflow_dispatch_latency_seconds_sum") < 5);
     assert.ok(value("beamflow_log_bytes_stored_total") >= "first-line\noops-log-line\n".length);
-    assert.match(body, /^beamflow_coordinator_process_resident_memory_bytes \d+/m);
+    assert.match(body, /^process_resident_memory_bytes \d+/m);
     assert.equal(value('beamflow_jobs{state="upload_failed"}'), 0);
     assert.equal(value("beamflow_stage_in_bytes_total"), 0, "command jobs stage nothing");
     assert.match(body, /^# TYPE beamflow_upload_duration_seconds histogram$/m);

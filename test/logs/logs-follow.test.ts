@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { call } from "../../cli/admin-client";
+import { EXIT } from "../../cli/exit-codes";
 import { BIN, Cluster, waitFor } from "../support/cluster";
 
 function follow(cluster: Cluster, args: string[]): { child: ChildProcess; done: Promise<{ status: number | null; out: string; err: string }> } {
@@ -50,7 +51,7 @@ describe("beamflow logs", function () {
     const second = cluster.cli(["logs", String(r.jobIds[0]), "--step", "second"]);
     assert.equal(second.stdout, "three\n");
     const missing = cluster.cli(["logs", "99"]);
-    assert.equal(missing.status, 1);
+    assert.equal(missing.status, EXIT.notFound);
     assert.equal(missing.stderr, "beamflow: no job 99\n");
   });
 

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { BIN, Cluster, waitFor } from "../support/cluster";
+import { EXIT } from "../../cli/exit-codes";
 
 function runToExit(args: string[], timeoutMs = 20000): Promise<{ status: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
@@ -67,28 +68,28 @@ describe("spine: bad input", function () {
     fs.writeFileSync(good, "dummy data, not a real observation\n");
     const missing = path.join(cluster.dir, "missing.fits");
     const r = cluster.cli(["add-files", good, missing]);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, EXIT.notFound);
     assert.match(r.stderr, /missing\.fits/);
     assert.match(r.stderr, /does not exist|no such file|ENOENT/i);
     assert.equal(r.stderr.trim().split("\n").length <= 3, true, r.stderr);
     assert.deepEqual(JSON.parse(cluster.cli(["jobs", "--json"]).stdout), []);
     const dir = cluster.cli(["add-files", cluster.dir]);
-    assert.equal(dir.status, 1);
+    assert.equal(dir.status, EXIT.refused);
     assert.match(dir.stderr, /directory/);
   });
 
-  it("unknown ids, states and commands get one clear error and a non-zero exit", () => {
+  it("unknown ids, states and commands get one clear error and the exit status of their kind", () => {
     const job = cluster.cli(["job", "999"]);
-    assert.equal(job.status, 1);
+    assert.equal(job.status, EXIT.notFound);
     assert.equal(job.stderr, "beamflow: no job 999\n");
     const status = cluster.cli(["jobs", "--status", "flying"]);
-    assert.equal(status.status, 1);
+    assert.equal(status.status, EXIT.usage);
     assert.match(status.stderr, /unknown job status 'flying' \(one of: new, submitted/);
     const notId = cluster.cli(["kill", "abc"]);
-    assert.equal(notId.status, 1);
-    assert.equal(notId.stderr, "beamflow: not a job id: 'abc'\n");
+    assert.equal(notId.status, EXIT.usage);
+    assert.equal(notId.stderr, "beamflow: not a job id: 'abc' (a positive whole number)\n");
     const drain = cluster.cli(["drain", "nobody"]);
-    assert.equal(drain.status, 1);
+    assert.equal(drain.status, EXIT.notFound);
     assert.equal(drain.stderr, "beamflow: no agent nobody\n");
   });
 

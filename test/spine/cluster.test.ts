@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { call } from "../../cli/admin-client";
+import { EXIT } from "../../cli/exit-codes";
 import { Cluster, waitFor } from "../support/cluster";
 
 /** A command that appends the job id to a ledger, so "ran exactly once" can be counted. */
@@ -179,7 +180,7 @@ describe("spine: coordinator and agents over gRPC", function () {
     assert.equal(detail.attempts[0].status, "cancelled");
     await waitFor("the work dir to be removed", () => fs.readdirSync(cluster.workDir("node1")).length === 0);
     const refused = cluster.cli(["stop", String(waiting)]);
-    assert.equal(refused.status, 1);
+    assert.equal(refused.status, EXIT.refused);
     assert.match(refused.stderr, /only a submitted job can be stopped/);
   });
 });
