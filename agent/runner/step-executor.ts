@@ -4,7 +4,6 @@
 // attempt. A failed step stops the attempt: the first failure cancels everything
 // still running.
 import fs from "node:fs";
-import path from "node:path";
 import type { Logger } from "../../shared/logging/logger";
 import { StepRunner } from "./step-runner";
 import type { StepErrorClass, StepEvents, StepOutcome, StepSpec } from "./types";
@@ -42,7 +41,7 @@ export interface StepDefaults {
 export interface StepExecutorOptions {
   /** steps run at once (the attempt's reserved cores); at least 1 */
   slots: number;
-  /** each step's runner state (pgid record) goes in <stateBase>/<index> */
+  /** the steps' runner state: their pgid records (a restarted agent kills what they left), pty status files */
   stateBase: string;
   events: StepEvents;
   killGraceS: number;
@@ -101,7 +100,8 @@ export class StepExecutor {
     try {
       if (this.cancelled !== null) throw new AttemptCancelled(this.cancelled);
       const index = this.next++;
-      const runner = new StepRunner({ killGraceS: this.killGraceS, logger: this.log, stateDir: path.join(this.stateBase, String(index)) });
+      // One state dir for all of them: pgid records are named by their group, pty status files by a sequence.
+      const runner = new StepRunner({ killGraceS: this.killGraceS, logger: this.log, stateDir: this.stateBase });
       this.active.add(runner);
       const tee = opts.teeTo ? fs.openSync(opts.teeTo, "w") : undefined;
       try {
@@ -127,7 +127,6 @@ export class StepExecutor {
       } finally {
         if (tee !== undefined) fs.closeSync(tee);
         this.active.delete(runner);
-        fs.rmSync(path.join(this.stateBase, String(index)), { recursive: true, force: true });
       }
     } finally {
       this.release();

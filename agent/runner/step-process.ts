@@ -44,6 +44,8 @@ function precheck(spec: StepSpec): string | undefined {
   return undefined;
 }
 
+let statusFileSeq = 0;
+
 export class StepProcess implements GatedOutput, SpawnClient {
   private readonly o: StepProcessOptions;
   private readonly log: Logger;
@@ -77,7 +79,8 @@ export class StepProcess implements GatedOutput, SpawnClient {
   constructor(o: StepProcessOptions) {
     this.o = o;
     this.log = o.logger;
-    this.statusFile = path.join(o.stateDir, `step-${o.index}.status`);
+    // unique: steps running at once may share a state dir (the step executor's)
+    this.statusFile = path.join(o.stateDir, `step-${o.index}-${++statusFileSeq}.status`);
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 

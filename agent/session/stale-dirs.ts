@@ -19,8 +19,21 @@ export async function cleanStaleWorkDirs(base: string, log: Logger): Promise<voi
   for (const name of fs.readdirSync(base)) {
     if (isBookkeeping(name)) continue;
     const dir = `${base}/${name}`;
-    const killed = await killStaleProcessGroups(dir, log);
+    // An attempt's steps keep their pgid records in <workdir>/.steps (attempt.ts; one dir per
+    // step below it before the steps shared one).
+    let killed = 0;
+    for (const d of [dir, ...stepStateDirs(`${dir}/.steps`)]) killed += await killStaleProcessGroups(d, log);
     fs.rmSync(dir, { recursive: true, force: true });
     log.warn({ dir, killed }, "removed a stale work dir left by an earlier run");
   }
+}
+
+function stepStateDirs(steps: string): string[] {
+  let subs: fs.Dirent[];
+  try {
+    subs = fs.readdirSync(steps, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return [steps, ...subs.filter((e) => e.isDirectory()).map((e) => `${steps}/${e.name}`)];
 }

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { killStaleProcessGroups, pgidRecordFor, writePgidRecord } from "../../agent/runner";
+import { cleanStaleWorkDirs } from "../../agent/session/stale-dirs";
 import { alive, livePids, logger, tmpDir, waitFor } from "./helpers";
 
 /** A detached (own process group) bash with a grandchild, like a step whose agent vanished. */
@@ -54,6 +55,17 @@ describe("killStaleProcessGroups", function () {
     } finally {
       process.kill(-pgid, "SIGKILL");
     }
+  });
+
+  it("a restarted agent's clean-up finds the records of an attempt's steps (<workdir>/.steps) and kills their groups", async () => {
+    const base = tmpDir();
+    const { pgid, pids } = await spawnGroup();
+    const steps = path.join(base, "17", ".steps");
+    fs.mkdirSync(steps, { recursive: true });
+    writePgidRecord(steps, pgidRecordFor(pgid, { index: 4, name: "accelsearch" }));
+    await cleanStaleWorkDirs(base, logger);
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} survived`);
+    assert.deepEqual(fs.readdirSync(base), []);
   });
 
   it("cleans up after a real agent crash mid-step", async function () {
