@@ -90,7 +90,8 @@ describe("downloader in a coordinator killed mid-download", function () {
     // The status page's data has the download queue and the space budget.
     const listening = cluster
       .coordinator!.stderr.map((l) => JSON.parse(l) as { url?: string; msg: string })
-      .findLast((l) => l.msg === "status page and metrics listening");
+      .reverse()
+      .find((l) => l.msg === "status page and metrics listening");
     const token = fs.readFileSync(path.join(cluster.dataDir, "admin.token"), "utf8").trim();
     const snap = (await (await fetch(`${listening!.url}/api/snapshot`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
       downloads: { budget: { spaceToUse: number; used: number }; active: unknown[]; requests: unknown[] };
