@@ -128,6 +128,12 @@ describe("beamflow up", function () {
       const agents = JSON.parse(cli(["agents", "--json"]).stdout);
       assert.equal(agents.length, 1);
       assert.equal(agents[0].state, "connected");
+      // JSON lines (stderr is a pipe), each naming its component once: the coordinator's and the agent's are apart.
+      const records = stderr.split("\n").filter((l) => l.startsWith("{"));
+      assert.ok(records.length > 3, stderr);
+      for (const l of records) assert.equal(l.match(/"component":/g)?.length, 1, l);
+      const components = new Set(records.map((l) => JSON.parse(l).component));
+      assert.ok(components.has("coordinator") && components.has("agent"), [...components].join(", "));
     } finally {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
