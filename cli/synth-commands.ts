@@ -3,9 +3,19 @@
 // Neither needs a config or the coordinator. The work is in shared/synth/.
 import path from "node:path";
 import type { Command } from "commander";
-import { injectPulsar, SYNTH_DEFAULTS, writeSynthBeam, type SynthOptions } from "../shared/synth";
+import { injectPulsar, planBeam, SYNTH_DEFAULTS, writeSynthBeam, type SynthOptions } from "../shared/synth";
+import { usageError } from "./args";
 import { printJson } from "./format";
 import { run } from "./run";
+
+/** A flag that does not parse or describes nothing is a usage error (exit 64), said before any file is written. */
+function flagsChecked<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+}
 
 function num(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -172,7 +182,12 @@ export function registerSynthCommands(program: Command): void {
     .option("--json", "machine-readable output")
     .action(
       run(async (flags: SynthFlags) => {
-        const res = writeSynthBeam(synthOptionsFromFlags(flags), flags.out, { paramsJson: flags.paramsJson });
+        const options = flagsChecked(() => {
+          const o = synthOptionsFromFlags(flags);
+          planBeam(o); // every value in range
+          return o;
+        });
+        const res = writeSynthBeam(options, flags.out, { paramsJson: flags.paramsJson });
         const t = res.truth;
         if (flags.json) {
           return printJson({
@@ -227,7 +242,7 @@ export function registerSynthCommands(program: Command): void {
     .option("--json", "machine-readable output")
     .action(
       run(async (flags: InjectFlags, beam: string) => {
-        const res = injectPulsar(beam, flags.out, {
+        const options = flagsChecked(() => ({
           periodS: num("--period", flags.period)!,
           dm: num("--dm", flags.dm)!,
           snr: num("--snr", flags.snr),
@@ -237,7 +252,8 @@ export function registerSynthCommands(program: Command): void {
           seed: int("--seed", flags.seed),
           statsRows: int("--stats-rows", flags.statsRows),
           paramsJson: flags.paramsJson,
-        });
+        }));
+        const res = injectPulsar(beam, flags.out, options);
         if (flags.json) return printJson({ ...res, elapsedMs: Math.round(res.elapsedMs) });
         console.log(`wrote ${res.output}  ${mb(res.bytes)}, copy of ${res.input} (${res.nbits}-bit, ${res.nchan} channels, ${res.durationS.toFixed(3)} s)`);
         console.log(

@@ -1,11 +1,12 @@
 // `beamflow synth` and `beamflow inject` as an operator runs them: the flags reach
 // the generator, the output says what was written, --json is parseable, and
-// mistakes exit 1 with one line naming the option or the file.
+// mistakes exit with one line naming the option (64, usage) or the file (1).
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { EXIT } from "../../cli/exit-codes";
 import { synthOptionsFromFlags } from "../../cli/synth-commands";
 import { readPsrfitsHeader } from "../../shared/psrfits";
 import { Scratch } from "./helpers";
@@ -90,18 +91,20 @@ describe("cli: beamflow synth / inject", function () {
     assert.ok(fs.existsSync(scratch.path("one-inj.fits")));
   });
 
-  it("mistakes exit 1 with one line naming the option or the file", () => {
+  it("mistakes exit with one line naming the option (64, usage) or the file (1)", () => {
     fs.writeFileSync(scratch.path("text.fits"), "not a FITS file at all\n".repeat(200));
-    const cases: Array<[string[], RegExp]> = [
-      [["synth", "-o", "x.fits", "--bits", "12"], /^beamflow: --bits must be 4 or 8, got 12$/m],
+    const cases: Array<[string[], RegExp, number]> = [
+      [["synth", "-o", "x.fits", "--bits", "12"], /^beamflow: --bits must be 4 or 8, got 12$/m, EXIT.usage],
+      [["synth", "-o", "x.fits", "--nchan", "abc"], /^beamflow: --nchan: not a number: "abc"$/m, EXIT.usage],
       [
         ["inject", "text.fits", "--period", "0.1", "--dm", "3", "--snr", "10", "-o", "y.fits"],
         /^beamflow: cannot inject into text\.fits: not a readable PSRFITS file/m,
+        EXIT.failed,
       ],
     ];
-    for (const [args, re] of cases) {
+    for (const [args, re, exit] of cases) {
       const r = beamflow(args, scratch.dir);
-      assert.equal(r.status, 1, `${args.join(" ")}: exit ${r.status}`);
+      assert.equal(r.status, exit, `${args.join(" ")}: exit ${r.status}`);
       assert.match(r.stderr, re, `${args.join(" ")}`);
     }
     assert.ok(!fs.existsSync(scratch.path("x.fits")) && !fs.existsSync(scratch.path("y.fits")));
