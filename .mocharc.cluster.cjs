@@ -21,6 +21,7 @@ const cluster = [
   "test/results/push-results.test.ts",
   "test/search-job/*.test.ts",
   "test/security/*.test.ts",
+  "test/faults/short.test.ts",
   "test/spine/*.test.ts",
   "test/synth/cli.test.ts",
   "test/synth/presto.test.ts",

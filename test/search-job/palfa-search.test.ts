@@ -259,17 +259,14 @@ describe("palfa-search job with the stand-in toolchain", function () {
     assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
   });
 
-  it("fails a truncated beam with a named, classified error and cleans /dev/shm", async () => {
-    await startAgent();
-    const truncated = path.join(cluster.dir, "src-truncated.fits");
+  it("refuses a truncated beam at add-files with a named reason", async () => {
+    // The search would fail on it as bad_input; add-files reads the same header first.
+    const truncated = path.join(cluster.dir, "beam_trunc.fits");
     fs.writeFileSync(truncated, fs.readFileSync(COMBINED).subarray(0, 200_000));
-    addBeam("beam_trunc.fits", truncated);
-    const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the job to fail", 60_000);
-    const a = cluster.admin();
-    const detail = await call(a, a.client.getJob, { id: job.id });
-    assert.equal(detail.attempts[0].errorClass, "bad_input");
-    assert.match(detail.attempts[0].details, /truncated/);
-    assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
+    const r = cluster.cli(["add-files", truncated]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /beam_trunc\.fits: truncated: .*nothing was registered/);
+    assert.deepEqual(await cluster.jobs(), []);
   });
 
   it("fails with shm_full when the work dir's tmpfs fills up mid-run, and cleans it", async function () {

@@ -121,22 +121,26 @@ export class Cluster {
     });
   }
 
-  async startCoordinator(): Promise<Proc> {
+  async startCoordinator(timeoutMs = 15000): Promise<Proc> {
     const p = startProc("coordinator", ["--config", this.configPath, "coordinator"]);
     this.coordinator = p;
     this.adminClient?.client.close();
     this.adminClient = null;
-    await waitFor("the coordinator to answer", async () => {
-      if (p.child.exitCode !== null) throw new Error(`coordinator exited: ${p.stderr.join("\n")}`);
-      try {
-        const a = this.admin();
-        return await call(a, a.client.status, {});
-      } catch {
-        this.adminClient?.client.close();
-        this.adminClient = null;
-        return undefined;
-      }
-    });
+    await waitFor(
+      "the coordinator to answer",
+      async () => {
+        if (p.child.exitCode !== null) throw new Error(`coordinator exited: ${p.stderr.join("\n")}`);
+        try {
+          const a = this.admin();
+          return await call(a, a.client.status, {});
+        } catch {
+          this.adminClient?.client.close();
+          this.adminClient = null;
+          return undefined;
+        }
+      },
+      timeoutMs,
+    );
     return p;
   }
 
@@ -173,17 +177,21 @@ export class Cluster {
   }
 
   /** Starts an agent process; `env` adds to (or, with a value of undefined, removes from) the test's environment. */
-  async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}, env: NodeJS.ProcessEnv = {}, timeoutMs = 15000): Promise<Proc> {
     const file = fs.existsSync(path.join(this.dir, `${id}.yaml`)) ? path.join(this.dir, `${id}.yaml`) : this.registerAgent(id, agentOverrides);
     const startedAt = Date.now() / 1000;
     const p = startProc(id, ["--config", file, "agent"], env);
     this.agents.set(id, p);
-    await waitFor(`agent ${id} to connect`, async () => {
-      if (p.child.exitCode !== null) throw new Error(`agent ${id} exited: ${p.stderr.join("\n")}`);
-      const a = this.admin();
-      const agents = (await call(a, a.client.listAgents, {})).agents;
-      return agents.some((x) => x.id === id && x.state === "connected" && x.lastHeartbeatAt >= startedAt);
-    });
+    await waitFor(
+      `agent ${id} to connect`,
+      async () => {
+        if (p.child.exitCode !== null) throw new Error(`agent ${id} exited: ${p.stderr.join("\n")}`);
+        const a = this.admin();
+        const agents = (await call(a, a.client.listAgents, {})).agents;
+        return agents.some((x) => x.id === id && x.state === "connected" && x.lastHeartbeatAt >= startedAt);
+      },
+      timeoutMs,
+    );
     return p;
   }
 
