@@ -15,6 +15,7 @@ import type { SessionDeps } from "./sessions/agent-session";
 import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
 import { LiveProgress } from "./sessions/live-progress";
+import { DiskRoom } from "./storage/disk-room";
 import { Tracker, type AttemptRow, type DrainedBy, type JobOutcome } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
@@ -64,6 +65,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   /** what running searches last said of their progress */
   readonly progress = new LiveProgress();
   readonly startedAt = Date.now() / 1000;
+  /** whether the data dir has room: while it is full, no new work is assigned or accepted */
+  readonly room: DiskRoom;
   /** lost attempts per agent, gathered over one lease-clock firing so an agent's loss is one notice */
   private lostByAgent = new Map<string, AttemptRow[]>();
 
@@ -76,6 +79,12 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   ) {
     super();
     this.tracker = new Tracker(db);
+    this.room = new DiskRoom(config.data_dir, log.child({ part: "disk" }), () => {
+      // What was refused meanwhile (results, step records, log output) is re-sent by each agent
+      // when it connects again: the simplest way to have all of it again, in order.
+      for (const agent of this.registry.all()) agent.link?.close("the coordinator's disk has room again: send what it could not store");
+      this.dispatcher.schedule();
+    });
     this.logs = new LogStore(path.join(config.data_dir, "logs"), { maxBytes: config.coordinator.log_max_bytes });
     this.lifecycle = new JobLifecycle({
       tracker: this.tracker,
@@ -101,6 +110,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       searchSpec: (jobId, beam, spec) => specs.get(jobId, beam, spec),
       onDeadline: (t) => this.leases.arm(t),
       failPrecheck: (jobId, details) => this.lifecycle.failPrecheck(jobId, details),
+      held: () => this.room.full,
     });
     this.drains = new AgentDrains(
       this.tracker,
@@ -183,6 +193,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       schedule: () => this.dispatcher.schedule(),
       toolchainChanged: (agentId) => this.emit("toolchainChanged", agentId),
       leaseS: this.settings.leaseS,
+      storageFailed: (err, what) => this.room.failed(err, what),
       log: this.log,
     };
   }
@@ -258,6 +269,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   }
 
   stop(): void {
+    this.room.stop();
     this.canaries.stop();
     this.dispatcher.stop();
     this.leases.stop();

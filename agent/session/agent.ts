@@ -80,6 +80,7 @@ export class Agent {
   private readonly watchdog: FenceWatchdog;
   private metricsServer: MetricsServer | null = null;
   private workBaseLock: HeldLock | null = null;
+  private readonly resendTimers = new Map<number, NodeJS.Timeout>();
   private stopping = false;
   private readonly log: Logger;
 
@@ -97,14 +98,29 @@ export class Agent {
       scratchDir: o.scratchDir,
     });
     // Per agent id: several agents may share a scratch dir, and each clears its own at start.
+    // Steps are held back while the spool is at its bound or the scratch disk is full.
+    let spoolFull = false;
+    let diskFull = false;
+    const gate = () => (spoolFull || diskFull ? outputGate.close() : outputGate.open());
     this.spool = new LogSpool(`${o.scratchDir}/beamflow-spool/${o.id}`, o.logSpoolBytes, (full) => {
-      if (full) outputGate.close();
-      else outputGate.open();
+      spoolFull = full;
+      gate();
       this.log.warn(
         { spooled: this.spool.bytes, full },
         full ? "log spool full: steps are held back until the coordinator catches up" : "log spool drained: steps go on",
       );
     });
+    this.spool.onDiskFull = (err) => {
+      diskFull = err !== null;
+      gate();
+      this.metrics.diskFull(diskFull);
+      if (err)
+        this.log.error(
+          { dir: o.scratchDir, err: err.message },
+          "the scratch disk is full: log output waits in memory and steps are held back until the coordinator has it",
+        );
+      else this.log.warn({ dir: o.scratchDir }, "log output held in memory is delivered: steps go on");
+    };
     this.connection = new Connection({
       client: this.client,
       metadata,
@@ -230,12 +246,30 @@ export class Agent {
         this.log.info({ drained: b.value.drained }, "drain changed");
         return;
       case "logAck":
-        return this.spool.ack(b.value.attemptId, b.value.seq);
+        this.spool.ack(b.value.attemptId, b.value.seq);
+        if (b.value.notStored) this.resendLater(b.value.attemptId, b.value.seq);
+        return;
       case "resultAck":
         return this.forget(b.value.attemptId);
       case "heartbeatAck":
         return this.fence.acked(b.value.seq);
     }
+  }
+
+  /**
+   * The coordinator could not store log output (its disk is full): it goes again after a
+   * pause, not at once, so a coordinator without room is not flooded. One timer per attempt.
+   */
+  private resendLater(attemptId: number, seq: number): void {
+    if (this.resendTimers.has(attemptId)) return;
+    this.log.warn({ attempt: attemptId, storedSeq: seq }, "the coordinator did not store log output: sending it again in 2 s");
+    const t = setTimeout(() => {
+      this.resendTimers.delete(attemptId);
+      this.spool.resendFrom(attemptId, seq);
+      this.pump.pump();
+    }, 2000);
+    t.unref();
+    this.resendTimers.set(attemptId, t);
   }
 
   /** The coordinator has the attempt's result (or no longer wants it): drop everything kept for it. */

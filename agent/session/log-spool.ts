@@ -7,6 +7,11 @@
 //
 // When the unacknowledged bytes reach the bound, onFull(true) is called (the agent
 // shuts the steps' output gate); when they fall to half of it, onFull(false).
+//
+// A full scratch disk (ENOSPC, EDQUOT) is the same condition, not a crash: the chunk
+// that could not be written is kept in memory, the gate shut (so at most one chunk per
+// step is held that way), and it opens again once the coordinator has acknowledged
+// every chunk held in memory; output then flows at the coordinator's pace.
 import fs from "node:fs";
 import path from "node:path";
 import type { LogChunk } from "../../shared/gen/agent";
@@ -19,6 +24,8 @@ interface Spooled {
   segment: number;
   offset: number;
   length: number;
+  /** the bytes, when the disk had no room for them */
+  held?: Buffer;
 }
 
 interface Segment {
@@ -41,6 +48,13 @@ export class LogSpool {
   private readonly attempts = new Map<number, AttemptSpool>();
   private unackedBytes = 0;
   private full = false;
+  /** chunks kept in memory because the disk was full */
+  private heldChunks = 0;
+  /** the last write found the disk full: every segment is freed as soon as it is acknowledged */
+  private diskPressure = false;
+
+  /** Called when the scratch disk fills up (with the error) and when output may flow again. */
+  onDiskFull: (err: NodeJS.ErrnoException | null) => void = () => {};
 
   constructor(
     private readonly dir: string,
@@ -71,24 +85,53 @@ export class LogSpool {
   /** Spools a chunk of output; returns its sequence number. */
   add(attemptId: number, step: string, data: Buffer): number {
     const s = this.spoolOf(attemptId);
-    let seg = s.segments.get(s.current);
-    if (!seg || seg.size + data.length > SEGMENT_BYTES) {
-      if (seg && seg.unacked === 0) this.dropSegment(attemptId, s, s.current);
-      s.current++;
-      seg = { fd: fs.openSync(this.segmentPath(attemptId, s.current), "w+", 0o600), size: 0, unacked: 0 };
-      s.segments.set(s.current, seg);
-    }
-    fs.writeSync(seg.fd, data, 0, data.length, seg.size);
     const seq = s.nextSeq++;
-    s.chunks.push({ seq, step, segment: s.current, offset: seg.size, length: data.length });
-    seg.size += data.length;
-    seg.unacked++;
+    try {
+      const { segment, offset } = this.write(attemptId, s, data);
+      s.chunks.push({ seq, step, segment, offset, length: data.length });
+      this.diskPressure = false;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== "ENOSPC" && e.code !== "EDQUOT") throw err;
+      this.diskPressure = true;
+      s.chunks.push({ seq, step, segment: -1, offset: 0, length: data.length, held: data });
+      if (this.heldChunks++ === 0) this.onDiskFull(e);
+    }
     this.unackedBytes += data.length;
     if (!this.full && this.maxBytes > 0 && this.unackedBytes >= this.maxBytes) {
       this.full = true;
       this.onFull(true);
     }
     return seq;
+  }
+
+  private write(attemptId: number, s: AttemptSpool, data: Buffer): { segment: number; offset: number } {
+    let seg = s.segments.get(s.current);
+    if (!seg || seg.size + data.length > SEGMENT_BYTES) {
+      if (seg && seg.unacked === 0) this.dropSegment(attemptId, s, s.current);
+      const fd = fs.openSync(this.segmentPath(attemptId, s.current + 1), "w+", 0o600);
+      s.current++;
+      seg = { fd, size: 0, unacked: 0 };
+      s.segments.set(s.current, seg);
+    }
+    let done = 0;
+    while (done < data.length) done += fs.writeSync(seg.fd, data, done, data.length - done, seg.size + done);
+    const at = { segment: s.current, offset: seg.size };
+    seg.size += data.length;
+    seg.unacked++;
+    return at;
+  }
+
+  /** A chunk no longer owed: its memory or its place in a segment freed. */
+  private settle(attemptId: number, s: AttemptSpool, c: Spooled): void {
+    this.unackedBytes -= c.length;
+    if (c.held) {
+      if (--this.heldChunks === 0) this.onDiskFull(null);
+      return;
+    }
+    const seg = s.segments.get(c.segment)!;
+    // The segment being written stays for the next chunks, unless its room is needed now.
+    if (--seg.unacked === 0 && (c.segment !== s.current || this.diskPressure)) this.dropSegment(attemptId, s, c.segment);
   }
 
   /** The coordinator stored every chunk up to seq. */
@@ -99,9 +142,7 @@ export class LogSpool {
     for (const c of s.chunks) {
       if (c.seq > seq) break;
       n++;
-      this.unackedBytes -= c.length;
-      const seg = s.segments.get(c.segment)!;
-      if (--seg.unacked === 0 && c.segment !== s.current) this.dropSegment(attemptId, s, c.segment);
+      this.settle(attemptId, s, c);
     }
     s.chunks.splice(0, n);
     this.relieve();
@@ -111,10 +152,16 @@ export class LogSpool {
   forget(attemptId: number): void {
     const s = this.attempts.get(attemptId);
     if (!s) return;
-    for (const c of s.chunks) this.unackedBytes -= c.length;
+    for (const c of s.chunks) this.settle(attemptId, s, c);
     for (const n of [...s.segments.keys()]) this.dropSegment(attemptId, s, n);
     this.attempts.delete(attemptId);
     this.relieve();
+  }
+
+  /** The coordinator did not store what came after `seq`: it is to be sent again from there. */
+  resendFrom(attemptId: number, seq: number): void {
+    const s = this.attempts.get(attemptId);
+    if (s && s.sentSeq > seq) s.sentSeq = seq;
   }
 
   /** A new stream: everything unacknowledged is to be sent again. */
@@ -133,8 +180,11 @@ export class LogSpool {
     for (const [attemptId, s] of this.attempts) {
       for (const c of s.chunks) {
         if (c.seq <= s.sentSeq) continue;
-        const data = Buffer.alloc(c.length);
-        fs.readSync(s.segments.get(c.segment)!.fd, data, 0, c.length, c.offset);
+        let data = c.held;
+        if (!data) {
+          data = Buffer.alloc(c.length);
+          fs.readSync(s.segments.get(c.segment)!.fd, data, 0, c.length, c.offset);
+        }
         s.sentSeq = c.seq;
         yield { attemptId, seq: c.seq, step: c.step, data };
       }

@@ -108,6 +108,12 @@ function stepView(s: StepRow) {
   };
 }
 
+/** New work is refused while the coordinator's disk is full: it could not be tracked. */
+function refuseWhileFull(core: CoordinatorCore): void {
+  const full = core.room.full;
+  if (full) throw new RefusedAction(full);
+}
+
 function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
   return {
     id: a.id,
@@ -255,6 +261,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     }),
 
     addFiles: unary(adminToken, async (req) => {
+      refuseWhileFull(core);
       const globbed = expandGlobsDetailed(req.globs);
       const paths = [...req.paths, ...globbed.paths];
       if (paths.length === 0) throw new RefusedAction(req.globs.length ? `no file matches ${req.globs.join(" ")}` : "no files given");
@@ -266,6 +273,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     }),
 
     submitCommandJob: unary(adminToken, (req) => {
+      refuseWhileFull(core);
       if (req.steps.length === 0) throw new RefusedAction("a command job needs at least one step");
       for (const s of req.steps) if (s.argv.length === 0) throw new RefusedAction(`step '${s.name}' has no command`);
       const spec = {

@@ -36,6 +36,8 @@ export interface DispatcherDeps {
   onDeadline: (t: number) => void;
   /** Fails a job whose precheck failed, with its consequences (JobLifecycle.failPrecheck). */
   failPrecheck: (jobId: number, details: string) => void;
+  /** Why nothing may be assigned now (the coordinator's disk is full), or null. */
+  held?: () => string | null;
 }
 
 const noSearches = (): never => {
@@ -45,6 +47,7 @@ const noSearches = (): never => {
 export class Dispatcher {
   private pending = false;
   private stopped = false;
+  private readonly held: () => string | null;
   private readonly tracker: Tracker;
   private readonly registry: AgentRegistry;
   private readonly settings: DispatchSettings;
@@ -63,6 +66,7 @@ export class Dispatcher {
     this.searchSpec = deps.searchSpec ?? noSearches;
     this.onDeadline = deps.onDeadline;
     this.failPrecheck = deps.failPrecheck;
+    this.held = deps.held ?? (() => null);
   }
 
   schedule(): void {
@@ -71,6 +75,8 @@ export class Dispatcher {
     setImmediate(() => {
       this.pending = false;
       if (this.stopped) return;
+      // A write failure during the pass (a full disk) is reported through the assignment's own path.
+      if (this.held()) return;
       try {
         const more = this.pass();
         if (more) this.schedule();

@@ -95,13 +95,21 @@ export class LeaseClock {
     this.armedAt = Infinity;
     if (this.stopped) return;
     if (this.checkStall()) return;
-    for (const attempt of this.o.tracker.expiredAttempts(Date.now() / 1000)) {
-      try {
-        this.o.onExpired(attempt);
-      } catch (err) {
-        this.o.log.error({ err, attempt: attempt.id, job: attempt.job_id }, "could not end an expired attempt");
+    let failed = 0;
+    try {
+      for (const attempt of this.o.tracker.expiredAttempts(Date.now() / 1000)) {
+        try {
+          this.o.onExpired(attempt);
+        } catch (err) {
+          if (failed++ === 0) this.o.log.error({ err, attempt: attempt.id, job: attempt.job_id }, "could not end an expired attempt");
+        }
       }
+    } catch (err) {
+      failed++;
+      this.o.log.error({ err }, "could not read the expired leases");
     }
-    this.rearm();
+    // What could not be ended (a full disk) is tried again in a second, not in a busy loop.
+    if (failed) this.arm(Date.now() / 1000 + 1);
+    else this.rearm();
   }
 }

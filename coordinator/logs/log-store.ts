@@ -132,21 +132,34 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
     return st;
   }
 
-  /** Stores a chunk if it is the next one; returns the highest sequence number stored. */
+  /**
+   * Stores a chunk if it is the next one; returns the highest sequence number stored
+   * (a chunk after a gap is not stored: the sender is to send again from there). A chunk
+   * that cannot be written (the disk is full) leaves the files and the state as they were
+   * and throws, so nothing after it is ever stored past the gap.
+   */
   append(attemptId: number, seq: number, step: string, data: Buffer): number {
     const st = this.state(attemptId);
     if (seq !== st.seq + 1) return st.seq;
-    // Data first, then its index line: a crash in between leaves bytes that the
-    // next load cuts off, and the agent re-sends the chunk.
-    if (st.segments.length === 0 && st.headEnd + data.length <= this.headLimit) {
-      this.write(st, this.headPath(attemptId), data);
-      st.headEnd += data.length;
-    } else {
-      this.appendToTail(attemptId, st, data);
-    }
     const entry = { seq, offset: st.size, length: data.length, step: step.replace(/[\t\n]/g, " ") };
-    st.idxFd ??= fs.openSync(this.indexPath(attemptId), "a");
-    fs.writeSync(st.idxFd, `${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`);
+    const before = { headEnd: st.headEnd, segments: st.segments.map((s) => ({ ...s })), index: st.index };
+    let indexSize = 0;
+    try {
+      st.idxFd ??= fs.openSync(this.indexPath(attemptId), "a");
+      indexSize = fs.fstatSync(st.idxFd).size;
+      // Data first, then its index line: a crash in between leaves bytes that the
+      // next load cuts off, and the agent re-sends the chunk.
+      if (st.segments.length === 0 && st.headEnd + data.length <= this.headLimit) {
+        this.write(st, this.headPath(attemptId), data);
+        st.headEnd += data.length;
+      } else {
+        this.appendToTail(attemptId, st, data);
+      }
+      writeAll(st.idxFd, Buffer.from(`${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`));
+    } catch (err) {
+      this.undo(attemptId, st, before, indexSize);
+      throw err;
+    }
     st.index.push(entry);
     st.seq = seq;
     st.size += data.length;
@@ -174,9 +187,45 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
   private write(st: AttemptLog, file: string, data: Buffer): void {
     if (st.out?.file !== file) {
       if (st.out) fs.closeSync(st.out.fd);
+      st.out = null;
       st.out = { file, fd: fs.openSync(file, "a") };
     }
-    fs.writeSync(st.out.fd, data);
+    writeAll(st.out.fd, data);
+  }
+
+  /** Puts the files back as they were before a chunk that could not be stored (best effort: the disk may be full). */
+  private undo(attemptId: number, st: AttemptLog, before: { headEnd: number; segments: TailSegment[]; index: LogIndexEntry[] }, indexSize: number): void {
+    const quietly = (f: () => void) => {
+      try {
+        f();
+      } catch {
+        /* what cannot be cut now is cut by the next load (it trusts the index only) */
+      }
+    };
+    if (st.out) quietly(() => fs.closeSync(st.out!.fd));
+    st.out = null;
+    // A write that failed part way wrote some bytes without moving headEnd or a segment's length:
+    // every file is cut back to what the state before the chunk says it holds.
+    const cut = (file: string, length: number) =>
+      quietly(() => {
+        if (fs.existsSync(file) && fs.statSync(file).size !== length) fs.truncateSync(file, length);
+      });
+    cut(this.headPath(attemptId), before.headEnd);
+    for (const seg of st.segments) {
+      const was = before.segments.find((s) => s.start === seg.start);
+      if (!was) quietly(() => fs.rmSync(this.segmentPath(attemptId, seg.start), { force: true }));
+      else cut(this.segmentPath(attemptId, seg.start), was.length);
+    }
+    if (st.idxFd !== null) quietly(() => fs.ftruncateSync(st.idxFd!, indexSize));
+    st.headEnd = before.headEnd;
+    // A segment that rotation removed is gone for good (it was the oldest of the tail, already cut from view).
+    st.segments = before.segments.filter((s) => fs.existsSync(this.segmentPath(attemptId, s.start)));
+    st.index = before.index;
+  }
+
+  /** The highest sequence number stored for the attempt. */
+  storedSeq(attemptId: number): number {
+    return this.state(attemptId).seq;
   }
 
   /** Logical size: every byte the attempt logged, cut or kept. */
@@ -261,4 +310,10 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
     if (st.idxFd !== null) fs.closeSync(st.idxFd);
     this.open.delete(attemptId);
   }
+}
+
+/** write(2) may write less than asked (a full disk mid-buffer): the rest is written, or the error thrown. */
+function writeAll(fd: number, data: Buffer): void {
+  let done = 0;
+  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
 }

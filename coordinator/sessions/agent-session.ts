@@ -44,6 +44,8 @@ export interface SessionDeps {
   /** the agent reported a toolchain other than the one it had (a canary run may follow) */
   toolchainChanged: (agentId: string) => void;
   leaseS: number;
+  /** a write to the coordinator's disk failed (it may be full): new work waits until it has room */
+  storageFailed: (err: Error, what: string) => boolean;
   log: Logger;
 }
 
@@ -124,7 +126,8 @@ export class AgentSession implements AgentLink {
           return;
       }
     } catch (err) {
-      this.log.error({ err, message: body.$case }, "could not handle an agent message");
+      // A full disk (the tracker cannot renew, record, end): nothing was acknowledged; new work waits.
+      if (!this.deps.storageFailed(err as Error, `an agent's ${body.$case}`)) this.log.error({ err, message: body.$case }, "could not handle an agent message");
     }
   }
 
@@ -290,11 +293,18 @@ export class AgentSession implements AgentLink {
     if (!a || a.agent_id !== this.agentId) {
       this.log.warn({ attempt: c.attemptId, owner: a?.agent_id }, "log output for an attempt this agent does not hold: not stored");
       this.cancel(c.attemptId, a ? `attempt ${c.attemptId} belongs to agent ${a.agent_id}` : `no attempt ${c.attemptId}`);
-      this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: c.seq } } });
+      this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: c.seq, notStored: false } } });
       return;
     }
-    const acked = this.deps.logs.append(c.attemptId, c.seq, c.step, c.data);
-    this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: acked } } });
+    let stored: number;
+    try {
+      stored = this.deps.logs.append(c.attemptId, c.seq, c.step, c.data);
+    } catch (err) {
+      // Nothing of the chunk is kept; the agent keeps it and sends it again later.
+      this.deps.storageFailed(err as Error, `log output of attempt ${c.attemptId}`);
+      stored = this.deps.logs.storedSeq(c.attemptId);
+    }
+    this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: stored, notStored: stored < c.seq } } });
   }
 
   private result(r: AttemptResult): void {

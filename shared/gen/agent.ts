@@ -701,6 +701,11 @@ export interface LogAck {
   attemptId: number;
   /** every chunk up to this one is stored */
   seq: number;
+  /**
+   * The chunk this answers was not stored (the coordinator's disk is full, or it came after
+   * one that was not): the agent sends again from seq + 1 after a pause.
+   */
+  notStored: boolean;
 }
 
 export interface ResultAck {
@@ -4895,7 +4900,7 @@ export const Drain: MessageFns<Drain> = {
 };
 
 function createBaseLogAck(): LogAck {
-  return { attemptId: 0, seq: 0 };
+  return { attemptId: 0, seq: 0, notStored: false };
 }
 
 export const LogAck: MessageFns<LogAck> = {
@@ -4905,6 +4910,9 @@ export const LogAck: MessageFns<LogAck> = {
     }
     if (message.seq !== 0) {
       writer.uint32(16).uint64(message.seq);
+    }
+    if (message.notStored !== false) {
+      writer.uint32(24).bool(message.notStored);
     }
     return writer;
   },
@@ -4938,6 +4946,14 @@ export const LogAck: MessageFns<LogAck> = {
             message.seq = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.notStored = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4958,6 +4974,11 @@ export const LogAck: MessageFns<LogAck> = {
         ? globalThis.Number(object.attempt_id)
         : 0,
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      notStored: isSet(object.notStored)
+        ? globalThis.Boolean(object.notStored)
+        : isSet(object.not_stored)
+        ? globalThis.Boolean(object.not_stored)
+        : false,
     };
   },
 
@@ -4969,6 +4990,9 @@ export const LogAck: MessageFns<LogAck> = {
     if (message.seq !== 0) {
       obj.seq = Math.round(message.seq);
     }
+    if (message.notStored !== false) {
+      obj.notStored = message.notStored;
+    }
     return obj;
   },
 
@@ -4979,6 +5003,7 @@ export const LogAck: MessageFns<LogAck> = {
     const message = createBaseLogAck();
     message.attemptId = object.attemptId ?? 0;
     message.seq = object.seq ?? 0;
+    message.notStored = object.notStored ?? false;
     return message;
   },
 };

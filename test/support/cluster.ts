@@ -177,7 +177,8 @@ export class Cluster {
   }
 
   /** Starts an agent process; `env` adds to (or, with a value of undefined, removes from) the test's environment. */
-  async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}, env: NodeJS.ProcessEnv = {}, timeoutMs = 15000): Promise<Proc> {
+  // Generous by default: an agent's start (its toolchain check) is slow on a busy machine, and a failure to start is seen at once.
+  async startAgent(id: string, agentOverrides: NonNullable<ConfigInput["agent"]> = {}, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Proc> {
     const file = fs.existsSync(path.join(this.dir, `${id}.yaml`)) ? path.join(this.dir, `${id}.yaml`) : this.registerAgent(id, agentOverrides);
     const startedAt = Date.now() / 1000;
     const p = startProc(id, ["--config", file, "agent"], env);
