@@ -15,6 +15,7 @@ import { AttemptOutcome, type AgentMessage, type CoordinatorMessage } from "../.
 import { silentLogger } from "../../../shared/logging/logger";
 import { resources } from "../fixtures";
 import { ErrorClass } from "../../../shared/gen/agent";
+import { SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
 
 /** What AgentSession uses of a gRPC duplex stream: messages in as "data", writes recorded. */
 class FakeStream extends EventEmitter {
@@ -204,6 +205,45 @@ describe("agent session", () => {
     assert.equal(core.tracker.attempt(attempt)!.status, "processed");
     assert.equal(core.registry.get("a1").reserved.size, 0, "its reservation is released");
     assert.equal(stream.of("resultAck").length, 2, "both are acknowledged so the agent forgets them");
+  });
+
+  it("fails a search that reports success without its results having arrived (results_missing), counted", () => {
+    core.tracker.ensureAgent("a1", "token-a1");
+    const job = core.tracker.createJob({ beam: "b", jobType: SEARCH_JOB_TYPE, spec: { params: {} }, reservation: { cores: 1, memory: 0, shm: 0 } });
+    const attempt = core.tracker.assign(job, "a1", { cores: 1, memory: 0, shm: 0 }, Date.now() / 1000 + 30);
+    core.tracker.accept(attempt, "a1", Date.now() / 1000 + 30);
+    const stream = connect("a1", [attempt]);
+    stream.receive({
+      $case: "attemptResult",
+      value: {
+        attemptId: attempt,
+        outcome: AttemptOutcome.OUTCOME_SUCCEEDED,
+        errorClass: ErrorClass.ERROR_CLASS_UNSPECIFIED,
+        errorMessage: "",
+        steps: [],
+        resultsDir: "/scratch/kept-here",
+      },
+    });
+    const a = core.tracker.attempt(attempt)!;
+    assert.equal(a.status, "processing_failed");
+    assert.equal(a.error_class, "results_missing");
+    assert.match(a.details, /results never arrived .*\/scratch\/kept-here/);
+    assert.equal(core.tracker.job(job)!.failures, 1);
+  });
+
+  it("stores each log chunk once when the agent sends them again after a reconnect", () => {
+    const { attempt } = attemptOn("a1");
+    const chunk = (seq: number) => ({ $case: "logChunk" as const, value: { attemptId: attempt, seq, step: "s", data: Buffer.from(`line ${seq}\n`) } });
+    const first = connect("a1", [attempt]);
+    for (const seq of [1, 2, 3]) first.receive(chunk(seq));
+    // The acknowledgement of 2 and 3 was lost with the stream: the new one starts again from 2.
+    const second = connect("a1", [attempt]);
+    for (const seq of [2, 3, 4]) second.receive(chunk(seq));
+    assert.equal(core.logs.read(attempt).toString(), "line 1\nline 2\nline 3\nline 4\n");
+    assert.deepEqual(
+      second.of("logAck").map((x) => (x as { seq: number }).seq),
+      [3, 3, 4],
+    );
   });
 
   it("withdraws, through the lifecycle service, an assignment the agent reconnects without", () => {
