@@ -1,7 +1,7 @@
 // Operator commands that talk to a running coordinator over AdminService.
 import { type Command, InvalidArgumentError } from "commander";
 import type { AgentView, AttemptView, JobAction, JobView, ProgressView } from "../shared/gen/admin";
-import { SEARCH_JOB_TYPE } from "../shared/protocol/job-types";
+import { jobTypeName, jobTypeToWire, SEARCH_JOB_TYPE } from "../shared/protocol/job-types";
 import { formatSize } from "../shared/config/sizes";
 import { call, CliError, connectAdmin } from "./admin-client";
 import { checkAgentId, checkPath, intOption, parseId, parseIds, textOption, usageError } from "./args";
@@ -64,7 +64,7 @@ function reportActions(verb: string, results: JobAction[], json?: boolean): void
 
 /** Whether the agent can run palfa-search jobs, as it last said: yes, no, or ? (it never said). */
 function searchFitness(x: AgentView): string {
-  const f = x.capabilities?.jobTypes.find((j) => j.jobType === SEARCH_JOB_TYPE);
+  const f = x.capabilities?.jobTypes.find((j) => j.jobType === jobTypeToWire(SEARCH_JOB_TYPE));
   return f ? (f.fit ? "yes" : "no") : "?";
 }
 
@@ -209,7 +209,7 @@ export function registerAdminCommands(program: Command): void {
           if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
           if (x.lastCanary?.status === "failed") console.log(`${x.id}: canary run ${x.lastCanary.id} failed: ${x.lastCanary.summary}`);
           for (const f of x.capabilities?.jobTypes ?? []) {
-            if (!f.fit && f.jobType !== SEARCH_JOB_TYPE) console.log(`${x.id}: cannot run ${f.jobType} jobs: ${f.reason}`);
+            if (!f.fit && f.jobType !== jobTypeToWire(SEARCH_JOB_TYPE)) console.log(`${x.id}: cannot run ${jobTypeName(f.jobType)} jobs: ${f.reason}`);
           }
         }
       }),

@@ -25,7 +25,7 @@ import { registerFsckCommand } from "./fsck-command";
 import { createTracker } from "../coordinator/tracker/open";
 import { printJson } from "./format";
 import { doctor } from "../agent/search/toolchain/doctor";
-import { toolchainConfig } from "../agent/start";
+import { toolchainConfig, workBaseOf } from "../agent/start";
 
 export function buildProgram(): Command {
   const program = new Command("beamflow")
@@ -110,7 +110,7 @@ export function buildProgram(): Command {
     .action(
       run(async (opts: { config?: string; json?: boolean }) => {
         const cfg = cliConfig(opts.config);
-        const checks = await doctor(toolchainConfig(cfg), cfg.agent.work_base);
+        const checks = await doctor(toolchainConfig(cfg), workBaseOf(cfg));
         if (opts.json) printJson(checks);
         else for (const c of checks) console.log(`${c.ok ? "ok  " : "FAIL"} ${c.what}: ${c.detail}${c.fix ? `\n     fix: ${c.fix}` : ""}`);
         const bad = checks.filter((c) => !c.ok);

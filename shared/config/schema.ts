@@ -167,7 +167,7 @@ export const configSchema = z.strictObject({
       coordinator: hostPort.default("127.0.0.1:7050"),
       token_file: z.string().default(""),
       tls: tls.optional(),
-      work_base: z.string().default("/dev/shm/beamflow"),
+      work_base: z.string().default("/dev/shm/beamflow/{agent}"),
       scratch_dir: z.string().default("/tmp"),
       cores: z.number().int().positive().optional(),
       labels: z.record(z.string(), z.string()).default({}),
