@@ -7,6 +7,7 @@ import { logsBenchmark } from "./logs";
 import { downloadBenchmark, stageinBenchmark } from "./transfer";
 import { cliBenchmark } from "./cli";
 import { stepsBenchmark } from "./steps";
+import { siftBenchmark, synthBenchmark } from "./pieces";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
@@ -24,6 +25,9 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   download: () => downloadBenchmark(),
   // `beamflow --version` and `--help`, fresh processes: compiled (as in a release) against the TypeScript through tsx
   cli: () => cliBenchmark(),
+  // sifting the fixture beam's 307 ACCEL files; writing a 128-channel, 20 s synthetic beam
+  sift: () => siftBenchmark(),
+  synth: () => synthBenchmark(),
 };
 
 async function main(): Promise<void> {

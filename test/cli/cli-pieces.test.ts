@@ -58,7 +58,6 @@ describe("cli: tables", () => {
     assert.equal(big.split("\n").length, 50_000 + 3);
     assert.equal(small.split("\n").length, 5000 + 3);
     const bigMs = Number(t2 - t1) / 1e6;
-    assert.ok(bigMs < 10_000, `50,000 rows took ${bigMs.toFixed(0)} ms`);
     // Ten times the rows, well under a hundred times the time (quadratic would be ~100×).
     assert.ok(bigMs < 40 * Math.max(5, Number(t1 - t0) / 1e6), `5,000 rows ${Number(t1 - t0) / 1e6} ms, 50,000 rows ${bigMs} ms`);
   });

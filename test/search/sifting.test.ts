@@ -34,15 +34,11 @@ function siftBeam(): SiftResult {
 
 describe("search/sifting (PRESTO sifting.py)", () => {
   it("sifts all 307 ACCEL files into exactly PRESTO's beam_J1903.accelcands", () => {
-    const start = performance.now();
     const result = siftFiles([accelPaths(0), accelPaths(50)], dmStrs, SIFT_CANDS_PY);
     const text = formatCandlist(result.candidates);
-    const ms = performance.now() - start;
     cached = result;
     assert.equal(text, readFixture("beam_J1903.accelcands"));
-    // Reading and sifting the beam takes ~0.2-0.5 s here; the bound only catches
-    // gross regressions (e.g. a quadratic stage) on a loaded machine.
-    assert.ok(ms < 5000, `sifting took ${ms.toFixed(0)} ms`);
+    // How long it takes is measured by `npm run bench -- sift`, not bounded here.
   });
 
   it("reports the same stage counts as sifting.py printed (beam_J1903_sift.log)", () => {

@@ -253,7 +253,7 @@ describe("synth: a single file", function () {
       out,
     );
     console.log(`      (20 s x 128 channels x 65.476 us = ${((res.plan.samples * 128) / 1e6).toFixed(1)} M samples in ${(res.elapsedMs / 1000).toFixed(2)} s)`);
-    assert.ok(res.elapsedMs < 6000, `took ${res.elapsedMs} ms`);
+    // How long it takes is measured by `npm run bench -- synth`, not bounded here.
     fs.rmSync(out);
   });
 });

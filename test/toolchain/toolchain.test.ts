@@ -552,7 +552,8 @@ describe("stand-in toolchain (test/toolchain/bin)", function () {
       const t0 = Date.now();
       ok("accelsearch", ["-zmax", "0", "beam_DM57.00.fft"], { BEAMFLOW_STANDIN_TIME_SCALE: "0.3" });
       const dt = (Date.now() - t0) / 1000;
-      assert.ok(dt >= 0.29 && dt < 2, `took ${dt} s`);
+      // It sleeps (the lower bound is the behaviour); the upper one only says it ends.
+      assert.ok(dt >= 0.29 && dt < 20, `took ${dt} s`);
     });
   });
 });
