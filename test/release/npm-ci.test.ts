@@ -35,8 +35,10 @@ describe("npm ci --omit=dev", function () {
 
   it("installs a copy of the tree without dev dependencies, and beamflow runs from it", async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-npm-ci-"));
-    // The tracked files as they are in the work tree (what a clone has, edits included).
-    const files = spawnSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\0").filter(Boolean);
+    // The files git tracks or would (not ignored), as they are in the work tree: what a clone has, edits included.
+    const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
+      .stdout.split("\0")
+      .filter(Boolean);
     assert.ok(files.includes("package-lock.json") && files.includes("shared/gen/admin.ts"), "run from a git checkout");
     for (const f of files) {
       if (!fs.existsSync(path.join(ROOT, f))) continue; // deleted in the work tree
