@@ -21,6 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import { stageFiles } from "../agent/staging/stage";
 import { httpTransfer } from "../coordinator/downloader/http-transfer";
+import { freshState } from "../coordinator/downloader/part-file";
 
 const GiB = 1 << 30;
 
@@ -144,11 +145,11 @@ export async function downloadBenchmark(o: TransferBenchOptions = {}) {
         url: archive.url,
         partPath: part,
         expectedSize: bytes,
-        state: { bytes: 0, hash: crypto.createHash("sha256") },
+        state: freshState(),
         stallMs: 30_000,
-        restart: () => ({ bytes: 0, hash: crypto.createHash("sha256") }),
+        restart: freshState,
       });
-      const digest = state.hash.digest("hex");
+      const digest = await state.hash.digest();
       ours.push(seconds(t0));
       if (digest !== src.sha256 || state.bytes !== bytes) throw new Error("the download is not the file");
       fs.rmSync(part);

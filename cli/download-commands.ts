@@ -147,7 +147,10 @@ export async function watchAndAdd(
   console.error(`watching ${abs}: files are registered once unchanged for ${o.stableS} s (Ctrl-C stops)`);
   watcher.start();
   await new Promise<void>((resolve) => {
+    // The watcher's own timers do not hold the process; this does, until Ctrl-C.
+    const hold = setInterval(() => {}, 1 << 30);
     const stop = () => {
+      clearInterval(hold);
       watcher.stop();
       admin.client.close();
       resolve();

@@ -2,21 +2,24 @@
 // written (one pass), a resumed transfer starts from the bytes already there, and only
 // a file whose size and SHA-256 are verified is renamed into place, so a partial file
 // is never seen, or registered, as a raw data file.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { Writable } from "node:stream";
 import { DownloadFailure } from "./errors";
+import { WorkerHasher } from "./hasher";
 
 /** Where a transfer stands: bytes on disk and the SHA-256 state over exactly those bytes. */
 export interface PartState {
   bytes: number;
-  hash: crypto.Hash;
+  hash: WorkerHasher;
 }
+
+/** A transfer from zero. */
+export const freshState = (): PartState => ({ bytes: 0, hash: new WorkerHasher() });
 
 /** Hashes the bytes of an existing partial file (after a restart, when no hash state was kept). */
 export async function hashPrefix(file: string, chunkBytes = 4 << 20): Promise<PartState> {
-  const hash = crypto.createHash("sha256");
+  const hash = new WorkerHasher();
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, "r");
@@ -35,8 +38,9 @@ export async function hashPrefix(file: string, chunkBytes = 4 << 20): Promise<Pa
       const filled = bufs[cur];
       bytes += bytesRead;
       cur ^= 1;
-      pending = fh.read(bufs[cur], 0, chunkBytes, bytes);
       hash.update(filled.subarray(0, bytesRead));
+      await hash.drained();
+      pending = fh.read(bufs[cur], 0, chunkBytes, bytes);
     }
     return { bytes, hash };
   } finally {
@@ -89,7 +93,8 @@ export class PartWriter extends Writable {
     for (const b of bufs) this.state.hash.update(b);
     this.state.bytes += n;
     this.onBytes(n);
-    writevAll(this.fd, bufs, at, done);
+    // The next chunks are taken once this write is done and the hash is not too far behind.
+    writevAll(this.fd, bufs, at, (err) => (err ? done(err) : this.state.hash.drained().then(() => done(), done)));
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {

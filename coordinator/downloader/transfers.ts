@@ -2,7 +2,6 @@
 // the space budget, verifying each (size and SHA-256 computed while writing), moving
 // it into place and registering it (jobs for the beams it completes, as add-files),
 // and after a restart re-verifying what a vanished transfer left on disk.
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { Config } from "../../shared/config/schema";
@@ -14,7 +13,7 @@ import { type SpaceBudget, fmt } from "./budget";
 import { DownloadFailure, classify } from "./errors";
 import { ftpTransfer, type FtpLogin } from "./ftp-transfer";
 import { httpTransfer } from "./http-transfer";
-import { hashPrefix, type PartState } from "./part-file";
+import { freshState, hashPrefix, type PartState } from "./part-file";
 
 /** A running transfer, as `beamflow downloads` shows it. */
 export interface ActiveTransfer {
@@ -50,8 +49,6 @@ export function backoff(cfg: Config["downloader"]): (tries: number) => number {
 
 export class Transfers {
   readonly active = new Map<number, ActiveTransfer>();
-  /** Hash states of partial files left by a failed transfer, so a resume need not read them again. */
-  private readonly kept = new Map<number, PartState>();
   private rateTimer: NodeJS.Timeout | null = null;
   /** why the next due file is not started, when it is not (shown by `beamflow downloads`) */
   blocked = "";
@@ -112,7 +109,7 @@ export class Transfers {
     for (const source of sources) {
       for (const f of this.records.dueFiles(source)) {
         if (this.active.size >= this.cfg.numdownloads) return;
-        const have = this.kept.get(f.id)?.bytes ?? fileSize(partPathOf(this.cfg.dir, f));
+        const have = fileSize(partPathOf(this.cfg.dir, f));
         let activeSizes = 0;
         for (const t of this.active.values()) activeSizes += t.size;
         const why = this.budget.whyNotStart(f.size, Math.max(0, f.size - have), activeSizes);
@@ -156,9 +153,8 @@ export class Transfers {
     const part = partPathOf(this.cfg.dir, f);
     let state: PartState | undefined;
     try {
-      state = this.kept.get(f.id);
-      this.kept.delete(f.id);
-      if (!state || fileSize(part) !== state.bytes) state = await hashPrefix(part);
+      // The bytes already on disk are hashed first (read once), then the transfer goes on from their end.
+      state = await hashPrefix(part);
       t.bytes = t.lastBytes = state.bytes;
       const acc = this.access(f.source);
       if (!acc) throw new DownloadFailure("bad_answer", `source '${f.source}' is no longer configured`);
@@ -176,13 +172,16 @@ export class Transfers {
         insecureTls: acc.insecureTls,
         restart: () => {
           t.bytes = 0;
-          return { bytes: 0, hash: crypto.createHash("sha256") };
+          state?.hash.dispose();
+          state = freshState();
+          return state;
         },
       };
       const proto = new URL(f.remote_url).protocol;
       state = proto === "ftp:" || proto === "ftps:" ? await ftpTransfer(req, acc.ftp) : await httpTransfer(req);
       await this.finish(f, t.attemptId, part, state);
     } catch (err) {
+      state?.hash.dispose();
       if (this.stopping) return;
       const failure = classify(err, t.bytes > t.resumedFrom);
       // A clean end short of the size: the connection dropped; the next try resumes.
@@ -193,10 +192,10 @@ export class Transfers {
   /** Checks size and SHA-256, moves the file into place and registers it, with its jobs, in one transaction. */
   private async finish(f: DownloadFileRow, attemptId: number | null, part: string, state: PartState): Promise<void> {
     if (state.bytes < f.size) {
-      this.kept.set(f.id, state);
+      state.hash.dispose();
       throw new DownloadFailure("dropped", `the transfer ended after ${state.bytes} of ${f.size} bytes`);
     }
-    const sha256 = state.hash.digest("hex");
+    const sha256 = await state.hash.digest();
     if (f.sha256 && sha256 !== f.sha256) {
       fs.rmSync(part, { force: true }); // corrupt bytes somewhere: fetched again from zero
       throw new DownloadFailure("checksum", `SHA-256 ${sha256} is not the listed ${f.sha256}`);
@@ -226,14 +225,7 @@ export class Transfers {
       this.cfg.numretries,
       backoff(this.cfg),
     );
-    if (failure.errorClass === "size_mismatch") {
-      fs.rmSync(part, { force: true });
-      this.kept.delete(f.id);
-    }
-    if (to === "terminal_failure") {
-      fs.rmSync(part, { force: true });
-      this.kept.delete(f.id);
-    }
+    if (failure.errorClass === "size_mismatch" || to === "terminal_failure") fs.rmSync(part, { force: true });
     this.log.warn({ file: f.filename, attempt: attemptId, error_class: failure.errorClass, bytes, now: to }, `download failed: ${failure.message}`);
   }
 
@@ -255,7 +247,7 @@ export class Transfers {
       // Renamed into place just before the coordinator stopped?
       if (fileSize(f.filename) === f.size) {
         const st = await hashPrefix(f.filename);
-        const sha256 = st.hash.digest("hex");
+        const sha256 = await st.hash.digest();
         if (!f.sha256 || sha256 === f.sha256) {
           fs.rmSync(part, { force: true });
           this.settleDownloaded(f, attemptId, sha256, st.bytes, "re-verified after a restart: complete and in place");
@@ -268,7 +260,7 @@ export class Transfers {
         return;
       }
       if (st.bytes > f.size) throw new DownloadFailure("size_mismatch", `the partial file holds ${st.bytes} bytes, more than the ${f.size} listed`);
-      this.kept.set(f.id, st);
+      st.hash.dispose();
       this.records.moveFile("resume", f.id, { details: `re-verified after a restart: ${fmt(st.bytes)} of ${fmt(f.size)} on disk, resumed from there` });
       this.log.info({ file: f.filename, bytes: st.bytes }, "a download interrupted by a restart will resume");
     } catch (err) {

@@ -7,15 +7,16 @@
 // searches them with the real PRESTO).
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { Cluster, waitFor } from "../support/cluster";
+import { BIN, Cluster, waitFor } from "../support/cluster";
 import { type ReferenceArchive, startReferenceArchive } from "../support/reference-archive";
 
 const MiB = 1 << 20;
 
 describe("downloader in a coordinator killed mid-download", function () {
-  this.timeout(120_000);
+  this.timeout(150_000);
   let cluster: Cluster | undefined;
   let archive: ReferenceArchive | undefined;
 
@@ -99,6 +100,26 @@ describe("downloader in a coordinator killed mid-download", function () {
     assert.equal(snap.downloads.budget.spaceToUse, 60 * 2 ** 30);
     assert.equal(snap.downloads.budget.used, 3 * 6 * MiB);
     assert.deepEqual(snap.downloads.active, []);
+
+    // `add-files --watch DIR` registers what lands in DIR once it stops growing, until interrupted.
+    const inbox = path.join(cluster.dir, "inbox");
+    fs.mkdirSync(inbox);
+    const watcher = spawn(process.execPath, [BIN, "--config", cluster.configPath, "add-files", "--watch", inbox, "--stable-s", "0.3"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let watchOut = "";
+    watcher.stdout!.on("data", (d: Buffer) => {
+      watchOut += d.toString();
+    });
+    try {
+      fs.writeFileSync(path.join(inbox, "dropped-in.fits"), crypto.randomBytes(4096));
+      await cluster.waitForJobs((js) => js.length === 4, "a job for the file dropped into the watched dir", 30000);
+      await waitFor("the watcher to say so", () => /added .*dropped-in\.fits/.test(watchOut));
+    } finally {
+      const exited = new Promise((r) => watcher.once("exit", r));
+      watcher.kill("SIGINT");
+      await exited;
+    }
     fs.rmSync(src, { recursive: true, force: true });
   });
 });
