@@ -7,7 +7,11 @@ import * as grpc from "@grpc/grpc-js";
 import type { AgentMessage, AgentServiceServer, CoordinatorMessage, FetchFileRequest, FileChunk, ResultsPart, ResultsReceipt } from "../shared/gen/agent";
 import { AGENT_ID_HEADER, bearerToken, sameSecret } from "../shared/protocol/auth";
 import { peerCertificateRefusal } from "../shared/protocol/peer-names";
-import type { CoordinatorCore } from "./core";
+import type { Config } from "../shared/config/schema";
+import type { Logger } from "../shared/logging/logger";
+import type { CoordinatorEvents } from "./lifecycle/coordinator-events";
+import type { SessionDeps } from "./sessions/agent-session";
+import type { Tracker } from "./tracker/tracker";
 import { AgentSession } from "./sessions/agent-session";
 import { receiveResults } from "./results/receive-results";
 import { hashToken } from "./tracker/tracker";
@@ -19,9 +23,18 @@ function grpcError(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 }
 
+/** What the agent service reads: the tracker (agents, attempts, files), what sessions need, and where results go. */
+export interface AgentApiDeps {
+  tracker: Tracker;
+  config: Config;
+  sessionDeps: SessionDeps;
+  events: CoordinatorEvents;
+  log: Logger;
+}
+
 /** Returns the agent id, or an error saying exactly which part of the credentials is wrong. */
 export function authenticateAgent(
-  core: CoordinatorCore,
+  deps: Pick<AgentApiDeps, "tracker" | "config">,
   md: grpc.Metadata,
   peer?: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } },
 ): string | grpc.ServiceError {
@@ -29,42 +42,42 @@ export function authenticateAgent(
   const token = bearerToken(md);
   if (typeof id !== "string" || !id) return grpcError(grpc.status.UNAUTHENTICATED, `missing ${AGENT_ID_HEADER} metadata: the agent must name itself`);
   if (!token) return grpcError(grpc.status.UNAUTHENTICATED, `agent ${id}: missing bearer token`);
-  const row = core.tracker.agent(id);
+  const row = deps.tracker.agent(id);
   if (!row) return grpcError(grpc.status.UNAUTHENTICATED, `unknown agent '${id}': register it with 'beamflow register-agent ${id}'`);
   if (!sameSecret(row.token_hash, hashToken(token))) return grpcError(grpc.status.UNAUTHENTICATED, `agent '${id}': wrong token`);
   // Under mutual TLS the certificate must name this agent, not merely be signed by the CA.
-  if (core.config.coordinator.tls && peer) {
+  if (deps.config.coordinator.tls && peer) {
     const refused = peerCertificateRefusal(peer.getAuthContext()?.sslPeerCertificate, id);
     if (refused) return grpcError(grpc.status.UNAUTHENTICATED, refused);
   }
   return id;
 }
 
-export function agentService(core: CoordinatorCore): AgentServiceServer {
+export function agentService(deps: AgentApiDeps): AgentServiceServer {
   return {
     connect(call: grpc.ServerDuplexStream<AgentMessage, CoordinatorMessage>) {
-      const who = authenticateAgent(core, call.metadata, call);
+      const who = authenticateAgent(deps, call.metadata, call);
       if (typeof who !== "string") {
-        core.log.warn({ peer: call.getPeer(), reason: who.details }, "refused an agent connection");
+        deps.log.warn({ peer: call.getPeer(), reason: who.details }, "refused an agent connection");
         call.emit("error", who);
         return;
       }
-      new AgentSession(core.sessionDeps, call, who);
+      new AgentSession(deps.sessionDeps, call, who);
     },
 
     fetchFile(call: grpc.ServerWritableStream<FetchFileRequest, FileChunk>) {
-      const who = authenticateAgent(core, call.metadata, call);
+      const who = authenticateAgent(deps, call.metadata, call);
       if (typeof who !== "string") {
         call.emit("error", who);
         return;
       }
       const { attemptId, fileId, offset } = call.request;
-      const attempt = core.tracker.attempt(attemptId);
+      const attempt = deps.tracker.attempt(attemptId);
       if (!attempt || attempt.agent_id !== who || !isLiveAttempt(attempt.status)) {
         call.emit("error", grpcError(grpc.status.PERMISSION_DENIED, `attempt ${attemptId} is not held by agent ${who}`));
         return;
       }
-      const file = core.tracker.filesOfJob(attempt.job_id).find((f) => f.id === fileId);
+      const file = deps.tracker.filesOfJob(attempt.job_id).find((f) => f.id === fileId);
       if (!file) {
         call.emit("error", grpcError(grpc.status.NOT_FOUND, `file ${fileId} is not part of attempt ${attemptId}'s job`));
         return;
@@ -78,7 +91,7 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
           call.once("drain", () => stream.resume());
         }
         at += buf.length;
-        core.emit("fileServed", buf.length);
+        deps.events.emit("fileServed", buf.length);
       });
       stream.on("end", () => call.end());
       stream.on("error", (err) => call.emit("error", grpcError(grpc.status.UNAVAILABLE, `cannot read ${file.filename}: ${err.message}`)));
@@ -86,12 +99,12 @@ export function agentService(core: CoordinatorCore): AgentServiceServer {
     },
 
     pushResults(call: grpc.ServerReadableStream<ResultsPart, ResultsReceipt>, callback: grpc.sendUnaryData<ResultsReceipt>) {
-      const who = authenticateAgent(core, call.metadata, call);
+      const who = authenticateAgent(deps, call.metadata, call);
       if (typeof who !== "string") {
         callback(who);
         return;
       }
-      receiveResults({ tracker: core.tracker, root: core.config.results.dir, agentId: who, log: core.log.child({ part: "results" }) }, call).then(
+      receiveResults({ tracker: deps.tracker, root: deps.config.results.dir, agentId: who, log: deps.log.child({ part: "results" }) }, call).then(
         (receipt) => callback(null, receipt),
         (err: Error & { code?: grpc.status }) => callback(grpcError(err.code ?? grpc.status.INTERNAL, err.message)),
       );

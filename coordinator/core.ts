@@ -16,12 +16,13 @@ import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
 import { LiveProgress } from "./sessions/live-progress";
 import { DiskRoom } from "./storage/disk-room";
-import { Tracker, type AttemptRow, type DrainedBy, type JobOutcome } from "./tracker/tracker";
+import { Tracker, type AttemptRow, type DrainedBy } from "./tracker/tracker";
 import { IllegalTransition } from "./tracker/transitions";
 import { JobUploader, openResultsDb, resultsDbConfigFrom } from "./uploader";
 import { Downloader } from "./downloader/downloader";
 import { CanaryRuns } from "./canary/canary-runs";
-import { isNewsOfTheBeam, JobLifecycle, type JobMoveCause } from "./lifecycle/job-lifecycle";
+import { isNewsOfTheBeam, JobLifecycle } from "./lifecycle/job-lifecycle";
+import type { CoordinatorEvents, CoreEvents } from "./lifecycle/coordinator-events";
 
 export interface CoreSettings {
   leaseS: number;
@@ -40,16 +41,14 @@ export function settingsFrom(cfg: Config): CoreSettings {
   };
 }
 
-export interface CoreEvents {
-  /** a job changed state (an attempt ended, an operator or the dispatcher moved it, an upload ended); see JobLifecycle */
-  jobChanged: [JobOutcome, JobMoveCause];
-  /** bytes of a raw data file sent to an agent (FetchFile stage-in) */
-  fileServed: [bytes: number];
-  /** an agent reported a toolchain other than the one it had (or its first) */
-  toolchainChanged: [agentId: string];
-}
+export type { CoreEvents } from "./lifecycle/coordinator-events";
 
 export class CoordinatorCore extends EventEmitter<CoreEvents> {
+  /** the coordinator's announcements, for listeners that need nothing else of it */
+  get events(): CoordinatorEvents {
+    return this;
+  }
+
   readonly tracker: Tracker;
   readonly registry = new AgentRegistry();
   readonly dispatcher: Dispatcher;

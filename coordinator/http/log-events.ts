@@ -10,7 +10,8 @@
 // page decodes them with a streaming TextDecoder. A reconnecting EventSource sends
 // Last-Event-ID, which is taken as the offset to go on from.
 import type http from "node:http";
-import type { CoordinatorCore } from "../core";
+import type { Logger } from "../../shared/logging/logger";
+import type { TailDeps } from "../logs/tail";
 import { isLiveAttempt } from "../tracker/states";
 
 const READ_BYTES = 64 * 1024;
@@ -31,15 +32,15 @@ export function sseEvent(event: string, data: unknown, id?: string | number): st
   return `event: ${event}\n${id !== undefined ? `id: ${id}\n` : ""}data: ${JSON.stringify(data)}\n\n`;
 }
 
-export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res: http.ServerResponse, attemptId: number, startOffset: number): void {
-  const store = core.logs;
+export function followLog(deps: TailDeps & { log: Logger }, req: http.IncomingMessage, res: http.ServerResponse, attemptId: number, startOffset: number): void {
+  const store = deps.logs;
   let offset = startOffset;
   let busy = false;
   let again = false;
   let done = false;
 
   const live = () => {
-    const a = core.tracker.attempt(attemptId);
+    const a = deps.tracker.attempt(attemptId);
     return a !== undefined && isLiveAttempt(a.status);
   };
 
@@ -47,13 +48,13 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
     if (done) return;
     done = true;
     store.off("append", onAppend);
-    core.off("jobChanged", onChange);
+    deps.events.off("jobChanged", onChange);
     clearInterval(keepAlive);
   };
 
   const finish = () => {
     if (done) return;
-    const status = core.tracker.attempt(attemptId)?.status ?? "";
+    const status = deps.tracker.attempt(attemptId)?.status ?? "";
     stop();
     res.end(sseEvent("end", { offset, status }));
   };
@@ -90,7 +91,7 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
         if (done) return;
       }
     } catch (err) {
-      core.log.warn({ err, attempt: attemptId }, "status page: following a log failed");
+      deps.log.warn({ err, attempt: attemptId }, "status page: following a log failed");
       stop();
       res.destroy();
     } finally {
@@ -103,7 +104,7 @@ export function followLog(core: CoordinatorCore, req: http.IncomingMessage, res:
   };
   const onChange = () => void pump();
   store.on("append", onAppend);
-  core.on("jobChanged", onChange);
+  deps.events.on("jobChanged", onChange);
   // A comment now and then keeps proxies from timing out; the pump also catches an end missed between events.
   const keepAlive = setInterval(() => {
     if (!done) {

@@ -7,7 +7,13 @@
 // prom-client's process_* and nodejs_* metrics keep their standard names.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { collectStandardMetrics } from "../../shared/metrics/standard";
-import type { CoordinatorCore } from "../core";
+import type { Logger } from "../../shared/logging/logger";
+import type { Dispatcher } from "../dispatcher/dispatcher";
+import type { CoordinatorEvents } from "../lifecycle/coordinator-events";
+import type { LogStore } from "../logs/log-store";
+import type { AgentRegistry } from "../sessions/registry";
+import type { Tracker } from "../tracker/tracker";
+import type { JobUploader } from "../uploader";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { JobOutcome } from "../tracker/tracker";
 import type { UploadTry } from "../uploader/job-uploader";
@@ -20,9 +26,20 @@ export interface CoordinatorMetrics {
 /** The job states counted by beamflow_job_outcomes_total: where an attempt or an upload round ends. */
 const JOB_OUTCOMES = ["processed", "retrying", "terminal_failure", "uploaded", "upload_failed"] as const;
 
-export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
+/** What the metrics read and listen to. */
+export interface MetricsDeps {
+  tracker: Tracker;
+  registry: AgentRegistry;
+  dispatcher: Dispatcher;
+  logs: LogStore;
+  uploader: JobUploader;
+  events: CoordinatorEvents;
+  log: Logger;
+}
+
+export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
   const registry = new Registry();
-  const t = core.tracker;
+  const t = deps.tracker;
   collectStandardMetrics(registry);
 
   new Gauge({
@@ -50,7 +67,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     help: "Registered agents connected now",
     registers: [registry],
     collect() {
-      this.set(t.agents().filter((a) => core.registry.find(a.id)?.connected).length);
+      this.set(t.agents().filter((a) => deps.registry.find(a.id)?.connected).length);
     },
   });
   new Gauge({
@@ -69,7 +86,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     collect() {
       this.reset();
       for (const row of t.agents()) {
-        const last = core.registry.find(row.id)?.lastHeartbeatAt || row.last_seen_at || 0;
+        const last = deps.registry.find(row.id)?.lastHeartbeatAt || row.last_seen_at || 0;
         if (last) this.set({ agent: row.id }, last);
       }
     },
@@ -82,7 +99,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     collect() {
       this.reset();
       for (const row of t.agents()) {
-        const live = core.registry.find(row.id);
+        const live = deps.registry.find(row.id);
         this.set({ agent: row.id }, live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0);
       }
     },
@@ -95,7 +112,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     collect() {
       this.reset();
       for (const row of t.agents()) {
-        const live = core.registry.find(row.id);
+        const live = deps.registry.find(row.id);
         const reported = live?.resources ?? (JSON.parse(row.resources_json || "null") as { cores?: number } | null);
         this.set({ agent: row.id }, reported?.cores ?? 0);
       }
@@ -113,7 +130,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
   const countOutcome = (o: JobOutcome) => {
     if ((JOB_OUTCOMES as readonly string[]).includes(o.status)) outcomes.inc({ outcome: o.status });
   };
-  core.on("jobChanged", countOutcome);
+  deps.events.on("jobChanged", countOutcome);
 
   // ---- dispatch latency: from the moment a job became waiting to its assignment ----
   const dispatch = new Histogram({
@@ -128,8 +145,8 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     if (o.status === "retrying") requeuedAt.set(o.job, Date.now() / 1000);
     else requeuedAt.delete(o.job);
   };
-  core.on("jobChanged", onJobChanged);
-  const previousOnAssigned = core.dispatcher.onAssigned;
+  deps.events.on("jobChanged", onJobChanged);
+  const previousOnAssigned = deps.dispatcher.onAssigned;
   let disposed = false;
   const onAssigned = (jobId: number, attemptId: number, agentId: string) => {
     previousOnAssigned(jobId, attemptId, agentId);
@@ -146,10 +163,10 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
       requeuedAt.delete(jobId);
       dispatch.observe(Math.max(0, (attempt.created_at || job.updated_at) - waitingSince));
     } catch (err) {
-      core.log.warn({ err }, "dispatch latency metric failed");
+      deps.log.warn({ err }, "dispatch latency metric failed");
     }
   };
-  core.dispatcher.onAssigned = onAssigned;
+  deps.dispatcher.onAssigned = onAssigned;
 
   // ---- log bytes stored ----
   const logBytes = new Counter({
@@ -158,7 +175,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     registers: [registry],
   });
   const onAppend = (_attemptId: number, bytes: number) => logBytes.inc(bytes);
-  core.logs.on("append", onAppend);
+  deps.logs.on("append", onAppend);
 
   // ---- stage-in served, uploads ----
   const stageIn = new Counter({
@@ -167,7 +184,7 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     registers: [registry],
   });
   const onServed = (bytes: number) => stageIn.inc(bytes);
-  core.on("fileServed", onServed);
+  deps.events.on("fileServed", onServed);
   const uploads = new Histogram({
     name: "beamflow_upload_duration_seconds",
     help: "Time of each try at uploading a beam's results to the results DB, by outcome",
@@ -176,18 +193,18 @@ export function coordinatorMetrics(core: CoordinatorCore): CoordinatorMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
   });
   const onUpload = (u: UploadTry) => uploads.observe({ outcome: u.outcome }, u.seconds);
-  core.uploader.on("finished", onUpload);
+  deps.uploader.on("finished", onUpload);
 
   return {
     registry,
     dispose() {
       disposed = true;
-      core.off("jobChanged", onJobChanged);
-      core.off("jobChanged", countOutcome);
-      core.logs.off("append", onAppend);
-      core.off("fileServed", onServed);
-      core.uploader.off("finished", onUpload);
-      if (core.dispatcher.onAssigned === onAssigned) core.dispatcher.onAssigned = previousOnAssigned;
+      deps.events.off("jobChanged", onJobChanged);
+      deps.events.off("jobChanged", countOutcome);
+      deps.logs.off("append", onAppend);
+      deps.events.off("fileServed", onServed);
+      deps.uploader.off("finished", onUpload);
+      if (deps.dispatcher.onAssigned === onAssigned) deps.dispatcher.onAssigned = previousOnAssigned;
       registry.clear();
     },
   };

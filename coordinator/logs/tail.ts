@@ -3,41 +3,50 @@
 // own pace (gRPC flow control), so a slow reader holds no extra memory here.
 import * as grpc from "@grpc/grpc-js";
 import type { LogData, TailLogRequest } from "../../shared/gen/admin";
-import type { CoordinatorCore } from "../core";
+import type { CoordinatorEvents } from "../lifecycle/coordinator-events";
+import type { Tracker } from "../tracker/tracker";
+import type { LogStore } from "./log-store";
 import { isLiveAttempt } from "../tracker/states";
 
 const READ_BYTES = 256 * 1024;
+
+/** What following a log reads: the attempts, their stored output, and news of their end. */
+export interface TailDeps {
+  tracker: Tracker;
+  logs: LogStore;
+  events: CoordinatorEvents;
+}
 
 function serviceError(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
 }
 
 /** The attempt a request names: the attempt itself, or the job's latest. */
-function resolveAttempt(core: CoordinatorCore, req: TailLogRequest): number | grpc.ServiceError {
+function resolveAttempt(deps: TailDeps, req: TailLogRequest): number | grpc.ServiceError {
   if (req.attemptId) {
-    return core.tracker.attempt(req.attemptId) ? req.attemptId : serviceError(grpc.status.NOT_FOUND, `no attempt ${req.attemptId}`);
+    return deps.tracker.attempt(req.attemptId) ? req.attemptId : serviceError(grpc.status.NOT_FOUND, `no attempt ${req.attemptId}`);
   }
-  const job = core.tracker.job(req.jobId);
+  const job = deps.tracker.job(req.jobId);
   if (!job) return serviceError(grpc.status.NOT_FOUND, `no job ${req.jobId}`);
-  const attempts = core.tracker.attemptsOfJob(job.id);
+  const attempts = deps.tracker.attemptsOfJob(job.id);
   if (attempts.length === 0) return serviceError(grpc.status.FAILED_PRECONDITION, `job ${job.id} has not started yet (${job.status})`);
   return attempts[attempts.length - 1].id;
 }
 
-export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<TailLogRequest, LogData>): void {
+export function tailLog(deps: TailDeps, call: grpc.ServerWritableStream<TailLogRequest, LogData>): void {
   const req = call.request;
-  const attemptId = resolveAttempt(core, req);
+  const attemptId = resolveAttempt(deps, req);
   if (typeof attemptId !== "number") {
     call.emit("error", attemptId);
     return;
   }
-  const store = core.logs;
+  const store = deps.logs;
   let offset = Number(req.offset) || 0;
   let busy = false;
   let done = false;
 
   const live = () => {
-    const a = core.tracker.attempt(attemptId);
+    const a = deps.tracker.attempt(attemptId);
     return a !== undefined && isLiveAttempt(a.status);
   };
 
@@ -45,8 +54,8 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
     if (done) return;
     done = true;
     store.off("append", onAppend);
-    core.off("jobChanged", onJobChanged);
-    const status = core.tracker.attempt(attemptId)?.status ?? "";
+    deps.events.off("jobChanged", onJobChanged);
+    const status = deps.tracker.attempt(attemptId)?.status ?? "";
     call.write({ attemptId, offset, data: Buffer.alloc(0), end: true, attemptStatus: status, nextOffset: offset });
     call.end();
   };
@@ -56,7 +65,7 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
     busy = true;
     // Read once per wake-up, not per piece: it is only a label on the data, and a
     // tracker query per 256 KiB was a tenth of the coordinator's time on heavy output.
-    const status = core.tracker.attempt(attemptId)?.status ?? "";
+    const status = deps.tracker.attempt(attemptId)?.status ?? "";
     try {
       for (;;) {
         const piece = store.readAt(attemptId, offset, READ_BYTES, req.step);
@@ -85,11 +94,11 @@ export function tailLog(core: CoordinatorCore, call: grpc.ServerWritableStream<T
   };
   const onJobChanged = () => void pump();
   store.on("append", onAppend);
-  core.on("jobChanged", onJobChanged);
+  deps.events.on("jobChanged", onJobChanged);
   call.on("cancelled", () => {
     done = true;
     store.off("append", onAppend);
-    core.off("jobChanged", onJobChanged);
+    deps.events.off("jobChanged", onJobChanged);
   });
   void pump();
 }
