@@ -313,9 +313,10 @@ describe("palfa-search job with the stand-in toolchain", function () {
   });
 
   it("a beam spoilt after add-files fails for good at its first attempt, with the reason", async () => {
-    await startAgent();
+    // Spoilt before any agent can stage it.
     const file = addBeam("beam_cut.fits");
     fs.truncateSync(file, 100_000);
+    await startAgent();
     const [job] = await cluster.waitForJobs((js) => js[0]?.status === "terminal_failure", "the spoilt beam to fail", 180_000);
     assert.equal(job.attempts, 1, "no second attempt burnt on it");
     assert.equal(job.failures, 1);
