@@ -8,6 +8,7 @@ import { downloadBenchmark, stageinBenchmark } from "./transfer";
 import { cliBenchmark } from "./cli";
 import { stepsBenchmark } from "./steps";
 import { siftBenchmark, synthBenchmark } from "./pieces";
+import { reattachBenchmark } from "./reattach";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
@@ -26,6 +27,8 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   // `beamflow --version` and `--help`, fresh processes: compiled (as in a release) against the TypeScript through tsx
   cli: () => cliBenchmark(),
   // sifting the fixture beam's 307 ACCEL files; writing a 128-channel, 20 s synthetic beam
+  // agents back after a coordinator restart (SIGKILL, 20 s away): target within 2 s
+  reattach: () => reattachBenchmark(),
   sift: () => siftBenchmark(),
   synth: () => synthBenchmark(),
 };

@@ -106,10 +106,34 @@ export class Connection {
       { reason: err ? err.details || err.message : "stream ended", retryInS: Number(delay.toFixed(2)), running: this.o.running() },
       "lost the coordinator; attempts keep running",
     );
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect();
-    }, delay * 1000);
+    this.reconnectTimer = setTimeout(() => this.reconnectNow(), delay * 1000);
+    this.whenReady();
+  }
+
+  private reconnectNow(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    if (this.call || this.o.stopping()) return;
+    this.connect();
+  }
+
+  /**
+   * The channel reconnects on its own; once it is ready the stream opens again at once (with a
+   * little jitter so that agents do not all say Hello in the same millisecond) instead of at
+   * the end of a backoff that grew while the coordinator was away.
+   */
+  private whenReady(): void {
+    const channel = this.o.client.getChannel();
+    const watch = (state: grpc.connectivityState) => {
+      if (!this.reconnectTimer) return; // reconnected (or stopped) meanwhile
+      if (state === grpc.connectivityState.READY) {
+        clearTimeout(this.reconnectTimer);
+        this.reconnectTimer = setTimeout(() => this.reconnectNow(), Math.random() * 200);
+        return;
+      }
+      channel.watchConnectivityState(state, Date.now() + 60_000, () => watch(channel.getConnectivityState(true)));
+    };
+    watch(channel.getConnectivityState(true));
   }
 
   /** No stream is opened again (the agent is stopping); the current one stays for what is still to be said. */

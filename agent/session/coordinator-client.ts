@@ -9,6 +9,10 @@ export function coordinatorClient(address: string, tls: TlsFiles | undefined): A
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": 64 << 20,
+    // The channel's own reconnect backoff (default up to 120 s) would stack on the agent's:
+    // kept short, so the agent's backoff (agent.reconnect_max_s) is the one that counts.
+    "grpc.initial_reconnect_backoff_ms": 250,
+    "grpc.max_reconnect_backoff_ms": 1000,
     // Certificates are checked against the address dialled unless the config names the server.
     ...(tls?.server_name ? { "grpc.ssl_target_name_override": tls.server_name, "grpc.default_authority": tls.server_name } : {}),
   });

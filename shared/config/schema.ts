@@ -189,7 +189,7 @@ export const configSchema = z.strictObject({
       fitness_check_s: seconds.default(60),
       fitness_full_check_s: seconds.default(900),
       reconnect_initial_s: seconds.default(0.5),
-      reconnect_max_s: seconds.default(30),
+      reconnect_max_s: seconds.default(2),
       // Log output not yet acknowledged by the coordinator, spooled under scratch_dir; when full, steps are held back.
       log_spool_bytes: size.default(2 ** 30),
       // The read-only token scrapers of /metrics present (never the agent's credential); created
