@@ -15,7 +15,7 @@ import { run } from "./run";
 import { checkAgentId, checkPath } from "./args";
 import { registerCompletionCommands } from "./completion";
 import { EXIT, EXIT_HELP } from "./exit-codes";
-import { ENV_HELP } from "../shared/config/env";
+import { ENV_HELP } from "../shared/config/env-help";
 import { startProblems } from "../shared/config/checks";
 import { registerLogsCommand } from "./logs-command";
 import { registerResultsCommands } from "./results-commands";

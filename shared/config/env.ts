@@ -19,12 +19,7 @@ import { configSchema } from "./schema";
 
 const PREFIX = "BEAMFLOW_";
 
-export const ENV_HELP = `Environment:
-  BEAMFLOW_CONFIG        the config file when --config is not given
-  BEAMFLOW_<SECTION>__<KEY>[__<SUBKEY>]=VALUE
-                         overrides a config key, e.g. BEAMFLOW_JOBS__LEASE_S=30 (jobs.lease_s),
-                         BEAMFLOW_DATA_DIR=/scratch/bf; values are YAML, validated like the file
-  BEAMFLOW_LOG_FORMAT    json or pretty (default: pretty when stderr is a terminal, else json)`;
+export { ENV_HELP } from "./env-help";
 
 type Schema = z.ZodType;
 const def = (s: Schema) => (s as unknown as { _zod: { def: Record<string, unknown> & { type: string } } })._zod.def;
