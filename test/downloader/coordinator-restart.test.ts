@@ -19,16 +19,18 @@ describe("downloader in a coordinator killed mid-download", function () {
   this.timeout(150_000);
   let cluster: Cluster | undefined;
   let archive: ReferenceArchive | undefined;
+  let src: string | undefined;
 
   afterEach(async () => {
     await cluster?.close();
     await archive?.close();
+    if (src) fs.rmSync(src, { recursive: true, force: true });
   });
 
   it("recovers without downloading finished files again and resumes the partial one", async () => {
-    const src = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), "beamflow-archive-"));
+    src = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), "beamflow-archive-"));
     const beams = [0, 1, 2].map((i) => {
-      const f = path.join(src, `beam${i}.fits`);
+      const f = path.join(src!, `beam${i}.fits`);
       fs.writeFileSync(f, crypto.randomBytes(6 * MiB));
       return [f];
     });
@@ -120,6 +122,5 @@ describe("downloader in a coordinator killed mid-download", function () {
       watcher.kill("SIGINT");
       await exited;
     }
-    fs.rmSync(src, { recursive: true, force: true });
   });
 });

@@ -20,16 +20,18 @@ describe("downloaded beams are searched and uploaded (real PRESTO)", function ()
   let cluster: Cluster | undefined;
   let archive: ReferenceArchive | undefined;
   const shm = `/dev/shm/beamflow-dl-e2e-${process.pid}`;
+  let src: string | undefined;
 
   afterEach(async () => {
     await cluster?.close();
     await archive?.close();
+    if (src) fs.rmSync(src, { recursive: true, force: true });
     fs.rmSync(shm, { recursive: true, force: true });
   });
 
   it("restores a Mock pair over FTP, downloads it, searches it and uploads the pulsar on top", async function () {
     requirePresto(this);
-    const src = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), "beamflow-archive-"));
+    src = fs.mkdtempSync(path.join(fs.realpathSync("/tmp"), "beamflow-archive-"));
     const pulsar = { periodS: 0.1931, dm: 37, snr: 25 };
     const made = writeSynthBeam({ nchan: 34, lengthS: 21, mock: true, beam: 3, seed: 12, pulsar }, src);
     archive = await startReferenceArchive({ beams: [made.files.map((f) => f.path)], transport: "ftp" });
@@ -65,6 +67,5 @@ describe("downloaded beams are searched and uploaded (real PRESTO)", function ()
     const top = cands[0];
     assert.ok(Math.abs(top.periodMs / 1000 - pulsar.periodS) / pulsar.periodS < 0.001, `top candidate P ${top.periodMs} ms`);
     assert.ok(Math.abs(top.dm - pulsar.dm) <= 4, `top candidate DM ${top.dm}`);
-    fs.rmSync(src, { recursive: true, force: true });
   });
 });
