@@ -43,7 +43,7 @@ function paramsJson(pairs: string[]): string {
 }
 
 function jobRows(jobs: JobView[]): (string | number)[][] {
-  return jobs.map((j) => [j.id, j.beam, j.status, `${j.failures}/${j.attempts}`, j.agentId || "-", when(j.updatedAt), j.details.slice(0, 60)]);
+  return jobs.map((j) => [j.id, j.beam, j.status, `${j.failures}/${j.attempts}`, j.agentId || "-", when(j.updatedAt), (j.waiting || j.details).slice(0, 60)]);
 }
 
 /** Prints per-job outcomes; fails (non-zero exit) if any job was refused. */
@@ -112,7 +112,7 @@ export function registerAdminCommands(program: Command): void {
         if (opts.json) return printJson(d);
         const j = d.job!;
         console.log(
-          `job ${j.id}  ${j.beam}  (${j.jobType})\nstatus: ${j.status}   counted failures: ${j.failures}   attempts: ${j.attempts}${j.details ? `\ndetails: ${j.details}` : ""}`,
+          `job ${j.id}  ${j.beam}  (${j.jobType})\nstatus: ${j.status}   counted failures: ${j.failures}   attempts: ${j.attempts}${j.details ? `\ndetails: ${j.details}` : ""}${j.waiting ? `\nwaiting: ${j.waiting}` : ""}`,
         );
         if (d.progress) console.log(progressLine(d.progress));
         if (d.files.length)
@@ -333,9 +333,10 @@ export function registerAdminCommands(program: Command): void {
     .option("--count <n>", `submit this many copies (1 to ${MAX_COUNT})`, intOption(1, MAX_COUNT), 1)
     .option("--cores <n>", "cores to reserve (at least 1)", intOption(1, 65_535), 1)
     .option("--timeout <s>", "step timeout in whole seconds (0: none)", intOption(0), 0)
+    .option("--force", "queue it even if no registered agent offers the cores asked for")
     .option("--json", "machine-readable output")
     .action(
-      run(async (opts: Common & { name: string; count: number; cores: number; timeout: number }, argv: string[]) => {
+      run(async (opts: Common & { name: string; count: number; cores: number; timeout: number; force?: boolean }, argv: string[]) => {
         if (argv.length === 0 || argv[0].trim() === "")
           throw usageError(`empty command: give the program to run after '--', e.g. beamflow submit -- sh -c 'echo hi'`);
         const nul = argv.find((x) => x.includes("\0"));
@@ -348,6 +349,7 @@ export function registerAdminCommands(program: Command): void {
           memory: 0,
           shm: 0,
           count: opts.count,
+          force: opts.force ?? false,
         });
         if (opts.json) return printJson(r);
         console.log(`submitted job${r.jobIds.length > 1 ? "s" : ""} ${r.jobIds.join(", ")}`);

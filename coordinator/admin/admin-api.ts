@@ -1,6 +1,7 @@
 // The gRPC AdminService behind the `beamflow` CLI. Each call is authenticated by
 // the admin token; failures come back as gRPC errors whose message says what
 // is wrong, which the CLI prints as one line.
+import { waitReason } from "../dispatcher/wait-reason";
 import * as grpc from "@grpc/grpc-js";
 import type { AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView } from "../../shared/gen/admin";
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
@@ -77,7 +78,7 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
 }
 
 /** A job row with its attempt count and current agent, as one query returns them. */
-export function jobView(j: JobListRow): JobView {
+export function jobView(j: JobListRow, agents: readonly AgentState[] = []): JobView {
   return {
     id: j.id,
     beam: j.beam,
@@ -91,6 +92,7 @@ export function jobView(j: JobListRow): JobView {
     createdAt: j.created_at,
     updatedAt: j.updated_at,
     uploadFailures: j.upload_failures,
+    waiting: waitReason(j, agents),
   };
 }
 
@@ -212,14 +214,15 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
         throw new RefusedAction(`unknown job status '${req.status}' (one of: ${JOB_STATES.join(", ")})`);
       }
-      return { jobs: t.reports.jobList(req.status, req.limit).map(jobView) };
+      const agents = core.registry.all();
+      return { jobs: t.reports.jobList(req.status, req.limit).map((j) => jobView(j, agents)) };
     }),
 
     getJob: unary(adminToken, (req) => {
       const j = t.reports.jobListRow(req.id);
       if (!j) throw new NotFound("job", req.id);
       return {
-        job: jobView(j),
+        job: jobView(j, core.registry.all()),
         attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
@@ -280,6 +283,13 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         commands: req.steps.map((s, i) => ({ name: s.name || `step${i + 1}`, argv: s.argv, timeout_s: s.timeoutS, idle_timeout_s: s.idleTimeoutS })),
       };
       const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
+      // A job no registered agent could ever run would wait forever: refused unless forced.
+      const offered = t.agents().map((a) => (JSON.parse(a.resources_json) as { cores?: number }).cores ?? 0);
+      if (!req.force && offered.length && reservation.cores > Math.max(...offered)) {
+        throw new RefusedAction(
+          `no registered agent offers ${reservation.cores} cores (the most is ${Math.max(...offered)}): it would wait forever; submit --force to queue it anyway`,
+        );
+      }
       const ids = t.transaction(() => {
         const out: number[] = [];
         for (let i = 0; i < Math.max(1, req.count); i++) out.push(t.createJob({ beam: req.name || "command", jobType: COMMAND_JOB_TYPE, spec, reservation }));

@@ -5,7 +5,8 @@
 // tick coalesce into one pass.
 import type { Assign, SearchSpec } from "../../shared/gen/agent";
 import { PrecheckFailed } from "../search/search-spec";
-import { CANARY_JOB_TYPE, fitnessTypeOf, jobTypeToWire, runsSearch } from "../../shared/protocol/job-types";
+import { CANARY_JOB_TYPE, fitnessTypeOf, jobTypeToWire, KNOWN_JOB_TYPES, runsSearch } from "../../shared/protocol/job-types";
+import { canaryAgentOf, largestFree } from "./wait-reason";
 import type { Logger } from "../../shared/logging/logger";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
@@ -14,11 +15,6 @@ export interface DispatchSettings {
   acceptTimeoutS: number;
   /** jobs considered per pass; the rest wait for the next pass */
   batch: number;
-}
-
-/** The agent a canary job was made for (its spec names it). */
-function canaryAgentOf(job: JobRow): string {
-  return (JSON.parse(job.spec_json) as { agent?: string }).agent ?? "";
 }
 
 function fits(free: Reservation, need: Reservation): boolean {
@@ -97,9 +93,12 @@ export class Dispatcher {
     const agents = this.registry.all().filter((a) => a.connected && !a.leaving);
     const freeCores = agents.reduce((n, a) => n + a.free().cores, 0);
     if (freeCores === 0) return false;
-    // A job takes at least one core, so a few rows per free core is enough to fill
-    // them even when some waiting jobs do not fit anywhere.
-    const jobs = this.tracker.waitingJobs(Math.min(this.settings.batch, freeCores * 4));
+    // Only jobs that could start on some agent now are read: a job too big for every agent,
+    // or of a type none can run, never holds back the ones behind it (its reason: waitReason).
+    const open = agents.filter((a) => !a.drained);
+    const types = [...KNOWN_JOB_TYPES].filter((t) => open.some((a) => a.unfitFor(fitnessTypeOf(t)) === undefined) || t === CANARY_JOB_TYPE);
+    // A job takes at least one core, so a few rows per free core is enough to fill them.
+    const jobs = this.tracker.waitingJobs(Math.min(this.settings.batch, freeCores * 4), { ...largestFree(agents), types });
     let assigned = 0;
     for (const job of jobs) {
       if (!agents.some((a) => a.free().cores > 0)) break;

@@ -23,6 +23,8 @@ export interface JobRow {
   upload_failures: number;
   current_attempt_id: number | null;
   details: string;
+  /** a retrying job is not dispatched before this (unix seconds; jobs.retry_backoff_s) */
+  not_before: number;
   created_at: number;
   updated_at: number;
 }

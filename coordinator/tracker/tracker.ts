@@ -57,7 +57,10 @@ export class Tracker {
       insertJobFile: db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (?, ?, ?)"),
       insertAttempt: db.prepare(`INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, updated_at)
                                  VALUES (@job, @agent, 'assigned', @cores, @memory, @shm, @lease, @now, @now)`),
-      waiting: db.prepare(`SELECT * FROM jobs WHERE status = ? AND not_before <= ? ORDER BY id LIMIT ?`),
+      waiting: db.prepare(
+        `SELECT * FROM jobs WHERE status = @status AND not_before <= @now AND cores <= @cores AND memory <= @memory AND shm <= @shm
+           AND job_type IN (SELECT value FROM json_each(@types)) ORDER BY id LIMIT @limit`,
+      ),
       job: db.prepare("SELECT * FROM jobs WHERE id = ?"),
       attempt: db.prepare("SELECT * FROM job_submits WHERE id = ?"),
       attemptsOfJob: db.prepare("SELECT * FROM job_submits WHERE job_id = ? ORDER BY id"),
@@ -135,11 +138,16 @@ export class Tracker {
     })();
   }
 
-  /** Jobs waiting for an agent: retries first (as PALFA), then new ones, oldest first. */
-  waitingJobs(limit: number): JobRow[] {
-    const t = now();
-    const retrying = this.s.waiting.all("retrying", t, limit) as JobRow[];
-    return retrying.length >= limit ? retrying : retrying.concat(this.s.waiting.all("new", t, limit - retrying.length) as JobRow[]);
+  /**
+   * Jobs waiting for an agent: retries first (as PALFA), then new ones, oldest first; only
+   * those that could start now (of a type some agent runs, within what some agent has
+   * free), so that jobs that fit nowhere never hold back the ones behind them.
+   */
+  waitingJobs(limit: number, within: { cores: number; memory: number; shm: number; types: readonly string[] }): JobRow[] {
+    const q = { now: now(), cores: within.cores, memory: within.memory, shm: within.shm, types: JSON.stringify(within.types) };
+    const retrying = this.s.waiting.all({ ...q, status: "retrying", limit }) as JobRow[];
+    if (retrying.length >= limit) return retrying;
+    return retrying.concat(this.s.waiting.all({ ...q, status: "new", limit: limit - retrying.length }) as JobRow[]);
   }
 
   job(id: number): JobRow | undefined {

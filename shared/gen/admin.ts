@@ -82,6 +82,11 @@ export interface JobView {
   updatedAt: number;
   /** failed uploads of the results, counted apart from the attempts */
   uploadFailures: number;
+  /**
+   * Why a waiting job does not run now, e.g. "needs 1000 cores; the largest agent able to run
+   * it has 2" (empty unless it waits).
+   */
+  waiting: string;
 }
 
 export interface ListJobsReply {
@@ -323,6 +328,8 @@ export interface SubmitCommandJobRequest {
   shm: number;
   /** submit this many copies (0 = 1) */
   count: number;
+  /** Submit even if no registered agent offers the cores asked for (it will wait until one does). */
+  force: boolean;
 }
 
 export interface SubmitStep {
@@ -776,6 +783,7 @@ function createBaseJobView(): JobView {
     createdAt: 0,
     updatedAt: 0,
     uploadFailures: 0,
+    waiting: "",
   };
 }
 
@@ -816,6 +824,9 @@ export const JobView: MessageFns<JobView> = {
     }
     if (message.uploadFailures !== 0) {
       writer.uint32(96).uint32(message.uploadFailures);
+    }
+    if (message.waiting !== "") {
+      writer.uint32(106).string(message.waiting);
     }
     return writer;
   },
@@ -929,6 +940,14 @@ export const JobView: MessageFns<JobView> = {
             message.uploadFailures = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.waiting = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -979,6 +998,7 @@ export const JobView: MessageFns<JobView> = {
         : isSet(object.upload_failures)
         ? globalThis.Number(object.upload_failures)
         : 0,
+      waiting: isSet(object.waiting) ? globalThis.String(object.waiting) : "",
     };
   },
 
@@ -1020,6 +1040,9 @@ export const JobView: MessageFns<JobView> = {
     if (message.uploadFailures !== 0) {
       obj.uploadFailures = Math.round(message.uploadFailures);
     }
+    if (message.waiting !== "") {
+      obj.waiting = message.waiting;
+    }
     return obj;
   },
 
@@ -1040,6 +1063,7 @@ export const JobView: MessageFns<JobView> = {
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
     message.uploadFailures = object.uploadFailures ?? 0;
+    message.waiting = object.waiting ?? "";
     return message;
   },
 };
@@ -4638,7 +4662,7 @@ export const RejectedFile: MessageFns<RejectedFile> = {
 };
 
 function createBaseSubmitCommandJobRequest(): SubmitCommandJobRequest {
-  return { name: "", steps: [], cores: 0, memory: 0, shm: 0, count: 0 };
+  return { name: "", steps: [], cores: 0, memory: 0, shm: 0, count: 0, force: false };
 }
 
 export const SubmitCommandJobRequest: MessageFns<SubmitCommandJobRequest> = {
@@ -4660,6 +4684,9 @@ export const SubmitCommandJobRequest: MessageFns<SubmitCommandJobRequest> = {
     }
     if (message.count !== 0) {
       writer.uint32(48).uint32(message.count);
+    }
+    if (message.force !== false) {
+      writer.uint32(56).bool(message.force);
     }
     return writer;
   },
@@ -4725,6 +4752,14 @@ export const SubmitCommandJobRequest: MessageFns<SubmitCommandJobRequest> = {
             message.count = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4745,6 +4780,7 @@ export const SubmitCommandJobRequest: MessageFns<SubmitCommandJobRequest> = {
       memory: isSet(object.memory) ? globalThis.Number(object.memory) : 0,
       shm: isSet(object.shm) ? globalThis.Number(object.shm) : 0,
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -4768,6 +4804,9 @@ export const SubmitCommandJobRequest: MessageFns<SubmitCommandJobRequest> = {
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -4782,6 +4821,7 @@ export const SubmitCommandJobRequest: MessageFns<SubmitCommandJobRequest> = {
     message.memory = object.memory ?? 0;
     message.shm = object.shm ?? 0;
     message.count = object.count ?? 0;
+    message.force = object.force ?? false;
     return message;
   },
 };

@@ -15,6 +15,7 @@ export const CANARY_JOB_TYPE = "canary";
 
 /** Every job type beamflow knows. */
 export type JobType = typeof COMMAND_JOB_TYPE | typeof SEARCH_JOB_TYPE | typeof CANARY_JOB_TYPE;
+export const KNOWN_JOB_TYPES: readonly JobType[] = [COMMAND_JOB_TYPE, SEARCH_JOB_TYPE, CANARY_JOB_TYPE];
 
 /** The job types that beams registered with add-files get (`jobs.type` in the config). */
 export const BEAM_JOB_TYPES = [COMMAND_JOB_TYPE, SEARCH_JOB_TYPE] as const;

@@ -381,6 +381,7 @@ describe("deploy", () => {
           const sleep = 6;
           const [jobId] = (
             await call(admin, admin.client.submitCommandJob, {
+              force: false,
               name: "upgrade-test",
               steps: [{ name: "command", argv: ["sh", "-c", `sleep ${sleep}; echo survived`], timeoutS: 0, idleTimeoutS: 0 }],
               cores: 1,

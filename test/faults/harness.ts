@@ -181,6 +181,7 @@ export class FaultScenario {
     const tick = `for i in $(seq 1 ${this.o.lines}); do echo "tick $BEAMFLOW_JOB $BEAMFLOW_ATTEMPT $(date +%s.%N)" >> "$1"; echo "line $i"; sleep 0.1; done; echo done > out.txt`;
     const a = this.cluster.admin();
     const good = await call(a, a.client.submitCommandJob, {
+      force: false,
       name: "good",
       steps: [{ name: "work", argv: ["sh", "-c", tick, "work", this.record], timeoutS: 0, idleTimeoutS: 0 }],
       cores: 1,
@@ -191,6 +192,7 @@ export class FaultScenario {
     this.goodJobs = good.jobIds;
     if (this.o.hanging) {
       const hang = await call(a, a.client.submitCommandJob, {
+        force: false,
         name: "hanging",
         steps: [{ name: "hang", argv: ["sleep", "1000"], timeoutS: 2, idleTimeoutS: 0 }],
         cores: 1,

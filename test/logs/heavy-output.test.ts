@@ -73,6 +73,7 @@ describe("heavy step output", function () {
     const a = cluster.admin();
     const [job] = (
       await call(a, a.client.submitCommandJob, {
+        force: false,
         name: "printer",
         cores: 1,
         memory: 0,

@@ -34,6 +34,7 @@ describe("beamflow logs", function () {
     await cluster.startAgent("node1");
     const a = cluster.admin();
     const r = await call(a, a.client.submitCommandJob, {
+      force: false,
       name: "two-steps",
       cores: 1,
       memory: 0,

@@ -208,6 +208,7 @@ export class Cluster {
   async submit(argv: string[], count = 1, name = "command"): Promise<number[]> {
     const a = this.admin();
     const r = await call(a, a.client.submitCommandJob, {
+      force: false,
       name,
       steps: [{ name: "command", argv, timeoutS: 0, idleTimeoutS: 0 }],
       cores: 1,

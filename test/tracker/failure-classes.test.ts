@@ -34,7 +34,8 @@ describe("tracker: failure classes and the retry backoff", () => {
     t.accept(a, "a1", soon());
     return a;
   };
-  const waiting = () => t.waitingJobs(10).map((j) => j.id);
+  const anything = { cores: 1e9, memory: 1e18, shm: 1e18, types: ["commands", "palfa-search", "canary"] };
+  const waiting = () => t.waitingJobs(10, anything).map((j) => j.id);
 
   for (const cls of ["bad_input", "too_short", "checksum"]) {
     it(`${cls}: terminal_failure at the first attempt, with the reason`, () => {

@@ -6,6 +6,7 @@ import { PrecheckFailed } from "../../../coordinator/search/search-spec";
 import { AgentRegistry } from "../../../coordinator/sessions/registry";
 import type { Tracker } from "../../../coordinator/tracker/tracker";
 import { CANARY_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
+import { waitReason } from "../../../coordinator/dispatcher/wait-reason";
 import { silentLogger } from "../../../shared/logging/logger";
 import { FakeLink, resources, scratchTracker } from "../fixtures";
 
@@ -74,6 +75,36 @@ describe("dispatcher", () => {
     assert.equal(tracker.job(job)!.status, "submitted");
     assert.deepEqual(deadlines, [attempt.lease_expires_at]);
     assert.equal(registry.get("big").free().cores, 2, "its cores are reserved");
+  });
+
+  it("never lets jobs that fit no agent starve the ones behind them, and says why they wait", () => {
+    const link = connect("tiny", 1);
+    const huge = Array.from({ length: 40 }, (_, i) =>
+      tracker.createJob({ beam: `huge${i}`, jobType: "commands", spec: commands, reservation: { cores: 1000, memory: 0, shm: 0 } }),
+    );
+    const searches = Array.from({ length: 40 }, (_, i) =>
+      tracker.createJob({ beam: `s${i}`, jobType: SEARCH_JOB_TYPE, spec: { params: {} }, reservation: ONE_CORE }),
+    );
+    registry.get("tiny").capabilities = {
+      jobTypes: [{ jobType: jobTypeToWire(SEARCH_JOB_TYPE), fit: false, reason: "accelsearch not found" }],
+      checkedAt: 0,
+      toolchain: "",
+    };
+    const small = tracker.createJob({ beam: "small", jobType: "commands", spec: commands, reservation: ONE_CORE });
+    dispatcher().pass();
+    assert.deepEqual(
+      link.sent.map((m) => (m.body?.$case === "assign" ? m.body.value.jobId : 0)),
+      [small],
+      "the one job that fits runs, whatever waits before it",
+    );
+    const agents = registry.all();
+    assert.equal(waitReason(tracker.job(huge[0]!)!, agents), "needs 1000 cores; the largest agent able to run it has 1");
+    assert.equal(waitReason(tracker.job(searches[0]!)!, agents), "no agent can run palfa-search jobs now (tiny: accelsearch not found)");
+    assert.equal(waitReason(tracker.job(small)!, agents), "", "it runs");
+    registry.get("tiny").drained = true;
+    assert.equal(waitReason(tracker.job(huge[1]!)!, agents), "all 1 connected agent is drained");
+    registry.get("tiny").link = null;
+    assert.equal(waitReason(tracker.job(huge[1]!)!, agents), "no agent is connected");
   });
 
   it("skips a drained agent and one that says it cannot run the job's type", () => {
