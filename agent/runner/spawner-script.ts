@@ -10,7 +10,7 @@
 //   agent -> spawner (stdin):  {"env": {...}} first: what every step's env starts from
 //                              {"id": N, "token": T, "argv": [...], "cwd": D, "env": {...}}
 //   spawner -> agent (stdout): {"ev": "ready", "pid": P}
-//                              {"ev": "started", "id": N, "pid": P}
+//                              {"ev": "started", "id": N, "pid": P, "startTicks": T | null}
 //                              {"ev": "failed", "id": N, "rc": 126|127, "message": M, "detail": S}
 //                              {"ev": "exit", "id": N, "code": C | "signal": S, "cpu": SECONDS, "lifeS": SECONDS}
 // Each step's stdout and stderr are one Unix stream socket, connected to the agent's
@@ -111,7 +111,15 @@ def spawn(req):
         send({"ev": "failed", "id": rid, "rc": 126, "message": argv[0] + ": " + (e.strerror or str(e)), "detail": ""})
         return
     children[pid] = (rid, s, t0)
-    send({"ev": "started", "id": rid, "pid": pid})
+    # Its start time, for the agent's pgid record (a pid reused later has another); read
+    # here, off the agent's event loop. The child is not reaped yet, so /proc still has it.
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            st = f.read()
+        ticks = int(st[st.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        ticks = None
+    send({"ev": "started", "id": rid, "pid": pid, "startTicks": ticks})
 
 def reap():
     while children:

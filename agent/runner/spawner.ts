@@ -17,7 +17,7 @@ import { SPAWNER_SCRIPT } from "./spawner-script";
 import { stepBaseEnv } from "./step-env";
 
 export type SpawnerEvent =
-  | { ev: "started"; id: number; pid: number }
+  | { ev: "started"; id: number; pid: number; startTicks: number | null }
   | { ev: "failed"; id: number; rc: number; message: string; detail: string }
   | { ev: "exit"; id: number; code?: number; signal?: number; cpu: number; lifeS: number };
 
@@ -52,6 +52,7 @@ export class Spawner {
   private queued: string[] = [];
   private lineBuf = "";
   private warned = false;
+  private readonly tokenPrefix = crypto.randomBytes(TOKEN_BYTES / 2).toString("hex");
 
   constructor(
     private readonly python: string,
@@ -81,7 +82,9 @@ export class Spawner {
     }
     if (!this.child) this.launch();
     const id = this.nextId++;
-    const token = crypto.randomBytes(TOKEN_BYTES).toString("hex");
+    // Unguessable enough (only this user can reach the socket's directory anyway), and no
+    // call into the random source per step.
+    const token = this.tokenPrefix + id.toString(16).padStart(TOKEN_CHARS / 2, "0");
     this.clients.set(id, client);
     this.byToken.set(token, client);
     const line = JSON.stringify({ id, token, argv: req.argv, cwd: req.cwd, env: req.env }) + "\n";

@@ -10,9 +10,9 @@ import { EndMarkerScanner, newEndMarker } from "./end-marker";
 import { classify, type StepStatus, type StopCause } from "./outcome";
 import { OutputTail } from "./output-tail";
 import { outputGate, type GatedOutput } from "./output-gate";
-import { removePgidRecord, pgidRecordFor, writePgidRecord } from "./pgid-records";
+import { type PgidRecord, pgidRecordFor, removePgidRecord, writePgidRecord } from "./pgid-records";
 import { terminateGroup, type TerminateResult } from "./process-group";
-import { groupAlive } from "./procfs";
+import { bootId, groupAlive } from "./procfs";
 import { type SpawnClient, type SpawnerEvent, stepSpawner } from "./spawner";
 import { stepEnv } from "./step-env";
 import type { StepEvents, StepOutcome, StepSpec } from "./types";
@@ -115,11 +115,14 @@ export class StepProcess implements GatedOutput, SpawnClient {
   }
 
   /** The step's group exists: record it (for a restarted agent) and announce it. */
-  private started(pgid: number): void {
+  private started(pgid: number, startTicks?: number): void {
     const { index, spec } = this.o;
     this.pgid = pgid;
     try {
-      writePgidRecord(this.o.stateDir, pgidRecordFor(pgid, { index, name: spec.name, startedAt: this.startedAt }));
+      const extra = { index, name: spec.name, startedAt: this.startedAt };
+      // the spawner read the leader's start time already; a pty step's is read here
+      const rec: PgidRecord = startTicks !== undefined ? { pgid, startTicks, bootId: bootId(), agentPid: process.pid, ...extra } : pgidRecordFor(pgid, extra);
+      writePgidRecord(this.o.stateDir, rec);
     } catch (e) {
       // Not fatal for this run; only a crash-restart would miss the record.
       this.log.error({ err: e, pgid }, "could not record the step's process group");
@@ -133,7 +136,7 @@ export class StepProcess implements GatedOutput, SpawnClient {
   onEvent(e: SpawnerEvent | { ev: "unavailable"; why: string } | { ev: "lost"; why: string }): void {
     switch (e.ev) {
       case "started":
-        this.started(e.pid);
+        this.started(e.pid, e.startTicks ?? undefined);
         // Stopped before it had started: it goes now.
         if (this.cause && !this.killing) this.kill();
         return;

@@ -2,9 +2,13 @@
 // the program itself, exit statuses are exact, output after the program has exited is
 // cut without waiting for what it left behind, and no python3 means ptys.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { PgidRecord } from "../../agent/runner";
 import { outputGate } from "../../agent/runner/output-gate";
+import { bootId, readProcStat } from "../../agent/runner/procfs";
 import { Spawner } from "../../agent/runner/spawner";
 import { alive, newRunner, sh, waitFor } from "./helpers";
 
@@ -31,6 +35,19 @@ describe("StepRunner (pipe): pipes", function () {
     } finally {
       outputGate.open();
     }
+  });
+
+  it("records the running group with its leader's start time, as read from /proc", async () => {
+    const { runner, stateDir } = newRunner();
+    let pgid = 0;
+    const run = runner.run([sh("sleep 0.5")], { onStart: (s) => (pgid = s.pgid!) });
+    await waitFor(() => pgid > 0, 5000, "the step to start");
+    const rec = JSON.parse(fs.readFileSync(path.join(stateDir, `pgid-${pgid}.json`), "utf8")) as PgidRecord;
+    assert.equal(rec.pgid, pgid);
+    assert.equal(rec.startTicks, readProcStat(pgid)!.startTicks);
+    assert.equal(rec.bootId, bootId());
+    assert.equal((await run).ok, true);
+    assert.deepEqual(fs.readdirSync(stateDir), []);
   });
 
   it("reports a program's own exit status 137 as an exit code, not as SIGKILL", async () => {
