@@ -80,9 +80,9 @@ export async function diagnoseTlsRefusal(address: string, files: TlsFiles | unde
   const servername = files?.server_name ?? (net.isIP(hp.host) ? undefined : hp.host);
   if (!files) {
     // Plain gRPC against a TLS port fails as a dropped connection: does it speak TLS?
-    // Only a finished handshake says so: a plain gRPC server answers a ClientHello with bytes that are no TLS.
+    // A finished handshake or a TLS alert says so; a plain gRPC server answers a ClientHello with bytes that are no TLS.
     const r = await handshake({ host: hp.host, port: hp.port, servername, rejectUnauthorized: false }, timeoutMs);
-    if (r.kind !== "tls") return undefined;
+    if (r.kind === "network" || (r.kind === "tls-error" && !/ALERT/.test(r.error.code ?? ""))) return undefined;
     return `the coordinator at ${address} requires TLS with a client certificate, and this agent has no certificate (agent.tls is not set): give it one signed by the coordinator's CA`;
   }
   let own: crypto.X509Certificate;
