@@ -1,8 +1,8 @@
 // The fault suite's short form (npm test): two seeded scenarios of a few faults each on a
 // real cluster; the long form is `npm run test:faults` (test/faults/long.faults.ts, not a *.test.ts so the unit run leaves it).
-// Scenario 2 fails today where the agent does not fence itself (a frozen or killed agent's
-// step runs on while its beam runs elsewhere) and where a full disk is counted against the
-// beam: the lease, fencing and disk-full work mends those; the checks stay as they are.
+// Scenario 2 failed before agents fenced themselves and full disks were waited out (a frozen,
+// cut-off or killed agent's step ran on while its beam ran elsewhere; a full disk counted
+// against the beam); the checks stay strict.
 import assert from "node:assert/strict";
 import { describeReport, FaultScenario, type ScenarioOptions } from "./harness";
 
@@ -24,7 +24,6 @@ function scenario(name: string, o: Pick<ScenarioOptions, "kinds" | "seed"> & Par
 
 describe("fault suite (short form)", () => {
   scenario("connections dropped, the coordinator killed and restarted", { seed: 11, kinds: ["drop", "kill-coordinator"] });
-  // Fails today: no fencing (a frozen, cut-off or killed agent's step runs on while its beam runs elsewhere) and full disks counted.
   scenario("agents killed or frozen, the network stalled and the coordinator frozen past the lease, full disks", {
     seed: 12,
     kinds: ["kill-agent", "stop-agent", "stall-net", "stall-coordinator", "fill-work", "fill-scratch"],
