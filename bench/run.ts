@@ -9,6 +9,7 @@ import { cliBenchmark } from "./cli";
 import { stepsBenchmark } from "./steps";
 import { siftBenchmark, synthBenchmark } from "./pieces";
 import { reattachBenchmark } from "./reattach";
+import { jobsBenchmark } from "./jobs";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
@@ -29,6 +30,8 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   // sifting the fixture beam's 307 ACCEL files; writing a 128-channel, 20 s synthetic beam
   // agents back after a coordinator restart (SIGKILL, 20 s away): target within 2 s
   reattach: () => reattachBenchmark(),
+  // `jobs` listings over a tracker of 1,000,000 jobs: target < 100 ms each
+  jobs: () => jobsBenchmark(),
   sift: () => siftBenchmark(),
   synth: () => synthBenchmark(),
 };

@@ -20,6 +20,15 @@ interface Common {
 
 const ids = (args: string[]) => parseIds(args);
 
+/** --since: "90m", "6h", "2d" back from now, or a date/time Date.parse reads; unix seconds. */
+function sinceOption(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([smhd])$/.exec(v.trim());
+  if (m) return Date.now() / 1000 - Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "s" | "m" | "h" | "d"];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`'${v}' is neither a duration (90m, 6h, 2d) nor a date (2026-12-01)`);
+  return t / 1000;
+}
+
 /** Beyond this, `submit --count` is more likely a typo than a plan. */
 const MAX_COUNT = 100_000;
 
@@ -90,25 +99,44 @@ export function registerAdminCommands(program: Command): void {
       if (!(JOB_STATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown job status '${v}' (one of: ${JOB_STATES.join(", ")})`);
       return v;
     })
-    .option("--limit <n>", "at most this many", intOption(1))
+    .option("--agent <id>", "only jobs whose current attempt is on this agent", textOption("--agent"))
+    .option("--beam <glob>", "only beams matching this glob (e.g. 'p2030.2013*')", textOption("--beam"))
+    .option("--since <when>", "only jobs changed since then: a duration back from now (90m, 6h, 2d) or a date (2026-12-01)", sinceOption)
+    .option("--limit <n>", "this many (newest first; default 50, at most 1000)", intOption(1, 1000), 50)
+    .option("--oldest", "oldest first")
+    .option("--all", "every matching job, a page at a time (as JSON lines with --json)")
     .option("--json", "machine-readable output")
     .action(
-      run(async (opts: Common & { status?: string; limit?: number }) => {
+      run(async (opts: Common & { status?: string; agent?: string; beam?: string; since?: number; limit: number; oldest?: boolean; all?: boolean }) => {
         const a = admin(opts);
-        const r = await call(a, a.client.listJobs, { status: opts.status ?? "", limit: opts.limit ?? 0 });
-        if (opts.json) return printJson(r.jobs);
-        console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
+        const query = { status: opts.status ?? "", agent: opts.agent ?? "", beam: opts.beam ?? "", since: opts.since ?? 0, oldestFirst: opts.oldest ?? false };
+        if (!opts.all) {
+          const r = await call(a, a.client.listJobs, { ...query, limit: opts.limit, cursor: 0 });
+          if (opts.json) return printJson(r.jobs);
+          console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
+          if (r.nextCursor) console.log(`(the ${r.jobs.length} ${opts.oldest ? "oldest" : "newest"}; --limit N or --all for more)`);
+          return;
+        }
+        // Page by page, so that neither side ever holds every job.
+        let cursor = 0;
+        do {
+          const r = await call(a, a.client.listJobs, { ...query, limit: 1000, cursor });
+          if (opts.json) for (const j of r.jobs) process.stdout.write(`${JSON.stringify(j)}\n`);
+          else if (r.jobs.length) console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
+          cursor = r.nextCursor;
+        } while (cursor);
       }),
     );
 
   program
     .command("job <id>")
-    .description("one job: attempts, steps with timings and exit codes, files, diagnostics")
+    .description("one job: attempts, their steps by program (--steps: every step, with exit codes), files, diagnostics")
+    .option("--steps", "every step of every attempt (a PALFA Mock beam has ~31,000)")
     .option("--json", "machine-readable output")
     .action(
-      run(async (opts: Common, id: string) => {
+      run(async (opts: Common & { steps?: boolean }, id: string) => {
         const a = admin(opts);
-        const d = await call(a, a.client.getJob, { id: parseId(id) });
+        const d = await call(a, a.client.getJob, { id: parseId(id), summaryOnly: !opts.steps && !opts.json });
         if (opts.json) return printJson(d);
         const j = d.job!;
         console.log(
@@ -125,6 +153,22 @@ export function registerAdminCommands(program: Command): void {
           );
         for (const at of d.attempts) {
           console.log("\n" + table(["attempt", "agent", "status", "created", "wall", "error"], [attemptLine(at)]));
+          if (!opts.steps && at.stepSummary.length) {
+            console.log(
+              table(
+                ["program", "steps", "failed", "running", "total wall", "longest", "longest step"],
+                at.stepSummary.map((p) => [
+                  p.program,
+                  p.count,
+                  p.failed,
+                  p.running,
+                  duration(p.totalWallS),
+                  duration(p.longestWallS),
+                  p.longestStep.slice(0, 50),
+                ]),
+              ),
+            );
+          }
           if (at.steps.length) {
             console.log(
               table(

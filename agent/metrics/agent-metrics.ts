@@ -2,6 +2,7 @@
 // durations by kind of step, the work filesystem (/dev/shm) and scratch space,
 // and log output spooled and sent; and prom-client's process_* and nodejs_*
 // metrics under their standard names.
+import { stepKind } from "../../shared/protocol/step-kind";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { collectStandardMetrics } from "../../shared/metrics/standard";
 import { diskSpace } from "../resources/resources";
@@ -11,15 +12,6 @@ export interface AgentMetricsSources {
   spooledBytes(): number;
   workBase: string;
   scratchDir: string;
-}
-
-/**
- * The kind of a step for a label: its first word ("accelsearch", "prepsubband"),
- * so DM values and file names never become label values and the series stay few.
- */
-export function stepKind(name: string): string {
-  const first = name.trim().split(/\s+/)[0] ?? "";
-  return /^[A-Za-z0-9_.-]{1,40}$/.test(first) ? first : "other";
 }
 
 export class AgentMetrics {

@@ -1,9 +1,10 @@
 // The gRPC AdminService behind the `beamflow` CLI. Each call is authenticated by
 // the admin token; failures come back as gRPC errors whose message says what
 // is wrong, which the CLI prints as one line.
+import { stepKind } from "../../shared/protocol/step-kind";
 import { waitReason } from "../dispatcher/wait-reason";
 import * as grpc from "@grpc/grpc-js";
-import type { AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView } from "../../shared/gen/admin";
+import type { AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView, StepSummary } from "../../shared/gen/admin";
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
 import type { CoordinatorCore } from "../core";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
@@ -78,7 +79,11 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
 }
 
 /** A job row with its attempt count and current agent, as one query returns them. */
-export function jobView(j: JobListRow, agents: readonly AgentState[] = []): JobView {
+/** Jobs in one ListJobs reply at most: with details cut to LIST_DETAILS_CHARS, a reply stays under 1 MB and the event loop is never held long. */
+const MAX_JOBS_PAGE = 1000;
+const LIST_DETAILS_CHARS = 500;
+
+export function jobView(j: JobListRow, agents: readonly AgentState[] = [], detailsChars = Infinity): JobView {
   return {
     id: j.id,
     beam: j.beam,
@@ -88,7 +93,7 @@ export function jobView(j: JobListRow, agents: readonly AgentState[] = []): JobV
     attempts: j.attempt_count,
     currentAttemptId: j.current_attempt_id ?? undefined,
     agentId: j.agent_id ?? "",
-    details: j.details,
+    details: j.details.length > detailsChars ? `${j.details.slice(0, detailsChars)}…` : j.details,
     createdAt: j.created_at,
     updatedAt: j.updated_at,
     uploadFailures: j.upload_failures,
@@ -116,7 +121,8 @@ function refuseWhileFull(core: CoordinatorCore): void {
   if (full) throw new RefusedAction(full);
 }
 
-function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
+function attemptView(core: CoordinatorCore, a: AttemptRow, withSteps = true): AttemptView {
+  const steps = core.tracker.stepsOf(a.id);
   return {
     id: a.id,
     jobId: a.job_id,
@@ -129,9 +135,29 @@ function attemptView(core: CoordinatorCore, a: AttemptRow): AttemptView {
     startedAt: a.started_at ?? 0,
     finishedAt: a.finished_at ?? 0,
     leaseExpiresAt: a.lease_expires_at,
-    steps: core.tracker.stepsOf(a.id).map(stepView),
+    steps: withSteps ? steps.map(stepView) : [],
     resultsDir: a.output_dir,
+    stepSummary: summarizeSteps(steps),
   };
+}
+
+/** An attempt's steps by program: how many, how many failed, their total and longest wall time. */
+export function summarizeSteps(steps: readonly StepRow[]): StepSummary[] {
+  const by = new Map<string, StepSummary>();
+  for (const s of steps) {
+    const program = stepKind(s.name);
+    let x = by.get(program);
+    if (!x) by.set(program, (x = { program, count: 0, failed: 0, running: 0, totalWallS: 0, longestWallS: 0, longestStep: "" }));
+    x.count++;
+    if (s.wall_s == null) x.running++;
+    else if (s.error || s.signal || (s.exit_code != null && s.exit_code !== 0)) x.failed++;
+    x.totalWallS += s.wall_s ?? 0;
+    if ((s.wall_s ?? 0) >= x.longestWallS) {
+      x.longestWallS = s.wall_s ?? 0;
+      x.longestStep = s.name;
+    }
+  }
+  return [...by.values()];
 }
 
 /** Why the dispatcher gives this agent no palfa-search beams now; "" when it does. */
@@ -214,8 +240,19 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
         throw new RefusedAction(`unknown job status '${req.status}' (one of: ${JOB_STATES.join(", ")})`);
       }
+      const limit = Math.min(MAX_JOBS_PAGE, req.limit || 100);
+      const rows = t.reports.jobPage({
+        status: req.status,
+        agent: req.agent,
+        beam: req.beam,
+        since: req.since,
+        cursor: req.cursor,
+        oldestFirst: req.oldestFirst,
+        limit: limit + 1,
+      });
+      const page = rows.slice(0, limit);
       const agents = core.registry.all();
-      return { jobs: t.reports.jobList(req.status, req.limit).map((j) => jobView(j, agents)) };
+      return { jobs: page.map((j) => jobView(j, agents, LIST_DETAILS_CHARS)), nextCursor: rows.length > limit ? page.at(-1)!.id : 0 };
     }),
 
     getJob: unary(adminToken, (req) => {
@@ -223,7 +260,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       if (!j) throw new NotFound("job", req.id);
       return {
         job: jobView(j, core.registry.all()),
-        attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a)),
+        attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a, !req.summaryOnly)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
         progress: j.current_attempt_id != null ? core.progress.view(j.current_attempt_id) : undefined,

@@ -191,8 +191,13 @@ CREATE INDEX canary_runs_agent ON canary_runs(agent_id, id);
 CREATE INDEX canary_runs_job ON canary_runs(job_id);
 `,
   },
-  // Migration 6 is taken by other work; the runner applies whatever versions are missing, in
-  // this list's order, so a gap is harmless.
+  {
+    version: 6,
+    name: "beamflow jobs --beam GLOB over a million jobs: an index on the beam name (GLOB with a literal prefix uses it)",
+    sql: `
+CREATE INDEX jobs_beam ON jobs(beam);
+`,
+  },
   {
     version: 7,
     name: "getting data in: PALFA's requests, files and download_attempts driven by the downloader (retries with backoff, resumable transfers), zaplist versions",

@@ -34,19 +34,42 @@ export interface RunningJobRow {
 const JOB_LIST_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
                       FROM jobs j LEFT JOIN job_submits a ON a.id = j.current_attempt_id`;
 
+/** A page of `beamflow jobs`: filters (all optional) and where the page starts. */
+export interface JobPageQuery {
+  status?: string;
+  agent?: string;
+  /** a GLOB over the beam name */
+  beam?: string;
+  /** updated at or after (unix seconds) */
+  since?: number;
+  /** ids beyond this one only (below it newest first, above it oldest first); 0: from the start */
+  cursor?: number;
+  oldestFirst?: boolean;
+  limit: number;
+}
+
+/** The WHERE clause of each filter: fixed text, the values always bound. */
+const JOB_PAGE_FILTERS = {
+  status: "j.status = @status",
+  agent: "a.agent_id = @agent",
+  beam: "j.beam GLOB @beam",
+  since: "j.updated_at >= @since",
+} as const;
+
+const JOBS_OF_AGENT_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
+                           FROM job_submits a CROSS JOIN jobs j ON j.id = a.job_id AND j.current_attempt_id = a.id`;
+
 export class TrackerReports {
   private readonly s;
+  /** job-page statements by the filters they use (at most 2^4 × 2 × 2 of them) */
+  private readonly pageStatements = new Map<string, Database.Statement>();
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.s = {
       jobCounts: db.prepare("SELECT status, COUNT(*) AS count FROM jobs GROUP BY status ORDER BY status"),
       attemptCounts: db.prepare("SELECT status, COUNT(*) AS count FROM job_submits GROUP BY status ORDER BY status"),
       finishedBeams: db.prepare(`SELECT COUNT(*) AS n FROM job_submits s JOIN jobs j ON j.id = s.job_id
                                  WHERE s.status = 'processed' AND s.finished_at >= ? AND j.job_type != ?`),
-      jobs: db.prepare(`${JOB_LIST_SQL} ORDER BY j.id`),
-      jobsLimited: db.prepare(`${JOB_LIST_SQL} ORDER BY j.id LIMIT @limit`),
-      jobsIn: db.prepare(`${JOB_LIST_SQL} WHERE j.status = @status ORDER BY j.id`),
-      jobsInLimited: db.prepare(`${JOB_LIST_SQL} WHERE j.status = @status ORDER BY j.id LIMIT @limit`),
       job: db.prepare(`${JOB_LIST_SQL} WHERE j.id = ?`),
       failedJobs: db.prepare(`SELECT j.id, j.beam, j.status, j.failures, j.details, j.updated_at,
                                      (SELECT MAX(a.id) FROM job_submits a WHERE a.job_id = j.id) AS last_attempt
@@ -73,10 +96,27 @@ export class TrackerReports {
     return (this.s.finishedBeams.get(since, CANARY_JOB_TYPE) as { n: number }).n;
   }
 
-  /** Jobs in id order, of one state if `status` is given, at most `limit` if it is not 0. */
-  jobList(status: string, limit: number): JobListRow[] {
-    if (status) return (limit ? this.s.jobsInLimited.all({ status, limit }) : this.s.jobsIn.all({ status })) as JobListRow[];
-    return (limit ? this.s.jobsLimited.all({ limit }) : this.s.jobs.all()) as JobListRow[];
+  /**
+   * One page of jobs, newest first (or oldest first), found through the primary key or the
+   * status index and cut at `limit`: fast however many jobs the tracker holds.
+   */
+  jobPage(q: JobPageQuery): JobListRow[] {
+    const used = (Object.keys(JOB_PAGE_FILTERS) as (keyof typeof JOB_PAGE_FILTERS)[]).filter((k) => q[k] !== undefined && q[k] !== "" && q[k] !== 0);
+    const cursor = q.cursor ? (q.oldestFirst ? "j.id > @cursor" : "j.id < @cursor") : "";
+    const key = `${used.join(",")}|${cursor ? 1 : 0}|${q.oldestFirst ? "asc" : "desc"}`;
+    let st = this.pageStatements.get(key);
+    if (!st) {
+      const where = [...used.map((k) => JOB_PAGE_FILTERS[k]), ...(cursor ? [cursor] : [])];
+      // By agent, the query starts from that agent's attempts (their index) and finds each one's
+      // job by its key, instead of walking every job (CROSS JOIN fixes that order in SQLite).
+      const from = used.includes("agent") ? JOBS_OF_AGENT_SQL : JOB_LIST_SQL;
+      st = this.db.prepare(`${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY j.id ${q.oldestFirst ? "ASC" : "DESC"} LIMIT @limit`);
+      this.pageStatements.set(key, st);
+    }
+    const params: Record<string, unknown> = { limit: q.limit };
+    for (const k of used) params[k] = q[k];
+    if (cursor) params.cursor = q.cursor;
+    return st.all(params) as JobListRow[];
   }
 
   jobListRow(id: number): JobListRow | undefined {

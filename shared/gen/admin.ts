@@ -56,11 +56,21 @@ export interface LogData {
   nextOffset: number;
 }
 
+/** One page of jobs, newest first unless oldest_first; every filter is optional. */
 export interface ListJobsRequest {
   /** empty: every job */
   status: string;
-  /** 0: no limit */
+  /** jobs per page; 0: 100; at most 1,000 (a reply stays far below gRPC's message limit) */
   limit: number;
+  /** only jobs whose current attempt is on this agent */
+  agent: string;
+  /** only beams matching this glob (* ? [..]) */
+  beam: string;
+  /** only jobs changed at or after this time (unix seconds) */
+  since: number;
+  /** the next_cursor of the previous page; 0: the first page */
+  cursor: number;
+  oldestFirst: boolean;
 }
 
 export interface JobView {
@@ -91,10 +101,17 @@ export interface JobView {
 
 export interface ListJobsReply {
   jobs: JobView[];
+  /** pass as cursor for the next page; 0: this was the last */
+  nextCursor: number;
 }
 
 export interface GetJobRequest {
   id: number;
+  /**
+   * Leave out each attempt's steps (a PALFA Mock beam has ~31,000): their summary by program
+   * (AttemptView.step_summary) is always there.
+   */
+  summaryOnly?: boolean | undefined;
 }
 
 export interface AttemptView {
@@ -113,6 +130,20 @@ export interface AttemptView {
   steps: StepRecord[];
   /** where the agent keeps the attempt's results (searches) */
   resultsDir: string;
+  stepSummary: StepSummary[];
+}
+
+/** An attempt's steps of one program (the first word of the step's name). */
+export interface StepSummary {
+  program: string;
+  count: number;
+  /** ended with an error (non-zero exit, signal, timeout) */
+  failed: number;
+  running: number;
+  totalWallS: number;
+  longestWallS: number;
+  /** the name of the longest one */
+  longestStep: string;
 }
 
 export interface FileView {
@@ -685,7 +716,7 @@ export const LogData: MessageFns<LogData> = {
 };
 
 function createBaseListJobsRequest(): ListJobsRequest {
-  return { status: "", limit: 0 };
+  return { status: "", limit: 0, agent: "", beam: "", since: 0, cursor: 0, oldestFirst: false };
 }
 
 export const ListJobsRequest: MessageFns<ListJobsRequest> = {
@@ -695,6 +726,21 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(16).uint32(message.limit);
+    }
+    if (message.agent !== "") {
+      writer.uint32(26).string(message.agent);
+    }
+    if (message.beam !== "") {
+      writer.uint32(34).string(message.beam);
+    }
+    if (message.since !== 0) {
+      writer.uint32(41).double(message.since);
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(48).uint64(message.cursor);
+    }
+    if (message.oldestFirst !== false) {
+      writer.uint32(56).bool(message.oldestFirst);
     }
     return writer;
   },
@@ -728,6 +774,46 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.beam = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.since = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.oldestFirst = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -744,6 +830,15 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     return {
       status: isSet(object.status) ? globalThis.String(object.status) : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      agent: isSet(object.agent) ? globalThis.String(object.agent) : "",
+      beam: isSet(object.beam) ? globalThis.String(object.beam) : "",
+      since: isSet(object.since) ? globalThis.Number(object.since) : 0,
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      oldestFirst: isSet(object.oldestFirst)
+        ? globalThis.Boolean(object.oldestFirst)
+        : isSet(object.oldest_first)
+        ? globalThis.Boolean(object.oldest_first)
+        : false,
     };
   },
 
@@ -755,6 +850,21 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.agent !== "") {
+      obj.agent = message.agent;
+    }
+    if (message.beam !== "") {
+      obj.beam = message.beam;
+    }
+    if (message.since !== 0) {
+      obj.since = floatToJson(message.since);
+    }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.oldestFirst !== false) {
+      obj.oldestFirst = message.oldestFirst;
+    }
     return obj;
   },
 
@@ -765,6 +875,11 @@ export const ListJobsRequest: MessageFns<ListJobsRequest> = {
     const message = createBaseListJobsRequest();
     message.status = object.status ?? "";
     message.limit = object.limit ?? 0;
+    message.agent = object.agent ?? "";
+    message.beam = object.beam ?? "";
+    message.since = object.since ?? 0;
+    message.cursor = object.cursor ?? 0;
+    message.oldestFirst = object.oldestFirst ?? false;
     return message;
   },
 };
@@ -1069,13 +1184,16 @@ export const JobView: MessageFns<JobView> = {
 };
 
 function createBaseListJobsReply(): ListJobsReply {
-  return { jobs: [] };
+  return { jobs: [], nextCursor: 0 };
 }
 
 export const ListJobsReply: MessageFns<ListJobsReply> = {
   encode(message: ListJobsReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.jobs) {
       JobView.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== 0) {
+      writer.uint32(16).uint64(message.nextCursor);
     }
     return writer;
   },
@@ -1101,6 +1219,14 @@ export const ListJobsReply: MessageFns<ListJobsReply> = {
             message.jobs.push(JobView.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nextCursor = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1114,13 +1240,23 @@ export const ListJobsReply: MessageFns<ListJobsReply> = {
   },
 
   fromJSON(object: any): ListJobsReply {
-    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobView.fromJSON(e)) : [] };
+    return {
+      jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobView.fromJSON(e)) : [],
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.Number(object.nextCursor)
+        : isSet(object.next_cursor)
+        ? globalThis.Number(object.next_cursor)
+        : 0,
+    };
   },
 
   toJSON(message: ListJobsReply): unknown {
     const obj: any = {};
     if (message.jobs?.length) {
       obj.jobs = message.jobs.map((e) => JobView.toJSON(e));
+    }
+    if (message.nextCursor !== 0) {
+      obj.nextCursor = Math.round(message.nextCursor);
     }
     return obj;
   },
@@ -1131,18 +1267,22 @@ export const ListJobsReply: MessageFns<ListJobsReply> = {
   fromPartial<I extends Exact<DeepPartial<ListJobsReply>, I>>(object: I): ListJobsReply {
     const message = createBaseListJobsReply();
     message.jobs = object.jobs?.map((e) => JobView.fromPartial(e)) || [];
+    message.nextCursor = object.nextCursor ?? 0;
     return message;
   },
 };
 
 function createBaseGetJobRequest(): GetJobRequest {
-  return { id: 0 };
+  return { id: 0, summaryOnly: undefined };
 }
 
 export const GetJobRequest: MessageFns<GetJobRequest> = {
   encode(message: GetJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== 0) {
       writer.uint32(8).uint64(message.id);
+    }
+    if (message.summaryOnly !== undefined) {
+      writer.uint32(16).bool(message.summaryOnly);
     }
     return writer;
   },
@@ -1168,6 +1308,14 @@ export const GetJobRequest: MessageFns<GetJobRequest> = {
             message.id = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.summaryOnly = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1181,13 +1329,23 @@ export const GetJobRequest: MessageFns<GetJobRequest> = {
   },
 
   fromJSON(object: any): GetJobRequest {
-    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      summaryOnly: isSet(object.summaryOnly)
+        ? globalThis.Boolean(object.summaryOnly)
+        : isSet(object.summary_only)
+        ? globalThis.Boolean(object.summary_only)
+        : undefined,
+    };
   },
 
   toJSON(message: GetJobRequest): unknown {
     const obj: any = {};
     if (message.id !== 0) {
       obj.id = Math.round(message.id);
+    }
+    if (message.summaryOnly !== undefined) {
+      obj.summaryOnly = message.summaryOnly;
     }
     return obj;
   },
@@ -1198,6 +1356,7 @@ export const GetJobRequest: MessageFns<GetJobRequest> = {
   fromPartial<I extends Exact<DeepPartial<GetJobRequest>, I>>(object: I): GetJobRequest {
     const message = createBaseGetJobRequest();
     message.id = object.id ?? 0;
+    message.summaryOnly = object.summaryOnly ?? undefined;
     return message;
   },
 };
@@ -1217,6 +1376,7 @@ function createBaseAttemptView(): AttemptView {
     leaseExpiresAt: 0,
     steps: [],
     resultsDir: "",
+    stepSummary: [],
   };
 }
 
@@ -1260,6 +1420,9 @@ export const AttemptView: MessageFns<AttemptView> = {
     }
     if (message.resultsDir !== "") {
       writer.uint32(106).string(message.resultsDir);
+    }
+    for (const v of message.stepSummary) {
+      StepSummary.encode(v!, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -1381,6 +1544,14 @@ export const AttemptView: MessageFns<AttemptView> = {
             message.resultsDir = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.stepSummary.push(StepSummary.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1442,6 +1613,11 @@ export const AttemptView: MessageFns<AttemptView> = {
         : isSet(object.results_dir)
         ? globalThis.String(object.results_dir)
         : "",
+      stepSummary: globalThis.Array.isArray(object?.stepSummary)
+        ? object.stepSummary.map((e: any) => StepSummary.fromJSON(e))
+        : globalThis.Array.isArray(object?.step_summary)
+        ? object.step_summary.map((e: any) => StepSummary.fromJSON(e))
+        : [],
     };
   },
 
@@ -1486,6 +1662,9 @@ export const AttemptView: MessageFns<AttemptView> = {
     if (message.resultsDir !== "") {
       obj.resultsDir = message.resultsDir;
     }
+    if (message.stepSummary?.length) {
+      obj.stepSummary = message.stepSummary.map((e) => StepSummary.toJSON(e));
+    }
     return obj;
   },
 
@@ -1507,6 +1686,184 @@ export const AttemptView: MessageFns<AttemptView> = {
     message.leaseExpiresAt = object.leaseExpiresAt ?? 0;
     message.steps = object.steps?.map((e) => StepRecord.fromPartial(e)) || [];
     message.resultsDir = object.resultsDir ?? "";
+    message.stepSummary = object.stepSummary?.map((e) => StepSummary.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStepSummary(): StepSummary {
+  return { program: "", count: 0, failed: 0, running: 0, totalWallS: 0, longestWallS: 0, longestStep: "" };
+}
+
+export const StepSummary: MessageFns<StepSummary> = {
+  encode(message: StepSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.program !== "") {
+      writer.uint32(10).string(message.program);
+    }
+    if (message.count !== 0) {
+      writer.uint32(16).uint32(message.count);
+    }
+    if (message.failed !== 0) {
+      writer.uint32(24).uint32(message.failed);
+    }
+    if (message.running !== 0) {
+      writer.uint32(32).uint32(message.running);
+    }
+    if (message.totalWallS !== 0) {
+      writer.uint32(41).double(message.totalWallS);
+    }
+    if (message.longestWallS !== 0) {
+      writer.uint32(49).double(message.longestWallS);
+    }
+    if (message.longestStep !== "") {
+      writer.uint32(58).string(message.longestStep);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StepSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStepSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.program = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.failed = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.running = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.totalWallS = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.longestWallS = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.longestStep = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StepSummary {
+    return {
+      program: isSet(object.program) ? globalThis.String(object.program) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      failed: isSet(object.failed) ? globalThis.Number(object.failed) : 0,
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      totalWallS: isSet(object.totalWallS)
+        ? globalThis.Number(object.totalWallS)
+        : isSet(object.total_wall_s)
+        ? globalThis.Number(object.total_wall_s)
+        : 0,
+      longestWallS: isSet(object.longestWallS)
+        ? globalThis.Number(object.longestWallS)
+        : isSet(object.longest_wall_s)
+        ? globalThis.Number(object.longest_wall_s)
+        : 0,
+      longestStep: isSet(object.longestStep)
+        ? globalThis.String(object.longestStep)
+        : isSet(object.longest_step)
+        ? globalThis.String(object.longest_step)
+        : "",
+    };
+  },
+
+  toJSON(message: StepSummary): unknown {
+    const obj: any = {};
+    if (message.program !== "") {
+      obj.program = message.program;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.failed !== 0) {
+      obj.failed = Math.round(message.failed);
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
+    if (message.totalWallS !== 0) {
+      obj.totalWallS = floatToJson(message.totalWallS);
+    }
+    if (message.longestWallS !== 0) {
+      obj.longestWallS = floatToJson(message.longestWallS);
+    }
+    if (message.longestStep !== "") {
+      obj.longestStep = message.longestStep;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StepSummary>, I>>(base?: I): StepSummary {
+    return StepSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StepSummary>, I>>(object: I): StepSummary {
+    const message = createBaseStepSummary();
+    message.program = object.program ?? "";
+    message.count = object.count ?? 0;
+    message.failed = object.failed ?? 0;
+    message.running = object.running ?? 0;
+    message.totalWallS = object.totalWallS ?? 0;
+    message.longestWallS = object.longestWallS ?? 0;
+    message.longestStep = object.longestStep ?? "";
     return message;
   },
 };

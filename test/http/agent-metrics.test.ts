@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { Cluster, freePort, waitFor } from "../support/cluster";
-import { AgentMetrics, stepKind } from "../../agent/metrics/agent-metrics";
+import { AgentMetrics } from "../../agent/metrics/agent-metrics";
+import { stepKind } from "../../shared/protocol/step-kind";
 import { startMetricsServer } from "../../agent/metrics/metrics-server";
 import { silentLogger } from "../../shared/logging/logger";
 

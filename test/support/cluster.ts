@@ -121,7 +121,8 @@ export class Cluster {
     });
   }
 
-  async startCoordinator(timeoutMs = 15000): Promise<Proc> {
+  // Generous by default, as for agents: a failure to start is seen at once.
+  async startCoordinator(timeoutMs = 60_000): Promise<Proc> {
     const p = startProc("coordinator", ["--config", this.configPath, "coordinator"]);
     this.coordinator = p;
     this.adminClient?.client.close();
@@ -202,7 +203,15 @@ export class Cluster {
 
   async jobs(status = ""): Promise<JobView[]> {
     const a = this.admin();
-    return (await call(a, a.client.listJobs, { status, limit: 0 })).jobs;
+    // Every job, oldest first, a page at a time.
+    const jobs: JobView[] = [];
+    let cursor = 0;
+    do {
+      const r = await call(a, a.client.listJobs, { status, limit: 1000, agent: "", beam: "", since: 0, cursor, oldestFirst: true });
+      jobs.push(...r.jobs);
+      cursor = r.nextCursor;
+    } while (cursor);
+    return jobs;
   }
 
   async submit(argv: string[], count = 1, name = "command"): Promise<number[]> {
