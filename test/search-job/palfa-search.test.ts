@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { call } from "../../cli/admin-client";
-import { Cluster, waitFor } from "../support/cluster";
+import { attemptDirs, Cluster, waitFor } from "../support/cluster";
 import { requirePostgres } from "../support/postgres";
 import { verifyManifest, type Manifest } from "../../shared/results/manifest";
 import type { UploadListing } from "../../coordinator/uploader";
@@ -256,7 +256,7 @@ describe("palfa-search job with the stand-in toolchain", function () {
     assert.ok(attempt.steps.length > 500);
     assert.ok(attempt.steps.every((s) => s.exitCode === 0));
     await waitFor("the work dir to go", () => !fs.existsSync(path.join(`/dev/shm/beamflow-test-${process.pid}`, String(attempt.id))));
-    assert.deepEqual(fs.readdirSync(`/dev/shm/beamflow-test-${process.pid}`), []);
+    assert.deepEqual(attemptDirs(`/dev/shm/beamflow-test-${process.pid}`), []);
   });
 
   it("refuses a truncated beam at add-files with a named reason", async () => {
@@ -292,7 +292,7 @@ describe("palfa-search job with the stand-in toolchain", function () {
       await call(a, a.client.stopJobs, { ids: [job.id], fail: false });
       assert.equal(detail.attempts[0].errorClass, "shm_full");
       assert.match(detail.attempts[0].details, /filled up/);
-      await waitFor("the work dir to be cleaned", () => fs.readdirSync(small).length === 0);
+      await waitFor("the work dir to be cleaned", () => attemptDirs(small).length === 0);
     } finally {
       await Cluster.kill(cluster.agents.get("node1")!, "SIGTERM");
       spawnSync("umount", [small]);

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { call } from "../../cli/admin-client";
 import { EXIT } from "../../cli/exit-codes";
-import { Cluster, waitFor } from "../support/cluster";
+import { attemptDirs, Cluster, waitFor } from "../support/cluster";
 
 /** A command that appends the job id to a ledger, so "ran exactly once" can be counted. */
 function ledgerCommand(ledger: string, extra = ""): string[] {
@@ -80,7 +80,7 @@ describe("spine: coordinator and agents over gRPC", function () {
     const ledger = path.join(cluster.dir, "ledger");
     const [id] = await cluster.submit(ledgerCommand(ledger, "sleep 3; "));
     const running = await cluster.waitForJobs((js) => js[0]?.status === "submitted" && js[0].agentId === "node1", "job running on node1");
-    await waitFor("the step to start", () => fs.readdirSync(cluster.workDir("node1")).length > 0);
+    await waitFor("the step to start", () => attemptDirs(cluster.workDir("node1")).length > 0);
     assert.equal(cluster.cli(["undrain", "node2"]).status, 0);
     await Cluster.kill(cluster.agents.get("node1")!, "SIGKILL");
     const lostAt = Date.now();
@@ -178,7 +178,7 @@ describe("spine: coordinator and agents over gRPC", function () {
     const a = cluster.admin();
     const detail = await call(a, a.client.getJob, { id: slow });
     assert.equal(detail.attempts[0].status, "cancelled");
-    await waitFor("the work dir to be removed", () => fs.readdirSync(cluster.workDir("node1")).length === 0);
+    await waitFor("the work dir to be removed", () => attemptDirs(cluster.workDir("node1")).length === 0);
     const refused = cluster.cli(["stop", String(waiting)]);
     assert.equal(refused.status, EXIT.refused);
     assert.match(refused.stderr, /only a submitted job can be stopped/);

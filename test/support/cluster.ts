@@ -40,6 +40,11 @@ export async function waitFor<T>(
   }
 }
 
+/** What is in an agent's work base besides its lock (.beamflow-agent.*): the attempts' work dirs. */
+export function attemptDirs(workBase: string): string[] {
+  return fs.readdirSync(workBase).filter((n) => !n.startsWith(".beamflow-agent."));
+}
+
 export interface Proc {
   child: ChildProcess;
   stderr: string[];
