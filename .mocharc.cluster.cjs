@@ -5,8 +5,8 @@
 const base = require("./.mocharc.json");
 
 const cluster = [
-  "test/canary/canary.test.ts",
-  "test/config/config.test.ts",
+  "test/coordinator/canary/canary.test.ts",
+  "test/shared/config/config.test.ts",
   "test/deploy/deploy.test.ts",
   "test/downloader/coordinator-restart.test.ts",
   "test/http/agent-metrics.test.ts",
@@ -14,19 +14,19 @@ const cluster = [
   "test/http/status-page.test.ts",
   "test/logs/heavy-output.test.ts",
   "test/logs/logs-follow.test.ts",
-  "test/notify/cluster-notices.test.ts",
-  "test/plots/pfd-plot.test.ts",
+  "test/coordinator/notify/cluster-notices.test.ts",
+  "test/agent/search/plots/pfd-plot.test.ts",
   "test/protocol/wire-contract.test.ts",
   "test/release/release.test.ts",
-  "test/results/push-results.test.ts",
+  "test/coordinator/results/push-results.test.ts",
   "test/search-job/*.test.ts",
   "test/security/*.test.ts",
   "test/faults/short.test.ts",
   "test/spine/*.test.ts",
-  "test/synth/cli.test.ts",
-  "test/synth/presto.test.ts",
+  "test/shared/synth/cli.test.ts",
+  "test/shared/synth/presto.test.ts",
   "test/toolchain/*.test.ts",
-  "test/uploader/job-uploader.test.ts",
+  "test/coordinator/uploader/job-uploader.test.ts",
 ];
 
 module.exports = { ...base, spec: cluster };

@@ -5,7 +5,7 @@
  *   interface UploadBenchmarkOptions { candidates?, runs?, dir? }
  *   uploadBenchmark(options?): Promise<UploadBenchmarkReport>    JSON-ready figures
  *
- * The beam: a results directory built by test/uploader/results-dir.ts from the real
+ * The beam: a results directory built by test/coordinator/uploader/results-dir.ts from the real
  * beam_J1903 fixtures, with `candidates` (default 100, PALFA's max_cands_to_fold)
  * folded candidates that are COPIES of the fixture's one real fold (its .pfd,
  * .bestprof and rendered plot), listed as <base>_copyNNN_DM57.00_ACCEL_0:1 so that
@@ -26,7 +26,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { buildResultsDir } from "../test/uploader/results-dir";
+import { buildResultsDir } from "../test/coordinator/uploader/results-dir";
 import { startPostgres } from "../test/support/postgres";
 import type { ResultsDb } from "../coordinator/uploader/db";
 import { openResultsDb } from "../coordinator/uploader/open";

@@ -12,7 +12,7 @@ import type { AgentView, JobDetail } from "../../shared/gen/admin";
 import type { Snapshot } from "../../coordinator/http/snapshot";
 import type { ConfigInput } from "../../shared/config/schema";
 import { attemptDirs, Cluster, waitFor } from "../support/cluster";
-import { parseMail, startSmtp, type Smtp, mailTo } from "../notify/helpers";
+import { parseMail, startSmtp, type Smtp, mailTo } from "../coordinator/notify/helpers";
 import { JobType } from "../../shared/gen/common";
 
 const TOOLCHAIN = path.join(__dirname, "..", "toolchain", "bin");

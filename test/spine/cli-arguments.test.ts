@@ -128,7 +128,7 @@ describe("CLI arguments: refused before anything is sent, with the right exit st
       // coordinator not there, or the token wrong
       { config: nowhere, args: ["jobs"], exit: EXIT.unavailable, stderr: /no coordinator is listening at/ },
       { config: wrongToken, args: ["jobs"], exit: EXIT.permission, stderr: /admin call refused: missing or wrong admin token/ },
-      // check-config refuses what the coordinator and agent would refuse at start (every rule: test/config/)
+      // check-config refuses what the coordinator and agent would refuse at start (every rule: test/shared/config/)
       { args: ["check-config", openHttp], exit: EXIT.config, stderr: /coordinator\.http_listen: refusing to listen on a non-loopback address/, lines: 2 },
       {
         args: ["check-config", fine],
