@@ -20,7 +20,6 @@ import { resolveProgram } from "../../../../agent/search/toolchain/resolve";
 import { toolchainStepEnv } from "../../../../agent/search/toolchain/step-env";
 import { Toolchain, type ToolchainConfig } from "../../../../agent/search/toolchain/toolchain";
 import { parseMeasurement, readBestprofFile } from "../../../../shared/presto";
-import { SEARCH_JOB_TYPE } from "../../../../shared/protocol/job-types";
 import { PRESTO_PREFIX, requirePresto } from "../../../support/presto";
 import { JobType } from "../../../../shared/gen/common";
 
