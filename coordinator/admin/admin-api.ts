@@ -6,7 +6,15 @@ import { waitReason } from "../dispatcher/wait-reason";
 import * as grpc from "@grpc/grpc-js";
 import type { AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView, StepSummary } from "../../shared/gen/admin";
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
-import type { CoordinatorCore } from "../core";
+import type { Config } from "../../shared/config/schema";
+import type { Logger } from "../../shared/logging/logger";
+import type { CanaryRuns } from "../canary/canary-runs";
+import type { Dispatcher } from "../dispatcher/dispatcher";
+import type { JobLifecycle } from "../lifecycle/job-lifecycle";
+import type { TailDeps } from "../logs/tail";
+import type { LiveProgress } from "../sessions/live-progress";
+import type { DiskRoom } from "../storage/disk-room";
+import type { DrainedBy, Tracker } from "../tracker/tracker";
 import { expandGlobsDetailed, registerFiles } from "../ingest/register";
 import { parseOverrides } from "../search/search-spec";
 import { tailLog } from "../logs/tail";
@@ -15,25 +23,46 @@ import { NotFound, RefusedAction, type AgentRow, type AttemptRow, type StepRow }
 import { COUNTED_ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { Capabilities } from "../../shared/gen/common";
 import { COMMAND_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
-import type { AgentState } from "../sessions/registry";
+import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { CanaryRunRow } from "../tracker/rows";
 import type { JobListRow } from "../tracker/reports";
 
 /** The coordinator's reservations, as fsck checks and repairs them. */
-function liveReservations(core: CoordinatorCore): LiveReservations {
+/** What the admin API reads and does: given by the coordinator's wiring (deps.ts). */
+export interface AdminDeps extends TailDeps {
+  tracker: Tracker;
+  registry: AgentRegistry;
+  dispatcher: Pick<Dispatcher, "schedule">;
+  lifecycle: JobLifecycle;
+  progress: LiveProgress;
+  canaries: Pick<CanaryRuns, "run">;
+  room: Pick<DiskRoom, "full">;
+  config: Config;
+  log: Logger;
+  startedAt: number;
+  drainAgent(agentId: string, reason: string, by: DrainedBy): boolean;
+  undrainAgent(agentId: string): void;
+  /** tells the agent holding an attempt to stop it, if that agent is connected */
+  cancelOnAgent(agentId: string, attemptId: number, reason: string): void;
+}
+
+/** What an agent's view needs: its row, what the registry knows live, its streak and last canary. */
+export type AgentViewDeps = Pick<AdminDeps, "tracker" | "registry">;
+
+function liveReservations(deps: AdminDeps): LiveReservations {
   return {
-    held: () => new Map(core.registry.all().map((a) => [a.id, [...a.reserved.keys()]])),
-    release: (attemptId, agentId) => core.registry.release(attemptId, agentId),
+    held: () => new Map(deps.registry.all().map((a) => [a.id, [...a.reserved.keys()]])),
+    release: (attemptId, agentId) => deps.registry.release(attemptId, agentId),
     reserve: (attemptId, agentId) => {
-      const a = core.tracker.attempt(attemptId);
-      if (a) core.registry.get(agentId).reserve(attemptId, { cores: a.cores, memory: a.memory, shm: a.shm });
+      const a = deps.tracker.attempt(attemptId);
+      if (a) deps.registry.get(agentId).reserve(attemptId, { cores: a.cores, memory: a.memory, shm: a.shm });
     },
     cancel: (attemptId, agentId, reason) => {
-      core.registry.release(attemptId, agentId);
-      core.logs.close(attemptId);
-      core.cancelOnAgent(agentId, attemptId, reason);
+      deps.registry.release(attemptId, agentId);
+      deps.logs.close(attemptId);
+      deps.cancelOnAgent(agentId, attemptId, reason);
     },
-    schedule: () => core.dispatcher.schedule(),
+    schedule: () => deps.dispatcher.schedule(),
   };
 }
 
@@ -116,13 +145,13 @@ function stepView(s: StepRow) {
 }
 
 /** New work is refused while the coordinator's disk is full: it could not be tracked. */
-function refuseWhileFull(core: CoordinatorCore): void {
-  const full = core.room.full;
+function refuseWhileFull(deps: AdminDeps): void {
+  const full = deps.room.full;
   if (full) throw new RefusedAction(full);
 }
 
-function attemptView(core: CoordinatorCore, a: AttemptRow, withSteps = true): AttemptView {
-  const steps = core.tracker.stepsOf(a.id);
+function attemptView(deps: AdminDeps, a: AttemptRow, withSteps = true): AttemptView {
+  const steps = deps.tracker.stepsOf(a.id);
   return {
     id: a.id,
     jobId: a.job_id,
@@ -172,8 +201,8 @@ function storedCapabilities(row: AgentRow): Capabilities | undefined {
   return row.capabilities_json ? (JSON.parse(row.capabilities_json) as Capabilities) : undefined;
 }
 
-export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
-  const live = core.registry.find(row.id);
+export function agentView(deps: AgentViewDeps, row: AgentRow): AgentView {
+  const live = deps.registry.find(row.id);
   const capabilities = live?.capabilities ?? storedCapabilities(row);
   const reported = live?.resources ?? (JSON.parse(row.resources_json) as Partial<NonNullable<typeof live>["resources"]>) ?? {};
   const reserved = live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0;
@@ -197,9 +226,9 @@ export function agentView(core: CoordinatorCore, row: AgentRow): AgentView {
     drainReason: row.drain_reason,
     drainedBy: row.drained_by,
     drainedAt: row.drained_at ?? 0,
-    failureStreak: core.tracker.failureStreak(row.id).length,
+    failureStreak: deps.tracker.failureStreak(row.id).length,
     noBeamsReason: noBeamsReason(row, live, capabilities),
-    lastCanary: canaryRunView(core.tracker.canaries.latestOf(row.id)),
+    lastCanary: canaryRunView(deps.tracker.canaries.latestOf(row.id)),
   };
 }
 
@@ -233,8 +262,8 @@ function perJob(ids: number[], fn: (id: number) => { status: string }): JobActio
   });
 }
 
-export function adminService(core: CoordinatorCore, adminToken: string): AdminServiceServer {
-  const t = core.tracker;
+export function adminService(deps: AdminDeps, adminToken: string): AdminServiceServer {
+  const t = deps.tracker;
   return {
     listJobs: unary(adminToken, (req) => {
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
@@ -251,7 +280,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         limit: limit + 1,
       });
       const page = rows.slice(0, limit);
-      const agents = core.registry.all();
+      const agents = deps.registry.all();
       return { jobs: page.map((j) => jobView(j, agents, LIST_DETAILS_CHARS)), nextCursor: rows.length > limit ? page.at(-1)!.id : 0 };
     }),
 
@@ -259,11 +288,11 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       const j = t.reports.jobListRow(req.id);
       if (!j) throw new NotFound("job", req.id);
       return {
-        job: jobView(j, core.registry.all()),
-        attempts: t.attemptsOfJob(j.id).map((a) => attemptView(core, a, !req.summaryOnly)),
+        job: jobView(j, deps.registry.all()),
+        attempts: t.attemptsOfJob(j.id).map((a) => attemptView(deps, a, !req.summaryOnly)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),
-        progress: j.current_attempt_id != null ? core.progress.view(j.current_attempt_id) : undefined,
+        progress: j.current_attempt_id != null ? deps.progress.view(j.current_attempt_id) : undefined,
         uploads: t.uploads.ofJob(j.id).map((u) => ({
           id: u.id,
           attemptId: u.attempt_id,
@@ -276,7 +305,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       };
     }),
 
-    listAgents: unary(adminToken, () => ({ agents: t.agents().map((row) => agentView(core, row)) })),
+    listAgents: unary(adminToken, () => ({ agents: t.agents().map((row) => agentView(deps, row)) })),
 
     registerAgent: unary(adminToken, (req) => {
       if (!/^[A-Za-z0-9._-]+$/.test(req.agentId)) throw new RefusedAction(`bad agent id '${req.agentId}': use letters, digits, dot, dash, underscore`);
@@ -284,36 +313,36 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     }),
 
     setDrain: unary(adminToken, (req) => {
-      if (req.drained) core.drainAgent(req.agentId, req.reason, "operator");
-      else core.undrainAgent(req.agentId);
-      return agentView(core, t.agent(req.agentId)!);
+      if (req.drained) deps.drainAgent(req.agentId, req.reason, "operator");
+      else deps.undrainAgent(req.agentId);
+      return agentView(deps, t.agent(req.agentId)!);
     }),
 
-    killJobs: unary(adminToken, (req) => ({ results: perJob(req.ids, (id) => core.lifecycle.kill(id)) })),
+    killJobs: unary(adminToken, (req) => ({ results: perJob(req.ids, (id) => deps.lifecycle.kill(id)) })),
 
     stopJobs: unary(adminToken, (req) => ({
-      results: perJob(req.ids, (id) => core.lifecycle.stop(id, req.fail)),
+      results: perJob(req.ids, (id) => deps.lifecycle.stop(id, req.fail)),
     })),
 
     retryJobs: unary(adminToken, (req) => {
       // An upload_failed job goes back to processed: the uploader hears of it and starts a new round of uploads.
-      return { results: perJob(req.ids, (id) => core.lifecycle.retry(id)) };
+      return { results: perJob(req.ids, (id) => deps.lifecycle.retry(id)) };
     }),
 
     addFiles: unary(adminToken, async (req) => {
-      refuseWhileFull(core);
+      refuseWhileFull(deps);
       const globbed = expandGlobsDetailed(req.globs);
       const paths = [...req.paths, ...globbed.paths];
       if (paths.length === 0) throw new RefusedAction(req.globs.length ? `no file matches ${req.globs.join(" ")}` : "no files given");
-      const searchOverrides = parseOverrides(core.config, req.searchParamsJson);
-      const r = await registerFiles(t, paths, { ...core.config, searchOverrides });
-      if (r.jobsCreated.length) core.dispatcher.schedule();
-      core.log.info({ added: r.added.length, jobs: r.jobsCreated, rejected: r.rejected.length }, "files added");
+      const searchOverrides = parseOverrides(deps.config, req.searchParamsJson);
+      const r = await registerFiles(t, paths, { ...deps.config, searchOverrides });
+      if (r.jobsCreated.length) deps.dispatcher.schedule();
+      deps.log.info({ added: r.added.length, jobs: r.jobsCreated, rejected: r.rejected.length }, "files added");
       return { added: r.added, skipped: r.skipped, jobsCreated: r.jobsCreated, waiting: r.waiting, rejected: r.rejected, unmatchedGlobs: globbed.unmatched };
     }),
 
     submitCommandJob: unary(adminToken, (req) => {
-      refuseWhileFull(core);
+      refuseWhileFull(deps);
       if (req.steps.length === 0) throw new RefusedAction("a command job needs at least one step");
       for (const s of req.steps) if (s.argv.length === 0) throw new RefusedAction(`step '${s.name}' has no command`);
       const spec = {
@@ -332,7 +361,7 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         for (let i = 0; i < Math.max(1, req.count); i++) out.push(t.createJob({ beam: req.name || "command", jobType: COMMAND_JOB_TYPE, spec, reservation }));
         return out;
       });
-      core.dispatcher.schedule();
+      deps.dispatcher.schedule();
       return { jobIds: ids };
     }),
 
@@ -342,11 +371,11 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
         call.emit("error", refused);
         return;
       }
-      tailLog(core, call);
+      tailLog(deps, call);
     },
 
     runCanary: unary(adminToken, async (req) => {
-      const runs = await core.canaries.run(req.agentIds, "operator");
+      const runs = await deps.canaries.run(req.agentIds, "operator");
       if (runs.length === 0) throw new RefusedAction("no agent to run a canary on: none is connected and fit for searches (name one to run it anyway)");
       return { runs: runs.map((r) => canaryRunView(r)) };
     }),
@@ -360,8 +389,8 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
     })),
 
     fsck: unary(adminToken, (req) => {
-      const r = fsck(t, { repair: req.repair, resultsRoot: core.config.results.dir, reservations: liveReservations(core) });
-      if (r.findings.length) core.log.warn({ findings: r.findings.length, repaired: r.findings.filter((f) => f.repaired).length }, "fsck found violations");
+      const r = fsck(t, { repair: req.repair, resultsRoot: deps.config.results.dir, reservations: liveReservations(deps) });
+      if (r.findings.length) deps.log.warn({ findings: r.findings.length, repaired: r.findings.filter((f) => f.repaired).length }, "fsck found violations");
       return { findings: r.findings, reservationsChecked: r.reservationsChecked };
     }),
 
@@ -371,12 +400,12 @@ export function adminService(core: CoordinatorCore, adminToken: string): AdminSe
       return {
         jobs: t.reports.jobStatusCounts(),
         attempts: t.reports.attemptStatusCounts(),
-        agentsConnected: agents.filter((a) => core.registry.find(a.id)?.connected).length,
+        agentsConnected: agents.filter((a) => deps.registry.find(a.id)?.connected).length,
         agentsTotal: agents.length,
         beamsPerHourLastHour: t.reports.finishedBeams(nowS - 3600),
         beamsLast24h: t.reports.finishedBeams(nowS - 86400),
         beamsTotal: t.reports.finishedBeams(0),
-        uptimeS: nowS - core.startedAt,
+        uptimeS: nowS - deps.startedAt,
       };
     }),
   };

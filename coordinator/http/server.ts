@@ -23,7 +23,12 @@ import net from "node:net";
 import type { Logger } from "../../shared/logging/logger";
 import { sameSecret } from "../../shared/protocol/auth";
 import { parseLoopbackListen } from "../../shared/protocol/loopback-listen";
-import type { CoordinatorCore } from "../core";
+import type { TailDeps } from "../logs/tail";
+import type { MetricsDeps } from "./metrics";
+import type { SnapshotDeps } from "./snapshot";
+
+/** The status page's and /metrics' view of the coordinator. */
+export type HttpDeps = SnapshotDeps & MetricsDeps & TailDeps;
 import { followLog, sseEvent, sseHeaders } from "./log-events";
 import { coordinatorMetrics } from "./metrics";
 import { pageCsp, statusPage } from "./page";
@@ -69,11 +74,11 @@ function text(res: http.ServerResponse, status: number, body: string, headers: h
   res.end(body.endsWith("\n") ? body : body + "\n");
 }
 
-export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promise<HttpServer> {
+export async function startHttp(deps: HttpDeps, opts: HttpOptions): Promise<HttpServer> {
   const { host, port } = parseLoopbackListen(opts.listen, "coordinator.http_listen");
   if (!opts.token) throw new Error("the status page needs the admin token");
   const log = opts.log;
-  const metrics = coordinatorMetrics(core);
+  const metrics = coordinatorMetrics(deps);
 
   // ---- snapshot broadcast to /events clients ----
   const clients = new Set<http.ServerResponse>();
@@ -83,7 +88,7 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
     if (clients.size === 0) return;
     let event: string;
     try {
-      event = sseEvent("snapshot", snapshot(core));
+      event = sseEvent("snapshot", snapshot(deps));
     } catch (err) {
       log.warn({ err }, "status page: snapshot failed");
       return;
@@ -93,7 +98,7 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
   const onJobChanged = () => {
     if (!debounce && clients.size) debounce = setTimeout(broadcast, DEBOUNCE_MS);
   };
-  core.on("jobChanged", onJobChanged);
+  deps.events.on("jobChanged", onJobChanged);
   const periodic = setInterval(broadcast, opts.snapshotEveryMs ?? 5000);
 
   const sessions = new BrowserSessions(opts.sessionS);
@@ -144,17 +149,17 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
       });
-      res.end(statusPage(snapshot(core), nonce));
+      res.end(statusPage(snapshot(deps), nonce));
       return;
     }
     if (path === "/api/snapshot") {
       res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" });
-      res.end(JSON.stringify(snapshot(core)));
+      res.end(JSON.stringify(snapshot(deps)));
       return;
     }
     if (path === "/events") {
       sseHeaders(res);
-      res.write("retry: 2000\n\n" + sseEvent("snapshot", snapshot(core)));
+      res.write("retry: 2000\n\n" + sseEvent("snapshot", snapshot(deps)));
       clients.add(res);
       const drop = () => clients.delete(res);
       req.on("close", drop);
@@ -164,11 +169,11 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
     const logPath = /^\/logs\/(\d+)\/events$/.exec(path);
     if (logPath) {
       const attemptId = Number(logPath[1]);
-      if (!core.tracker.attempt(attemptId)) return text(res, 404, `no attempt ${attemptId}`);
+      if (!deps.tracker.attempt(attemptId)) return text(res, 404, `no attempt ${attemptId}`);
       const lastId = req.headers["last-event-id"];
       const from = typeof lastId === "string" && /^\d+$/.test(lastId) ? lastId : (url.searchParams.get("offset") ?? "0");
       if (!/^\d+$/.test(from)) return text(res, 400, "offset must be a byte offset (a whole number)");
-      followLog(core, req, res, attemptId, Number(from));
+      followLog(deps, req, res, attemptId, Number(from));
       return;
     }
     return text(res, 404, "not found");
@@ -193,7 +198,7 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
     });
   } catch (err) {
     clearInterval(periodic);
-    core.off("jobChanged", onJobChanged);
+    deps.events.off("jobChanged", onJobChanged);
     metrics.dispose();
     throw new Error(`cannot listen on ${opts.listen} for the status page: ${(err as Error).message}`);
   }
@@ -208,7 +213,7 @@ export async function startHttp(core: CoordinatorCore, opts: HttpOptions): Promi
       closed ??= new Promise<void>((resolve) => {
         clearInterval(periodic);
         if (debounce) clearTimeout(debounce);
-        core.off("jobChanged", onJobChanged);
+        deps.events.off("jobChanged", onJobChanged);
         metrics.dispose();
         for (const c of clients) c.end();
         clients.clear();

@@ -1,6 +1,8 @@
 // What the status page shows, read from the tracker and the agent registry in one
 // go: the JSON of `GET /api/snapshot` and of each `snapshot` event on `GET /events`.
-import type { CoordinatorCore } from "../core";
+import type { Downloader } from "../downloader/downloader";
+import type { LiveProgress } from "../sessions/live-progress";
+import type { AgentViewDeps } from "../admin/admin-api";
 import type { LogStore } from "../logs/log-store";
 import type { ProgressView } from "../../shared/gen/admin";
 import { jobTypeName } from "../../shared/protocol/job-types";
@@ -101,8 +103,16 @@ export function logTail(store: LogStore, attemptId: number, lines = TAIL_LINES):
   return all.slice(-lines);
 }
 
-export function snapshot(core: CoordinatorCore): Snapshot {
-  const t = core.tracker;
+/** What the status page shows is read from these. */
+export interface SnapshotDeps extends AgentViewDeps {
+  logs: LogStore;
+  progress: LiveProgress;
+  downloader: Downloader;
+  startedAt: number;
+}
+
+export function snapshot(deps: SnapshotDeps): Snapshot {
+  const t = deps.tracker;
   const nowS = Date.now() / 1000;
 
   const failed: FailedJob[] = t.reports.failedJobs(MAX_FAILED).map((j) => {
@@ -117,7 +127,7 @@ export function snapshot(core: CoordinatorCore): Snapshot {
       attemptId: a?.id ?? null,
       attemptStatus: a?.status ?? "",
       errorClass: a?.error_class ?? "",
-      logTail: a ? logTail(core.logs, a.id) : [],
+      logTail: a ? logTail(deps.logs, a.id) : [],
     };
   });
 
@@ -128,12 +138,12 @@ export function snapshot(core: CoordinatorCore): Snapshot {
     attemptStatus: r.attempt_status,
     agentId: r.agent_id,
     startedAt: r.started_at,
-    logBytes: core.logs.size(r.attempt_id),
-    progress: core.progress.view(r.attempt_id, nowS) ?? null,
+    logBytes: deps.logs.size(r.attempt_id),
+    progress: deps.progress.view(r.attempt_id, nowS) ?? null,
   }));
 
   const agents: AgentSummary[] = t.agents().map((row) => {
-    const v = agentView(core, row);
+    const v = agentView(deps, row);
     return {
       id: v.id,
       hostname: v.hostname,
@@ -157,21 +167,21 @@ export function snapshot(core: CoordinatorCore): Snapshot {
 
   return {
     at: nowS,
-    uptimeS: nowS - core.startedAt,
+    uptimeS: nowS - deps.startedAt,
     jobs: countsOf(JOB_STATES, t.reports.jobStatusCounts()),
     attempts: countsOf(ATTEMPT_STATES, t.reports.attemptStatusCounts()),
     beams: { lastHour: t.reports.finishedBeams(nowS - 3600), last24h: t.reports.finishedBeams(nowS - 86400), total: t.reports.finishedBeams(0) },
     agents,
     failed,
     running,
-    downloads: downloadsOf(core),
+    downloads: downloadsOf(deps),
   };
 }
 
-function downloadsOf(core: CoordinatorCore): Snapshot["downloads"] {
-  if (!core.downloader.enabled) return null;
-  const d = listDownloads(core.tracker, core.downloader, 0);
-  const r = listRequests(core.tracker, core.downloader, 50);
+function downloadsOf(deps: SnapshotDeps): Snapshot["downloads"] {
+  if (!deps.downloader.enabled) return null;
+  const d = listDownloads(deps.tracker, deps.downloader, 0);
+  const r = listRequests(deps.tracker, deps.downloader, 50);
   return {
     budget: d.budget!,
     active: d.downloads.filter((x) => x.status === "downloading"),
