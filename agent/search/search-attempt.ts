@@ -173,6 +173,8 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   );
   diag(rfiDiagnostics(rfiOut));
   const mask = `${base}_rfifind.mask`;
+  const run: SearchRun = { tc, p, ex, step, work, tmp, base, cores: ctx.cores };
+  const input: SearchInput = { raw, mask };
 
   // ---- dedispersion passes and the per-DM searches ------------------------------------------
   const passes = expandPasses(chooseDDplan(p, header), header);
@@ -182,7 +184,7 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   progress.phase("searching", { pass: 0, passes: passes.length, dmTrials: allDms.length });
   for (const [i, pass] of passes.entries()) {
     progress.phase("searching", { pass: i + 1 });
-    const outs = await dedisperse(tc, p, step, pass, base, raw, mask, tmp, ctx.cores, i);
+    const outs = await dedisperse(run, input, pass, i);
     if (baryv === undefined) {
       const m = AVG_TOPO_VELOCITY.exec(fs.readFileSync(outs, "utf8"));
       if (!m) throw new SearchFailure(`prepsubband did not print the average topocentric velocity (${outs})`, "bad_output");
@@ -192,7 +194,7 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
     for (const d of dats) if (!fs.existsSync(d)) throw new SearchFailure(`prepsubband did not write ${path.basename(d)}`, "bad_output");
     await ex.all(
       dats.map((dat) => async () => {
-        await searchTrial(tc, p, step, dat, zapfile, baryv!, pass.zeroDm, work);
+        await searchTrial(run, dat, { zaplist: zapfile, baryv: baryv!, zeroDm: pass.zeroDm });
         progress.trialDone();
       }),
     );
@@ -228,7 +230,7 @@ async function search(ctx: SearchContext, progress: ProgressReporter): Promise<v
   diag(siftingDiagnostics(accelcands, p));
 
   progress.phase("folding");
-  await fold(tc, p, ex, step, work, base, accelcands, raw, mask, header);
+  await fold(run, { ...input, header }, accelcands);
   await renderPlot(tc, step, path.join(work, `${base}_rfifind.ps`), path.join(work, `${base}_rfifind.png`));
 
   // ---- results ------------------------------------------------------------------------------
@@ -301,6 +303,27 @@ function listFiles(dir: string, keep: (name: string) => boolean): string[] {
 
 type Step = (name: string, argv: string[], opts?: StepOptions) => Promise<unknown>;
 
+/** What every stage of one search works with: the programs, the parameters, how it runs a step, and where. */
+interface SearchRun {
+  tc: Toolchain;
+  p: SearchParams;
+  ex: StepExecutor;
+  step: Step;
+  /** the attempt's work dir */
+  work: string;
+  /** the dir of the DM trials' time series (removed after the searches) */
+  tmp: string;
+  /** the beam's base name, for the output files */
+  base: string;
+  cores: number;
+}
+
+/** The beam as the search reads it: the raw files (merged for Mock data) and rfifind's mask. */
+interface SearchInput {
+  raw: string[];
+  mask: string;
+}
+
 /** PALFA's MockPsrfitsData.preprocess: merge the halves, cut cal rows at the ends. */
 async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams, step: Step, base: string): Promise<string> {
   const work = ctx.workDir;
@@ -346,19 +369,9 @@ async function preprocessMock(ctx: SearchContext, tc: Toolchain, p: SearchParams
 }
 
 /** One DDplan pass: subbands then DM trials (or straight from the raw data). Returns the stdout file with the velocity. */
-async function dedisperse(
-  tc: Toolchain,
-  p: SearchParams,
-  step: Step,
-  pass: Pass,
-  base: string,
-  raw: string[],
-  mask: string,
-  tmp: string,
-  cores: number,
-  index: number,
-): Promise<string> {
-  const work = path.dirname(tmp);
+async function dedisperse(run: SearchRun, input: SearchInput, pass: Pass, index: number): Promise<string> {
+  const { tc, p, step, work, tmp, base, cores } = run;
+  const { raw, mask } = input;
   // -numout 0 means prepsubband's own length (PALFA left it out for short series).
   const common = ["-nsub", String(pass.nsub), ...(pass.numout ? ["-numout", String(pass.numout)] : []), "-o", path.join(tmp, base)];
   const dmArgs = ["-lodm", pass.lodmStr, "-dmstep", pass.dmstepStr, "-numdms", String(pass.dms.length)];
@@ -423,16 +436,9 @@ async function dedisperse(
 }
 
 /** One DM trial: FFT, zap (when there are birdies), de-redden, accelsearch lo and hi; the .fft is gone afterwards. */
-async function searchTrial(
-  tc: Toolchain,
-  p: SearchParams,
-  step: Step,
-  dat: string,
-  zaplist: string | null,
-  baryv: string,
-  zeroDm: boolean,
-  work: string,
-): Promise<void> {
+async function searchTrial(run: SearchRun, dat: string, trial: { zaplist: string | null; baryv: string; zeroDm: boolean }): Promise<void> {
+  const { tc, p, step, work } = run;
+  const { zaplist, baryv, zeroDm } = trial;
   const stem = dat.slice(0, -4);
   const fft = `${stem}.fft`;
   const name = path.basename(stem);
@@ -549,18 +555,9 @@ async function renderPlot(tc: Toolchain, step: Step, ps: string, png: string): P
 }
 
 /** Folds the selected candidates (PALFA's period-dependent options) and renders their plots. */
-async function fold(
-  tc: Toolchain,
-  p: SearchParams,
-  ex: StepExecutor,
-  step: Step,
-  work: string,
-  base: string,
-  accelcands: string,
-  raw: string[],
-  mask: string,
-  header: PsrfitsHeader,
-): Promise<void> {
+async function fold(run: SearchRun, input: SearchInput & { header: PsrfitsHeader }, accelcands: string): Promise<void> {
+  const { tc, p, ex, step, work, base } = run;
+  const { raw, mask, header } = input;
   const { toFold } = selectCandidatesToFold(readAccelcandsFile(accelcands), p);
   const attributes: string[] = [];
   await ex.all(
