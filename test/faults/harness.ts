@@ -151,6 +151,8 @@ export class FaultScenario {
         accept_timeout_s: Math.max(2, this.o.leaseS),
         retry_backoff_s: 0,
       },
+      // Corrupt beams fail on purpose: an agent drained for failing several of them would leave the rest waiting.
+      dispatch: { drain_after_failures: 0 },
       logging: { level: "info" },
     });
     // The coordinator's data dir on its own tmpfs, for the fill-data fault.
