@@ -1,7 +1,7 @@
 // Opens the job-tracker database: WAL, foreign keys, migrations, and the
 // single-writer lock that refuses a second coordinator on the same file.
+import { HeldLock, LockBusyError } from "../../shared/files/held-lock";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations";
@@ -60,15 +60,11 @@ export function createTracker(dbPath: string): boolean {
 }
 
 /**
- * The lock is a second SQLite file held in EXCLUSIVE locking mode with a write
- * transaction's lock taken: the kernel drops it when the process dies (even by
- * kill -9), so a restarted coordinator never waits for a stale lock.
+ * One coordinator per tracker: a lock the kernel drops when the process dies (even by
+ * kill -9; shared/files/held-lock.ts), so a restarted coordinator never waits for a stale one.
  */
 export class TrackerLock {
-  private constructor(
-    private readonly db: Database.Database,
-    private readonly infoPath: string,
-  ) {}
+  private constructor(private readonly held: HeldLock) {}
 
   /**
    * The lock is keyed on the tracker file's identity (device and inode), not on the path it
@@ -91,35 +87,16 @@ export class TrackerLock {
 
   static acquire(dbPath: string): TrackerLock {
     const { lockPath, infoPath } = TrackerLock.lockPaths(dbPath);
-    const db = new Database(lockPath, { timeout: 0 });
     try {
-      db.pragma("locking_mode = EXCLUSIVE");
-      db.exec("CREATE TABLE IF NOT EXISTS holder (x)");
-      db.exec("BEGIN EXCLUSIVE");
+      return new TrackerLock(HeldLock.acquire(lockPath, infoPath, ""));
     } catch (err) {
-      db.close();
-      if ((err as { code?: string }).code === "SQLITE_BUSY") {
-        let holder = "unknown process";
-        try {
-          holder = fs.readFileSync(infoPath, "utf8").trim();
-        } catch {
-          /* the owner file is informative only */
-        }
-        throw new TrackerLockedError(dbPath, holder);
-      }
+      if (err instanceof LockBusyError) throw new TrackerLockedError(dbPath, err.holder);
       throw err;
     }
-    fs.writeFileSync(infoPath, `pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}\n`);
-    return new TrackerLock(db, infoPath);
   }
 
   release(): void {
-    try {
-      fs.rmSync(this.infoPath, { force: true });
-    } catch {
-      /* best effort */
-    }
-    this.db.close();
+    this.held.release();
   }
 }
 

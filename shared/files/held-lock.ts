@@ -23,7 +23,7 @@ export class HeldLock {
     private readonly infoPath: string,
   ) {}
 
-  /** Takes the lock at once or throws LockBusyError; `who` is written beside it (e.g. "agent node01"). */
+  /** Takes the lock at once or throws LockBusyError; `who` (e.g. "agent node01"; may be empty) is written beside it with the pid. */
   static acquire(lockPath: string, infoPath: string, who: string): HeldLock {
     const db = new Database(lockPath, { timeout: 0 });
     try {
@@ -43,7 +43,8 @@ export class HeldLock {
       }
       throw err;
     }
-    fs.writeFileSync(infoPath, `${who}: pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}\n`);
+    const holder = `pid ${process.pid} on ${os.hostname()} since ${new Date().toISOString()}`;
+    fs.writeFileSync(infoPath, `${who ? `${who}: ` : ""}${holder}\n`);
     return new HeldLock(db, infoPath);
   }
 

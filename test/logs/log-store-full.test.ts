@@ -1,34 +1,20 @@
 // The coordinator's log store on a disk that fills up mid-chunk (a small tmpfs): the
 // chunk that does not fit leaves nothing behind, later chunks are not stored past the
 // gap, and once there is room the re-sent chunks make the log whole, each byte once.
+import { useTmpfs } from "../support/tmpfs";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { LogStore } from "../../coordinator/logs/log-store";
 
 describe("log store on a full disk", function () {
-  let mnt: string;
-  before(function () {
-    mnt = fs.mkdtempSync(path.join(os.tmpdir(), "bf-logs-full-"));
-    const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "utf8" });
-    if (r.status !== 0) {
-      // Mounting needs root (CAP_SYS_ADMIN); said out loud rather than passed in silence.
-      console.warn(`skipped: cannot mount a tmpfs (${r.stderr.trim()})`);
-      this.skip();
-    }
-  });
-  after(() => {
-    spawnSync("umount", ["-l", mnt]);
-    fs.rmSync(mnt, { recursive: true, force: true });
-  });
+  const tmpfs = useTmpfs("256k");
 
   it("stores nothing of a chunk that does not fit, nothing past it, and everything once when there is room", () => {
-    const filler = path.join(mnt, "filler");
-    const s = fs.statfsSync(mnt);
+    const filler = path.join(tmpfs.dir(), "filler");
+    const s = fs.statfsSync(tmpfs.dir());
     fs.writeFileSync(filler, Buffer.alloc(s.bavail * s.bsize - (50 << 10)));
-    const store = new LogStore(path.join(mnt, "logs"));
+    const store = new LogStore(path.join(tmpfs.dir(), "logs"));
     const chunk = (i: number) => Buffer.from(`${String(i).padStart(4, "0")} ${"x".repeat(16 << 10)}\n`);
     let seq = 0;
     let failedAt = 0;
@@ -51,6 +37,6 @@ describe("log store on a full disk", function () {
     const expected = Buffer.concat(Array.from({ length: 10 }, (_, i) => chunk(i + 1)));
     assert.ok(store.read(7).equals(expected), "every chunk once, in order");
     store.close(7);
-    assert.ok(new LogStore(path.join(mnt, "logs")).read(7).equals(expected), "and the same when read back after a restart");
+    assert.ok(new LogStore(path.join(tmpfs.dir(), "logs")).read(7).equals(expected), "and the same when read back after a restart");
   });
 });

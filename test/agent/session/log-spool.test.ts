@@ -2,8 +2,8 @@
 // chunks numbered per attempt, sent once per stream, sent again after a reconnect
 // until acknowledged, bounded on disk with the steps held back when it is full, and
 // nothing left behind once an attempt is forgotten or the agent starts again.
+import { useTmpfs } from "../../support/tmpfs";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -146,24 +146,11 @@ describe("agent log spool", () => {
 });
 
 describe("agent log spool on a full disk (a small tmpfs)", function () {
-  let mnt: string;
-  before(function () {
-    mnt = fs.mkdtempSync(path.join(os.tmpdir(), "bf-spool-full-"));
-    const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "utf8" });
-    if (r.status !== 0) {
-      // Mounting needs root (CAP_SYS_ADMIN); said out loud rather than passed in silence.
-      console.warn(`skipped: cannot mount a tmpfs (${r.stderr.trim()})`);
-      this.skip();
-    }
-  });
-  after(() => {
-    spawnSync("umount", ["-l", mnt]);
-    fs.rmSync(mnt, { recursive: true, force: true });
-  });
+  const tmpfs = useTmpfs("256k");
 
   it("keeps what the disk has no room for in memory, says so once, and delivers every chunk in order", () => {
     const events: (string | null)[] = [];
-    const s = new LogSpool(path.join(mnt, "spool"), 0, () => {});
+    const s = new LogSpool(path.join(tmpfs.dir(), "spool"), 0, () => {});
     s.clearStale();
     s.onDiskFull = (err) => events.push(err ? err.code! : null);
     const sent: string[] = [];
