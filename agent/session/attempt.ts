@@ -210,8 +210,11 @@ export class AttemptExecution {
   private shmFull(message: string): AttemptResult {
     const reserved = this.assign.reservation?.shm ?? 0;
     const used = diskUsage(this.workDir);
-    if (used >= reserved) return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", message);
     const { total, free } = diskSpace(this.workDir);
+    // With nothing reserved (a command job that said nothing of its space), the beam's fault only
+    // if the attempt itself holds most of what is in use.
+    const itsOwn = reserved > 0 ? used >= reserved : used >= (total - free) / 2;
+    if (itsOwn) return this.result(AttemptOutcome.OUTCOME_FAILED, "shm_full", message);
     return this.result(
       AttemptOutcome.OUTCOME_FAILED,
       "shm_occupied",
