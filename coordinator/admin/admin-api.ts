@@ -350,7 +350,11 @@ export function adminService(deps: AdminDeps, adminToken: string): AdminServiceS
       };
       const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
       // A job no registered agent could ever run would wait forever: refused unless forced.
-      const offered = t.agents().map((a) => (JSON.parse(a.resources_json) as { cores?: number }).cores ?? 0);
+      // Agents that never reported what they have (registered, never connected) tell nothing.
+      const offered = t
+        .agents()
+        .map((a) => (JSON.parse(a.resources_json) as { cores?: number }).cores ?? 0)
+        .filter((cores) => cores > 0);
       if (!req.force && offered.length && reservation.cores > Math.max(...offered)) {
         throw new RefusedAction(
           `no registered agent offers ${reservation.cores} cores (the most is ${Math.max(...offered)}): it would wait forever; submit --force to queue it anyway`,
