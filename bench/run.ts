@@ -10,6 +10,7 @@ import { stepsBenchmark } from "./steps";
 import { siftBenchmark, synthBenchmark } from "./pieces";
 import { reattachBenchmark } from "./reattach";
 import { jobsBenchmark } from "./jobs";
+import { agentsBenchmark } from "./agents";
 
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   dispatch: () => dispatchBenchmark(),
@@ -32,6 +33,8 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   reattach: () => reattachBenchmark(),
   // `jobs` listings over a tracker of 1,000,000 jobs: target < 100 ms each
   jobs: () => jobsBenchmark(),
+  // 5,000 simulated agents heartbeating (BENCH_AGENTS, BENCH_AGENTS_DURATION_S, ...): coordinator < 25 % of a core, < 500 MB
+  agents: () => agentsBenchmark(),
   sift: () => siftBenchmark(),
   synth: () => synthBenchmark(),
 };
