@@ -200,7 +200,15 @@ class SimAgent {
       this.send({
         body: {
           $case: "attemptResult",
-          value: { attemptId: a.attemptId, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: 0, errorMessage: "", steps: [done], resultsDir: "" },
+          value: {
+            attemptId: a.attemptId,
+            outcome: AttemptOutcome.OUTCOME_SUCCEEDED,
+            errorClass: 0,
+            errorMessage: "",
+            steps: [done],
+            resultsDir: "",
+            logSeq: 0,
+          },
         },
       });
       stats.results++;

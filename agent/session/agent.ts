@@ -155,7 +155,8 @@ export class Agent {
     });
     this.pump = new LogPump({ spool: this.spool, outbox: this.outbox, metrics: this.metrics, stream: () => this.connection.stream });
     const report = (result: AttemptResult) => {
-      this.outbox.addResult(result);
+      // Its log is complete: the coordinator acknowledges the result once it has stored all of it.
+      this.outbox.addResult({ ...result, logSeq: this.spool.lastSeq(result.attemptId) });
       this.pump.pump();
     };
     this.pusher = new ResultsPusher({ client: this.client, metadata, canPush: () => this.connection.stream !== null && !this.stopping, report });

@@ -112,6 +112,7 @@ export class AttemptExecution {
       errorMessage,
       steps,
       resultsDir: this.assign.spec?.$case === "search" ? this.resultsDir : "",
+      logSeq: 0, // set when it is reported, after all of its log (Agent.report)
     };
   }
 

@@ -158,6 +158,11 @@ export class LogSpool {
     this.relieve();
   }
 
+  /** The seq of the attempt's last chunk (0: none). */
+  lastSeq(attemptId: number): number {
+    return (this.attempts.get(attemptId)?.nextSeq ?? 1) - 1;
+  }
+
   /** The coordinator did not store what came after `seq`: it is to be sent again from there. */
   resendFrom(attemptId: number, seq: number): void {
     const s = this.attempts.get(attemptId);

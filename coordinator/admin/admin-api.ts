@@ -350,10 +350,11 @@ export function adminService(deps: AdminDeps, adminToken: string): AdminServiceS
       };
       const reservation = { cores: req.cores || 1, memory: req.memory, shm: req.shm };
       // A job no registered agent could ever run would wait forever: refused unless forced.
-      // Agents that never reported what they have (registered, never connected) tell nothing.
-      const offered = t
-        .agents()
-        .map((a) => (JSON.parse(a.resources_json) as { cores?: number }).cores ?? 0)
+      // What agents have said they offer since this coordinator started (kept in memory: no
+      // tracker scan per submit); one that never said tells nothing.
+      const offered = deps.registry
+        .all()
+        .map((a) => a.resources?.cores ?? 0)
         .filter((cores) => cores > 0);
       if (!req.force && offered.length && reservation.cores > Math.max(...offered)) {
         throw new RefusedAction(

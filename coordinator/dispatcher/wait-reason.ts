@@ -2,11 +2,12 @@
 // the agents as they are now, when someone asks (`job`, `jobs`, the status page), so it
 // is never stale and costs nothing while nobody looks.
 import type { JobRow } from "../tracker/rows";
+import { WAITING_JOB_STATES } from "../tracker/states";
 import type { AgentState } from "../sessions/registry";
 import { CANARY_JOB_TYPE, fitnessTypeOf } from "../../shared/protocol/job-types";
 import { formatSize } from "../../shared/config/sizes";
 
-const WAITING = new Set(["new", "retrying"]);
+const WAITING: ReadonlySet<string> = new Set(WAITING_JOB_STATES);
 
 /** The agent a canary job is pinned to (its spec names it). */
 export function canaryAgentOf(job: Pick<JobRow, "spec_json">): string | undefined {

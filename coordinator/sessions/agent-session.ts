@@ -65,6 +65,8 @@ export function stepFromRecord(s: StepRecord) {
 
 export class AgentSession implements AgentLink {
   private agent: AgentState | null = null;
+  /** results stored but not acknowledged yet: their log is still short of this seq (a full disk refused some) */
+  private readonly ackWhenLogged = new Map<number, number>();
   private closed = false;
   private log: Logger;
 
@@ -305,6 +307,12 @@ export class AgentSession implements AgentLink {
       stored = this.deps.logs.storedSeq(c.attemptId);
     }
     this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: stored, notStored: stored < c.seq } } });
+    const owed = this.ackWhenLogged.get(c.attemptId);
+    if (owed !== undefined && stored >= owed) {
+      this.ackWhenLogged.delete(c.attemptId);
+      this.deps.logs.close(c.attemptId);
+      this.send({ body: { $case: "resultAck", value: { attemptId: c.attemptId } } });
+    }
   }
 
   private result(r: AttemptResult): void {
@@ -344,11 +352,17 @@ export class AgentSession implements AgentLink {
       log.warn({ err: err.message }, "result refused: the attempt is no longer current");
       d.registry.release(r.attemptId, this.agentId);
     }
-    // Stored (or refused for good): either way the agent may forget it. Its log is complete
-    // (the agent sends a result after all of its log), so the log's files can be closed.
-    d.logs.close(r.attemptId);
     d.progress.forget(r.attemptId);
-    ack();
+    // Stored (or refused for good): the agent may forget the attempt once its whole log is stored
+    // too. The agent sends a result after all of its log, but a full disk may have refused some:
+    // then the acknowledgement waits for the re-sent chunks, and the agent keeps them meanwhile.
+    if (d.logs.storedSeq(r.attemptId) >= r.logSeq) {
+      d.logs.close(r.attemptId);
+      ack();
+    } else {
+      this.ackWhenLogged.set(r.attemptId, r.logSeq);
+      log.warn({ storedSeq: d.logs.storedSeq(r.attemptId), logSeq: r.logSeq }, "result stored; its acknowledgement waits for the rest of its log");
+    }
   }
 
   private resultsMissing(a: AttemptRow): boolean {

@@ -11,6 +11,8 @@
 
 export const JOB_STATES = ["new", "submitted", "processed", "uploaded", "upload_failed", "retrying", "terminal_failure"] as const;
 export type JobState = (typeof JOB_STATES)[number];
+/** Job states in which a job waits for an agent (retries are dispatched first). */
+export const WAITING_JOB_STATES = ["retrying", "new"] as const satisfies readonly JobState[];
 
 export const ATTEMPT_STATES = [
   "assigned", // written before Assign is sent; lease = the accept deadline

@@ -12,7 +12,16 @@ import { DownloadRecords } from "./downloads";
 import { TrackerReports } from "./reports";
 import { FsckQueries } from "./fsck-queries";
 import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
-import { isNodeFault, isTerminalFault, LIVE_ATTEMPT_SQL, NODE_FAULT_OTHER_NODES_LIMIT, sqlStates, STREAK_ATTEMPT_STATES, type JobState } from "./states";
+import {
+  WAITING_JOB_STATES,
+  isNodeFault,
+  isTerminalFault,
+  LIVE_ATTEMPT_SQL,
+  NODE_FAULT_OTHER_NODES_LIMIT,
+  sqlStates,
+  STREAK_ATTEMPT_STATES,
+  type JobState,
+} from "./states";
 
 export type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 
@@ -57,6 +66,7 @@ export class Tracker {
       insertJobFile: db.prepare("INSERT INTO job_files (job_id, file_id, created_at) VALUES (?, ?, ?)"),
       insertAttempt: db.prepare(`INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, updated_at)
                                  VALUES (@job, @agent, 'assigned', @cores, @memory, @shm, @lease, @now, @now)`),
+      anyWaiting: db.prepare(`SELECT 1 FROM jobs WHERE status IN (${sqlStates(WAITING_JOB_STATES)}) LIMIT 1`),
       waiting: db.prepare(
         `SELECT * FROM jobs WHERE status = @status AND not_before <= @now AND cores <= @cores AND memory <= @memory AND shm <= @shm
            AND job_type IN (SELECT value FROM json_each(@types)) ORDER BY id LIMIT @limit`,
@@ -136,6 +146,11 @@ export class Tracker {
       for (const f of job.fileIds ?? []) this.s.insertJobFile.run(id, f, t);
       return id;
     })();
+  }
+
+  /** Whether any job waits for an agent (one index probe: the dispatcher's first question, asked at every heartbeat). */
+  anyWaiting(): boolean {
+    return this.s.anyWaiting.get() !== undefined;
   }
 
   /**

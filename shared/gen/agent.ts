@@ -565,6 +565,11 @@ export interface AttemptResult {
   steps: StepRecord[];
   /** where the agent kept a search's results (informative: they travel by PushResults) */
   resultsDir: string;
+  /**
+   * The seq of the attempt's last log chunk: the coordinator acknowledges the result (and the
+   * agent forgets the attempt) only once it has stored the log up to it.
+   */
+  logSeq: number;
 }
 
 export interface Welcome {
@@ -2683,7 +2688,7 @@ export const Progress: MessageFns<Progress> = {
 };
 
 function createBaseAttemptResult(): AttemptResult {
-  return { attemptId: 0, outcome: 0, errorClass: 0, errorMessage: "", steps: [], resultsDir: "" };
+  return { attemptId: 0, outcome: 0, errorClass: 0, errorMessage: "", steps: [], resultsDir: "", logSeq: 0 };
 }
 
 export const AttemptResult: MessageFns<AttemptResult> = {
@@ -2705,6 +2710,9 @@ export const AttemptResult: MessageFns<AttemptResult> = {
     }
     if (message.resultsDir !== "") {
       writer.uint32(50).string(message.resultsDir);
+    }
+    if (message.logSeq !== 0) {
+      writer.uint32(64).uint64(message.logSeq);
     }
     return writer;
   },
@@ -2770,6 +2778,14 @@ export const AttemptResult: MessageFns<AttemptResult> = {
             message.resultsDir = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.logSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2806,6 +2822,11 @@ export const AttemptResult: MessageFns<AttemptResult> = {
         : isSet(object.results_dir)
         ? globalThis.String(object.results_dir)
         : "",
+      logSeq: isSet(object.logSeq)
+        ? globalThis.Number(object.logSeq)
+        : isSet(object.log_seq)
+        ? globalThis.Number(object.log_seq)
+        : 0,
     };
   },
 
@@ -2829,6 +2850,9 @@ export const AttemptResult: MessageFns<AttemptResult> = {
     if (message.resultsDir !== "") {
       obj.resultsDir = message.resultsDir;
     }
+    if (message.logSeq !== 0) {
+      obj.logSeq = Math.round(message.logSeq);
+    }
     return obj;
   },
 
@@ -2843,6 +2867,7 @@ export const AttemptResult: MessageFns<AttemptResult> = {
     message.errorMessage = object.errorMessage ?? "";
     message.steps = object.steps?.map((e) => StepRecord.fromPartial(e)) || [];
     message.resultsDir = object.resultsDir ?? "";
+    message.logSeq = object.logSeq ?? 0;
     return message;
   },
 };

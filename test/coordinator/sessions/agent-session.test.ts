@@ -113,6 +113,7 @@ describe("agent session", () => {
         errorMessage: "",
         steps: [],
         resultsDir: "",
+        logSeq: 0,
       },
     });
     assert.deepEqual(stream.of("resultAck"), [{ attemptId: attempt }]);
@@ -197,6 +198,7 @@ describe("agent session", () => {
       errorMessage: "",
       steps: [],
       resultsDir: "",
+      logSeq: 0,
     };
     stream.receive({ $case: "attemptResult", value: result });
     stream.receive({ $case: "attemptResult", value: result }); // re-sent after a reconnect, say
@@ -222,6 +224,7 @@ describe("agent session", () => {
         errorMessage: "",
         steps: [],
         resultsDir: "/scratch/kept-here",
+        logSeq: 0,
       },
     });
     const a = core.tracker.attempt(attempt)!;
@@ -244,6 +247,24 @@ describe("agent session", () => {
       second.of("logAck").map((x) => (x as { seq: number }).seq),
       [3, 3, 4],
     );
+  });
+
+  it("acknowledges a result only once the attempt's whole log is stored (chunks a full disk refused come again)", () => {
+    const { job, attempt } = attemptOn("a1");
+    const stream = connect("a1", [attempt]);
+    const chunk = (seq: number) => ({ $case: "logChunk" as const, value: { attemptId: attempt, seq, step: "s", data: Buffer.from(`line ${seq}\n`) } });
+    stream.receive(chunk(1));
+    stream.receive({
+      $case: "attemptResult",
+      value: { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: 0, errorMessage: "", steps: [], resultsDir: "", logSeq: 3 },
+    });
+    assert.equal(core.tracker.job(job)!.status, "processed", "the result itself is stored at once");
+    assert.deepEqual(stream.of("resultAck"), [], "but the agent must keep the attempt: its log is short of seq 3");
+    stream.receive(chunk(2));
+    assert.deepEqual(stream.of("resultAck"), []);
+    stream.receive(chunk(3));
+    assert.deepEqual(stream.of("resultAck"), [{ attemptId: attempt }]);
+    assert.equal(core.logs.read(attempt).toString(), "line 1\nline 2\nline 3\n");
   });
 
   it("withdraws, through the lifecycle service, an assignment the agent reconnects without", () => {
