@@ -6,8 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { createTracker, openTracker } from "../../coordinator/tracker/open";
-import { Tracker } from "../../coordinator/tracker/tracker";
+import { createTracker, openTracker } from "../../../coordinator/tracker/open";
+import { Tracker } from "../../../coordinator/tracker/tracker";
 
 const R = { cores: 1, memory: 0, shm: 0 };
 const soon = () => Date.now() / 1000 + 600;

@@ -1,6 +1,6 @@
 // The status page's browser sessions: random ids, each expiring, none the admin token.
 import assert from "node:assert/strict";
-import { BrowserSessions } from "../../coordinator/http/sessions";
+import { BrowserSessions } from "../../../coordinator/http/sessions";
 
 describe("status page: browser sessions", () => {
   it("a session is a fresh random id that expires", () => {

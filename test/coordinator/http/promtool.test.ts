@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { Cluster, freePort, waitFor } from "../support/cluster";
+import { Cluster, freePort, waitFor } from "../../support/cluster";
 
-const DASHBOARD = path.join(__dirname, "..", "..", "deploy", "grafana-dashboard.json");
+const DASHBOARD = path.join(__dirname, "..", "..", "..", "deploy", "grafana-dashboard.json");
 
 function promtool(text: string): { status: number | null; out: string } {
   const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });

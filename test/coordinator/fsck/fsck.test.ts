@@ -5,9 +5,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { describeFindings, fsck, type LiveReservations } from "../../coordinator/fsck/fsck";
-import { createTracker, openTracker } from "../../coordinator/tracker/open";
-import { Tracker } from "../../coordinator/tracker/tracker";
+import { describeFindings, fsck, type LiveReservations } from "../../../coordinator/fsck/fsck";
+import { createTracker, openTracker } from "../../../coordinator/tracker/open";
+import { Tracker } from "../../../coordinator/tracker/tracker";
 
 const R = { cores: 1, memory: 0, shm: 0 };
 const soon = () => Date.now() / 1000 + 600;

@@ -4,12 +4,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ArchiveClient } from "../../coordinator/downloader/archive-client";
-import { ZaplistFollower } from "../../coordinator/downloader/zaplists";
-import { SearchSpecs } from "../../coordinator/search/search-spec";
-import { createTarball } from "../../shared/files/tarball";
-import { createLogger } from "../../shared/logging/logger";
-import { waitFor } from "../support/cluster";
+import { ArchiveClient } from "../../../coordinator/downloader/archive-client";
+import { ZaplistFollower } from "../../../coordinator/downloader/zaplists";
+import { SearchSpecs } from "../../../coordinator/search/search-spec";
+import { createTarball } from "../../../shared/files/tarball";
+import { createLogger } from "../../../shared/logging/logger";
+import { waitFor } from "../../support/cluster";
 import { makeBeams, type Rig, rig } from "./helpers";
 
 async function tarballOf(dir: string, text: string): Promise<Buffer> {

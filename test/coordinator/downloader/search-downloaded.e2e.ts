@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { readAccelcandsFile } from "../../shared/presto";
-import { writeSynthBeam } from "../../shared/synth";
-import { call } from "../../cli/admin-client";
-import { Cluster } from "../support/cluster";
-import { PRESTO_PREFIX, requirePresto } from "../support/presto";
-import { type ReferenceArchive, startReferenceArchive } from "../support/reference-archive";
+import { readAccelcandsFile } from "../../../shared/presto";
+import { writeSynthBeam } from "../../../shared/synth";
+import { call } from "../../../cli/admin-client";
+import { Cluster } from "../../support/cluster";
+import { PRESTO_PREFIX, requirePresto } from "../../support/presto";
+import { type ReferenceArchive, startReferenceArchive } from "../../support/reference-archive";
 
 const PLAN = [{ lodm: 0, dmstep: 2, dms_per_call: 16, calls: 2, nsub: 33, downsamp: 4 }];
 

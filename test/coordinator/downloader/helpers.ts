@@ -4,14 +4,14 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Downloader } from "../../coordinator/downloader/downloader";
-import { createTracker, openTracker } from "../../coordinator/tracker/open";
-import { Tracker } from "../../coordinator/tracker/tracker";
-import { defaultConfig } from "../../shared/config/load";
-import type { Config, ConfigInput } from "../../shared/config/schema";
-import { createLogger } from "../../shared/logging/logger";
-import { type ArchiveOptions, type ReferenceArchive, startReferenceArchive } from "../support/reference-archive";
-import { waitFor } from "../support/cluster";
+import { Downloader } from "../../../coordinator/downloader/downloader";
+import { createTracker, openTracker } from "../../../coordinator/tracker/open";
+import { Tracker } from "../../../coordinator/tracker/tracker";
+import { defaultConfig } from "../../../shared/config/load";
+import type { Config, ConfigInput } from "../../../shared/config/schema";
+import { createLogger } from "../../../shared/logging/logger";
+import { type ArchiveOptions, type ReferenceArchive, startReferenceArchive } from "../../support/reference-archive";
+import { waitFor } from "../../support/cluster";
 
 export interface Rig {
   dir: string;

@@ -4,11 +4,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { Cluster, freePort, waitFor } from "../support/cluster";
-import { AgentMetrics } from "../../agent/metrics/agent-metrics";
-import { stepKind } from "../../shared/protocol/step-kind";
-import { startMetricsServer } from "../../agent/metrics/metrics-server";
-import { silentLogger } from "../../shared/logging/logger";
+import { Cluster, freePort, waitFor } from "../../support/cluster";
+import { AgentMetrics } from "../../../agent/metrics/agent-metrics";
+import { stepKind } from "../../../shared/protocol/step-kind";
+import { startMetricsServer } from "../../../agent/metrics/metrics-server";
+import { silentLogger } from "../../../shared/logging/logger";
 
 /** The value of one sample line of the Prometheus text, or undefined. */
 function sample(text: string, series: string): number | undefined {

@@ -5,10 +5,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { createTracker, openTracker, TrackerLock, TrackerLockedError, TrackerMissingError } from "../../coordinator/tracker/open";
-import { IllegalTransition } from "../../coordinator/tracker/transitions";
-import { RefusedAction, Tracker } from "../../coordinator/tracker/tracker";
-import { JOB_TRANSITIONS, ATTEMPT_TRANSITIONS, JOB_STATES, ATTEMPT_STATES } from "../../coordinator/tracker/states";
+import { createTracker, openTracker, TrackerLock, TrackerLockedError, TrackerMissingError } from "../../../coordinator/tracker/open";
+import { IllegalTransition } from "../../../coordinator/tracker/transitions";
+import { RefusedAction, Tracker } from "../../../coordinator/tracker/tracker";
+import { JOB_TRANSITIONS, ATTEMPT_TRANSITIONS, JOB_STATES, ATTEMPT_STATES } from "../../../coordinator/tracker/states";
 
 const R = { cores: 1, memory: 0, shm: 0 };
 

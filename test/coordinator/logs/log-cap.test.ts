@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { LogStore } from "../../coordinator/logs/log-store";
+import { LogStore } from "../../../coordinator/logs/log-store";
 
 const line = (i: number) => `line ${String(i).padStart(5, "0")}\n`; // 11 bytes
 

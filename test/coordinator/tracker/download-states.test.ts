@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createTracker, openTracker } from "../../coordinator/tracker/open";
-import { Tracker } from "../../coordinator/tracker/tracker";
-import { IllegalTransition } from "../../coordinator/tracker/transitions";
-import { DOWNLOAD_ATTEMPT_TRANSITIONS, DOWNLOAD_FILE_TRANSITIONS, REQUEST_TRANSITIONS } from "../../coordinator/tracker/download-states";
+import { createTracker, openTracker } from "../../../coordinator/tracker/open";
+import { Tracker } from "../../../coordinator/tracker/tracker";
+import { IllegalTransition } from "../../../coordinator/tracker/transitions";
+import { DOWNLOAD_ATTEMPT_TRANSITIONS, DOWNLOAD_FILE_TRANSITIONS, REQUEST_TRANSITIONS } from "../../../coordinator/tracker/download-states";
 
 describe("tracker: download state machines", () => {
   let dir: string;

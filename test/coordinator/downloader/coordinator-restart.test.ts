@@ -10,8 +10,8 @@ import crypto from "node:crypto";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { BIN, Cluster, waitFor } from "../support/cluster";
-import { type ReferenceArchive, startReferenceArchive } from "../support/reference-archive";
+import { BIN, Cluster, waitFor } from "../../support/cluster";
+import { type ReferenceArchive, startReferenceArchive } from "../../support/reference-archive";
 
 const MiB = 1 << 20;
 

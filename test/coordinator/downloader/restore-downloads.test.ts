@@ -8,8 +8,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { partDir } from "../../coordinator/downloader/transfers";
-import { waitFor } from "../support/cluster";
+import { partDir } from "../../../coordinator/downloader/transfers";
+import { waitFor } from "../../support/cluster";
 import { downloaded, du, makeBeams, type Rig, rig } from "./helpers";
 
 const MiB = 1 << 20;

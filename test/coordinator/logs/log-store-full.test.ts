@@ -1,11 +1,11 @@
 // The coordinator's log store on a disk that fills up mid-chunk (a small tmpfs): the
 // chunk that does not fit leaves nothing behind, later chunks are not stored past the
 // gap, and once there is room the re-sent chunks make the log whole, each byte once.
-import { useTmpfs } from "../support/tmpfs";
+import { useTmpfs } from "../../support/tmpfs";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { LogStore } from "../../coordinator/logs/log-store";
+import { LogStore } from "../../../coordinator/logs/log-store";
 
 describe("log store on a full disk", function () {
   const tmpfs = useTmpfs("256k");

@@ -6,14 +6,14 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Downloader } from "../../coordinator/downloader/downloader";
-import { StableFileWatcher } from "../../coordinator/downloader/dir-watch";
-import { createTracker, openTracker } from "../../coordinator/tracker/open";
-import { Tracker } from "../../coordinator/tracker/tracker";
-import { defaultConfig } from "../../shared/config/load";
-import type { ConfigInput } from "../../shared/config/schema";
-import { createLogger } from "../../shared/logging/logger";
-import { waitFor } from "../support/cluster";
+import { Downloader } from "../../../coordinator/downloader/downloader";
+import { StableFileWatcher } from "../../../coordinator/downloader/dir-watch";
+import { createTracker, openTracker } from "../../../coordinator/tracker/open";
+import { Tracker } from "../../../coordinator/tracker/tracker";
+import { defaultConfig } from "../../../shared/config/load";
+import type { ConfigInput } from "../../../shared/config/schema";
+import { createLogger } from "../../../shared/logging/logger";
+import { waitFor } from "../../support/cluster";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
