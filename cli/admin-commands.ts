@@ -20,6 +20,9 @@ interface Common {
 
 const ids = (args: string[]) => parseIds(args);
 
+/** The columns of `jobs` (jobRows fills them). */
+const JOB_COLUMNS = ["id", "beam", "status", "fail/tries", "agent", "updated", "details"];
+
 /** --since: "90m", "6h", "2d" back from now, or a date/time Date.parse reads; unix seconds. */
 function sinceOption(v: string): number {
   const m = /^(\d+(?:\.\d+)?)([smhd])$/.exec(v.trim());
@@ -113,7 +116,7 @@ export function registerAdminCommands(program: Command): void {
         if (!opts.all) {
           const r = await call(a, a.client.listJobs, { ...query, limit: opts.limit, cursor: 0 });
           if (opts.json) return printJson(r.jobs);
-          console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
+          console.log(table(JOB_COLUMNS, jobRows(r.jobs)));
           if (r.nextCursor) console.log(`(the ${r.jobs.length} ${opts.oldest ? "oldest" : "newest"}; --limit N or --all for more)`);
           return;
         }
@@ -122,7 +125,7 @@ export function registerAdminCommands(program: Command): void {
         do {
           const r = await call(a, a.client.listJobs, { ...query, limit: 1000, cursor });
           if (opts.json) for (const j of r.jobs) process.stdout.write(`${JSON.stringify(j)}\n`);
-          else if (r.jobs.length) console.log(table(["id", "beam", "status", "fail/tries", "agent", "updated", "details"], jobRows(r.jobs)));
+          else if (r.jobs.length) console.log(table(JOB_COLUMNS, jobRows(r.jobs)));
           cursor = r.nextCursor;
         } while (cursor);
       }),

@@ -4,16 +4,9 @@
 // Mount it in the main schema as `downloader: downloaderSchema.prefault({})`. With no
 // `sources` nothing is downloaded or watched (add-files still works).
 import { z } from "zod";
-import { parseSize } from "./sizes";
+import { sizeSchema } from "./sizes";
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const bytes = parseSize(v);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `not a size: ${JSON.stringify(v)} (write e.g. 2GiB, 512MB or a number of bytes)` });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const size = sizeSchema;
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, dot, dash, underscore");
 
 /** A directory whose files are registered once their size has been stable for `stable_s` (grouped into beams as add-files does). */

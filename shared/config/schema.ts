@@ -1,7 +1,7 @@
 // The one config file's schema. Every setting has its default here and is
 // documented in deploy/beamflow.example.yaml; a test keeps the two in step.
 import { z } from "zod";
-import { parseSize } from "./sizes";
+import { sizeSchema } from "./sizes";
 import { searchParamsSchema } from "./search-params";
 import { notifySchema } from "./notify-schema";
 import { downloaderSchema } from "./downloader-schema";
@@ -9,14 +9,7 @@ import { BEAM_JOB_TYPES, SEARCH_JOB_TYPE } from "../protocol/job-types";
 import { parseLoopbackListen } from "../protocol/loopback-listen";
 import { isLocalAddress } from "../protocol/credentials";
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const bytes = parseSize(v);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `not a size: ${JSON.stringify(v)} (write e.g. 2GiB, 512MB or a number of bytes)` });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const size = sizeSchema;
 
 const seconds = z.number().positive();
 const hostPort = z

@@ -1,3 +1,4 @@
+import { z } from "zod";
 // Byte sizes in the config may be written for people ("2GiB", "512 MB") or as plain numbers.
 const UNITS: Record<string, number> = {
   "": 1,
@@ -40,3 +41,13 @@ export function formatSize(bytes: number): string {
   }
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${steps[i]}`;
 }
+
+/** A size in the config: a number of bytes or a string such as 2GiB or 512MB, checked and turned into bytes. */
+export const sizeSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: "custom", message: `not a size: ${JSON.stringify(v)} (write e.g. 2GiB, 512MB or a number of bytes)` });
+    return z.NEVER;
+  }
+  return bytes;
+});

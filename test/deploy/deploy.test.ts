@@ -3,6 +3,7 @@
 // skip it elsewhere, with the reason in the test's title. The tests install
 // nothing; CI needs: apt-get install -y --no-install-recommends ansible-core ansible-lint
 // (systemd-analyze and bash are there already; shellcheck is used when present).
+import { type RunResult, runAsync } from "../support/run-async";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import crypto from "node:crypto";
@@ -45,23 +46,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 }
 const tail = (s: string, n = 60) => s.split("\n").slice(-n).join("\n");
 
-type Result = { status: number | null; out: string };
-
-/** Runs a command without blocking the event loop (for the long ones). */
-function runAsync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, out }));
-  });
-}
+type Result = RunResult;
 
 const ansibleEnv = (): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_FORCE_COLOR: "0", ANSIBLE_RETRY_FILES_ENABLED: "0", PY_COLORS: "0" };

@@ -2,28 +2,14 @@
 // dev dependency (the generated protocol code is committed), and the launcher runs the
 // TypeScript through tsx (a production dependency) when there is no dist/. Slow (npm
 // builds better-sqlite3 and node-pty), so it runs by `npm run test:release`, which CI runs.
+import { runAsync } from "../support/run-async";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 const ROOT = path.join(__dirname, "..", "..");
-
-function runAsync(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" } });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, out }));
-  });
-}
 
 describe("npm ci --omit=dev", function () {
   this.timeout(900_000);
@@ -45,7 +31,10 @@ describe("npm ci --omit=dev", function () {
       fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
       fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
     }
-    const npm = await runAsync("npm", ["ci", "--omit=dev", "--prefer-offline"], dir);
+    const npm = await runAsync("npm", ["ci", "--omit=dev", "--prefer-offline"], {
+      cwd: dir,
+      env: { ...process.env, npm_config_audit: "false", npm_config_fund: "false" },
+    });
     assert.equal(npm.status, 0, `npm ci --omit=dev failed:\n${npm.out.split("\n").slice(-40).join("\n")}`);
     assert.ok(!fs.existsSync(path.join(dir, "node_modules", "typescript")), "dev dependencies were installed");
     assert.ok(!fs.existsSync(path.join(dir, "dist")), "no build ran");
