@@ -169,6 +169,9 @@ export class AgentSession implements AgentLink {
     for (const h of held) {
       const a = d.tracker.attempt(h.attemptId);
       const ours = a && a.agent_id === this.agentId && isLiveAttempt(a.status);
+      // Its own finished attempt, already ended here: the result's re-send settles it, and its
+      // acknowledgement may still wait for log output a full disk refused (a cancel would drop it).
+      if (!ours && a?.agent_id === this.agentId && h.finished) continue;
       if (!ours) {
         this.cancel(
           h.attemptId,

@@ -49,7 +49,7 @@ describe("agent session", () => {
   let ends: string[];
 
   /** A session for `agentId` that has said Hello (holding `held`). */
-  const connect = (agentId: string, held: number[] = []) => {
+  const connect = (agentId: string, held: number[] = [], finished = false) => {
     core.tracker.ensureAgent(agentId, `token-${agentId}`);
     const stream = new FakeStream();
     new AgentSession(core.sessionDeps, stream as never, agentId);
@@ -61,7 +61,7 @@ describe("agent session", () => {
         version: "test",
         labels: {},
         resources: resources(4),
-        held: held.map((attemptId) => ({ attemptId, finished: false })),
+        held: held.map((attemptId) => ({ attemptId, finished })),
       } as never,
     });
     return stream;
@@ -265,6 +265,29 @@ describe("agent session", () => {
     stream.receive(chunk(3));
     assert.deepEqual(stream.of("resultAck"), [{ attemptId: attempt }]);
     assert.equal(core.logs.read(attempt).toString(), "line 1\nline 2\nline 3\n");
+  });
+
+  it("does not cancel its own finished attempt on a reconnect while the result waits for its log: the re-sent result and chunks settle it", () => {
+    const { job, attempt } = attemptOn("a1");
+    const result = {
+      $case: "attemptResult" as const,
+      value: { attemptId: attempt, outcome: AttemptOutcome.OUTCOME_SUCCEEDED, errorClass: 0, errorMessage: "", steps: [], resultsDir: "", logSeq: 2 },
+    };
+    const chunk = (seq: number) => ({ $case: "logChunk" as const, value: { attemptId: attempt, seq, step: "s", data: Buffer.from(`line ${seq}\n`) } });
+    const first = connect("a1", [attempt]);
+    first.receive(chunk(1));
+    first.receive(result);
+    assert.equal(core.tracker.job(job)!.status, "processed");
+    assert.deepEqual(first.of("resultAck"), []);
+    // The stream drops (the coordinator's disk had room again); the agent comes back holding it, finished.
+    const second = connect("a1", [attempt], true);
+    assert.deepEqual(second.of("cancel"), [], "a cancel would make the agent drop the log output still owed");
+    second.receive(result);
+    assert.deepEqual(second.of("resultAck"), []);
+    second.receive(chunk(2));
+    assert.deepEqual(second.of("resultAck"), [{ attemptId: attempt }]);
+    assert.deepEqual(ends, ["succeed"], "ended once");
+    assert.equal(core.logs.read(attempt).toString(), "line 1\nline 2\n");
   });
 
   it("withdraws, through the lifecycle service, an assignment the agent reconnects without", () => {
