@@ -6,20 +6,20 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { Writable } from "node:stream";
 import { DownloadFailure } from "./errors";
-import { WorkerHasher } from "./hasher";
+import { newHasher, type StreamHasher } from "./hasher";
 
 /** Where a transfer stands: bytes on disk and the SHA-256 state over exactly those bytes. */
 export interface PartState {
   bytes: number;
-  hash: WorkerHasher;
+  hash: StreamHasher;
 }
 
 /** A transfer from zero. */
-export const freshState = (): PartState => ({ bytes: 0, hash: new WorkerHasher() });
+export const freshState = (): PartState => ({ bytes: 0, hash: newHasher() });
 
 /** Hashes the bytes of an existing partial file (after a restart, when no hash state was kept). */
 export async function hashPrefix(file: string, chunkBytes = 4 << 20): Promise<PartState> {
-  const hash = new WorkerHasher();
+  const hash = newHasher();
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, "r");
