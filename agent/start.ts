@@ -7,6 +7,7 @@ import type { Logger } from "../shared/logging/logger";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { plainName } from "../shared/files/safe-path";
 import { Agent } from "./session/agent";
+import { agentCredential } from "./session/enrol";
 import { Toolchain, type ToolchainConfig } from "./search/toolchain/toolchain";
 import { toolchainFingerprint } from "./search/toolchain/fingerprint";
 import { capabilitiesFingerprint, checkCapabilities } from "./fitness/capabilities";
@@ -64,9 +65,26 @@ export async function startAgent(
   // The id names the agent's own folders under scratch_dir (results, log spool).
   const id = plainName(agentId(cfg), "agent.id");
   const workBase = workBaseOf(cfg, id);
+  // Its own credential, from token_file or (the first time, with agent.enrol_token_file) by enrolling.
+  const token =
+    over.token ??
+    (a.enrol_token_file
+      ? (
+          await agentCredential({
+            agentId: id,
+            tokenFile: a.token_file,
+            enrolTokenFile: a.enrol_token_file,
+            coordinator: over.coordinator ?? a.coordinator,
+            tls: a.tls,
+            reconnectInitialS: a.reconnect_initial_s,
+            reconnectMaxS: a.reconnect_max_s,
+            log: log.child({ agent: id }),
+          })
+        ).token
+      : readAgentToken(a.token_file));
   const agent = new Agent({
     id,
-    token: over.token ?? readAgentToken(a.token_file),
+    token,
     coordinator: over.coordinator ?? a.coordinator,
     tls: a.tls,
     version: BEAMFLOW_VERSION,

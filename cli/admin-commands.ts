@@ -237,7 +237,7 @@ export function registerAdminCommands(program: Command): void {
             r.agents.map((x) => [
               x.id,
               x.hostname || "-",
-              x.state,
+              x.ephemeral ? `${x.state} (ephemeral)` : x.state,
               x.drained ? `yes (${x.drainedBy || "operator"})` : "no",
               searchFitness(x),
               canaryCell(x.lastCanary),

@@ -171,6 +171,10 @@ export function manPage(program: Command): string {
   for (const c of visible(program)) {
     lines.push(`.SS "${roff(`${name} ${c.name()} ${c.usage()}`)}"`, roff(c.description()));
     if (optionsOf(c).length) lines.push(".RS", ...optionItems(c, false), ".RE");
+    for (const sub of visible(c)) {
+      lines.push(`.SS "${roff(`${name} ${c.name()} ${sub.name()} ${sub.usage()}`)}"`, roff(sub.description()));
+      if (optionsOf(sub).length) lines.push(".RS", ...optionItems(sub, false), ".RE");
+    }
   }
   lines.push(...section("ENVIRONMENT", ENV_HELP), ...section("EXIT STATUS", EXIT_HELP));
   lines.push(".SH SEE ALSO", "The README and deploy/beamflow.example.yaml in the beamflow source tree.", "");

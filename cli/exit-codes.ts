@@ -7,6 +7,8 @@ export const EXIT = {
   ok: 0,
   /** the command ran and what it checked failed (doctor found problems, a canary run failed) */
   failed: 1,
+  /** (agent, up) the coordinator refused this agent's id, token or enrolment: restarting will not help */
+  agentRefused: 2,
   /** the command line is wrong: an unknown command or option, a bad argument (EX_USAGE) */
   usage: 64,
   /** the coordinator refused the request: a job in the wrong state, a file it rejected (EX_DATAERR) */

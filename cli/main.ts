@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, loadConfig } from "../shared/config/load";
 import { BEAMFLOW_VERSION } from "../shared/version";
 import { registerAdminCommands } from "./admin-commands";
+import { registerAccessCommands } from "./access-commands";
 import { registerCanaryCommand } from "./canary-command";
 import { configFile, cliConfig, DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "./config-option";
 import { registerProcessCommands } from "./process-commands";
@@ -122,6 +123,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerResultsCommands(program);
   registerAdminCommands(program);
+  registerAccessCommands(program);
   registerDownloadCommands(program);
   registerCanaryCommand(program);
   registerSynthCommands(program);

@@ -13,6 +13,8 @@ import type { Config } from "../shared/config/schema";
 import { createLogger } from "../shared/logging/logger";
 import { cliConfig } from "./config-option";
 import { run } from "./run";
+import { EnrolmentRefused } from "../agent/session/enrol";
+import { CliError, EXIT } from "./exit-codes";
 
 type Stoppable = { stop(): Promise<void> };
 
@@ -84,8 +86,11 @@ export function registerProcessCommands(program: Command): void {
           coordinator: opts.coordinator,
           onFatal: (err) => {
             process.stderr.write(`beamflow: ${err.message}\n`);
-            void agent.stop().then(() => process.exit(2));
+            void agent.stop().then(() => process.exit(EXIT.agentRefused));
           },
+        }).catch((err: unknown) => {
+          // A refused enrolment (the token expired, used up, revoked; the id taken): restarting will not help.
+          throw err instanceof EnrolmentRefused ? new CliError(err.message, EXIT.agentRefused) : err;
         });
         stopOnSignals([agent], log);
       }),

@@ -14,6 +14,7 @@ import { deleteRawData } from "./rawdata/delete-rawdata";
 import type { SessionDeps } from "./sessions/agent-session";
 import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
+import { AgentAccessControl } from "./sessions/agent-access";
 import { LiveProgress } from "./sessions/live-progress";
 import { DiskRoom } from "./storage/disk-room";
 import { Tracker, type AttemptRow, type DrainedBy } from "./tracker/tracker";
@@ -58,6 +59,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   /** getting data in: watched directories and restore archives (downloader.sources) */
   readonly downloader: Downloader;
   readonly drains: AgentDrains;
+  /** revoked and removed agents, ephemeral ones removed when they leave or are gone */
+  readonly access: AgentAccessControl;
   readonly canaries: CanaryRuns;
   /** every move of a job and its consequences, in one place */
   readonly lifecycle: JobLifecycle;
@@ -94,6 +97,15 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       schedule: () => this.dispatcher.schedule(),
       maxAttempts: settings.maxAttempts,
       retryBackoffS: config.jobs.retry_backoff_s,
+    });
+    this.access = new AgentAccessControl({
+      tracker: this.tracker,
+      registry: this.registry,
+      lifecycle: this.lifecycle,
+      logs: this.logs,
+      progress: this.progress,
+      ephemeralGoneS: config.coordinator.ephemeral_gone_s,
+      log: log.child({ part: "access" }),
     });
     this.leases = new LeaseClock({ tracker: this.tracker, onExpired: (a) => this.expire(a), leaseS: settings.leaseS, log: log.child({ part: "leases" }) });
     const specs = new SearchSpecs(
@@ -193,6 +205,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       toolchainChanged: (agentId) => this.emit("toolchainChanged", agentId),
       leaseS: this.settings.leaseS,
       storageFailed: (err, what) => this.room.failed(err, what),
+      agentLeft: (agentId) => this.access.left(agentId),
       log: this.log,
     };
   }
@@ -210,6 +223,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.uploader.start();
     void this.downloader.start();
     this.canaries.start();
+    this.access.start();
   }
 
   /**
@@ -272,6 +286,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.canaries.stop();
     this.dispatcher.stop();
     this.leases.stop();
+    this.access.stop();
   }
 
   /** Lets an upload in progress finish (it is one transaction either way) and closes the results DB. */

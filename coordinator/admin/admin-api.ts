@@ -4,7 +4,17 @@
 import { stepKind } from "../../shared/protocol/step-kind";
 import { waitReason } from "../dispatcher/wait-reason";
 import * as grpc from "@grpc/grpc-js";
-import type { AdminServiceServer, AgentView, AttemptView, JobAction, JobView, StatusReply, CanaryRunView, StepSummary } from "../../shared/gen/admin";
+import type {
+  AdminServiceServer,
+  AgentView,
+  AttemptView,
+  EnrolTokenView,
+  JobAction,
+  JobView,
+  StatusReply,
+  CanaryRunView,
+  StepSummary,
+} from "../../shared/gen/admin";
 import { bearerToken, sameSecret } from "../../shared/protocol/auth";
 import type { Config } from "../../shared/config/schema";
 import type { Logger } from "../../shared/logging/logger";
@@ -26,6 +36,8 @@ import { COMMAND_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../shared/p
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { CanaryRunRow } from "../tracker/rows";
 import type { JobListRow } from "../tracker/reports";
+import { AccessRefused, enrolTokenState, type EnrolTokenRow } from "../tracker/agent-access";
+import type { AgentAccessControl } from "../sessions/agent-access";
 
 /** The coordinator's reservations, as fsck checks and repairs them. */
 /** What the admin API reads and does: given by the coordinator's wiring (deps.ts). */
@@ -44,6 +56,8 @@ export interface AdminDeps extends TailDeps {
   undrainAgent(agentId: string): void;
   /** tells the agent holding an attempt to stop it, if that agent is connected */
   cancelOnAgent(agentId: string, attemptId: number, reason: string): void;
+  /** revokes and removes agents, with their consequences */
+  access: Pick<AgentAccessControl, "revoke" | "remove">;
 }
 
 /** What an agent's view needs: its row, what the registry knows live, its streak and last canary. */
@@ -71,9 +85,9 @@ type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
 function toServiceError(err: unknown): grpc.ServiceError {
   const e = err as Error & { code?: unknown };
   const code =
-    err instanceof NotFound
+    err instanceof NotFound || (err instanceof AccessRefused && err.kind === "not_found")
       ? grpc.status.NOT_FOUND
-      : err instanceof RefusedAction
+      : err instanceof RefusedAction || err instanceof AccessRefused
         ? grpc.status.FAILED_PRECONDITION
         : typeof e.code === "number"
           ? (e.code as grpc.status)
@@ -191,6 +205,7 @@ export function summarizeSteps(steps: readonly StepRow[]): StepSummary[] {
 
 /** Why the dispatcher gives this agent no palfa-search beams now; "" when it does. */
 export function noBeamsReason(row: AgentRow, live: AgentState | undefined, capabilities: Capabilities | undefined): string {
+  if (row.revoked_at != null) return "revoked: its credential is refused";
   if (row.drained === 1) return `drained${row.drained_by ? ` (${row.drained_by})` : ""}${row.drain_reason ? `: ${row.drain_reason}` : ""}`;
   if (!live?.connected) return "not connected";
   const unfit = capabilities?.jobTypes.find((f) => f.jobType === jobTypeToWire(SEARCH_JOB_TYPE) && !f.fit);
@@ -210,7 +225,7 @@ export function agentView(deps: AgentViewDeps, row: AgentRow): AgentView {
     id: row.id,
     hostname: live?.hostname || row.hostname,
     version: live?.version || row.version,
-    state: live?.connected ? "connected" : row.last_seen_at ? "disconnected" : "never_seen",
+    state: row.revoked_at != null ? "revoked" : live?.connected ? "connected" : row.last_seen_at ? "disconnected" : "never_seen",
     drained: row.drained === 1,
     lastHeartbeatAt: live?.lastHeartbeatAt || row.last_seen_at || 0,
     cores: reported?.cores ?? 0,
@@ -229,8 +244,36 @@ export function agentView(deps: AgentViewDeps, row: AgentRow): AgentView {
     failureStreak: deps.tracker.failureStreak(row.id).length,
     noBeamsReason: noBeamsReason(row, live, capabilities),
     lastCanary: canaryRunView(deps.tracker.canaries.latestOf(row.id)),
+    ephemeral: row.ephemeral === 1,
+    revokedAt: row.revoked_at ?? 0,
+    enrolledBy: row.enrolled_by ?? 0,
   };
 }
+
+export function enrolTokenView(t: EnrolTokenRow, at = Date.now() / 1000): EnrolTokenView {
+  return {
+    id: t.id,
+    label: t.label,
+    ephemeral: t.ephemeral === 1,
+    uses: t.uses,
+    usesLeft: t.uses_left,
+    createdAt: t.created_at,
+    expiresAt: t.expires_at,
+    revokedAt: t.revoked_at ?? 0,
+    lastUsedAt: t.last_used_at ?? 0,
+    state: enrolTokenState(t, at),
+  };
+}
+
+/** An agent id as the config allows it; checked here too, for callers other than the CLI. */
+function checkedAgentId(id: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new RefusedAction(`bad agent id '${id}': use letters, digits, dot, dash, underscore`);
+  return id;
+}
+
+/** Lifetimes and uses an enrolment token may have: at least a second, at most a year; 1 to 100,000 uses. */
+const MAX_ENROL_TTL_S = 366 * 86400;
+const MAX_ENROL_USES = 100_000;
 
 export function canaryRunView<R extends CanaryRunRow | undefined>(r: R): R extends CanaryRunRow ? CanaryRunView : CanaryRunView | undefined;
 export function canaryRunView(r: CanaryRunRow | undefined): CanaryRunView | undefined {
@@ -310,6 +353,34 @@ export function adminService(deps: AdminDeps, adminToken: string): AdminServiceS
     registerAgent: unary(adminToken, (req) => {
       if (!/^[A-Za-z0-9._-]+$/.test(req.agentId)) throw new RefusedAction(`bad agent id '${req.agentId}': use letters, digits, dot, dash, underscore`);
       return { agentId: req.agentId, token: t.registerAgent(req.agentId, req.rotate) };
+    }),
+
+    createEnrolToken: unary(adminToken, (req) => {
+      if (!(req.ttlS >= 1 && req.ttlS <= MAX_ENROL_TTL_S)) throw new RefusedAction(`bad lifetime ${req.ttlS} s: from 1 s to 366 days`);
+      if (!(req.uses >= 1 && req.uses <= MAX_ENROL_USES)) throw new RefusedAction(`bad number of uses ${req.uses}: from 1 to ${MAX_ENROL_USES}`);
+      if (/[\r\n\0]/.test(req.label)) throw new RefusedAction("the label holds a line break or NUL");
+      const { row, secret } = t.access.createEnrolToken({ ttlS: req.ttlS, uses: req.uses, ephemeral: req.ephemeral, label: req.label });
+      deps.log.info({ enrolToken: row.id, uses: row.uses, ephemeral: req.ephemeral, label: row.label, expiresAt: row.expires_at }, "enrolment token created");
+      return { token: enrolTokenView(row), secret };
+    }),
+
+    listEnrolTokens: unary(adminToken, () => ({ tokens: t.access.enrolTokens().map((r) => enrolTokenView(r)) })),
+
+    revokeEnrolToken: unary(adminToken, (req) => {
+      const row = t.access.revokeEnrolToken(req.id);
+      deps.log.info({ enrolToken: row.id }, "enrolment token revoked");
+      return enrolTokenView(row);
+    }),
+
+    revokeAgent: unary(adminToken, (req) => {
+      const id = checkedAgentId(req.agentId);
+      const r = deps.access.revoke(id);
+      return { agent: agentView(deps, t.agent(id)!), requeuedAttempts: r.requeued, wasConnected: r.wasConnected };
+    }),
+
+    removeAgent: unary(adminToken, (req) => {
+      const id = checkedAgentId(req.agentId);
+      return { agentId: id, keptAsHistory: deps.access.remove(id) === "kept" };
     }),
 
     setDrain: unary(adminToken, (req) => {

@@ -72,10 +72,18 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
   });
   new Gauge({
     name: "beamflow_agents_registered",
-    help: "Registered agents",
+    help: "Registered agents whose credential is accepted (removed and revoked ones are not counted)",
     registers: [registry],
     collect() {
-      this.set(t.agents().length);
+      this.set(t.agents().filter((a) => a.revoked_at == null).length);
+    },
+  });
+  new Gauge({
+    name: "beamflow_agents_revoked",
+    help: "Agents an operator revoked and has not removed yet",
+    registers: [registry],
+    collect() {
+      this.set(t.agents().filter((a) => a.revoked_at != null).length);
     },
   });
   new Gauge({
@@ -86,6 +94,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     collect() {
       this.reset();
       for (const row of t.agents()) {
+        if (row.revoked_at != null) continue;
         const last = deps.registry.find(row.id)?.lastHeartbeatAt || row.last_seen_at || 0;
         if (last) this.set({ agent: row.id }, last);
       }
@@ -99,6 +108,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     collect() {
       this.reset();
       for (const row of t.agents()) {
+        if (row.revoked_at != null) continue;
         const live = deps.registry.find(row.id);
         this.set({ agent: row.id }, live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0);
       }
@@ -112,6 +122,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     collect() {
       this.reset();
       for (const row of t.agents()) {
+        if (row.revoked_at != null) continue;
         const live = deps.registry.find(row.id);
         const reported = live?.resources ?? (JSON.parse(row.resources_json || "null") as { cores?: number } | null);
         this.set({ agent: row.id }, reported?.cores ?? 0);

@@ -2,7 +2,7 @@
 // renewal, assignment replies, step updates, diagnostics, log chunks, results.
 // Anything about an attempt that is not this agent's current one is refused and
 // answered with Cancel.
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import type {
   AgentMessage,
   AssignReply,
@@ -46,6 +46,8 @@ export interface SessionDeps {
   leaseS: number;
   /** a write to the coordinator's disk failed (it may be full): new work waits until it has room */
   storageFailed: (err: Error, what: string) => boolean;
+  /** the agent's stream ended after it said it was leaving (an ephemeral agent is removed) */
+  agentLeft?: (agentId: string) => void;
   log: Logger;
 }
 
@@ -86,11 +88,12 @@ export class AgentSession implements AgentLink {
     if (!this.closed) this.call.write(msg);
   }
 
-  close(reason: string): void {
+  close(reason: string, refusal?: string): void {
     if (this.closed) return;
     this.log.info({ reason }, "closing agent stream");
     this.detach(reason);
-    this.call.end();
+    if (refusal === undefined) this.call.end();
+    else this.call.emit("error", Object.assign(new Error(refusal), { code: grpc.status.UNAUTHENTICATED, details: refusal, metadata: new grpc.Metadata() }));
   }
 
   private cancel(attemptId: number, reason: string): void {
@@ -218,8 +221,14 @@ export class AgentSession implements AgentLink {
 
   private heartbeat(hb: Heartbeat): void {
     const d = this.deps;
+    // Revoked or removed meanwhile: cut off at this heartbeat at the latest.
+    if (!d.tracker.recordSeen(this.agentId, hb.resources)) {
+      const row = d.tracker.agent(this.agentId);
+      const why = row?.revoked_at != null ? "revoked" : "removed";
+      this.close(`the agent was ${why}`, `agent '${this.agentId}' was ${why} by an operator: its credential is refused`);
+      return;
+    }
     this.agent!.heartbeat(hb.resources, Date.now() / 1000);
-    d.tracker.recordSeen(this.agentId, hb.resources);
     if (hb.capabilities) this.noteCapabilities(hb.capabilities);
     // Finished attempts keep their lease too while the agent holds them: their results may
     // take longer than a lease to push, and their end is told only after all of their log.
@@ -379,6 +388,7 @@ export class AgentSession implements AgentLink {
     if (this.agent && this.agent.link === this) {
       this.agent.link = null;
       this.log.warn({ reason }, "agent disconnected; its attempts keep their leases");
+      if (this.agent.leaving) this.deps.agentLeft?.(this.agentId);
     }
   }
 }

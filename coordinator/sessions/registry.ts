@@ -8,7 +8,8 @@ import type { Reservation } from "../tracker/tracker";
 
 export interface AgentLink {
   send(msg: CoordinatorMessage): void;
-  close(reason: string): void;
+  /** Ends the stream; with `refusal`, as refused credentials (UNAUTHENTICATED, that message): the agent stops rather than reconnect. */
+  close(reason: string, refusal?: string): void;
 }
 
 export class AgentState {
@@ -94,6 +95,11 @@ export class AgentRegistry {
 
   find(id: string): AgentState | undefined {
     return this.agents.get(id);
+  }
+
+  /** Drops what is known of a removed agent. */
+  forget(id: string): void {
+    this.agents.delete(id);
   }
 
   all(): AgentState[] {

@@ -236,4 +236,26 @@ ALTER TABLE job_submits ADD COLUMN zaplist_version INTEGER;                -- th
 ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;   -- a retrying job is not dispatched before this (unix s)
 `,
   },
+  {
+    version: 9,
+    name: "enrolment tokens (an agent trades one for its own credential), revoked and removed agents, ephemeral agents",
+    sql: `
+CREATE TABLE enrol_tokens (
+  id           INTEGER PRIMARY KEY,
+  token_hash   TEXT NOT NULL UNIQUE,          -- SHA-256 of the secret, shown once at creation
+  label        TEXT NOT NULL DEFAULT '',      -- who or what it is for
+  ephemeral    INTEGER NOT NULL DEFAULT 0,    -- agents enrolled with it are removed when they leave or are gone
+  uses         INTEGER NOT NULL,              -- enrolments allowed
+  uses_left    INTEGER NOT NULL,
+  created_at   REAL NOT NULL,
+  expires_at   REAL NOT NULL,
+  revoked_at   REAL,
+  last_used_at REAL
+);
+ALTER TABLE agents ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN enrolled_by INTEGER REFERENCES enrol_tokens(id);  -- NULL: registered with register-agent
+ALTER TABLE agents ADD COLUMN revoked_at REAL;   -- its credential is refused from then on
+ALTER TABLE agents ADD COLUMN removed_at REAL;   -- removed, kept only because attempts or canary runs name it
+`,
+  },
 ];

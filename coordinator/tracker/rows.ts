@@ -62,6 +62,27 @@ export interface AgentRow {
   drained_at: number | null;
   capabilities_json: string;
   streak_since: number;
+  /** 1: enrolled with an ephemeral token (a pilot); removed when it leaves or has been gone long enough */
+  ephemeral: number;
+  /** the enrolment token it enrolled with; null: registered with register-agent */
+  enrolled_by: number | null;
+  /** when an operator revoked its credential; null: not revoked */
+  revoked_at: number | null;
+  /** when it was removed (the row stays only while attempts or canary runs name it); null: not removed */
+  removed_at: number | null;
+}
+/** An enrolment token as stored: never the secret, only its hash. */
+export interface EnrolTokenRow {
+  id: number;
+  token_hash: string;
+  label: string;
+  ephemeral: number;
+  uses: number;
+  uses_left: number;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
 }
 export interface FileRow {
   id: number;

@@ -11,6 +11,7 @@ import { FileRecords } from "./files";
 import { DownloadRecords } from "./downloads";
 import { TrackerReports } from "./reports";
 import { FsckQueries } from "./fsck-queries";
+import { AgentAccess } from "./agent-access";
 import type { AgentRow, AttemptRow, DiagnosticRow, DrainedBy, FileRow, JobOutcome, JobRow, Reservation, StepRow } from "./rows";
 import {
   WAITING_JOB_STATES,
@@ -49,6 +50,8 @@ export class Tracker {
   readonly downloads: DownloadRecords;
   readonly reports: TrackerReports;
   readonly fsck: FsckQueries;
+  /** enrolment tokens, revoked and removed agents */
+  readonly access: AgentAccess;
   private readonly s;
 
   /** The database stays inside the tracker: every statement is one of its named queries. */
@@ -60,6 +63,7 @@ export class Tracker {
     this.downloads = new DownloadRecords(db);
     this.reports = new TrackerReports(db);
     this.fsck = new FsckQueries(db, this.moves);
+    this.access = new AgentAccess(db);
     this.s = {
       insertJob: db.prepare(`INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at)
                              VALUES (@beam, @job_type, @spec_json, @cores, @memory, @shm, 'new', @now, @now)`),
@@ -95,15 +99,20 @@ export class Tracker {
       diagnosticsOfJob: db.prepare(`SELECT d.attempt_id, d.name, d.value, d.text FROM diagnostics d JOIN job_submits a ON a.id = d.attempt_id
                                     WHERE a.job_id = ? ORDER BY d.attempt_id, d.name`),
       agent: db.prepare("SELECT * FROM agents WHERE id = ?"),
-      agents: db.prepare("SELECT * FROM agents ORDER BY id"),
+      // Removed agents stay only as history (attempts name them): they are no agents any more.
+      agents: db.prepare("SELECT * FROM agents WHERE removed_at IS NULL ORDER BY id"),
       insertAgent: db.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES (?, ?, ?)"),
-      rotateAgent: db.prepare("UPDATE agents SET token_hash = ? WHERE id = ?"),
+      // A new credential re-admits a revoked agent, and a removed one as a registered (not ephemeral) agent.
+      rotateAgent: db.prepare("UPDATE agents SET token_hash = ?, revoked_at = NULL, removed_at = NULL, ephemeral = 0 WHERE id = ?"),
       agentHello: db.prepare(
         `UPDATE agents SET hostname = @hostname, version = @version, labels_json = @labels, resources_json = @resources, last_seen_at = @now WHERE id = @id`,
       ),
-      agentSeen: db.prepare("UPDATE agents SET resources_json = @resources, last_seen_at = @now WHERE id = @id"),
-      drain: db.prepare("UPDATE agents SET drained = 1, drain_reason = @reason, drained_by = @by, drained_at = @now WHERE id = @id"),
-      undrain: db.prepare("UPDATE agents SET drained = 0, drain_reason = '', drained_by = '', drained_at = NULL, streak_since = @now WHERE id = @id"),
+      // Guarded: an agent revoked or removed meanwhile is not seen (its session closes at this heartbeat).
+      agentSeen: db.prepare("UPDATE agents SET resources_json = @resources, last_seen_at = @now WHERE id = @id AND revoked_at IS NULL AND removed_at IS NULL"),
+      drain: db.prepare("UPDATE agents SET drained = 1, drain_reason = @reason, drained_by = @by, drained_at = @now WHERE id = @id AND removed_at IS NULL"),
+      undrain: db.prepare(
+        "UPDATE agents SET drained = 0, drain_reason = '', drained_by = '', drained_at = NULL, streak_since = @now WHERE id = @id AND removed_at IS NULL",
+      ),
       setCapabilities: db.prepare("UPDATE agents SET capabilities_json = @capabilities WHERE id = @id"),
       // The agent's failed attempts after its last success (ties in time broken by id) and after
       // the streak was last reset.
@@ -421,7 +430,12 @@ export class Tracker {
   registerAgent(id: string, rotate: boolean): string {
     const token = crypto.randomBytes(24).toString("base64url");
     const existing = this.agent(id);
-    if (existing && !rotate) throw new RefusedAction(`agent ${id} is registered already (use --rotate to issue a new token)`);
+    if (existing && existing.removed_at == null && !rotate)
+      throw new RefusedAction(
+        existing.revoked_at != null
+          ? `agent ${id} is revoked (use --rotate to issue a new token and re-admit it)`
+          : `agent ${id} is registered already (use --rotate to issue a new token)`,
+      );
     if (existing) this.s.rotateAgent.run(hashToken(token), id);
     else this.s.insertAgent.run(id, hashToken(token), now());
     return token;
@@ -452,8 +466,9 @@ export class Tracker {
     });
   }
 
-  recordSeen(id: string, resources: unknown): void {
-    this.s.agentSeen.run({ id, resources: JSON.stringify(resources ?? {}), now: now() });
+  /** Records a heartbeat; false when the agent was revoked or removed meanwhile (its credential no longer counts). */
+  recordSeen(id: string, resources: unknown): boolean {
+    return this.s.agentSeen.run({ id, resources: JSON.stringify(resources ?? {}), now: now() }).changes === 1;
   }
 
   /** What the agent last said it can run (kept so `agents` can say why a disconnected agent got no beams). */

@@ -42,6 +42,7 @@ export function resolveConfig(raw: unknown, file: string, baseDir: string, env: 
   cfg.coordinator.db = cfg.coordinator.db ? abs(cfg.coordinator.db) : path.join(cfg.data_dir, "tracker.db");
   cfg.coordinator.admin_socket = cfg.coordinator.admin_socket ? abs(cfg.coordinator.admin_socket) : path.join(cfg.data_dir, "admin.sock");
   cfg.agent.token_file = cfg.agent.token_file ? abs(cfg.agent.token_file) : path.join(cfg.data_dir, "agent.token");
+  if (cfg.agent.enrol_token_file) cfg.agent.enrol_token_file = abs(cfg.agent.enrol_token_file);
   cfg.agent.metrics_token_file = cfg.agent.metrics_token_file ? abs(cfg.agent.metrics_token_file) : path.join(cfg.data_dir, "metrics.token");
   cfg.results.dir = cfg.results.dir ? abs(cfg.results.dir) : path.join(cfg.data_dir, "results");
   cfg.agent.work_base = abs(cfg.agent.work_base);

@@ -75,6 +75,9 @@ export const configSchema = z.strictObject({
       db: z.string().default(""),
       // An attempt's stored log is capped: head and tail kept, the middle cut and marked. 0 = no cap.
       log_max_bytes: size.default(64 * 2 ** 20),
+      // An ephemeral agent (enrolled with `token create --ephemeral`: a pilot) not seen for this
+      // long and holding no live attempt is removed (seconds); one that leaves cleanly at once.
+      ephemeral_gone_s: seconds.default(900),
     })
     .superRefine((c, ctx) => {
       // serverCredentials' rule: plain gRPC only on loopback or a unix socket, unless allowed.
@@ -159,6 +162,9 @@ export const configSchema = z.strictObject({
         .optional(),
       coordinator: hostPort.default("127.0.0.1:7050"),
       token_file: z.string().default(""),
+      // An enrolment token (`beamflow token create`): with no credential in token_file yet, the
+      // agent enrols with it once and writes its own credential to token_file. "" = none.
+      enrol_token_file: z.string().default(""),
       tls: tls.optional(),
       work_base: z.string().default("/dev/shm/beamflow/{agent}"),
       scratch_dir: z.string().default("/tmp"),

@@ -33,6 +33,72 @@ export const protobufFileName = "admin.proto";
  * carries `authorization: Bearer <admin token>`; calls without it are refused.
  */
 
+export interface CreateEnrolTokenRequest {
+  /** usable for this long (> 0) */
+  ttlS: number;
+  /** enrolments allowed (>= 1) */
+  uses: number;
+  /** agents enrolled with it are removed when they leave */
+  ephemeral: boolean;
+  /** who or what it is for */
+  label: string;
+}
+
+export interface EnrolTokenView {
+  id: number;
+  label: string;
+  ephemeral: boolean;
+  uses: number;
+  usesLeft: number;
+  createdAt: number;
+  expiresAt: number;
+  /** 0: not revoked */
+  revokedAt: number;
+  /** 0: never used */
+  lastUsedAt: number;
+  /** usable | expired | used_up | revoked */
+  state: string;
+}
+
+export interface CreateEnrolTokenReply {
+  token?:
+    | EnrolTokenView
+    | undefined;
+  /** shown once; only its hash is stored */
+  secret: string;
+}
+
+export interface ListEnrolTokensRequest {
+}
+
+export interface ListEnrolTokensReply {
+  tokens: EnrolTokenView[];
+}
+
+export interface EnrolTokenIdRequest {
+  id: number;
+}
+
+export interface AgentIdRequest {
+  agentId: string;
+}
+
+export interface RevokeAgentReply {
+  agent?:
+    | AgentView
+    | undefined;
+  /** its live attempts, ended as lost (not counted) and their jobs requeued */
+  requeuedAttempts: number[];
+  /** its stream was open and has been closed */
+  wasConnected: boolean;
+}
+
+export interface RemoveAgentReply {
+  agentId: string;
+  /** attempts or canary runs name it: its row stays (no credential), hidden from `agents` */
+  keptAsHistory: boolean;
+}
+
 export interface TailLogRequest {
   /** the job's latest attempt, when attempt_id is 0 */
   jobId: number;
@@ -207,7 +273,7 @@ export interface AgentView {
   id: string;
   hostname: string;
   version: string;
-  /** connected | disconnected | never_seen */
+  /** connected | disconnected | never_seen | revoked */
   state: string;
   drained: boolean;
   lastHeartbeatAt: number;
@@ -234,7 +300,15 @@ export interface AgentView {
    */
   noBeamsReason: string;
   /** Its newest canary run, if it ever had one. */
-  lastCanary?: CanaryRunView | undefined;
+  lastCanary?:
+    | CanaryRunView
+    | undefined;
+  /** enrolled with an ephemeral token: removed when it leaves */
+  ephemeral: boolean;
+  /** 0: not revoked (state is "revoked" when it is) */
+  revokedAt: number;
+  /** the enrolment token it enrolled with; 0: register-agent */
+  enrolledBy: number;
 }
 
 export interface AgentView_LabelsEntry {
@@ -412,6 +486,937 @@ export interface FsckReply {
   findings: FsckFinding[];
   reservationsChecked: boolean;
 }
+
+function createBaseCreateEnrolTokenRequest(): CreateEnrolTokenRequest {
+  return { ttlS: 0, uses: 0, ephemeral: false, label: "" };
+}
+
+export const CreateEnrolTokenRequest: MessageFns<CreateEnrolTokenRequest> = {
+  encode(message: CreateEnrolTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ttlS !== 0) {
+      writer.uint32(9).double(message.ttlS);
+    }
+    if (message.uses !== 0) {
+      writer.uint32(16).uint32(message.uses);
+    }
+    if (message.ephemeral !== false) {
+      writer.uint32(24).bool(message.ephemeral);
+    }
+    if (message.label !== "") {
+      writer.uint32(34).string(message.label);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateEnrolTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateEnrolTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.ttlS = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.uses = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ephemeral = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateEnrolTokenRequest {
+    return {
+      ttlS: isSet(object.ttlS)
+        ? globalThis.Number(object.ttlS)
+        : isSet(object.ttl_s)
+        ? globalThis.Number(object.ttl_s)
+        : 0,
+      uses: isSet(object.uses) ? globalThis.Number(object.uses) : 0,
+      ephemeral: isSet(object.ephemeral) ? globalThis.Boolean(object.ephemeral) : false,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+    };
+  },
+
+  toJSON(message: CreateEnrolTokenRequest): unknown {
+    const obj: any = {};
+    if (message.ttlS !== 0) {
+      obj.ttlS = floatToJson(message.ttlS);
+    }
+    if (message.uses !== 0) {
+      obj.uses = Math.round(message.uses);
+    }
+    if (message.ephemeral !== false) {
+      obj.ephemeral = message.ephemeral;
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateEnrolTokenRequest>, I>>(base?: I): CreateEnrolTokenRequest {
+    return CreateEnrolTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateEnrolTokenRequest>, I>>(object: I): CreateEnrolTokenRequest {
+    const message = createBaseCreateEnrolTokenRequest();
+    message.ttlS = object.ttlS ?? 0;
+    message.uses = object.uses ?? 0;
+    message.ephemeral = object.ephemeral ?? false;
+    message.label = object.label ?? "";
+    return message;
+  },
+};
+
+function createBaseEnrolTokenView(): EnrolTokenView {
+  return {
+    id: 0,
+    label: "",
+    ephemeral: false,
+    uses: 0,
+    usesLeft: 0,
+    createdAt: 0,
+    expiresAt: 0,
+    revokedAt: 0,
+    lastUsedAt: 0,
+    state: "",
+  };
+}
+
+export const EnrolTokenView: MessageFns<EnrolTokenView> = {
+  encode(message: EnrolTokenView, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.label !== "") {
+      writer.uint32(18).string(message.label);
+    }
+    if (message.ephemeral !== false) {
+      writer.uint32(24).bool(message.ephemeral);
+    }
+    if (message.uses !== 0) {
+      writer.uint32(32).uint32(message.uses);
+    }
+    if (message.usesLeft !== 0) {
+      writer.uint32(40).uint32(message.usesLeft);
+    }
+    if (message.createdAt !== 0) {
+      writer.uint32(49).double(message.createdAt);
+    }
+    if (message.expiresAt !== 0) {
+      writer.uint32(57).double(message.expiresAt);
+    }
+    if (message.revokedAt !== 0) {
+      writer.uint32(65).double(message.revokedAt);
+    }
+    if (message.lastUsedAt !== 0) {
+      writer.uint32(73).double(message.lastUsedAt);
+    }
+    if (message.state !== "") {
+      writer.uint32(82).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrolTokenView {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrolTokenView();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.label = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ephemeral = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.uses = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.usesLeft = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.createdAt = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.expiresAt = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.revokedAt = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.lastUsedAt = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrolTokenView {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      label: isSet(object.label) ? globalThis.String(object.label) : "",
+      ephemeral: isSet(object.ephemeral) ? globalThis.Boolean(object.ephemeral) : false,
+      uses: isSet(object.uses) ? globalThis.Number(object.uses) : 0,
+      usesLeft: isSet(object.usesLeft)
+        ? globalThis.Number(object.usesLeft)
+        : isSet(object.uses_left)
+        ? globalThis.Number(object.uses_left)
+        : 0,
+      createdAt: isSet(object.createdAt)
+        ? globalThis.Number(object.createdAt)
+        : isSet(object.created_at)
+        ? globalThis.Number(object.created_at)
+        : 0,
+      expiresAt: isSet(object.expiresAt)
+        ? globalThis.Number(object.expiresAt)
+        : isSet(object.expires_at)
+        ? globalThis.Number(object.expires_at)
+        : 0,
+      revokedAt: isSet(object.revokedAt)
+        ? globalThis.Number(object.revokedAt)
+        : isSet(object.revoked_at)
+        ? globalThis.Number(object.revoked_at)
+        : 0,
+      lastUsedAt: isSet(object.lastUsedAt)
+        ? globalThis.Number(object.lastUsedAt)
+        : isSet(object.last_used_at)
+        ? globalThis.Number(object.last_used_at)
+        : 0,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: EnrolTokenView): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.label !== "") {
+      obj.label = message.label;
+    }
+    if (message.ephemeral !== false) {
+      obj.ephemeral = message.ephemeral;
+    }
+    if (message.uses !== 0) {
+      obj.uses = Math.round(message.uses);
+    }
+    if (message.usesLeft !== 0) {
+      obj.usesLeft = Math.round(message.usesLeft);
+    }
+    if (message.createdAt !== 0) {
+      obj.createdAt = floatToJson(message.createdAt);
+    }
+    if (message.expiresAt !== 0) {
+      obj.expiresAt = floatToJson(message.expiresAt);
+    }
+    if (message.revokedAt !== 0) {
+      obj.revokedAt = floatToJson(message.revokedAt);
+    }
+    if (message.lastUsedAt !== 0) {
+      obj.lastUsedAt = floatToJson(message.lastUsedAt);
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrolTokenView>, I>>(base?: I): EnrolTokenView {
+    return EnrolTokenView.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrolTokenView>, I>>(object: I): EnrolTokenView {
+    const message = createBaseEnrolTokenView();
+    message.id = object.id ?? 0;
+    message.label = object.label ?? "";
+    message.ephemeral = object.ephemeral ?? false;
+    message.uses = object.uses ?? 0;
+    message.usesLeft = object.usesLeft ?? 0;
+    message.createdAt = object.createdAt ?? 0;
+    message.expiresAt = object.expiresAt ?? 0;
+    message.revokedAt = object.revokedAt ?? 0;
+    message.lastUsedAt = object.lastUsedAt ?? 0;
+    message.state = object.state ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateEnrolTokenReply(): CreateEnrolTokenReply {
+  return { token: undefined, secret: "" };
+}
+
+export const CreateEnrolTokenReply: MessageFns<CreateEnrolTokenReply> = {
+  encode(message: CreateEnrolTokenReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== undefined) {
+      EnrolTokenView.encode(message.token, writer.uint32(10).fork()).join();
+    }
+    if (message.secret !== "") {
+      writer.uint32(18).string(message.secret);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateEnrolTokenReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateEnrolTokenReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = EnrolTokenView.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateEnrolTokenReply {
+    return {
+      token: isSet(object.token) ? EnrolTokenView.fromJSON(object.token) : undefined,
+      secret: isSet(object.secret) ? globalThis.String(object.secret) : "",
+    };
+  },
+
+  toJSON(message: CreateEnrolTokenReply): unknown {
+    const obj: any = {};
+    if (message.token !== undefined) {
+      obj.token = EnrolTokenView.toJSON(message.token);
+    }
+    if (message.secret !== "") {
+      obj.secret = message.secret;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateEnrolTokenReply>, I>>(base?: I): CreateEnrolTokenReply {
+    return CreateEnrolTokenReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateEnrolTokenReply>, I>>(object: I): CreateEnrolTokenReply {
+    const message = createBaseCreateEnrolTokenReply();
+    message.token = (object.token !== undefined && object.token !== null)
+      ? EnrolTokenView.fromPartial(object.token)
+      : undefined;
+    message.secret = object.secret ?? "";
+    return message;
+  },
+};
+
+function createBaseListEnrolTokensRequest(): ListEnrolTokensRequest {
+  return {};
+}
+
+export const ListEnrolTokensRequest: MessageFns<ListEnrolTokensRequest> = {
+  encode(_: ListEnrolTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEnrolTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEnrolTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListEnrolTokensRequest {
+    return {};
+  },
+
+  toJSON(_: ListEnrolTokensRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEnrolTokensRequest>, I>>(base?: I): ListEnrolTokensRequest {
+    return ListEnrolTokensRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEnrolTokensRequest>, I>>(_: I): ListEnrolTokensRequest {
+    const message = createBaseListEnrolTokensRequest();
+    return message;
+  },
+};
+
+function createBaseListEnrolTokensReply(): ListEnrolTokensReply {
+  return { tokens: [] };
+}
+
+export const ListEnrolTokensReply: MessageFns<ListEnrolTokensReply> = {
+  encode(message: ListEnrolTokensReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      EnrolTokenView.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEnrolTokensReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEnrolTokensReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(EnrolTokenView.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEnrolTokensReply {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => EnrolTokenView.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListEnrolTokensReply): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => EnrolTokenView.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListEnrolTokensReply>, I>>(base?: I): ListEnrolTokensReply {
+    return ListEnrolTokensReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListEnrolTokensReply>, I>>(object: I): ListEnrolTokensReply {
+    const message = createBaseListEnrolTokensReply();
+    message.tokens = object.tokens?.map((e) => EnrolTokenView.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseEnrolTokenIdRequest(): EnrolTokenIdRequest {
+  return { id: 0 };
+}
+
+export const EnrolTokenIdRequest: MessageFns<EnrolTokenIdRequest> = {
+  encode(message: EnrolTokenIdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrolTokenIdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrolTokenIdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrolTokenIdRequest {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: EnrolTokenIdRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrolTokenIdRequest>, I>>(base?: I): EnrolTokenIdRequest {
+    return EnrolTokenIdRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrolTokenIdRequest>, I>>(object: I): EnrolTokenIdRequest {
+    const message = createBaseEnrolTokenIdRequest();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseAgentIdRequest(): AgentIdRequest {
+  return { agentId: "" };
+}
+
+export const AgentIdRequest: MessageFns<AgentIdRequest> = {
+  encode(message: AgentIdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentIdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentIdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentIdRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+    };
+  },
+
+  toJSON(message: AgentIdRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentIdRequest>, I>>(base?: I): AgentIdRequest {
+    return AgentIdRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentIdRequest>, I>>(object: I): AgentIdRequest {
+    const message = createBaseAgentIdRequest();
+    message.agentId = object.agentId ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAgentReply(): RevokeAgentReply {
+  return { agent: undefined, requeuedAttempts: [], wasConnected: false };
+}
+
+export const RevokeAgentReply: MessageFns<RevokeAgentReply> = {
+  encode(message: RevokeAgentReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agent !== undefined) {
+      AgentView.encode(message.agent, writer.uint32(10).fork()).join();
+    }
+    if (message.requeuedAttempts.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.requeuedAttempts) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.wasConnected !== false) {
+      writer.uint32(24).bool(message.wasConnected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAgentReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAgentReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agent = AgentView.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.requeuedAttempts.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.requeuedAttempts.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.wasConnected = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAgentReply {
+    return {
+      agent: isSet(object.agent) ? AgentView.fromJSON(object.agent) : undefined,
+      requeuedAttempts: globalThis.Array.isArray(object?.requeuedAttempts)
+        ? object.requeuedAttempts.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.requeued_attempts)
+        ? object.requeued_attempts.map((e: any) => globalThis.Number(e))
+        : [],
+      wasConnected: isSet(object.wasConnected)
+        ? globalThis.Boolean(object.wasConnected)
+        : isSet(object.was_connected)
+        ? globalThis.Boolean(object.was_connected)
+        : false,
+    };
+  },
+
+  toJSON(message: RevokeAgentReply): unknown {
+    const obj: any = {};
+    if (message.agent !== undefined) {
+      obj.agent = AgentView.toJSON(message.agent);
+    }
+    if (message.requeuedAttempts?.length) {
+      obj.requeuedAttempts = message.requeuedAttempts.map((e) => Math.round(e));
+    }
+    if (message.wasConnected !== false) {
+      obj.wasConnected = message.wasConnected;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeAgentReply>, I>>(base?: I): RevokeAgentReply {
+    return RevokeAgentReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeAgentReply>, I>>(object: I): RevokeAgentReply {
+    const message = createBaseRevokeAgentReply();
+    message.agent = (object.agent !== undefined && object.agent !== null)
+      ? AgentView.fromPartial(object.agent)
+      : undefined;
+    message.requeuedAttempts = object.requeuedAttempts?.map((e) => e) || [];
+    message.wasConnected = object.wasConnected ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveAgentReply(): RemoveAgentReply {
+  return { agentId: "", keptAsHistory: false };
+}
+
+export const RemoveAgentReply: MessageFns<RemoveAgentReply> = {
+  encode(message: RemoveAgentReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.keptAsHistory !== false) {
+      writer.uint32(16).bool(message.keptAsHistory);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveAgentReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveAgentReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.keptAsHistory = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveAgentReply {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      keptAsHistory: isSet(object.keptAsHistory)
+        ? globalThis.Boolean(object.keptAsHistory)
+        : isSet(object.kept_as_history)
+        ? globalThis.Boolean(object.kept_as_history)
+        : false,
+    };
+  },
+
+  toJSON(message: RemoveAgentReply): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.keptAsHistory !== false) {
+      obj.keptAsHistory = message.keptAsHistory;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveAgentReply>, I>>(base?: I): RemoveAgentReply {
+    return RemoveAgentReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveAgentReply>, I>>(object: I): RemoveAgentReply {
+    const message = createBaseRemoveAgentReply();
+    message.agentId = object.agentId ?? "";
+    message.keptAsHistory = object.keptAsHistory ?? false;
+    return message;
+  },
+};
 
 function createBaseTailLogRequest(): TailLogRequest {
   return { jobId: 0, attemptId: 0, follow: false, offset: 0, step: "" };
@@ -2765,6 +3770,9 @@ function createBaseAgentView(): AgentView {
     failureStreak: 0,
     noBeamsReason: "",
     lastCanary: undefined,
+    ephemeral: false,
+    revokedAt: 0,
+    enrolledBy: 0,
   };
 }
 
@@ -2839,6 +3847,15 @@ export const AgentView: MessageFns<AgentView> = {
     }
     if (message.lastCanary !== undefined) {
       CanaryRunView.encode(message.lastCanary, writer.uint32(178).fork()).join();
+    }
+    if (message.ephemeral !== false) {
+      writer.uint32(184).bool(message.ephemeral);
+    }
+    if (message.revokedAt !== 0) {
+      writer.uint32(193).double(message.revokedAt);
+    }
+    if (message.enrolledBy !== 0) {
+      writer.uint32(200).uint64(message.enrolledBy);
     }
     return writer;
   },
@@ -3045,6 +4062,30 @@ export const AgentView: MessageFns<AgentView> = {
             message.lastCanary = CanaryRunView.decode(reader, reader.uint32());
             continue;
           }
+          case 23: {
+            if (tag !== 184) {
+              break;
+            }
+
+            message.ephemeral = reader.bool();
+            continue;
+          }
+          case 24: {
+            if (tag !== 193) {
+              break;
+            }
+
+            message.revokedAt = reader.double();
+            continue;
+          }
+          case 25: {
+            if (tag !== 200) {
+              break;
+            }
+
+            message.enrolledBy = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3144,6 +4185,17 @@ export const AgentView: MessageFns<AgentView> = {
         : isSet(object.last_canary)
         ? CanaryRunView.fromJSON(object.last_canary)
         : undefined,
+      ephemeral: isSet(object.ephemeral) ? globalThis.Boolean(object.ephemeral) : false,
+      revokedAt: isSet(object.revokedAt)
+        ? globalThis.Number(object.revokedAt)
+        : isSet(object.revoked_at)
+        ? globalThis.Number(object.revoked_at)
+        : 0,
+      enrolledBy: isSet(object.enrolledBy)
+        ? globalThis.Number(object.enrolledBy)
+        : isSet(object.enrolled_by)
+        ? globalThis.Number(object.enrolled_by)
+        : 0,
     };
   },
 
@@ -3221,6 +4273,15 @@ export const AgentView: MessageFns<AgentView> = {
     if (message.lastCanary !== undefined) {
       obj.lastCanary = CanaryRunView.toJSON(message.lastCanary);
     }
+    if (message.ephemeral !== false) {
+      obj.ephemeral = message.ephemeral;
+    }
+    if (message.revokedAt !== 0) {
+      obj.revokedAt = floatToJson(message.revokedAt);
+    }
+    if (message.enrolledBy !== 0) {
+      obj.enrolledBy = Math.round(message.enrolledBy);
+    }
     return obj;
   },
 
@@ -3263,6 +4324,9 @@ export const AgentView: MessageFns<AgentView> = {
     message.lastCanary = (object.lastCanary !== undefined && object.lastCanary !== null)
       ? CanaryRunView.fromPartial(object.lastCanary)
       : undefined;
+    message.ephemeral = object.ephemeral ?? false;
+    message.revokedAt = object.revokedAt ?? 0;
+    message.enrolledBy = object.enrolledBy ?? 0;
     return message;
   },
 };
@@ -6167,6 +7231,61 @@ export const AdminServiceService = {
     responseSerialize: (value: FsckReply): Buffer => Buffer.from(FsckReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): FsckReply => FsckReply.decode(value),
   },
+  /** Enrolment tokens: an agent (or a pilot) started with one enrols once and gets its own credential. */
+  createEnrolToken: {
+    path: "/beamflow.v1.AdminService/CreateEnrolToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateEnrolTokenRequest): Buffer =>
+      Buffer.from(CreateEnrolTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateEnrolTokenRequest => CreateEnrolTokenRequest.decode(value),
+    responseSerialize: (value: CreateEnrolTokenReply): Buffer =>
+      Buffer.from(CreateEnrolTokenReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateEnrolTokenReply => CreateEnrolTokenReply.decode(value),
+  },
+  listEnrolTokens: {
+    path: "/beamflow.v1.AdminService/ListEnrolTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListEnrolTokensRequest): Buffer =>
+      Buffer.from(ListEnrolTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListEnrolTokensRequest => ListEnrolTokensRequest.decode(value),
+    responseSerialize: (value: ListEnrolTokensReply): Buffer =>
+      Buffer.from(ListEnrolTokensReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListEnrolTokensReply => ListEnrolTokensReply.decode(value),
+  },
+  revokeEnrolToken: {
+    path: "/beamflow.v1.AdminService/RevokeEnrolToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EnrolTokenIdRequest): Buffer => Buffer.from(EnrolTokenIdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EnrolTokenIdRequest => EnrolTokenIdRequest.decode(value),
+    responseSerialize: (value: EnrolTokenView): Buffer => Buffer.from(EnrolTokenView.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EnrolTokenView => EnrolTokenView.decode(value),
+  },
+  /**
+   * An agent's credential refused from now on: its stream is closed, its live attempts go back
+   * to the queue (not counted).
+   */
+  revokeAgent: {
+    path: "/beamflow.v1.AdminService/RevokeAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AgentIdRequest): Buffer => Buffer.from(AgentIdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AgentIdRequest => AgentIdRequest.decode(value),
+    responseSerialize: (value: RevokeAgentReply): Buffer => Buffer.from(RevokeAgentReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeAgentReply => RevokeAgentReply.decode(value),
+  },
+  /** An agent that is gone (disconnected, no live attempt) deleted; refused otherwise, with the reason. */
+  removeAgent: {
+    path: "/beamflow.v1.AdminService/RemoveAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AgentIdRequest): Buffer => Buffer.from(AgentIdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AgentIdRequest => AgentIdRequest.decode(value),
+    responseSerialize: (value: RemoveAgentReply): Buffer => Buffer.from(RemoveAgentReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveAgentReply => RemoveAgentReply.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -6191,6 +7310,17 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   tailLog: handleServerStreamingCall<TailLogRequest, LogData>;
   /** The tracker's invariants checked (with the reservations held in memory); repair fixes what is safe. */
   fsck: handleUnaryCall<FsckRequest, FsckReply>;
+  /** Enrolment tokens: an agent (or a pilot) started with one enrols once and gets its own credential. */
+  createEnrolToken: handleUnaryCall<CreateEnrolTokenRequest, CreateEnrolTokenReply>;
+  listEnrolTokens: handleUnaryCall<ListEnrolTokensRequest, ListEnrolTokensReply>;
+  revokeEnrolToken: handleUnaryCall<EnrolTokenIdRequest, EnrolTokenView>;
+  /**
+   * An agent's credential refused from now on: its stream is closed, its live attempts go back
+   * to the queue (not counted).
+   */
+  revokeAgent: handleUnaryCall<AgentIdRequest, RevokeAgentReply>;
+  /** An agent that is gone (disconnected, no live attempt) deleted; refused otherwise, with the reason. */
+  removeAgent: handleUnaryCall<AgentIdRequest, RemoveAgentReply>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -6405,6 +7535,87 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FsckReply) => void,
+  ): ClientUnaryCall;
+  /** Enrolment tokens: an agent (or a pilot) started with one enrols once and gets its own credential. */
+  createEnrolToken(
+    request: CreateEnrolTokenRequest,
+    callback: (error: ServiceError | null, response: CreateEnrolTokenReply) => void,
+  ): ClientUnaryCall;
+  createEnrolToken(
+    request: CreateEnrolTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateEnrolTokenReply) => void,
+  ): ClientUnaryCall;
+  createEnrolToken(
+    request: CreateEnrolTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateEnrolTokenReply) => void,
+  ): ClientUnaryCall;
+  listEnrolTokens(
+    request: ListEnrolTokensRequest,
+    callback: (error: ServiceError | null, response: ListEnrolTokensReply) => void,
+  ): ClientUnaryCall;
+  listEnrolTokens(
+    request: ListEnrolTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListEnrolTokensReply) => void,
+  ): ClientUnaryCall;
+  listEnrolTokens(
+    request: ListEnrolTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListEnrolTokensReply) => void,
+  ): ClientUnaryCall;
+  revokeEnrolToken(
+    request: EnrolTokenIdRequest,
+    callback: (error: ServiceError | null, response: EnrolTokenView) => void,
+  ): ClientUnaryCall;
+  revokeEnrolToken(
+    request: EnrolTokenIdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EnrolTokenView) => void,
+  ): ClientUnaryCall;
+  revokeEnrolToken(
+    request: EnrolTokenIdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EnrolTokenView) => void,
+  ): ClientUnaryCall;
+  /**
+   * An agent's credential refused from now on: its stream is closed, its live attempts go back
+   * to the queue (not counted).
+   */
+  revokeAgent(
+    request: AgentIdRequest,
+    callback: (error: ServiceError | null, response: RevokeAgentReply) => void,
+  ): ClientUnaryCall;
+  revokeAgent(
+    request: AgentIdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeAgentReply) => void,
+  ): ClientUnaryCall;
+  revokeAgent(
+    request: AgentIdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeAgentReply) => void,
+  ): ClientUnaryCall;
+  /** An agent that is gone (disconnected, no live attempt) deleted; refused otherwise, with the reason. */
+  removeAgent(
+    request: AgentIdRequest,
+    callback: (error: ServiceError | null, response: RemoveAgentReply) => void,
+  ): ClientUnaryCall;
+  removeAgent(
+    request: AgentIdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveAgentReply) => void,
+  ): ClientUnaryCall;
+  removeAgent(
+    request: AgentIdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveAgentReply) => void,
   ): ClientUnaryCall;
 }
 

@@ -13,10 +13,12 @@ import {
   type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
   type ClientWritableStream,
   type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
@@ -420,6 +422,19 @@ export function dDplanSourceToJSON(object: DDplanSource): string {
   }
 }
 
+export interface EnrolRequest {
+  agentId: string;
+  hostname: string;
+}
+
+export interface EnrolReply {
+  agentId: string;
+  /** the agent's own credential: kept in agent.token_file (mode 0600) */
+  token: string;
+  /** removed by the coordinator when it leaves (or is gone long enough) */
+  ephemeral: boolean;
+}
+
 export interface AgentMessage {
   body?:
     | { $case: "hello"; value: Hello }
@@ -758,6 +773,200 @@ export interface ResultsReceipt {
   resultsDir: string;
   bytes: number;
 }
+
+function createBaseEnrolRequest(): EnrolRequest {
+  return { agentId: "", hostname: "" };
+}
+
+export const EnrolRequest: MessageFns<EnrolRequest> = {
+  encode(message: EnrolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(18).string(message.hostname);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrolRequest {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+    };
+  },
+
+  toJSON(message: EnrolRequest): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrolRequest>, I>>(base?: I): EnrolRequest {
+    return EnrolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrolRequest>, I>>(object: I): EnrolRequest {
+    const message = createBaseEnrolRequest();
+    message.agentId = object.agentId ?? "";
+    message.hostname = object.hostname ?? "";
+    return message;
+  },
+};
+
+function createBaseEnrolReply(): EnrolReply {
+  return { agentId: "", token: "", ephemeral: false };
+}
+
+export const EnrolReply: MessageFns<EnrolReply> = {
+  encode(message: EnrolReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agentId !== "") {
+      writer.uint32(10).string(message.agentId);
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    if (message.ephemeral !== false) {
+      writer.uint32(24).bool(message.ephemeral);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrolReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrolReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ephemeral = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrolReply {
+    return {
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      ephemeral: isSet(object.ephemeral) ? globalThis.Boolean(object.ephemeral) : false,
+    };
+  },
+
+  toJSON(message: EnrolReply): unknown {
+    const obj: any = {};
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.ephemeral !== false) {
+      obj.ephemeral = message.ephemeral;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnrolReply>, I>>(base?: I): EnrolReply {
+    return EnrolReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnrolReply>, I>>(object: I): EnrolReply {
+    const message = createBaseEnrolReply();
+    message.agentId = object.agentId ?? "";
+    message.token = object.token ?? "";
+    message.ephemeral = object.ephemeral ?? false;
+    return message;
+  },
+};
 
 function createBaseAgentMessage(): AgentMessage {
   return { body: undefined };
@@ -5811,6 +6020,23 @@ export const AgentServiceService = {
     responseSerialize: (value: ResultsReceipt): Buffer => Buffer.from(ResultsReceipt.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResultsReceipt => ResultsReceipt.decode(value),
   },
+  /**
+   * Enrolment: authenticated by `authorization: Bearer <enrolment token>` (from `beamflow
+   * token create`) instead of an agent credential. Spends one use of the token and returns
+   * the agent's own credential, once (only its hash is kept). Refused (UNAUTHENTICATED) for
+   * an unknown, expired, used-up or revoked token; (PERMISSION_DENIED) for an agent id that
+   * is registered already, revoked, or (ephemeral) connected now. Under mutual TLS the
+   * certificate must name the agent id, as for every other call.
+   */
+  enrol: {
+    path: "/beamflow.v1.AgentService/Enrol" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EnrolRequest): Buffer => Buffer.from(EnrolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EnrolRequest => EnrolRequest.decode(value),
+    responseSerialize: (value: EnrolReply): Buffer => Buffer.from(EnrolReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EnrolReply => EnrolReply.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -5834,6 +6060,15 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
    * plain relative name is refused, never normalised.
    */
   pushResults: handleClientStreamingCall<ResultsPart, ResultsReceipt>;
+  /**
+   * Enrolment: authenticated by `authorization: Bearer <enrolment token>` (from `beamflow
+   * token create`) instead of an agent credential. Spends one use of the token and returns
+   * the agent's own credential, once (only its hash is kept). Refused (UNAUTHENTICATED) for
+   * an unknown, expired, used-up or revoked token; (PERMISSION_DENIED) for an agent id that
+   * is registered already, revoked, or (ephemeral) connected now. Under mutual TLS the
+   * certificate must name the agent id, as for every other call.
+   */
+  enrol: handleUnaryCall<EnrolRequest, EnrolReply>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -5879,6 +6114,26 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResultsReceipt) => void,
   ): ClientWritableStream<ResultsPart>;
+  /**
+   * Enrolment: authenticated by `authorization: Bearer <enrolment token>` (from `beamflow
+   * token create`) instead of an agent credential. Spends one use of the token and returns
+   * the agent's own credential, once (only its hash is kept). Refused (UNAUTHENTICATED) for
+   * an unknown, expired, used-up or revoked token; (PERMISSION_DENIED) for an agent id that
+   * is registered already, revoked, or (ephemeral) connected now. Under mutual TLS the
+   * certificate must name the agent id, as for every other call.
+   */
+  enrol(request: EnrolRequest, callback: (error: ServiceError | null, response: EnrolReply) => void): ClientUnaryCall;
+  enrol(
+    request: EnrolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EnrolReply) => void,
+  ): ClientUnaryCall;
+  enrol(
+    request: EnrolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EnrolReply) => void,
+  ): ClientUnaryCall;
 }
 
 export const AgentServiceClient = makeGenericClientConstructor(

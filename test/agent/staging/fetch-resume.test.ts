@@ -30,6 +30,7 @@ describe("stage-in from the coordinator resumes a dropped stream", function () {
     const impl: AgentServiceServer = {
       connect: (call) => call.end(),
       pushResults: unimplemented as never,
+      enrol: unimplemented as never,
       // The coordinator's FetchFile, dropping the stream after dropAt[0] bytes (once per entry).
       fetchFile(call: grpc.ServerWritableStream<FetchFileRequest, FileChunk>) {
         const { offset } = call.request;
