@@ -526,13 +526,27 @@ describe("deploy", () => {
         return agent?.state === "connected" ? agent : undefined;
       };
 
-      it("Slurm: registers a pilot agent, runs it, and stops it cleanly on SIGTERM (--signal=B:TERM)", async () => {
+      /** An ephemeral enrolment token for pilots, as an operator makes it: `token create --ephemeral`. */
+      const enrolToken = (uses: number): string => {
+        const file = path.join(scratch, `enrol-${crypto.randomBytes(4).toString("hex")}.token`);
+        const r = cluster.cli(["token", "create", "--ttl", "15m", "--uses", String(uses), "--ephemeral", "--label", "pilots", "--token-file", file]);
+        assert.equal(r.status, 0, r.stderr);
+        return file;
+      };
+      const registered = async (id: string) => {
+        const a = cluster.admin();
+        return (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === id);
+      };
+
+      it("Slurm: enrols a pilot agent with an enrolment token, runs it, stops it cleanly on SIGTERM (--signal=B:TERM) and leaves no agent registered", async () => {
         const job = String(70000 + (process.pid % 10000));
         const id = `pilot-${job}-${os
           .hostname()
           .split(".")[0]
           .replace(/[^A-Za-z0-9._-]/g, "-")}`;
-        const p = startPilot(PILOTS[0], pilotEnv({ SLURM_JOB_ID: job, SLURM_CPUS_ON_NODE: "3" }));
+        const enrol = enrolToken(1);
+        // No ssh and no register command: the enrolment token is all the pilot has.
+        const p = startPilot(PILOTS[0], pilotEnv({ SLURM_JOB_ID: job, SLURM_CPUS_ON_NODE: "3", BEAMFLOW_REGISTER: "false", BEAMFLOW_ENROL_TOKEN_FILE: enrol }));
         try {
           const agent = await waitFor(
             `pilot ${id} to connect`,
@@ -544,6 +558,7 @@ describe("deploy", () => {
             200,
           );
           assert.equal(agent.cores, 3);
+          assert.equal(agent.ephemeral, true, "enrolled as an ephemeral agent");
           assert.deepEqual(agent.labels, { slurm_job: job, site: "test" });
           assert.ok(fs.existsSync(`/dev/shm/beamflow-${job}`), "the agent's work base is per job");
           const token = path.join(scratch, `beamflow-${job}`, "pilot", "agent.token");
@@ -557,7 +572,27 @@ describe("deploy", () => {
         assert.match(p.out, /agent exited with status 0/);
         assert.ok(!fs.existsSync(`/dev/shm/beamflow-${job}`), "work dirs removed");
         assert.ok(!fs.existsSync(path.join(scratch, `beamflow-${job}`)), "scratch removed");
-        await waitFor(`pilot ${id} to be gone`, async () => !(await connected(id)));
+        await waitFor(`pilot ${id} to be removed`, async () => (await registered(id)) === undefined);
+        // Its one use spent: a second pilot with the same token is refused, says why and exits 2.
+        const again = startPilot(PILOTS[0], pilotEnv({ SLURM_JOB_ID: String(Number(job) + 1), BEAMFLOW_REGISTER: "false", BEAMFLOW_ENROL_TOKEN_FILE: enrol }));
+        try {
+          assert.equal(await again.exit, 2, again.out);
+        } finally {
+          killGroup(again);
+        }
+        assert.match(again.out, /beamflow: the coordinator refused the enrolment of agent 'pilot-\d+-[^']+': enrolment token \d+ is used up \(1 use\)/);
+        assert.match(again.out, /agent exited with status 2/);
+      });
+
+      it("Slurm: an unreadable BEAMFLOW_ENROL_TOKEN_FILE stops the pilot before it starts an agent", async () => {
+        const p = startPilot(PILOTS[0], pilotEnv({ SLURM_JOB_ID: "69999", BEAMFLOW_ENROL_TOKEN_FILE: path.join(scratch, "no-such.token") }));
+        try {
+          assert.equal(await p.exit, 1, p.out);
+        } finally {
+          killGroup(p);
+        }
+        assert.match(p.out, /cannot read the enrolment token .*no-such\.token \(BEAMFLOW_ENROL_TOKEN_FILE\)/);
+        assert.doesNotMatch(p.out, /starting on/);
       });
 
       it("PBS: stops its agent by itself BEAMFLOW_DRAIN_S before the walltime ends", async () => {
