@@ -31,7 +31,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_HELP = `Exit status:
   0   done
   1   the command ran and what it checked failed (doctor, canary --wait)
-  2   (agent, up) the coordinator refused this agent's id or token: restarting will not help
+  2   (agent, up) the coordinator refused this agent's id, token or enrolment, or revoked it:
+      restarting will not help
   64  usage: unknown command or option, or a bad argument (named on stderr)
   65  refused by the coordinator (e.g. a job in the wrong state, a rejected file)
   66  not found: no such job, attempt, agent or file

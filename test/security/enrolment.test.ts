@@ -6,8 +6,9 @@
 // the agent is connected and works after; an ephemeral agent is removed when it leaves
 // cleanly, and when it is gone longer than coordinator.ephemeral_gone_s.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
 import { call } from "../../cli/admin-client";
@@ -287,5 +288,80 @@ describe("security: enrolment and revocation", function () {
     await waitFor("eph02 to be disconnected", async () => (await agent("eph02"))?.state !== "connected", 30_000);
     assert.ok(await agent("eph02"), "still there just after it died");
     await waitFor("eph02 to be removed", async () => (await agent("eph02")) === undefined, (GONE_S * 3 + 30) * 1000, 200);
+  });
+});
+
+describe("security: enrolment under mutual TLS, with the certificates docs/security.md makes", function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+  let pki: string;
+
+  /** The doc's openssl commands, run as written (only the host and the agent id set for this test). */
+  function docCertificates(dir: string, ids: string[]): void {
+    const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "security.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## Certificates with openssl"));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)![1];
+    assert.match(block, /^host=coord\.example\.org$/m);
+    assert.match(block, /^id=node01$/m);
+    const [ca, rest] = [block.slice(0, block.indexOf("# The coordinator")), block.slice(block.indexOf("# The coordinator"))];
+    const [coordinator, agent] = [rest.slice(0, rest.indexOf("# Each agent")), rest.slice(rest.indexOf("# Each agent"))];
+    const script = [
+      "set -euo pipefail",
+      ca,
+      coordinator.replace(/^host=coord\.example\.org$/m, "host=localhost"),
+      ...ids.map((id) => agent.replace(/^id=node01$/m, `id=${id}`)),
+    ].join("\n");
+    const r = spawnSync("bash", ["-c", script], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, 0, `the doc's commands: ${r.stderr}`);
+    for (const id of ids) assert.match(r.stdout, new RegExp(`${id}\\.pem: OK`));
+  }
+
+  before(async () => {
+    pki = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-docpki-"));
+    docCertificates(pki, ["tls01", "tls02"]);
+    const f = (n: string) => path.join(pki, n);
+    cluster = await Cluster.create({ coordinator: { tls: { ca: f("ca.pem"), cert: f("coordinator.pem"), key: f("coordinator.key") } } });
+    await cluster.startCoordinator();
+  });
+  after(async () => {
+    await cluster?.close();
+    if (pki) fs.rmSync(pki, { recursive: true, force: true });
+  });
+
+  function tlsAgent(id: string, certOf: string, enrol: string): string {
+    const config = path.join(cluster.dir, `${id}.yaml`);
+    const f = (n: string) => path.join(pki, n);
+    fs.writeFileSync(
+      config,
+      YAML.stringify({
+        data_dir: path.join(cluster.dir, id),
+        agent: {
+          id,
+          coordinator: `localhost:${cluster.port}`,
+          token_file: path.join(cluster.dir, `${id}.token`),
+          enrol_token_file: enrol,
+          tls: { ca: f("ca.pem"), cert: f(`${certOf}.pem`), key: f(`${certOf}.key`) },
+          work_base: path.join(cluster.dir, `${id}-work`),
+          heartbeat_s: 0.5,
+          reconnect_initial_s: 0.1,
+          reconnect_max_s: 1,
+          cores: 1,
+        },
+      }),
+    );
+    return config;
+  }
+
+  it("an agent whose certificate names it enrols and connects; one presenting another agent's certificate is refused", async () => {
+    const enrol = path.join(cluster.dir, "tls.enrol");
+    assert.equal(cluster.cli(["token", "create", "--ttl", "10m", "--uses", "3", "--token-file", enrol]).status, 0);
+    tlsAgent("tls01", "tls01", enrol);
+    await cluster.startAgent("tls01");
+    // tls02's enrolment token is good, but the certificate it presents is tls01's.
+    const r = await agentToExit(tlsAgent("tls02", "tls01", enrol));
+    assert.equal(r.status, 2, r.stderr.slice(-1500));
+    assert.match(said(r.stderr), /refused the enrolment of agent 'tls02': agent 'tls02': its TLS client certificate names 'tls01'/);
+    const left = (JSON.parse(cluster.cli(["token", "list", "--json"]).stdout) as { usesLeft: number }[])[0];
+    assert.equal(left.usesLeft, 2, "the refused enrolment spent no use");
   });
 });
