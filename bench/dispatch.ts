@@ -24,6 +24,9 @@ function startLatencies(dbPath: string, fromJob: number): number[] {
   return rows.map((r) => r.latency * 1000);
 }
 
+/** Submit → start of a trivial job on an idle slot: the dispatch latency every benchmark holds to. */
+export const DISPATCH_LATENCY_TARGET_MS = { p50: 20, p99: 100 };
+
 export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: number; latencyRatePerS?: number } = {}) {
   const total = opts.jobs ?? 1000;
   const latencyJobs = opts.latencyJobs ?? 200;
@@ -66,7 +69,7 @@ export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: num
         },
         batch_of_all: { p50: Number(percentile(batchLatency, 50).toFixed(1)), p99: Number(percentile(batchLatency, 99).toFixed(1)) },
       },
-      targets: { jobs_per_second: 300, p50_ms: 20, p99_ms: 100 },
+      targets: { jobs_per_second: 300, p50_ms: DISPATCH_LATENCY_TARGET_MS.p50, p99_ms: DISPATCH_LATENCY_TARGET_MS.p99 },
     };
   } finally {
     await cluster.close();
