@@ -8,6 +8,7 @@ const cluster = [
   "test/coordinator/canary/canary.test.ts",
   "test/shared/config/config.test.ts",
   "test/deploy/deploy.test.ts",
+  "test/deploy/slurm-pilot.test.ts",
   "test/coordinator/downloader/coordinator-restart.test.ts",
   "test/agent/metrics/agent-metrics.test.ts",
   "test/coordinator/http/promtool.test.ts",

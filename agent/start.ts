@@ -58,7 +58,7 @@ export function ensureMetricsToken(file: string): string {
 export async function startAgent(
   cfg: Config,
   log: Logger,
-  over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void } = {},
+  over: { coordinator?: string; token?: string; onFatal?: (err: Error) => void; onIdle?: (idleS: number) => void } = {},
 ): Promise<Agent> {
   const a = cfg.agent;
   const toolchain = toolchainConfig(cfg);
@@ -97,6 +97,10 @@ export async function startAgent(
     heartbeatS: a.heartbeat_s,
     reconnectInitialS: a.reconnect_initial_s,
     reconnectMaxS: a.reconnect_max_s,
+    stopTimeoutS: a.stop_timeout_s,
+    endTime: a.end_time,
+    idleExitS: a.idle_exit_s,
+    onIdle: over.onIdle,
     attempts: {
       workBase,
       // Per agent, as the log spool: two agents sharing a scratch dir must never drop each other's results.

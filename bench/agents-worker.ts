@@ -126,6 +126,8 @@ class SimAgent {
           held: this.heldList(),
           resources: resources(),
           capabilities: capabilities(),
+          endTime: 0,
+          leaving: false,
         },
       },
     });
@@ -223,7 +225,7 @@ class SimAgent {
       const seq = ++this.seq;
       this.sentAt.set(seq, performance.now());
       if (this.sentAt.size > 8) this.sentAt.delete(this.sentAt.keys().next().value!);
-      this.send({ body: { $case: "heartbeat", value: { resources: resources(), held: this.heldList(), capabilities: capabilities(), seq } } });
+      this.send({ body: { $case: "heartbeat", value: { resources: resources(), held: this.heldList(), capabilities: capabilities(), seq, endTime: 0 } } });
       stats.heartbeats++;
       this.beatIn(jitter(this.heartbeatS, 0.1));
     }, s * 1000);

@@ -1,6 +1,8 @@
 // Long-running commands: the coordinator, an agent, and `up` (both in one
 // process on the embedded default). SIGINT/SIGTERM stop them cleanly: the
-// agent kills and reaps its steps' process groups before it exits.
+// agent takes nothing new, lets its running attempts finish for agent.stop_timeout_s,
+// then hands back what still runs (killing and reaping its steps' process groups);
+// a second signal hands back at once.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -16,19 +18,28 @@ import { run } from "./run";
 import { EnrolmentRefused } from "../agent/session/enrol";
 import { CliError, EXIT } from "./exit-codes";
 
-type Stoppable = { stop(): Promise<void> };
+type Stoppable = { stop(why?: string): Promise<void>; handBackNow?(): void };
 
-function stopOnSignals(parts: Stoppable[], log: ReturnType<typeof createLogger>): void {
+/** Stops the parts in order on the first SIGINT/SIGTERM (or a call of the returned function); a second signal hurries them. */
+function stopOnSignals(parts: Stoppable[], log: ReturnType<typeof createLogger>): (why: string) => void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "stopping");
-    // In order: an agent reports its cancelled attempts before its coordinator goes.
-    void parts.reduce((prev, p) => prev.then(() => p.stop()).catch((err) => log.error({ err }, "stop failed")), Promise.resolve()).then(() => process.exit(0));
+    log.info({ why }, "stopping");
+    // In order: an agent reports its attempts before its coordinator goes.
+    void parts
+      .reduce((prev, p) => prev.then(() => p.stop(why)).catch((err) => log.error({ err }, "stop failed")), Promise.resolve())
+      .then(() => process.exit(0));
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  const signalled = (signal: string) => {
+    if (!stopping) return stop(signal);
+    log.warn({ signal }, "a second signal: handing back what still runs at once");
+    for (const p of parts) p.handBackNow?.();
+  };
+  process.on("SIGINT", () => signalled("SIGINT"));
+  process.on("SIGTERM", () => signalled("SIGTERM"));
+  return stop;
 }
 
 /** A crash is logged and noticed (PALFA's send_on_crash) before the process exits. */
@@ -82,17 +93,19 @@ export function registerProcessCommands(program: Command): void {
         if (opts.id) cfg.agent.id = opts.id;
         if (opts.tokenFile) cfg.agent.token_file = path.resolve(opts.tokenFile);
         const log = createLogger("agent", cfg.logging.level);
+        let stop: (why: string) => void = () => undefined;
         const agent: Agent = await startAgent(cfg, log, {
           coordinator: opts.coordinator,
           onFatal: (err) => {
             process.stderr.write(`beamflow: ${err.message}\n`);
-            void agent.stop().then(() => process.exit(EXIT.agentRefused));
+            void agent.stop(err.message, 0).then(() => process.exit(EXIT.agentRefused));
           },
+          onIdle: (idleS) => stop(`idle for ${Math.round(idleS)} s (agent.idle_exit_s)`),
         }).catch((err: unknown) => {
           // A refused enrolment (the token expired, used up, revoked; the id taken): restarting will not help.
           throw err instanceof EnrolmentRefused ? new CliError(err.message, EXIT.agentRefused) : err;
         });
-        stopOnSignals([agent], log);
+        stop = stopOnSignals([agent], log);
       }),
     );
 

@@ -6,6 +6,8 @@ import type Database from "better-sqlite3";
 import type { Config } from "../shared/config/schema";
 import type { Logger } from "../shared/logging/logger";
 import { Dispatcher } from "./dispatcher/dispatcher";
+import { DurationEstimates, ESTIMATE, WalltimeFit } from "./dispatcher/expected-duration";
+import { DurationRecords } from "./tracker/durations";
 import { LeaseClock } from "./dispatcher/leases";
 import { LogStore } from "./logs/log-store";
 import { SearchSpecs } from "./search/search-spec";
@@ -67,6 +69,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   /** what running searches last said of their progress */
   readonly progress = new LiveProgress();
   readonly startedAt = Date.now() / 1000;
+  /** beams' expected durations, and whether one fits before an agent's end (agent.end_time) */
+  readonly walltime: WalltimeFit;
   /** whether the data dir has room: while it is full, no new work is assigned or accepted */
   readonly room: DiskRoom;
   /** lost attempts per agent, gathered over one lease-clock firing so an agent's loss is one notice */
@@ -108,6 +112,20 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       log: log.child({ part: "access" }),
     });
     this.leases = new LeaseClock({ tracker: this.tracker, onExpired: (a) => this.expire(a), leaseS: settings.leaseS, log: log.child({ part: "leases" }) });
+    // Beams' expected durations, for agents with an end (batch pilots): learned from the newest
+    // processed attempts now, and from each one as it is processed.
+    const durations = new DurationRecords(db);
+    const estimates = new DurationEstimates(durations.recent(ESTIMATE.keepPerType * 4));
+    this.walltime = new WalltimeFit(estimates, (jobId) => durations.rawBytesOfJob(jobId), {
+      marginS: config.dispatch.walltime_margin_s,
+      unknownS: config.dispatch.unknown_duration_s,
+    });
+    this.on("jobChanged", (outcome, cause) => {
+      if (cause !== "attempt" || outcome.status !== "processed") return;
+      const attempt = this.tracker.job(outcome.job)?.current_attempt_id;
+      const sample = attempt ? durations.ofAttempt(attempt) : undefined;
+      if (sample) estimates.add(sample);
+    });
     const specs = new SearchSpecs(
       config,
       () => this.dispatcher.schedule(),
@@ -122,6 +140,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       onDeadline: (t) => this.leases.arm(t),
       failPrecheck: (jobId, details) => this.lifecycle.failPrecheck(jobId, details),
       held: () => this.room.full,
+      walltime: this.walltime,
     });
     this.drains = new AgentDrains(
       this.tracker,

@@ -57,6 +57,13 @@ export interface AgentOptions {
   heartbeatS: number;
   reconnectInitialS: number;
   reconnectMaxS: number;
+  /** on a graceful stop, how long running attempts may go on before they are handed back (agent.stop_timeout_s) */
+  stopTimeoutS?: number;
+  /** when the agent must be done (unix seconds; 0: no end), told to the coordinator (agent.end_time) */
+  endTime?: number;
+  /** seconds with nothing to run or deliver after which onIdle is called (agent.idle_exit_s; 0: never) */
+  idleExitS?: number;
+  onIdle?: (idleS: number) => void;
   attempts: AttemptSettings;
   /** what this agent can run (its toolchain, its work dir), and how often to look again */
   fitness: FitnessSettings & { checks: FitnessChecks };
@@ -81,13 +88,22 @@ export class Agent {
   private metricsServer: MetricsServer | null = null;
   private workBaseLock: HeldLock | null = null;
   private readonly resendTimers = new Map<number, NodeJS.Timeout>();
+  /** the connection is being torn down: no reconnect, no push */
   private stopping = false;
+  /** a graceful stop began (Leaving sent): nothing new is taken, what runs may finish */
+  private leaving = false;
+  private stopped: Promise<void> | null = null;
+  /** ends a graceful stop's wait: what still runs is handed back now */
+  private hurry: (() => void) | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private idleSince = 0;
   private readonly log: Logger;
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log.child({ agent: o.id });
     const metadata = () => bearerMetadata(o.token, o.id);
     const stopping = () => this.stopping;
+    const leaving = () => this.leaving || this.stopping;
     this.client = coordinatorClient(o.coordinator, o.tls);
     // A change of what the agent can run is told at once, not at the next heartbeat.
     this.fitness = new FitnessMonitor(o.fitness.checks, o.fitness, this.log, () => this.heartbeat.beatNow());
@@ -150,15 +166,12 @@ export class Agent {
       measure: () => measureResources({ cores: o.cores, workBase: o.attempts.workBase, scratchDir: o.scratchDir }),
       held: () => this.held(),
       capabilities: () => this.fitness.current,
+      endTime: () => o.endTime ?? 0,
       connected: () => this.connection.stream !== null,
       send,
     });
     this.pump = new LogPump({ spool: this.spool, outbox: this.outbox, metrics: this.metrics, stream: () => this.connection.stream });
-    const report = (result: AttemptResult) => {
-      // Its log is complete: the coordinator acknowledges the result once it has stored all of it.
-      this.outbox.addResult({ ...result, logSeq: this.spool.lastSeq(result.attemptId) });
-      this.pump.pump();
-    };
+    const report = (result: AttemptResult) => this.report(result);
     this.pusher = new ResultsPusher({ client: this.client, metadata, canPush: () => this.connection.stream !== null && !this.stopping, report });
     this.assignments = new Assignments({
       settings: o.attempts,
@@ -177,9 +190,15 @@ export class Agent {
           onProgress: (bytes, size, rate) => this.log.info({ attempt: attemptId, file: f.name, bytes, size, rate: Math.round(rate) }, "stage-in progress"),
         }),
       fencedWhy: () => this.fence.check(),
-      stopping,
+      stopping: leaving,
       log: this.log,
     });
+  }
+
+  /** A finished attempt's result, kept until acknowledged; the coordinator acknowledges it once it has stored all of its log. */
+  private report(result: AttemptResult): void {
+    this.outbox.addResult({ ...result, logSeq: this.spool.lastSeq(result.attemptId) });
+    this.pump.pump();
   }
 
   /** Clears what a previous run of this agent left behind, checks what it can run, then connects. */
@@ -193,6 +212,30 @@ export class Agent {
     if (this.o.metricsListen)
       this.metricsServer = await startMetricsServer(this.metrics, { listen: this.o.metricsListen, token: this.o.metricsToken ?? "", log: this.log });
     this.connection.connect();
+    this.watchIdle();
+  }
+
+  /** Calls onIdle once the agent has had nothing to run or deliver for idleExitS (a pilot then exits). */
+  private watchIdle(): void {
+    const idleExitS = this.o.idleExitS ?? 0;
+    if (!(idleExitS > 0) || !this.o.onIdle) return;
+    this.idleSince = performance.now();
+    this.idleTimer = setInterval(
+      () => {
+        if (this.leaving || this.stopping) return;
+        if (this.assignments.runningCount > 0 || this.held().length > 0) {
+          this.idleSince = performance.now();
+          return;
+        }
+        const idleS = (performance.now() - this.idleSince) / 1000;
+        if (idleS < idleExitS) return;
+        clearInterval(this.idleTimer!);
+        this.idleTimer = null;
+        this.o.onIdle!(idleS);
+      },
+      Math.min(1000, idleExitS * 250),
+    );
+    this.idleTimer.unref();
   }
 
   /** Attempts this agent holds: running ones, and finished ones whose results the coordinator has not acknowledged. */
@@ -220,6 +263,8 @@ export class Agent {
           held: this.held(),
           resources,
           capabilities: this.fitness.current,
+          endTime: this.o.endTime ?? 0,
+          leaving: this.leaving,
         },
       },
     };
@@ -229,6 +274,8 @@ export class Agent {
   private welcomed(w: Welcome): void {
     this.log.info({ drained: w.drained, leaseS: w.leaseS, held: this.held().map((h) => h.attemptId) }, "connected to the coordinator");
     this.fence.welcomed(w.leaseS);
+    // A graceful stop under way: the Hello said so already; Leaving again for an older coordinator.
+    if (this.leaving) this.connection.send({ body: { $case: "leaving", value: { reason: "the agent is stopping" } } });
     for (const m of this.outbox.replay()) this.connection.send(m);
     this.pump.restart();
     this.pusher.pushAll();
@@ -282,19 +329,73 @@ export class Agent {
     fs.rmSync(`${this.o.attempts.resultsBase}/${attemptId}`, { recursive: true, force: true });
   }
 
-  /** Stops: cancels running attempts (killing their process groups), reports them, closes. */
-  async stop(reason = "agent shutting down"): Promise<void> {
-    this.stopping = true;
-    // First, so that nothing more is assigned here while the running attempts are handed back.
+  /**
+   * Stops, gracefully: tells the coordinator it is leaving and takes nothing new; the running
+   * attempts may finish (their results and logs delivered) for `graceS` (agent.stop_timeout_s),
+   * then what still runs is handed back (handBack). Called again, it returns the same stop.
+   */
+  stop(reason = "the agent is stopping", graceS = this.o.stopTimeoutS ?? 0): Promise<void> {
+    this.stopped ??= this.stopGracefully(reason, graceS);
+    return this.stopped;
+  }
+
+  /** Ends a graceful stop's wait at once (a second SIGTERM): what still runs is handed back now. */
+  handBackNow(): void {
+    this.hurry?.();
+  }
+
+  /** Nothing runs and nothing is owed: every result acknowledged, so its whole log is stored. */
+  private quiet(): boolean {
+    return this.assignments.runningCount === 0 && this.held().length === 0;
+  }
+
+  private async stopGracefully(reason: string, graceS: number): Promise<void> {
+    this.leaving = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    // First, so that nothing more is assigned here.
     this.connection.send({ body: { $case: "leaving", value: { reason } } });
     this.fitness.stop();
+    if (graceS > 0 && !this.quiet()) {
+      this.log.info({ running: this.assignments.runningIds(), held: this.held().map((h) => h.attemptId), graceS }, "stopping: running attempts may finish");
+      const finished = await new Promise<boolean>((resolve) => {
+        const poll = setInterval(() => this.quiet() && done(true), 100);
+        const timer = setTimeout(() => done(false), graceS * 1000);
+        this.hurry = () => done(false);
+        const done = (v: boolean) => {
+          clearInterval(poll);
+          clearTimeout(timer);
+          this.hurry = null;
+          resolve(v);
+        };
+      });
+      if (finished) this.log.info("stopping: every attempt finished and was delivered");
+    }
+    await this.handBack(`handed back: ${reason}`);
+  }
+
+  /**
+   * Stops what still runs (killing their process groups) and reports each attempt cancelled
+   * once its steps are gone, so the coordinator requeues it without counting it; a search whose
+   * results were still being pushed is handed back the same way. Then closes.
+   */
+  private async handBack(reason: string): Promise<void> {
+    this.stopping = true;
+    this.leaving = true;
     this.fence.stop();
     this.connection.stopReconnecting();
     this.pusher.stop();
+    const running = this.assignments.runningIds();
+    if (running.length) this.log.warn({ attempts: running, reason }, "handing back the attempts still running");
     await this.assignments.stopAll(reason);
+    for (const r of this.pusher.handBack(reason)) {
+      this.log.warn({ attempt: r.attemptId, reason }, "handing back a search whose results were not delivered");
+      this.report(r);
+    }
     this.heartbeat.stop();
     // Give the results a moment to leave before the stream closes.
+    const until = Date.now() + 2000;
     await new Promise((r) => setTimeout(r, 50));
+    while (this.connection.stream !== null && this.outbox.finishedAttempts().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     this.connection.close();
     this.watchdog.stop();
     await this.metricsServer?.close();

@@ -133,7 +133,8 @@ export class Assignments {
     this.o.metrics.attemptFinished(OUTCOME_NAMES[result.outcome] ?? "unknown");
     if (result.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && a.spec?.$case === "search") {
       this.running.delete(a.attemptId);
-      await this.o.pusher.add(result, exec.resultsDir, log);
+      // Not awaited: a stop hands back a search still pushing without waiting for the push.
+      void this.o.pusher.add(result, exec.resultsDir, log);
       return;
     }
     this.o.report(result);
@@ -154,7 +155,10 @@ export class Assignments {
     for (const run of this.running.values()) void run.cancel(reason);
   }
 
-  /** Cancels every running attempt (killing their process groups) and waits until all are reported. */
+  /**
+   * Cancels every running attempt (killing their process groups) and waits until all are
+   * reported, each once its steps are gone (a search that succeeded meanwhile goes to its push).
+   */
   async stopAll(reason: string): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => r.cancel(reason)));
     await Promise.all([...this.finishing]);

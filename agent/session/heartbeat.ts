@@ -11,6 +11,8 @@ export interface HeartbeatOptions {
   measure: () => Promise<Resources>;
   held: () => HeldAttempt[];
   capabilities: () => Capabilities;
+  /** when the agent must be done (unix seconds; 0: no end) */
+  endTime: () => number;
   /** whether a welcomed stream is up to send on */
   connected: () => boolean;
   send: (msg: AgentMessage) => void;
@@ -48,7 +50,12 @@ export class Heartbeat {
   }
 
   private message(resources: Resources): AgentMessage {
-    return { body: { $case: "heartbeat", value: { resources, held: this.o.held(), capabilities: this.o.capabilities(), seq: this.o.nextSeq() } } };
+    return {
+      body: {
+        $case: "heartbeat",
+        value: { resources, held: this.o.held(), capabilities: this.o.capabilities(), seq: this.o.nextSeq(), endTime: this.o.endTime() },
+      },
+    };
   }
 
   start(intervalS: number): void {

@@ -151,6 +151,23 @@ export class ResultsPusher {
     this.awaiting.delete(attemptId);
   }
 
+  /**
+   * The agent stops before these pushes were done: each attempt is given up and its result
+   * returned as cancelled (handed back: requeued, not counted); a push still under way no
+   * longer reports.
+   */
+  handBack(reason: string): AttemptResult[] {
+    const results = [...this.awaiting.values()].map((w) => ({
+      ...w.result,
+      outcome: AttemptOutcome.OUTCOME_CANCELLED,
+      errorClass: ErrorClass.ERROR_CLASS_CANCELLED,
+      errorMessage: reason,
+    }));
+    for (const w of this.awaiting.values()) if (w.timer) clearTimeout(w.timer);
+    this.awaiting.clear();
+    return results;
+  }
+
   /** The agent stops: no push waits for its pause to end. */
   stop(): void {
     for (const w of this.awaiting.values()) if (w.timer) clearTimeout(w.timer);

@@ -3,6 +3,7 @@
 // is wrong, which the CLI prints as one line.
 import { stepKind } from "../../shared/protocol/step-kind";
 import { waitReason } from "../dispatcher/wait-reason";
+import type { WalltimeFit } from "../dispatcher/expected-duration";
 import * as grpc from "@grpc/grpc-js";
 import type {
   AdminServiceServer,
@@ -49,6 +50,8 @@ export interface AdminDeps extends TailDeps {
   progress: LiveProgress;
   canaries: Pick<CanaryRuns, "run">;
   room: Pick<DiskRoom, "full">;
+  /** whether a job fits before an agent's end, for its wait reason; none: not said */
+  walltime?: WalltimeFit;
   config: Config;
   log: Logger;
   startedAt: number;
@@ -126,7 +129,7 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
 const MAX_JOBS_PAGE = 1000;
 const LIST_DETAILS_CHARS = 500;
 
-export function jobView(j: JobListRow, agents: readonly AgentState[] = [], detailsChars = Infinity): JobView {
+export function jobView(j: JobListRow, agents: readonly AgentState[] = [], detailsChars = Infinity, walltime?: WalltimeFit): JobView {
   return {
     id: j.id,
     beam: j.beam,
@@ -140,7 +143,7 @@ export function jobView(j: JobListRow, agents: readonly AgentState[] = [], detai
     createdAt: j.created_at,
     updatedAt: j.updated_at,
     uploadFailures: j.upload_failures,
-    waiting: waitReason(j, agents),
+    waiting: waitReason(j, agents, undefined, walltime),
   };
 }
 
@@ -324,14 +327,14 @@ export function adminService(deps: AdminDeps, adminToken: string): AdminServiceS
       });
       const page = rows.slice(0, limit);
       const agents = deps.registry.all();
-      return { jobs: page.map((j) => jobView(j, agents, LIST_DETAILS_CHARS)), nextCursor: rows.length > limit ? page.at(-1)!.id : 0 };
+      return { jobs: page.map((j) => jobView(j, agents, LIST_DETAILS_CHARS, deps.walltime)), nextCursor: rows.length > limit ? page.at(-1)!.id : 0 };
     }),
 
     getJob: unary(adminToken, (req) => {
       const j = t.reports.jobListRow(req.id);
       if (!j) throw new NotFound("job", req.id);
       return {
-        job: jobView(j, deps.registry.all()),
+        job: jobView(j, deps.registry.all(), undefined, deps.walltime),
         attempts: t.attemptsOfJob(j.id).map((a) => attemptView(deps, a, !req.summaryOnly)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),

@@ -7,6 +7,7 @@ import type { Assign, SearchSpec } from "../../shared/gen/agent";
 import { PrecheckFailed } from "../search/search-spec";
 import { CANARY_JOB_TYPE, fitnessTypeOf, jobTypeToWire, KNOWN_JOB_TYPES, runsSearch } from "../../shared/protocol/job-types";
 import { canaryAgentOf, largestFree } from "./wait-reason";
+import type { WalltimeFit } from "./expected-duration";
 import type { Logger } from "../../shared/logging/logger";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
@@ -34,6 +35,8 @@ export interface DispatcherDeps {
   failPrecheck: (jobId: number, details: string) => void;
   /** Why nothing may be assigned now (the coordinator's disk is full), or null. */
   held?: () => string | null;
+  /** Whether a job is expected to finish before an agent's end (agents with agent.end_time); none: every job fits. */
+  walltime?: WalltimeFit;
 }
 
 const noSearches = (): never => {
@@ -51,6 +54,7 @@ export class Dispatcher {
   private readonly searchSpec: NonNullable<DispatcherDeps["searchSpec"]>;
   private readonly onDeadline: DispatcherDeps["onDeadline"];
   private readonly failPrecheck: DispatcherDeps["failPrecheck"];
+  readonly walltime: WalltimeFit | undefined;
   /** Called after each assignment; the metrics hook themselves in here (and take themselves out). */
   onAssigned: (jobId: number, attemptId: number, agentId: string) => void = () => {};
 
@@ -63,6 +67,7 @@ export class Dispatcher {
     this.onDeadline = deps.onDeadline;
     this.failPrecheck = deps.failPrecheck;
     this.held = deps.held ?? (() => null);
+    this.walltime = deps.walltime;
   }
 
   schedule(): void {
@@ -100,8 +105,10 @@ export class Dispatcher {
     // or of a type none can run, never holds back the ones behind it (its reason: waitReason).
     const open = agents.filter((a) => !a.drained);
     const types = [...KNOWN_JOB_TYPES].filter((t) => open.some((a) => a.unfitFor(fitnessTypeOf(t)) === undefined) || t === CANARY_JOB_TYPE);
-    // A job takes at least one core, so a few rows per free core is enough to fill them.
-    const jobs = this.tracker.waitingJobs(Math.min(this.settings.batch, freeCores * 4), { ...largestFree(agents), types });
+    // A job takes at least one core, so a few rows per free core is enough to fill them; with
+    // agents that have an end, a whole batch, for the first jobs may be too long for them.
+    const ending = this.walltime !== undefined && agents.some((a) => a.endTime > 0);
+    const jobs = this.tracker.waitingJobs(ending ? this.settings.batch : Math.min(this.settings.batch, freeCores * 4), { ...largestFree(agents), types });
     let assigned = 0;
     for (const job of jobs) {
       if (!agents.some((a) => a.free().cores > 0)) break;
@@ -120,7 +127,10 @@ export class Dispatcher {
     const need = { cores: job.cores, memory: job.memory, shm: job.shm };
     const pinned = job.job_type === CANARY_JOB_TYPE ? canaryAgentOf(job) : undefined;
     const eligible = pinned !== undefined ? agents.filter((a) => a.id === pinned) : agents.filter((a) => !a.drained);
-    const fitting = eligible.filter((a) => a.unfitFor(fitnessTypeOf(job.job_type)) === undefined && fits(a.free(), need));
+    const now = Date.now() / 1000;
+    const fitting = eligible.filter(
+      (a) => a.unfitFor(fitnessTypeOf(job.job_type)) === undefined && fits(a.free(), need) && (this.walltime?.fits(job, a, now) ?? true),
+    );
     if (fitting.length === 0) return undefined;
     let pool = fitting;
     if (job.status === "retrying") {

@@ -6,6 +6,7 @@ import { WAITING_JOB_STATES } from "../tracker/states";
 import type { AgentState } from "../sessions/registry";
 import { CANARY_JOB_TYPE, fitnessTypeOf } from "../../shared/protocol/job-types";
 import { formatSize } from "../../shared/config/sizes";
+import type { WalltimeFit } from "./expected-duration";
 
 const WAITING: ReadonlySet<string> = new Set(WAITING_JOB_STATES);
 
@@ -20,7 +21,7 @@ export function canaryAgentOf(job: Pick<JobRow, "spec_json">): string | undefine
 }
 
 /** Why the job waits, or "" if it does not (it runs, or is over). */
-export function waitReason(job: JobRow, agents: readonly AgentState[], nowS = Date.now() / 1000): string {
+export function waitReason(job: JobRow, agents: readonly AgentState[], nowS = Date.now() / 1000, walltime?: WalltimeFit): string {
   if (!WAITING.has(job.status)) return "";
   if (job.not_before > nowS) return `retry backoff: it may start again in ${Math.ceil(job.not_before - nowS)} s`;
   const connected = agents.filter((a) => a.connected && !a.leaving);
@@ -44,6 +45,15 @@ export function waitReason(job: JobRow, agents: readonly AgentState[], nowS = Da
   if (job.memory > memory) return `needs ${formatSize(job.memory)} of memory; the largest agent able to run it has ${formatSize(memory)}`;
   const shm = most((a) => a.resources?.shmTotal ?? 0);
   if (job.shm > shm) return `needs ${formatSize(job.shm)} of /dev/shm; the largest agent able to run it has ${formatSize(shm)}`;
+  if (walltime && able.every((a) => !walltime.fits(job, a, nowS))) {
+    // Only agents with an end are left, and none has the time: it waits for a longer allocation.
+    const e = walltime.expected(job);
+    const left = Math.max(0, Math.max(...able.map((a) => walltime.left(a, nowS))));
+    const margin = `their end minus dispatch.walltime_margin_s ${walltime.settings.marginS} s`;
+    if (!e) return `walltime: the agent${able.length > 1 ? "s" : ""} able to run it ${able.length > 1 ? "have" : "has"} no time left (${margin})`;
+    const basis = e.samples > 0 ? `learned from ${e.samples} finished beam${e.samples > 1 ? "s" : ""} of its type and size` : "dispatch.unknown_duration_s";
+    return `walltime: expected to take ${Math.ceil(e.seconds)} s (${basis}); the agent${able.length > 1 ? "s" : ""} able to run it ${able.length > 1 ? "have" : "has"} at most ${Math.floor(left)} s left (${margin})`;
+  }
   return "waiting for room: every agent able to run it is busy";
 }
 

@@ -147,7 +147,9 @@ export class AgentSession implements AgentLink {
     // A newer stream from the same agent replaces an older one that has not noticed it died.
     agent.link?.close("replaced by a new connection from the same agent");
     agent.link = this;
-    agent.leaving = false;
+    // A graceful stop under way when it reconnected: still nothing new for it.
+    agent.leaving = h.leaving === true;
+    agent.endTime = h.endTime || 0;
     agent.connectedAt = Date.now() / 1000;
     agent.hostname = h.hostname;
     agent.version = h.version;
@@ -158,7 +160,16 @@ export class AgentSession implements AgentLink {
     d.tracker.recordHello(this.agentId, { hostname: h.hostname, version: h.version, labels: h.labels, resources: h.resources });
     agent.capabilities = undefined;
     this.noteCapabilities(h.capabilities);
-    this.log.info({ hostname: h.hostname, version: h.version, held: h.held.map((a) => a.attemptId) }, "agent connected");
+    this.log.info(
+      {
+        hostname: h.hostname,
+        version: h.version,
+        held: h.held.map((a) => a.attemptId),
+        endTime: agent.endTime || undefined,
+        leaving: agent.leaving || undefined,
+      },
+      "agent connected",
+    );
     this.reattach(h.held);
     this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained, leaseS: d.leaseS } } });
     d.schedule();
@@ -229,6 +240,7 @@ export class AgentSession implements AgentLink {
       return;
     }
     this.agent!.heartbeat(hb.resources, Date.now() / 1000);
+    if (hb.endTime !== undefined) this.agent!.endTime = hb.endTime || 0;
     if (hb.capabilities) this.noteCapabilities(hb.capabilities);
     // Finished attempts keep their lease too while the agent holds them: their results may
     // take longer than a lease to push, and their end is told only after all of their log.

@@ -15,8 +15,10 @@ export interface AgentLink {
 export class AgentState {
   link: AgentLink | null = null;
   drained = false;
-  /** the agent said it is stopping (Leaving), until it connects again */
+  /** the agent said it is stopping (Leaving, or a Hello saying so), until it connects again */
   leaving = false;
+  /** when the agent must be done (unix seconds; 0: no end): a batch pilot's walltime (agent.end_time) */
+  endTime = 0;
   resources: Resources | undefined;
   lastHeartbeatAt = 0;
   connectedAt = 0;

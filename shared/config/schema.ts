@@ -151,6 +151,12 @@ export const configSchema = z.strictObject({
       memory_per_beam: size.default(2 * 2 ** 30),
       // An agent whose failed attempts in a row span this many different beams is drained; 0 = never.
       drain_after_failures: z.number().int().nonnegative().default(3),
+      // An agent that says when it must be done (agent.end_time: a batch pilot) gets only beams
+      // expected to finish this many seconds before then.
+      walltime_margin_s: z.number().nonnegative().default(60),
+      // The expected duration of a beam of a type and size never finished before (seconds);
+      // 0 = assume it fits.
+      unknown_duration_s: z.number().nonnegative().default(0),
     })
     .prefault({}),
   agent: z
@@ -174,6 +180,17 @@ export const configSchema = z.strictObject({
       step_timeout_s: z.number().nonnegative().default(0),
       idle_timeout_s: z.number().nonnegative().default(0),
       kill_grace_s: seconds.default(10),
+      // On SIGTERM/SIGINT the running attempts may finish for this long (seconds); then what
+      // still runs is handed back (requeued, not counted). 0 = hand back at once. A second
+      // signal hands back at once.
+      stop_timeout_s: z.number().nonnegative().default(120),
+      // When the agent must be done (unix seconds; 0 = no end): a batch allocation's end, set
+      // by the pilot scripts. Told to the coordinator, which then sends only beams expected to
+      // finish in time.
+      end_time: z.number().nonnegative().default(0),
+      // Exit (status 0) after this many seconds with nothing to run or deliver; 0 = never. Pilots
+      // set it, so that an allocation with no beam left to fit is given back early.
+      idle_exit_s: z.number().nonnegative().default(0),
       toolchain: z
         .strictObject({
           path: z.array(z.string()).default([]),

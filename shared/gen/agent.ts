@@ -480,7 +480,16 @@ export interface Hello {
     | Resources
     | undefined;
   /** What it can run; absent from an agent too old to say, which is taken as fit for everything. */
-  capabilities?: Capabilities | undefined;
+  capabilities?:
+    | Capabilities
+    | undefined;
+  /**
+   * When the agent's batch allocation ends (unix seconds; 0: no end known, e.g. a service):
+   * it is given only beams expected to finish before then (agent.end_time).
+   */
+  endTime: number;
+  /** The agent is stopping gracefully and reconnected meanwhile: as a Leaving, nothing new is assigned. */
+  leaving: boolean;
 }
 
 export interface Hello_LabelsEntry {
@@ -515,6 +524,8 @@ export interface Heartbeat {
    * leases of the held attempts are renewed (docs/leases.md: how the agent fences itself).
    */
   seq: number;
+  /** As in Hello: when the agent's allocation ends (unix seconds; 0: none known). */
+  endTime: number;
 }
 
 /** The leases of the attempts held in heartbeat `seq` are renewed until lease_s after it arrived. */
@@ -523,9 +534,10 @@ export interface HeartbeatAck {
 }
 
 /**
- * The agent is stopping: it takes nothing new, and hands back what it runs (each attempt's
- * end follows as a cancelled AttemptResult). The coordinator assigns it nothing more on
- * this stream.
+ * The agent is stopping: it takes nothing new. What it runs may finish (within its
+ * agent.stop_timeout_s); what is still running then is handed back, each attempt's end
+ * following as a cancelled AttemptResult (requeued, not counted). The coordinator assigns it
+ * nothing more on this stream (nor on a new one whose Hello says leaving).
  */
 export interface Leaving {
   reason: string;
@@ -1534,6 +1546,8 @@ function createBaseHello(): Hello {
     held: [],
     resources: undefined,
     capabilities: undefined,
+    endTime: 0,
+    leaving: false,
   };
 }
 
@@ -1559,6 +1573,12 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.capabilities !== undefined) {
       Capabilities.encode(message.capabilities, writer.uint32(58).fork()).join();
+    }
+    if (message.endTime !== 0) {
+      writer.uint32(65).double(message.endTime);
+    }
+    if (message.leaving !== false) {
+      writer.uint32(72).bool(message.leaving);
     }
     return writer;
   },
@@ -1635,6 +1655,22 @@ export const Hello: MessageFns<Hello> = {
             message.capabilities = Capabilities.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.endTime = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.leaving = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1673,6 +1709,12 @@ export const Hello: MessageFns<Hello> = {
       held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => HeldAttempt.fromJSON(e)) : [],
       resources: isSet(object.resources) ? Resources.fromJSON(object.resources) : undefined,
       capabilities: isSet(object.capabilities) ? Capabilities.fromJSON(object.capabilities) : undefined,
+      endTime: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
+      leaving: isSet(object.leaving) ? globalThis.Boolean(object.leaving) : false,
     };
   },
 
@@ -1705,6 +1747,12 @@ export const Hello: MessageFns<Hello> = {
     if (message.capabilities !== undefined) {
       obj.capabilities = Capabilities.toJSON(message.capabilities);
     }
+    if (message.endTime !== 0) {
+      obj.endTime = floatToJson(message.endTime);
+    }
+    if (message.leaving !== false) {
+      obj.leaving = message.leaving;
+    }
     return obj;
   },
 
@@ -1732,6 +1780,8 @@ export const Hello: MessageFns<Hello> = {
     message.capabilities = (object.capabilities !== undefined && object.capabilities !== null)
       ? Capabilities.fromPartial(object.capabilities)
       : undefined;
+    message.endTime = object.endTime ?? 0;
+    message.leaving = object.leaving ?? false;
     return message;
   },
 };
@@ -2007,7 +2057,7 @@ export const Resources: MessageFns<Resources> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { resources: undefined, held: [], capabilities: undefined, seq: 0 };
+  return { resources: undefined, held: [], capabilities: undefined, seq: 0, endTime: 0 };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -2023,6 +2073,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.seq !== 0) {
       writer.uint32(32).uint64(message.seq);
+    }
+    if (message.endTime !== 0) {
+      writer.uint32(41).double(message.endTime);
     }
     return writer;
   },
@@ -2072,6 +2125,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.seq = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.endTime = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2090,6 +2151,11 @@ export const Heartbeat: MessageFns<Heartbeat> = {
       held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => HeldAttempt.fromJSON(e)) : [],
       capabilities: isSet(object.capabilities) ? Capabilities.fromJSON(object.capabilities) : undefined,
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      endTime: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
     };
   },
 
@@ -2107,6 +2173,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.seq !== 0) {
       obj.seq = Math.round(message.seq);
     }
+    if (message.endTime !== 0) {
+      obj.endTime = floatToJson(message.endTime);
+    }
     return obj;
   },
 
@@ -2123,6 +2192,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
       ? Capabilities.fromPartial(object.capabilities)
       : undefined;
     message.seq = object.seq ?? 0;
+    message.endTime = object.endTime ?? 0;
     return message;
   },
 };

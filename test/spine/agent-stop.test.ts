@@ -54,7 +54,7 @@ describe("agent work base and stop (real processes)", function () {
       `each of the three handed back once, nothing assigned meanwhile: ${JSON.stringify(attempts.map((x) => [x.jobId, x.status, x.details]))}`,
     );
     assert.ok(
-      attempts.every((x) => !x.counted && /agent a1 cancelled it: agent shutting down/.test(x.details)),
+      attempts.every((x) => !x.counted && /agent a1 cancelled it: handed back: SIGTERM/.test(x.details)),
       JSON.stringify(attempts.map((x) => x.details)),
     );
     const jobs = await c.jobs();

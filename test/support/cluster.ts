@@ -172,6 +172,8 @@ export class Cluster {
         reconnect_initial_s: 0.1,
         reconnect_max_s: 1,
         kill_grace_s: 1,
+        // Stopped agents hand back what runs at once, as tests stop them often; the graceful stop's own tests set it.
+        stop_timeout_s: 0,
         cores: 4,
         ...this.overrides.agent,
         ...agentOverrides,

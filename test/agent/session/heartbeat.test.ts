@@ -27,6 +27,7 @@ describe("agent heartbeat", () => {
       connected: () => connected,
       send: (m) => sent.push(m),
       nextSeq: () => sent.length + 1,
+      endTime: () => 0,
     });
   });
   afterEach(() => beat.stop());
