@@ -13,6 +13,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { call, connectAdmin } from "../../cli/admin-client";
 import { loadConfig } from "../../shared/config/load";
+import { configSchema } from "../../shared/config/schema";
 import { BIN, Cluster, freePort, waitFor } from "../support/cluster";
 import { releaseTarball, unpackRelease } from "../support/release";
 
@@ -318,6 +319,7 @@ describe("deploy", () => {
       assert.equal(cfg.agent.token_file, token);
       assert.equal(cfg.agent.work_base, x.workBase);
       assert.deepEqual(cfg.agent.labels, { deploy_test: "yes" });
+      assert.equal(cfg.agent.stop_timeout_s, 120, "beams may finish for TimeoutStopSec (180) minus 60 s");
       const unit = fs.readFileSync(path.join(x.units, "beamflow-agent.service"), "utf8");
       assert.match(unit, /^KillMode=mixed$/m);
       // The prefix is under /tmp, and so is the scratch dir: the agent shares /tmp.
@@ -438,7 +440,9 @@ describe("deploy", () => {
       for (const d of ["KillMode=mixed", "KillSignal=SIGTERM", "Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=no"]) {
         assert.ok(agent.includes(d), `agent unit lacks ${d}`);
       }
-      assert.ok(Number(agent.find((d) => d.startsWith("TimeoutStopSec="))!.split("=")[1]) >= 60);
+      // Room for the graceful stop with the defaults: beams finish for stop_timeout_s, then the rest is handed back.
+      const defaults = configSchema.parse({}).agent;
+      assert.ok(Number(agent.find((d) => d.startsWith("TimeoutStopSec="))!.split("=")[1]) >= defaults.stop_timeout_s + defaults.kill_grace_s + 30);
       assert.match(agent.find((d) => d.startsWith("ReadWritePaths="))!, /\/tmp .*-\/dev\/shm\/beamflow$/);
       assert.ok(agent.includes("Environment=BEAMFLOW_CONFIG=/etc/beamflow/agent.yaml"));
     });
