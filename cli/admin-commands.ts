@@ -75,6 +75,12 @@ function reportActions(verb: string, results: JobAction[], json?: boolean): void
 }
 
 /** Whether the agent can run palfa-search jobs, as it last said: yes, no, or ? (it never said). */
+/** Its state, with "ephemeral" (removed when it leaves) and "leaving" (stopping gracefully) when they hold. */
+function stateCell(x: AgentView): string {
+  const tags = [x.ephemeral && "ephemeral", x.leaving && "leaving"].filter(Boolean);
+  return tags.length ? `${x.state} (${tags.join(", ")})` : x.state;
+}
+
 function searchFitness(x: AgentView): string {
   const f = x.capabilities?.jobTypes.find((j) => j.jobType === jobTypeToWire(SEARCH_JOB_TYPE));
   return f ? (f.fit ? "yes" : "no") : "?";
@@ -237,7 +243,7 @@ export function registerAdminCommands(program: Command): void {
             r.agents.map((x) => [
               x.id,
               x.hostname || "-",
-              x.ephemeral ? `${x.state} (ephemeral)` : x.state,
+              stateCell(x),
               x.drained ? `yes (${x.drainedBy || "operator"})` : "no",
               searchFitness(x),
               canaryCell(x.lastCanary),
@@ -254,6 +260,10 @@ export function registerAdminCommands(program: Command): void {
         // Reasons are long: one line each under the table.
         for (const x of r.agents) {
           if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
+          if (x.endTime > 0)
+            console.log(
+              `${x.id}: must be done by ${new Date(x.endTime * 1000).toISOString().replace(/\.\d+Z$/, "Z")} (in ${Math.max(0, Math.round((x.endTime - Date.now() / 1000) / 60))} min): only beams expected to finish by then`,
+            );
           if (x.lastCanary?.status === "failed") console.log(`${x.id}: canary run ${x.lastCanary.id} failed: ${x.lastCanary.summary}`);
           for (const f of x.capabilities?.jobTypes ?? []) {
             if (!f.fit && f.jobType !== jobTypeToWire(SEARCH_JOB_TYPE)) console.log(`${x.id}: cannot run ${jobTypeName(f.jobType)} jobs: ${f.reason}`);

@@ -250,6 +250,8 @@ export function agentView(deps: AgentViewDeps, row: AgentRow): AgentView {
     ephemeral: row.ephemeral === 1,
     revokedAt: row.revoked_at ?? 0,
     enrolledBy: row.enrolled_by ?? 0,
+    endTime: live?.connected ? live.endTime : 0,
+    leaving: live?.connected ? live.leaving : false,
   };
 }
 

@@ -309,6 +309,13 @@ export interface AgentView {
   revokedAt: number;
   /** the enrolment token it enrolled with; 0: register-agent */
   enrolledBy: number;
+  /**
+   * When a connected agent must be done (agent.end_time: a batch pilot's allocation); 0: no end.
+   * It gets only beams expected to finish before then.
+   */
+  endTime: number;
+  /** connected, stopping gracefully: it gets nothing new */
+  leaving: boolean;
 }
 
 export interface AgentView_LabelsEntry {
@@ -3773,6 +3780,8 @@ function createBaseAgentView(): AgentView {
     ephemeral: false,
     revokedAt: 0,
     enrolledBy: 0,
+    endTime: 0,
+    leaving: false,
   };
 }
 
@@ -3856,6 +3865,12 @@ export const AgentView: MessageFns<AgentView> = {
     }
     if (message.enrolledBy !== 0) {
       writer.uint32(200).uint64(message.enrolledBy);
+    }
+    if (message.endTime !== 0) {
+      writer.uint32(209).double(message.endTime);
+    }
+    if (message.leaving !== false) {
+      writer.uint32(216).bool(message.leaving);
     }
     return writer;
   },
@@ -4086,6 +4101,22 @@ export const AgentView: MessageFns<AgentView> = {
             message.enrolledBy = longToNumber(reader.uint64());
             continue;
           }
+          case 26: {
+            if (tag !== 209) {
+              break;
+            }
+
+            message.endTime = reader.double();
+            continue;
+          }
+          case 27: {
+            if (tag !== 216) {
+              break;
+            }
+
+            message.leaving = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4196,6 +4227,12 @@ export const AgentView: MessageFns<AgentView> = {
         : isSet(object.enrolled_by)
         ? globalThis.Number(object.enrolled_by)
         : 0,
+      endTime: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
+      leaving: isSet(object.leaving) ? globalThis.Boolean(object.leaving) : false,
     };
   },
 
@@ -4282,6 +4319,12 @@ export const AgentView: MessageFns<AgentView> = {
     if (message.enrolledBy !== 0) {
       obj.enrolledBy = Math.round(message.enrolledBy);
     }
+    if (message.endTime !== 0) {
+      obj.endTime = floatToJson(message.endTime);
+    }
+    if (message.leaving !== false) {
+      obj.leaving = message.leaving;
+    }
     return obj;
   },
 
@@ -4327,6 +4370,8 @@ export const AgentView: MessageFns<AgentView> = {
     message.ephemeral = object.ephemeral ?? false;
     message.revokedAt = object.revokedAt ?? 0;
     message.enrolledBy = object.enrolledBy ?? 0;
+    message.endTime = object.endTime ?? 0;
+    message.leaving = object.leaving ?? false;
     return message;
   },
 };

@@ -154,6 +154,8 @@ describe("Slurm pilot under a real Slurm", function () {
           const view = await agentView(p.agentId);
           if (view?.state !== "connected") return false;
           assert.equal(view.ephemeral, true, "enrolled as an ephemeral agent");
+          // Its job's end minus the 60 s lead (Slurm's end is whole seconds of a 3-minute limit).
+          assert.ok(view.endTime > p.submitted / 1000 + 100 && view.endTime < p.submitted / 1000 + 180, `end_time ${view.endTime}`);
           reason = (await byBeam()).get("large")!.waiting;
           return /^walltime: /.test(reason);
         },
@@ -161,6 +163,7 @@ describe("Slurm pilot under a real Slurm", function () {
         250,
       );
       assert.match(reason, /^walltime: expected to take 3600 s \(dispatch\.unknown_duration_s\); the agent able to run it has at most \d+ s left/);
+      assert.match(c.cli(["agents"]).stdout, new RegExp(`${p.agentId}: must be done by \\S+ \\(in \\d+ min\\)`));
       return pilotEnded(p);
     });
     const log = p.out();

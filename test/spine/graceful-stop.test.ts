@@ -99,6 +99,10 @@ describe("graceful agent stop (real processes)", function () {
     await waitFor("the agent to start its graceful stop", () => a1.stderr.some((l) => l.includes("running attempts may finish")));
     // Still running after the first signal: the stop timeout is 600 s.
     assert.notEqual(running(m), "", "the first SIGTERM leaves the steps running");
+    const a = c.admin();
+    const view = (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === "a1")!;
+    assert.deepEqual([view.state, view.leaving], ["connected", true], "connected, stopping: it gets nothing new");
+    assert.match(c.cli(["agents"]).stdout, /connected \(leaving\)/);
     a1.child.kill("SIGTERM");
     // Far sooner than the 600 s stop timeout (generous for a busy machine).
     await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error("still running 60 s after the second SIGTERM")), 60_000))]);
