@@ -5,14 +5,14 @@ import fs from "node:fs";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../shared/config/schema";
-import { AdminServiceService } from "../shared/gen/admin";
-import { AgentServiceService } from "../shared/gen/agent";
+import { AdminServiceWire, AgentServiceWire } from "../shared/protocol/log-wire";
 import { DownloadServiceService } from "../shared/gen/downloads";
 import { createLogger, type Logger } from "../shared/logging/logger";
 import { serverCredentials } from "../shared/protocol/credentials";
 import { adminService } from "./admin/admin-api";
 import { downloadService } from "./downloader/download-api";
 import { agentService } from "./agent-api";
+import { widenReceiveWindow } from "./receive-window";
 import { CoordinatorCore, settingsFrom, type CoreSettings } from "./core";
 import { openTracker, TrackerLock } from "./tracker/open";
 import { Notifier } from "./notify";
@@ -80,12 +80,20 @@ export class Coordinator {
       core.restore();
       const stale = clearIncoming(cfg.results.dir);
       if (stale) log.warn({ stale }, "removed results transfers left unfinished by an earlier run");
-      agentServer.addService(AgentServiceService, agentService(core));
+      const agents = agentService(core);
+      // Agents' streams take heavy log output without a window update every 64 KiB.
+      const connect: typeof agents.connect = (call) => {
+        widenReceiveWindow(call);
+        agents.connect(call);
+      };
+      // Log output arrives decoded without copies (shared/protocol/log-wire.ts).
+      agentServer.addService(AgentServiceWire, { ...agents, connect });
       const listen = cfg.coordinator.listen;
       const port = await bind(agentServer, listen, serverCredentials(listen, cfg.coordinator.tls, cfg.coordinator.allow_insecure_remote));
       const agentAddress = listen.startsWith("unix:") ? listen : listen.replace(/:\d+$/, `:${port}`);
 
-      adminServer.addService(AdminServiceService, adminService(core, ensureAdminToken(cfg)));
+      // TailLog's output is serialized without the generic encoder's copies (shared/protocol/log-wire.ts).
+      adminServer.addService(AdminServiceWire, adminService(core, ensureAdminToken(cfg)));
       adminServer.addService(DownloadServiceService, downloadService(core.tracker, core.downloader, ensureAdminToken(cfg)));
       const sock = cfg.coordinator.admin_socket;
       fs.rmSync(sock, { force: true }); // a socket left by a crashed coordinator (we hold the lock)

@@ -277,7 +277,7 @@ export class Agent {
     // A graceful stop under way: the Hello said so already; Leaving again for an older coordinator.
     if (this.leaving) this.connection.send({ body: { $case: "leaving", value: { reason: "the agent is stopping" } } });
     for (const m of this.outbox.replay()) this.connection.send(m);
-    this.pump.restart();
+    this.pump.restart(w.logBatches);
     this.pusher.pushAll();
     this.heartbeat.start(this.o.heartbeatS);
   }

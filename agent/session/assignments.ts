@@ -106,7 +106,7 @@ export class Assignments {
       },
       chunkSink: (step, data) => {
         this.o.spool.add(a.attemptId, step, data);
-        this.o.pump.pump();
+        this.o.pump.pumpSoon();
       },
       onDiagnostic: (d) => {
         this.o.outbox.addDiagnostic(d);

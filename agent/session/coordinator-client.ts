@@ -1,10 +1,12 @@
 // The gRPC client of the coordinator's AgentService, shared by the stream, the
 // results pushes and stage-in.
-import { AgentServiceClient } from "../../shared/gen/agent";
+import type { AgentServiceClient } from "../../shared/gen/agent";
 import { channelCredentials, type TlsFiles } from "../../shared/protocol/credentials";
+import { AgentServiceWireClient } from "../../shared/protocol/log-wire";
 
 export function coordinatorClient(address: string, tls: TlsFiles | undefined): AgentServiceClient {
-  return new AgentServiceClient(address, channelCredentials(address, tls), {
+  // Log output is serialized without the generic encoder's copies (shared/protocol/log-wire.ts).
+  return new AgentServiceWireClient(address, channelCredentials(address, tls), {
     "grpc.keepalive_time_ms": 20_000,
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,

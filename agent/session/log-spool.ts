@@ -1,12 +1,16 @@
-// Log chunks the coordinator has not acknowledged yet, kept on the agent's disk
-// (<scratch>/beamflow-spool/<agent id>), not in memory: a coordinator that is away for an
-// hour while PRESTO prints costs disk, bounded by agent.log_spool_bytes, and
-// nothing is lost. Each attempt's chunks go to segment files; a segment is
-// deleted once every chunk in it is acknowledged. Memory holds only where each
-// chunk is (seq, step, segment, offset, length).
+// Log chunks the coordinator has not acknowledged yet. While the coordinator keeps up
+// they are held in memory (up to a budget, 32 MiB by default): they are sent from there
+// and dropped at their acknowledgement, never touching the disk. What comes while that
+// budget is used up (the coordinator falls behind), or while there is no stream at all,
+// goes to the agent's disk (<scratch>/beamflow-spool/<agent id>), and when the stream is
+// lost what is held in memory is written there too (spill()): a coordinator that is away
+// for an hour while PRESTO prints costs disk, bounded by agent.log_spool_bytes, and nothing
+// is lost. Each attempt's chunks on disk go to segment files; a segment is deleted once
+// every chunk in it is acknowledged. For those, memory holds only where each chunk is
+// (seq, step, segment, offset, length).
 //
-// When the unacknowledged bytes reach the bound, onFull(true) is called (the agent
-// shuts the steps' output gate); when they fall to half of it, onFull(false).
+// When the unacknowledged bytes (in memory and on disk) reach the bound, onFull(true) is
+// called (the agent shuts the steps' output gate); when they fall to half of it, onFull(false).
 //
 // A full scratch disk (ENOSPC, EDQUOT) is the same condition, not a crash: the chunk
 // that could not be written is kept in memory, the gate shut (so at most one chunk per
@@ -17,6 +21,8 @@ import path from "node:path";
 import type { LogChunk } from "../../shared/gen/agent";
 
 const SEGMENT_BYTES = 8 << 20;
+/** unacknowledged output kept in memory while the coordinator keeps up */
+export const MEMORY_BYTES = 32 << 20;
 
 interface Spooled {
   seq: number;
@@ -26,6 +32,8 @@ interface Spooled {
   length: number;
   /** the bytes, when the disk had no room for them */
   held?: Buffer;
+  /** the bytes, kept in memory (within the memory budget) rather than written to disk */
+  mem?: Buffer;
 }
 
 interface Segment {
@@ -52,6 +60,10 @@ export class LogSpool {
   private heldChunks = 0;
   /** the last write found the disk full: every segment is freed as soon as it is acknowledged */
   private diskPressure = false;
+  /** bytes of chunks kept in memory (mem) */
+  private memBytes = 0;
+  /** no stream since the last spill(): new chunks go to disk until a new stream rewinds */
+  private offline = false;
 
   /** Called when the scratch disk fills up (with the error) and when output may flow again. */
   onDiskFull: (err: NodeJS.ErrnoException | null) => void = () => {};
@@ -60,6 +72,8 @@ export class LogSpool {
     private readonly dir: string,
     private readonly maxBytes: number,
     private readonly onFull: (full: boolean) => void,
+    /** unacknowledged output kept in memory before chunks go to disk (0: every chunk to disk) */
+    private readonly memoryBytes = MEMORY_BYTES,
   ) {}
 
   /** Removes what an earlier run of the agent left: its attempts are gone with it. */
@@ -86,16 +100,11 @@ export class LogSpool {
   add(attemptId: number, step: string, data: Buffer): number {
     const s = this.spoolOf(attemptId);
     const seq = s.nextSeq++;
-    try {
-      const { segment, offset } = this.write(attemptId, s, data);
-      s.chunks.push({ seq, step, segment, offset, length: data.length });
-      this.diskPressure = false;
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code !== "ENOSPC" && e.code !== "EDQUOT") throw err;
-      this.diskPressure = true;
-      s.chunks.push({ seq, step, segment: -1, offset: 0, length: data.length, held: data });
-      if (this.heldChunks++ === 0) this.onDiskFull(e);
+    if (!this.offline && this.memBytes + data.length <= this.memoryBytes) {
+      s.chunks.push({ seq, step, segment: -1, offset: 0, length: data.length, mem: data });
+      this.memBytes += data.length;
+    } else {
+      s.chunks.push(this.toDisk(attemptId, s, seq, step, data));
     }
     this.unackedBytes += data.length;
     if (!this.full && this.maxBytes > 0 && this.unackedBytes >= this.maxBytes) {
@@ -103,6 +112,21 @@ export class LogSpool {
       this.onFull(true);
     }
     return seq;
+  }
+
+  /** A chunk written to a segment, or held in memory when the disk has no room for it. */
+  private toDisk(attemptId: number, s: AttemptSpool, seq: number, step: string, data: Buffer): Spooled {
+    try {
+      const { segment, offset } = this.write(attemptId, s, data);
+      this.diskPressure = false;
+      return { seq, step, segment, offset, length: data.length };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== "ENOSPC" && e.code !== "EDQUOT") throw err;
+      this.diskPressure = true;
+      if (this.heldChunks++ === 0) this.onDiskFull(e);
+      return { seq, step, segment: -1, offset: 0, length: data.length, held: data };
+    }
   }
 
   private write(attemptId: number, s: AttemptSpool, data: Buffer): { segment: number; offset: number } {
@@ -125,6 +149,10 @@ export class LogSpool {
   /** A chunk no longer owed: its memory or its place in a segment freed. */
   private settle(attemptId: number, s: AttemptSpool, c: Spooled): void {
     this.unackedBytes -= c.length;
+    if (c.mem) {
+      this.memBytes -= c.length;
+      return;
+    }
     if (c.held) {
       if (--this.heldChunks === 0) this.onDiskFull(null);
       return;
@@ -171,6 +199,7 @@ export class LogSpool {
 
   /** A new stream: everything unacknowledged is to be sent again. */
   rewind(): void {
+    this.offline = false;
     for (const s of this.attempts.values()) s.sentSeq = s.chunks.length ? s.chunks[0]!.seq - 1 : s.nextSeq - 1;
   }
 
@@ -180,14 +209,40 @@ export class LogSpool {
     return !s || s.sentSeq >= s.nextSeq - 1;
   }
 
-  /** The chunks not yet written to the current stream, read back from disk one at a time, marked sent as they go. */
+  /**
+   * No stream to send on: what is kept in memory goes to disk (in a full disk's case, what
+   * does not fit stays in memory), and so do new chunks until a new stream rewinds.
+   */
+  spill(): void {
+    this.offline = true;
+    if (this.memBytes === 0) return;
+    for (const [attemptId, s] of this.attempts) {
+      for (const c of s.chunks) {
+        if (!c.mem) continue;
+        try {
+          const { segment, offset } = this.write(attemptId, s, c.mem);
+          c.segment = segment;
+          c.offset = offset;
+          c.mem = undefined;
+          this.memBytes -= c.length;
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          if (e.code !== "ENOSPC" && e.code !== "EDQUOT") throw err;
+          this.diskPressure = true;
+          return;
+        }
+      }
+    }
+  }
+
+  /** The chunks not yet written to the current stream (those on disk read back one at a time), marked sent as they go. */
   *unsent(): Generator<LogChunk> {
     for (const [attemptId, s] of this.attempts) {
       for (const c of s.chunks) {
         if (c.seq <= s.sentSeq) continue;
-        let data = c.held;
+        let data = c.held ?? c.mem;
         if (!data) {
-          data = Buffer.alloc(c.length);
+          data = Buffer.allocUnsafe(c.length);
           fs.readSync(s.segments.get(c.segment)!.fd, data, 0, c.length, c.offset);
         }
         s.sentSeq = c.seq;

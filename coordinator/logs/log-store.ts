@@ -139,39 +139,86 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
    * and throws, so nothing after it is ever stored past the gap.
    */
   append(attemptId: number, seq: number, step: string, data: Buffer): number {
+    return this.appendMany(attemptId, [{ seq, step, data }]);
+  }
+
+  /**
+   * Stores a batch of one attempt's chunks, each as append() would, with one write per file
+   * and one to the index: re-sends are skipped, nothing after a gap is stored, and the highest
+   * sequence number stored is returned. A write that fails undoes the whole batch, and the
+   * chunks are then stored one at a time, so that every chunk that fits is kept and the error
+   * is thrown at the first that does not, as append() does.
+   */
+  appendMany(attemptId: number, chunks: readonly { seq: number; step: string; data: Buffer }[]): number {
     const st = this.state(attemptId);
-    if (seq !== st.seq + 1) return st.seq;
-    const entry = { seq, offset: st.size, length: data.length, step: step.replace(/[\t\n]/g, " ") };
+    let first = 0;
+    while (first < chunks.length && chunks[first]!.seq <= st.seq) first++;
+    if (first === chunks.length || chunks[first]!.seq !== st.seq + 1) return st.seq;
     const before = { headEnd: st.headEnd, segments: st.segments.map((s) => ({ ...s })), index: st.index };
+    const entries: LogIndexEntry[] = [];
+    let size = st.size;
     let indexSize = 0;
     try {
       st.idxFd ??= fs.openSync(this.indexPath(attemptId), "a");
       indexSize = fs.fstatSync(st.idxFd).size;
-      // Data first, then its index line: a crash in between leaves bytes that the
-      // next load cuts off, and the agent re-sends the chunk.
-      if (st.segments.length === 0 && st.headEnd + data.length <= this.headLimit) {
-        this.write(st, this.headPath(attemptId), data);
-        st.headEnd += data.length;
-      } else {
-        this.appendToTail(attemptId, st, data);
+      // Data first, then its index lines: a crash in between leaves bytes that the
+      // next load cuts off, and the agent re-sends the chunks.
+      const pending: { file: string; parts: Buffer[] } = { file: "", parts: [] };
+      const flush = () => {
+        if (pending.parts.length) this.write(st, pending.file, pending.parts);
+        pending.parts = [];
+      };
+      const put = (file: string, data: Buffer) => {
+        if (file !== pending.file) {
+          flush();
+          pending.file = file;
+        }
+        pending.parts.push(data);
+      };
+      let lines = "";
+      for (let i = first; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        if (c.seq !== st.seq + 1 + entries.length) break; // a gap: nothing past it
+        if (st.segments.length === 0 && st.headEnd + c.data.length <= this.headLimit) {
+          put(this.headPath(attemptId), c.data);
+          st.headEnd += c.data.length;
+        } else {
+          // A new tail segment may remove the oldest: what is pending goes to its file first.
+          const seg = this.tailSegment(attemptId, st, size, c.data.length, flush);
+          put(this.segmentPath(attemptId, seg.start), c.data);
+          seg.length += c.data.length;
+        }
+        const entry = { seq: c.seq, offset: size, length: c.data.length, step: c.step.replace(/[\t\n]/g, " ") };
+        entries.push(entry);
+        lines += `${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`;
+        size += c.data.length;
       }
-      writeAll(st.idxFd, Buffer.from(`${entry.seq}\t${entry.offset}\t${entry.length}\t${entry.step}\n`));
+      flush();
+      writeAll(st.idxFd, Buffer.from(lines));
     } catch (err) {
       this.undo(attemptId, st, before, indexSize);
-      throw err;
+      if (chunks.length - first === 1) throw err;
+      // Which chunks fit is found one at a time.
+      for (let i = first; i < chunks.length; i++) this.appendMany(attemptId, [chunks[i]!]);
+      return st.seq;
     }
-    st.index.push(entry);
-    st.seq = seq;
-    st.size += data.length;
-    this.emit("append", attemptId, data.length);
-    return seq;
+    // Of a batch longer than the tail, what the tail no longer holds has no index entry.
+    const tailStart = st.segments[0]?.start ?? size;
+    for (const e of entries) if (e.offset < st.headEnd || e.offset >= tailStart) st.index.push(e);
+    const bytes = size - st.size;
+    st.seq += entries.length;
+    st.size = size;
+    this.emit("append", attemptId, bytes);
+    return st.seq;
   }
 
-  private appendToTail(attemptId: number, st: AttemptLog, data: Buffer): void {
+  /** The tail segment the next `length` bytes (at logical offset `at`) go to: a new one past a quarter of the cap. */
+  private tailSegment(attemptId: number, st: AttemptLog, at: number, length: number, beforeRemoving: () => void): TailSegment {
     let seg = st.segments[st.segments.length - 1];
-    if (!seg || seg.length + data.length > this.segmentLimit) {
-      seg = { start: st.size, length: 0 };
+    if (!seg || seg.length + length > this.segmentLimit) {
+      seg = { start: at, length: 0 };
       st.segments.push(seg);
+      if (st.segments.length > 2) beforeRemoving();
       while (st.segments.length > 2) {
         const gone = st.segments.shift()!;
         fs.rmSync(this.segmentPath(attemptId, gone.start), { force: true }); // an open descriptor is for the newest only
@@ -179,18 +226,17 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
       const tailStart = st.segments[0]!.start;
       st.index = st.index.filter((e) => e.offset < st.headEnd || e.offset >= tailStart);
     }
-    this.write(st, this.segmentPath(attemptId, seg.start), data);
-    seg.length += data.length;
+    return seg;
   }
 
   /** Appends through a descriptor kept open while the attempt logs (one open per file, not per chunk). */
-  private write(st: AttemptLog, file: string, data: Buffer): void {
+  private write(st: AttemptLog, file: string, parts: Buffer[]): void {
     if (st.out?.file !== file) {
       if (st.out) fs.closeSync(st.out.fd);
       st.out = null;
       st.out = { file, fd: fs.openSync(file, "a") };
     }
-    writeAll(st.out.fd, data);
+    writevAll(st.out.fd, parts);
   }
 
   /** Puts the files back as they were before a chunk that could not be stored (best effort: the disk may be full). */
@@ -243,8 +289,9 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
    * The next piece of the log at or after `offset` (of one step's chunks only, when
    * `step` is given), at most `max` bytes; undefined when nothing is there yet.
    * Where bytes were cut, the piece is a note saying so and `next` jumps past them.
+   * The bytes are read into a Buffer from `alloc` (a follower's: one with room to frame them).
    */
-  readAt(attemptId: number, offset: number, max: number, step = ""): LogPiece | undefined {
+  readAt(attemptId: number, offset: number, max: number, step = "", alloc: (length: number) => Buffer = Buffer.allocUnsafe): LogPiece | undefined {
     const st = this.state(attemptId);
     const tailStart = st.segments[0]?.start ?? st.size;
     let from = offset;
@@ -277,13 +324,20 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
       until = Math.min(until, seg.start + seg.length);
     }
     const length = Math.min(max, until - from);
-    const data = Buffer.alloc(length);
+    // Not zero-filled: every byte is read over (a stored range is never short).
+    const data = alloc(length);
     const fd = fs.openSync(file, "r");
+    let got = 0;
     try {
-      fs.readSync(fd, data, 0, length, fileOffset);
+      while (got < length) {
+        const n = fs.readSync(fd, data, got, length - got, fileOffset + got);
+        if (n === 0) break;
+        got += n;
+      }
     } finally {
       fs.closeSync(fd);
     }
+    if (got < length) data.fill(0, got);
     return { offset: from, data, next: from + length, cut: false };
   }
 
@@ -316,4 +370,22 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
 function writeAll(fd: number, data: Buffer): void {
   let done = 0;
   while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done);
+}
+
+/** Several buffers in one writev(2) (IOV_MAX at a time), the rest after a short write. */
+function writevAll(fd: number, parts: Buffer[]): void {
+  let i = 0;
+  while (i < parts.length) {
+    const batch = parts.slice(i, i + 1024);
+    let written = fs.writevSync(fd, batch);
+    for (const p of batch) {
+      if (written < p.length) {
+        // A short write: the rest of this buffer, then the next ones.
+        if (written > 0) parts[i] = p.subarray(written);
+        break;
+      }
+      written -= p.length;
+      i++;
+    }
+  }
 }

@@ -118,7 +118,9 @@ export class AgentSession implements AgentLink {
         case "stepUpdate":
           return this.stepUpdate(body.value);
         case "logChunk":
-          return this.logChunk(body.value);
+          return this.logChunks([body.value]);
+        case "logChunks":
+          return this.logChunks(body.value.chunks);
         case "diagnostic":
           return this.diagnostic(body.value);
         case "progress":
@@ -171,7 +173,7 @@ export class AgentSession implements AgentLink {
       "agent connected",
     );
     this.reattach(h.held);
-    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained, leaseS: d.leaseS } } });
+    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained, leaseS: d.leaseS, logBatches: true } } });
     d.schedule();
   }
 
@@ -311,31 +313,43 @@ export class AgentSession implements AgentLink {
 
   /**
    * Output of one of this agent's attempts, in whatever state (a lost attempt's log still
-   * tells what happened); another agent's attempt, or none, gets nothing stored: the chunk is
-   * acknowledged so the sender drops it, and the attempt cancelled on it.
+   * tells what happened); another agent's attempt, or none, gets nothing stored: the chunks are
+   * acknowledged so the sender drops them, and the attempt cancelled on it. A batch is stored
+   * a run of one attempt's chunks at a time (one write, one LogAck for each run).
    */
-  private logChunk(c: LogChunk): void {
-    const a = this.deps.tracker.attempt(c.attemptId);
+  private logChunks(chunks: LogChunk[]): void {
+    for (let i = 0; i < chunks.length; ) {
+      const attemptId = chunks[i]!.attemptId;
+      let j = i + 1;
+      while (j < chunks.length && chunks[j]!.attemptId === attemptId) j++;
+      this.logRun(attemptId, chunks.slice(i, j));
+      i = j;
+    }
+  }
+
+  private logRun(attemptId: number, run: LogChunk[]): void {
+    const last = run[run.length - 1]!.seq;
+    const a = this.deps.tracker.attempt(attemptId);
     if (!a || a.agent_id !== this.agentId) {
-      this.log.warn({ attempt: c.attemptId, owner: a?.agent_id }, "log output for an attempt this agent does not hold: not stored");
-      this.cancel(c.attemptId, a ? `attempt ${c.attemptId} belongs to agent ${a.agent_id}` : `no attempt ${c.attemptId}`);
-      this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: c.seq, notStored: false } } });
+      this.log.warn({ attempt: attemptId, owner: a?.agent_id }, "log output for an attempt this agent does not hold: not stored");
+      this.cancel(attemptId, a ? `attempt ${attemptId} belongs to agent ${a.agent_id}` : `no attempt ${attemptId}`);
+      this.send({ body: { $case: "logAck", value: { attemptId, seq: last, notStored: false } } });
       return;
     }
     let stored: number;
     try {
-      stored = this.deps.logs.append(c.attemptId, c.seq, c.step, c.data);
+      stored = this.deps.logs.appendMany(attemptId, run);
     } catch (err) {
-      // Nothing of the chunk is kept; the agent keeps it and sends it again later.
-      this.deps.storageFailed(err as Error, `log output of attempt ${c.attemptId}`);
-      stored = this.deps.logs.storedSeq(c.attemptId);
+      // Nothing of the failed chunk (nor after it) is kept; the agent keeps them and sends them again later.
+      this.deps.storageFailed(err as Error, `log output of attempt ${attemptId}`);
+      stored = this.deps.logs.storedSeq(attemptId);
     }
-    this.send({ body: { $case: "logAck", value: { attemptId: c.attemptId, seq: stored, notStored: stored < c.seq } } });
-    const owed = this.ackWhenLogged.get(c.attemptId);
+    this.send({ body: { $case: "logAck", value: { attemptId, seq: stored, notStored: stored < last } } });
+    const owed = this.ackWhenLogged.get(attemptId);
     if (owed !== undefined && stored >= owed) {
-      this.ackWhenLogged.delete(c.attemptId);
-      this.deps.logs.close(c.attemptId);
-      this.send({ body: { $case: "resultAck", value: { attemptId: c.attemptId } } });
+      this.ackWhenLogged.delete(attemptId);
+      this.deps.logs.close(attemptId);
+      this.send({ body: { $case: "resultAck", value: { attemptId } } });
     }
   }
 

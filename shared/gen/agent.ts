@@ -446,6 +446,9 @@ export interface AgentMessage {
     | { $case: "attemptResult"; value: AttemptResult }
     | { $case: "progress"; value: Progress }
     | { $case: "leaving"; value: Leaving }
+    | //
+    /** Several chunks in one message (only to a coordinator whose Welcome says log_batches). */
+    { $case: "logChunks"; value: LogChunks }
     | undefined;
 }
 
@@ -564,6 +567,14 @@ export interface LogChunk {
   data: Buffer;
 }
 
+/**
+ * Log chunks sent together, in order: each is stored (or not) as if it came alone, and the
+ * coordinator answers with one LogAck per attempt in the batch.
+ */
+export interface LogChunks {
+  chunks: LogChunk[];
+}
+
 export interface Diagnostic {
   attemptId: number;
   name: string;
@@ -607,6 +618,8 @@ export interface Welcome {
    * be given to another agent, so the agent stops it first (docs/leases.md).
    */
   leaseS: number;
+  /** The coordinator takes LogChunks (several log chunks per message). */
+  logBatches: boolean;
 }
 
 export interface Assign {
@@ -1014,6 +1027,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "leaving":
         Leaving.encode(message.body.value, writer.uint32(74).fork()).join();
         break;
+      case "logChunks":
+        LogChunks.encode(message.body.value, writer.uint32(82).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1103,6 +1119,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.body = { $case: "leaving", value: Leaving.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.body = { $case: "logChunks", value: LogChunks.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1143,6 +1167,10 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "progress", value: Progress.fromJSON(object.progress) }
         : isSet(object.leaving)
         ? { $case: "leaving", value: Leaving.fromJSON(object.leaving) }
+        : isSet(object.logChunks)
+        ? { $case: "logChunks", value: LogChunks.fromJSON(object.logChunks) }
+        : isSet(object.log_chunks)
+        ? { $case: "logChunks", value: LogChunks.fromJSON(object.log_chunks) }
         : undefined,
     };
   },
@@ -1167,6 +1195,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.progress = Progress.toJSON(message.body.value);
     } else if (message.body?.$case === "leaving") {
       obj.leaving = Leaving.toJSON(message.body.value);
+    } else if (message.body?.$case === "logChunks") {
+      obj.logChunks = LogChunks.toJSON(message.body.value);
     }
     return obj;
   },
@@ -1228,6 +1258,12 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "leaving": {
         if (object.body?.value !== undefined && object.body?.value !== null) {
           message.body = { $case: "leaving", value: Leaving.fromPartial(object.body.value) };
+        }
+        break;
+      }
+      case "logChunks": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "logChunks", value: LogChunks.fromPartial(object.body.value) };
         }
         break;
       }
@@ -2664,6 +2700,75 @@ export const LogChunk: MessageFns<LogChunk> = {
   },
 };
 
+function createBaseLogChunks(): LogChunks {
+  return { chunks: [] };
+}
+
+export const LogChunks: MessageFns<LogChunks> = {
+  encode(message: LogChunks, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunks) {
+      LogChunk.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogChunks {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogChunks();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunks.push(LogChunk.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogChunks {
+    return {
+      chunks: globalThis.Array.isArray(object?.chunks) ? object.chunks.map((e: any) => LogChunk.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: LogChunks): unknown {
+    const obj: any = {};
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => LogChunk.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogChunks>, I>>(base?: I): LogChunks {
+    return LogChunks.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogChunks>, I>>(object: I): LogChunks {
+    const message = createBaseLogChunks();
+    message.chunks = object.chunks?.map((e) => LogChunk.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseDiagnostic(): Diagnostic {
   return { attemptId: 0, name: "", value: undefined, text: "" };
 }
@@ -3152,7 +3257,7 @@ export const AttemptResult: MessageFns<AttemptResult> = {
 };
 
 function createBaseWelcome(): Welcome {
-  return { agentId: "", drained: false, leaseS: 0 };
+  return { agentId: "", drained: false, leaseS: 0, logBatches: false };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -3165,6 +3270,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.leaseS !== 0) {
       writer.uint32(32).uint32(message.leaseS);
+    }
+    if (message.logBatches !== false) {
+      writer.uint32(40).bool(message.logBatches);
     }
     return writer;
   },
@@ -3206,6 +3314,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.leaseS = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.logBatches = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3231,6 +3347,11 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.lease_s)
         ? globalThis.Number(object.lease_s)
         : 0,
+      logBatches: isSet(object.logBatches)
+        ? globalThis.Boolean(object.logBatches)
+        : isSet(object.log_batches)
+        ? globalThis.Boolean(object.log_batches)
+        : false,
     };
   },
 
@@ -3245,6 +3366,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.leaseS !== 0) {
       obj.leaseS = Math.round(message.leaseS);
     }
+    if (message.logBatches !== false) {
+      obj.logBatches = message.logBatches;
+    }
     return obj;
   },
 
@@ -3256,6 +3380,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.agentId = object.agentId ?? "";
     message.drained = object.drained ?? false;
     message.leaseS = object.leaseS ?? 0;
+    message.logBatches = object.logBatches ?? false;
     return message;
   },
 };

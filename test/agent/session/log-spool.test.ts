@@ -1,7 +1,8 @@
-// The agent's on-disk spool of log output the coordinator has not acknowledged:
-// chunks numbered per attempt, sent once per stream, sent again after a reconnect
-// until acknowledged, bounded on disk with the steps held back when it is full, and
-// nothing left behind once an attempt is forgotten or the agent starts again.
+// The agent's spool of log output the coordinator has not acknowledged: chunks
+// numbered per attempt, sent once per stream, sent again after a reconnect until
+// acknowledged, kept in memory while the coordinator keeps up and on disk once it falls
+// behind or is away, bounded with the steps held back when it is full, and nothing left
+// behind once an attempt is forgotten or the agent starts again.
 import { useTmpfs } from "../../support/tmpfs";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -15,8 +16,9 @@ const text = (chunks: LogChunk[]) => chunks.map((c) => `${c.attemptId}/${c.seq}/
 describe("agent log spool", () => {
   let dir: string;
   let fullCalls: boolean[];
-  const spool = (maxBytes = 0) => {
-    const s = new LogSpool(dir, maxBytes, (full) => fullCalls.push(full));
+  /** memoryBytes 0: every chunk on disk, as when the coordinator has fallen behind */
+  const spool = (maxBytes = 0, memoryBytes = 0) => {
+    const s = new LogSpool(dir, maxBytes, (full) => fullCalls.push(full), memoryBytes);
     s.clearStale();
     return s;
   };
@@ -80,6 +82,47 @@ describe("agent log spool", () => {
     assert.deepEqual(segments(), []);
     assert.equal(again.bytes, 0);
     assert.deepEqual([...again.unsent()], []);
+  });
+
+  it("keeps chunks in memory within its budget, and writes to disk only what comes past it", () => {
+    const s = spool(0, 10);
+    s.add(7, "step", Buffer.from("12345"));
+    s.add(7, "step", Buffer.from("67890"));
+    assert.deepEqual(segments(), [], "10 bytes: within the budget, nothing on disk");
+    s.add(7, "step", Buffer.from("abc"));
+    assert.equal(fs.readFileSync(path.join(dir, segments()[0]!), "utf8"), "abc", "past the budget: on disk");
+    assert.deepEqual(text([...s.unsent()]), ["7/1/step:12345", "7/2/step:67890", "7/3/step:abc"]);
+    s.ack(7, 2);
+    s.add(7, "step", Buffer.from("d"));
+    assert.equal(fs.readFileSync(path.join(dir, segments()[0]!), "utf8"), "abc", "acknowledged memory is room again");
+    s.rewind();
+    assert.deepEqual(text([...s.unsent()]), ["7/3/step:abc", "7/4/step:d"]);
+    s.ack(7, 4);
+    assert.equal(s.bytes, 0);
+  });
+
+  it("writes what it holds in memory to disk when the stream is gone, and new chunks too until a new stream", () => {
+    const s = spool(0, 1 << 20);
+    s.add(7, "a", Buffer.from("one"));
+    s.add(9, "b", Buffer.from("two"));
+    [...s.unsent()];
+    assert.deepEqual(segments(), []);
+    s.spill();
+    assert.deepEqual(segments().sort(), ["7-0.spool", "9-0.spool"]);
+    s.add(7, "a", Buffer.from("three"));
+    assert.equal(fs.readFileSync(path.join(dir, "7-0.spool"), "utf8"), "onethree", "no stream: to disk");
+    assert.equal(s.bytes, 11);
+    s.rewind();
+    s.add(7, "a", Buffer.from("four"));
+    assert.equal(fs.readFileSync(path.join(dir, "7-0.spool"), "utf8"), "onethree", "a new stream: in memory again");
+    assert.deepEqual(text([...s.unsent()]), ["7/1/a:one", "7/2/a:three", "7/3/a:four", "9/1/b:two"], "read back from disk, in order");
+    s.ack(7, 3);
+    s.ack(9, 1);
+    assert.equal(s.bytes, 0);
+    assert.deepEqual(segments().sort(), ["7-0.spool", "9-0.spool"], "each attempt's segment being written stays for its next chunks");
+    s.forget(7);
+    s.forget(9);
+    assert.deepEqual(segments(), []);
   });
 
   it("says it is full at its bound and that it is not once acknowledgements bring it to half", () => {
@@ -150,7 +193,7 @@ describe("agent log spool on a full disk (a small tmpfs)", function () {
 
   it("keeps what the disk has no room for in memory, says so once, and delivers every chunk in order", () => {
     const events: (string | null)[] = [];
-    const s = new LogSpool(path.join(tmpfs.dir(), "spool"), 0, () => {});
+    const s = new LogSpool(path.join(tmpfs.dir(), "spool"), 0, () => {}, 0);
     s.clearStale();
     s.onDiskFull = (err) => events.push(err ? err.code! : null);
     const sent: string[] = [];

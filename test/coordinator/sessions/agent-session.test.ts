@@ -249,6 +249,37 @@ describe("agent session", () => {
     );
   });
 
+  it("says in its Welcome that it takes batches of log chunks, and stores a batch as its chunks, one LogAck per attempt in it", () => {
+    const mine = attemptOn("a1");
+    const also = attemptOn("a1");
+    const theirs = attemptOn("other");
+    const stream = connect("a1", [mine.attempt, also.attempt]);
+    assert.equal((stream.of("welcome")[0] as { logBatches: boolean }).logBatches, true);
+    const c = (attemptId: number, seq: number) => ({ attemptId, seq, step: "s", data: Buffer.from(`${attemptId}:${seq}\n`) });
+    stream.receive({
+      $case: "logChunks",
+      value: { chunks: [c(mine.attempt, 1), c(mine.attempt, 2), c(also.attempt, 1), c(theirs.attempt, 1), c(mine.attempt, 3)] },
+    });
+    // Again after a reconnect, with a gap (5 before 4 arrived): what is stored is said, and that the rest was not.
+    stream.receive({ $case: "logChunks", value: { chunks: [c(mine.attempt, 2), c(mine.attempt, 3), c(mine.attempt, 5)] } });
+    assert.equal(core.logs.read(mine.attempt).toString(), `${mine.attempt}:1\n${mine.attempt}:2\n${mine.attempt}:3\n`);
+    assert.equal(core.logs.read(also.attempt).toString(), `${also.attempt}:1\n`);
+    assert.deepEqual(
+      stream.of("logAck").map((a) => a as { attemptId: number; seq: number; notStored: boolean }),
+      [
+        { attemptId: mine.attempt, seq: 2, notStored: false },
+        { attemptId: also.attempt, seq: 1, notStored: false },
+        { attemptId: theirs.attempt, seq: 1, notStored: false },
+        { attemptId: mine.attempt, seq: 3, notStored: false },
+        { attemptId: mine.attempt, seq: 3, notStored: true },
+      ],
+    );
+    assert.deepEqual(
+      stream.of("cancel").map((x) => (x as { attemptId: number }).attemptId),
+      [theirs.attempt],
+    );
+  });
+
   it("acknowledges a result only once the attempt's whole log is stored (chunks a full disk refused come again)", () => {
     const { job, attempt } = attemptOn("a1");
     const stream = connect("a1", [attempt]);
