@@ -1,7 +1,8 @@
 // The CLI's connection to a running coordinator: its admin socket and token.
 import fs from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import { AdminServiceClient } from "../shared/gen/admin";
+import type { AdminServiceClient } from "../shared/gen/admin";
+import { AdminServiceWireClient } from "../shared/protocol/log-data-wire";
 import type { Config } from "../shared/config/schema";
 import { bearerMetadata } from "../shared/protocol/auth";
 import { adminTokenPath } from "../coordinator/server";
@@ -33,10 +34,11 @@ export function connectAdmin(cfg: Config): Admin {
     );
   }
   // A larger HTTP/2 window than the 64 KiB default: `logs -f` takes heavy output in 1 MiB
-  // messages without waiting for a window update every 64 KiB.
+  // messages without waiting for a window update every 64 KiB, decoded without copies
+  // (shared/protocol/log-wire.ts).
   const options = { "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW };
   return {
-    client: new AdminServiceClient(`unix:${cfg.coordinator.admin_socket}`, grpc.credentials.createInsecure(), options),
+    client: new AdminServiceWireClient(`unix:${cfg.coordinator.admin_socket}`, grpc.credentials.createInsecure(), options),
     metadata: bearerMetadata(token),
   };
 }

@@ -2,7 +2,6 @@
 // A dropped stream (the coordinator restarting) is resumed from the last byte
 // received, so every line arrives once, in order; the command ends when the
 // attempt does.
-import { StringDecoder } from "node:string_decoder";
 import * as grpc from "@grpc/grpc-js";
 import type { Command } from "commander";
 import type { LogData } from "../shared/gen/admin";
@@ -13,20 +12,46 @@ import { cliConfig } from "./config-option";
 import { run } from "./run";
 
 /**
- * pty output to plain text: \r\n becomes \n even when a chunk ends between the two,
- * and a UTF-8 character split across chunks is decoded whole.
+ * pty output to plain text: \r\n becomes \n even when a chunk ends between the two. On the
+ * bytes, not decoded text: a \r or \n byte is never part of a UTF-8 sequence, so a character
+ * split across chunks comes out whole, and heavy output is written a megabyte at a time as
+ * it arrived (decoding it into a string, replacing and encoding it again cost more than
+ * receiving it).
  */
-class PtyText {
-  private readonly decoder = new StringDecoder("utf8");
+export class PtyText {
   private pendingCr = false;
 
-  write(data: Buffer): string {
-    let text = (this.pendingCr ? "\r" : "") + this.decoder.write(data);
-    this.pendingCr = text.endsWith("\r");
-    if (this.pendingCr) text = text.slice(0, -1);
-    return text.replace(/\r\n/g, "\n");
+  write(data: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    let from = 0;
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      if (data.length === 0) {
+        this.pendingCr = true;
+        return data;
+      }
+      if (data[0] !== LF) parts.push(CR_BYTE);
+    }
+    for (let i = data.indexOf(CR); i !== -1; i = data.indexOf(CR, i + 1)) {
+      if (i === data.length - 1) {
+        // Whether it is followed by \n is for the next chunk to say.
+        parts.push(data.subarray(from, i));
+        from = data.length;
+        this.pendingCr = true;
+      } else if (data[i + 1] === LF) {
+        parts.push(data.subarray(from, i));
+        from = i + 1;
+      }
+    }
+    if (parts.length === 0) return data;
+    parts.push(data.subarray(from));
+    return Buffer.concat(parts);
   }
 }
+
+const CR = 0x0d;
+const LF = 0x0a;
+const CR_BYTE = Buffer.from([CR]);
 
 function target(id: string): { jobId: number; attemptId: number } {
   const m = /^(a?)(\d+)$/.exec(id);

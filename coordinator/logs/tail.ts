@@ -7,7 +7,7 @@ import type { CoordinatorEvents } from "../lifecycle/coordinator-events";
 import type { Tracker } from "../tracker/tracker";
 import type { LogStore } from "./log-store";
 import { isLiveAttempt } from "../tracker/states";
-import { allocFramable } from "../../shared/protocol/log-wire";
+import { allocFramable } from "../../shared/protocol/log-data-wire";
 
 // Up to 1 MiB per message: heavy output goes to a follower in few large frames
 // (a message per stored chunk cost the coordinator more than the bytes themselves), each

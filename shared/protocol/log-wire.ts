@@ -5,11 +5,12 @@
 // most of the coordinator's time, as much in garbage collection as in copying (every
 // large Buffer is memory outside V8's heap, and each 64 MiB of it allocated brings a full
 // collection). These encoders write the same protobuf bytes into one Buffer of the right
-// size, copying each chunk's data once (or not at all: allocFramable); the decoder hands
-// out views into the message gRPC received. Everything else goes through the generated code.
+// size, copying each chunk's data once (a follower's LogData not even that:
+// log-data-wire.ts); the decoder hands out views into the message gRPC received.
+// Everything else goes through the generated code.
 import { makeGenericClientConstructor } from "@grpc/grpc-js";
 import { AgentMessage as AgentMessageCodec, type AgentMessage, type AgentServiceClient, AgentServiceService, type LogChunk } from "../gen/agent";
-import { AdminServiceService, type LogData } from "../gen/admin";
+import { EMPTY, readVarint, varintLength, writeVarint } from "./wire-varint";
 
 // Field tags (field number << 3 | wire type): 0 varint, 2 length-delimited.
 const TAG = {
@@ -20,32 +21,7 @@ const TAG = {
   chunkSeq: 2 << 3, // LogChunk.seq
   chunkStep: (3 << 3) | 2, // LogChunk.step
   chunkData: (4 << 3) | 2, // LogChunk.data
-  dataAttempt: 1 << 3, // LogData.attempt_id
-  dataOffset: 2 << 3, // LogData.offset
-  dataData: (3 << 3) | 2, // LogData.data
-  dataEnd: 4 << 3, // LogData.end
-  dataStatus: (5 << 3) | 2, // LogData.attempt_status
-  dataNext: 6 << 3, // LogData.next_offset
 };
-
-/** Bytes of a varint: whole numbers up to 2^53 (the generated code's forceLong=number). */
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 128) {
-    buf[pos++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
-}
 
 /** A LogChunk's encoded length; `stepBytes` is the step name's UTF-8 length. */
 function chunkLength(c: LogChunk, stepBytes: number): number {
@@ -116,85 +92,6 @@ export function serializeAgentMessage(msg: AgentMessage): Buffer {
   return Buffer.from(AgentMessageCodec.encode(msg).finish());
 }
 
-const FRAME_HEAD = 32;
-const FRAME_TAIL = 64;
-/** Buffers with room around them for the rest of a LogData message (allocFramable). */
-const framable = new WeakSet<Uint8Array>();
-
-/**
- * A Buffer for `length` bytes of log output, with room before and after it for the rest of
- * a LogData message: serializeLogData then writes the message around the bytes where they
- * are instead of copying them (read a log piece straight into it).
- */
-export function allocFramable(length: number): Buffer {
-  const data = Buffer.allocUnsafe(FRAME_HEAD + length + FRAME_TAIL).subarray(FRAME_HEAD, FRAME_HEAD + length);
-  framable.add(data);
-  return data;
-}
-
-/** A LogData's bytes, as LogData.encode writes them. */
-export function serializeLogData(d: LogData): Buffer {
-  const status = Buffer.byteLength(d.attemptStatus, "utf8");
-  const length = d.data.length;
-  let head = 0;
-  if (d.attemptId !== 0) head += 1 + varintLength(d.attemptId);
-  if (d.offset !== 0) head += 1 + varintLength(d.offset);
-  if (length !== 0) head += 1 + varintLength(length);
-  let tail = 0;
-  if (d.end) tail += 2;
-  if (status !== 0) tail += 1 + varintLength(status) + status;
-  if (d.nextOffset !== 0) tail += 1 + varintLength(d.nextOffset);
-  let buf: Buffer;
-  if (length !== 0 && framable.has(d.data) && head <= FRAME_HEAD && tail <= FRAME_TAIL) {
-    // Around the bytes, where they are.
-    buf = Buffer.from(d.data.buffer, d.data.byteOffset - head, head + length + tail);
-  } else {
-    buf = Buffer.allocUnsafe(head + length + tail);
-    buf.set(d.data, head);
-  }
-  let pos = 0;
-  if (d.attemptId !== 0) {
-    buf[pos++] = TAG.dataAttempt;
-    pos = writeVarint(buf, pos, d.attemptId);
-  }
-  if (d.offset !== 0) {
-    buf[pos++] = TAG.dataOffset;
-    pos = writeVarint(buf, pos, d.offset);
-  }
-  if (length !== 0) {
-    buf[pos++] = TAG.dataData;
-    pos = writeVarint(buf, pos, length);
-    pos += length;
-  }
-  if (d.end) {
-    buf[pos++] = TAG.dataEnd;
-    buf[pos++] = 1;
-  }
-  if (status !== 0) {
-    buf[pos++] = TAG.dataStatus;
-    pos = writeVarint(buf, pos, status);
-    pos += buf.write(d.attemptStatus, pos, "utf8");
-  }
-  if (d.nextOffset !== 0) {
-    buf[pos++] = TAG.dataNext;
-    pos = writeVarint(buf, pos, d.nextOffset);
-  }
-  return buf;
-}
-
-/** A varint at buf[at], as a number (up to 2^53), and where it ends; undefined if it does not end within `end`. */
-function readVarint(buf: Buffer, at: number, end: number): { value: number; next: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let pos = at; pos < end && pos < at + 10; pos++) {
-    const b = buf[pos]!;
-    value += (b & 127) * scale;
-    if (b < 128) return { value, next: pos + 1 };
-    scale *= 128;
-  }
-  return undefined;
-}
-
 /** The chunks of an AgentMessage that holds log_chunks or log_chunk and nothing else, with their data as views into buf; undefined otherwise. */
 function decodeLogChunks(buf: Buffer): LogChunk[] | undefined {
   const outer = buf[0];
@@ -236,8 +133,6 @@ function decodeLogChunks(buf: Buffer): LogChunk[] | undefined {
   return chunks;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /**
  * An AgentMessage from its bytes. Log output (as this module and the generated code encode
  * it) is decoded here with each chunk's data a view into the message, not a copy; anything
@@ -254,12 +149,6 @@ export function deserializeAgentMessage(buf: Buffer): AgentMessage {
 export const AgentServiceWire = {
   ...AgentServiceService,
   connect: { ...AgentServiceService.connect, requestSerialize: serializeAgentMessage, requestDeserialize: deserializeAgentMessage },
-};
-
-/** The AdminService as generated, with TailLog's LogData serialized by serializeLogData (for the coordinator's server). */
-export const AdminServiceWire = {
-  ...AdminServiceService,
-  tailLog: { ...AdminServiceService.tailLog, responseSerialize: serializeLogData },
 };
 
 /** The generated AgentServiceClient's class, on AgentServiceWire. */

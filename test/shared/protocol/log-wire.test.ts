@@ -1,10 +1,12 @@
 // The hand-written encoders of log output write exactly what the generated encoders write,
-// and decode with the generated decoders: chunks of any size, steps with non-ASCII names,
+// and the hand-written decoders read what either writes, as the generated decoders do
+// (handing anything else to them): chunks of any size, steps with non-ASCII names,
 // sequence numbers and offsets past 2^32, fields at their defaults left out.
 import assert from "node:assert/strict";
 import { LogData } from "../../../shared/gen/admin";
 import { AgentMessage, type LogChunk } from "../../../shared/gen/agent";
-import { encodeLogChunk, encodeLogChunks, serializeAgentMessage, serializeLogData } from "../../../shared/protocol/log-wire";
+import { allocFramable, deserializeLogData, serializeLogData } from "../../../shared/protocol/log-data-wire";
+import { deserializeAgentMessage, encodeLogChunk, encodeLogChunks, serializeAgentMessage } from "../../../shared/protocol/log-wire";
 
 const generic = (m: AgentMessage) => Buffer.from(AgentMessage.encode(m).finish());
 
@@ -56,5 +58,50 @@ describe("log output on the wire", () => {
       assert.equal(back.nextOffset, d.nextOffset);
       assert.ok(Buffer.from(back.data).equals(d.data));
     }
+  });
+
+  it("decodes batches and single chunks as the generated decoder does, with the data as views, and leaves anything else to it", () => {
+    const batch: AgentMessage = { body: { $case: "logChunks", value: { chunks } } };
+    const single: AgentMessage = { body: { $case: "logChunk", value: chunks[1]! } };
+    const other: AgentMessage = { body: { $case: "leaving", value: { reason: "bye" } } };
+    for (const msg of [batch, single, other]) {
+      const bytes = generic(msg);
+      const mine = deserializeAgentMessage(bytes);
+      assert.deepEqual(JSON.parse(JSON.stringify(AgentMessage.toJSON(mine))), JSON.parse(JSON.stringify(AgentMessage.toJSON(AgentMessage.decode(bytes)))));
+    }
+    const mine = deserializeAgentMessage(generic(batch));
+    if (mine.body?.$case !== "logChunks") return assert.fail("not a batch");
+    assert.ok(Buffer.isBuffer(mine.body.value.chunks[1]!.data));
+    // An unknown field in a chunk (a newer agent): the generated decoder, which skips it.
+    const extra = Buffer.concat([Buffer.from([42, 9, 8, 1, 16, 2, 26, 1, 0x73, 40, 7]), Buffer.alloc(0)]);
+    const withExtra = deserializeAgentMessage(extra);
+    assert.deepEqual(withExtra.body?.$case === "logChunk" && [withExtra.body.value.attemptId, withExtra.body.value.seq, withExtra.body.value.step], [
+      1,
+      2,
+      "s",
+    ]);
+    assert.throws(() => deserializeAgentMessage(Buffer.from([82, 200])), "a truncated message is refused as the generated decoder refuses it");
+  });
+
+  it("writes LogData around bytes read into a framable Buffer, and reads it back as a view", () => {
+    const data = allocFramable(5000);
+    data.fill(0x63);
+    for (const d of [
+      { attemptId: 5, offset: 2 ** 40, data, end: false, attemptStatus: "running", nextOffset: 2 ** 40 + 5000 },
+      { attemptId: 5, offset: 1, data, end: true, attemptStatus: "x".repeat(100), nextOffset: 5001 },
+    ]) {
+      const mine = serializeLogData(d);
+      assert.ok(mine.equals(Buffer.from(LogData.encode(d).finish())));
+      const back = deserializeLogData(mine);
+      assert.deepEqual({ ...back, data: back.data.length }, { ...d, data: 5000 });
+      assert.ok(back.data.equals(data));
+    }
+    assert.ok(data.equals(Buffer.alloc(5000, 0x63)), "the bytes themselves are untouched");
+    const other = { attemptId: 1, offset: 0, data: Buffer.from("z"), end: false, attemptStatus: "", nextOffset: 1 };
+    assert.deepEqual(
+      deserializeLogData(Buffer.concat([serializeLogData(other), Buffer.from([0x50, 1])])),
+      LogData.decode(Buffer.concat([serializeLogData(other), Buffer.from([0x50, 1])])),
+      "an unknown field: the generated decoder",
+    );
   });
 });
