@@ -63,8 +63,11 @@ describe("leases through stalls (real processes)", function () {
     // leaves its own pid for the next one to look for.
     const script = `for f in ${runs}/pid-*; do [ -e "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && echo "$f" >> ${runs}/overlap; done; echo $$ > ${runs}/pid-$BEAMFLOW_ATTEMPT; sleep 1000`;
     const [id] = await c.submit(["sh", "-c", script]);
-    const first = await waitFor("the first run to start", async () => fs.readdirSync(runs).find((f) => f.startsWith("pid-")));
-    const firstPid = Number(fs.readFileSync(path.join(runs, first), "utf8"));
+    // The shell creates the file before it writes the pid into it: wait for the whole line.
+    const pidIn = (f: string) => /^(\d+)\n$/.exec(fs.readFileSync(path.join(runs, f), "utf8"))?.[1];
+    const first = await waitFor("the first run to start", async () => fs.readdirSync(runs).find((f) => f.startsWith("pid-") && pidIn(f)));
+    const firstPid = Number(pidIn(first));
+    assert.ok(firstPid > 1, `the first run's pid: ${firstPid}`);
     const holder = (await detail(c, id)).attempts[0]!.agentId;
     const other = holder === "a1" ? "a2" : "a1";
     const paused = c.agents.get(holder)!;
