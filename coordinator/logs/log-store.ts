@@ -89,6 +89,14 @@ export class LogStore extends EventEmitter<{ append: [attemptId: number, bytes: 
   private state(attemptId: number): AttemptLog {
     let st = this.open.get(attemptId);
     if (st) return st;
+    // Nothing was ever written (a step that printed nothing): there is nothing to load or
+    // repair, and listing the directory (every attempt's files) for it would cost each
+    // result more as the tracker grows. A tail segment is only ever made after the head.
+    if (!fs.existsSync(this.indexPath(attemptId)) && !fs.existsSync(this.headPath(attemptId))) {
+      st = { seq: 0, size: 0, headEnd: 0, segments: [], index: [], out: null, idxFd: null };
+      this.open.set(attemptId, st);
+      return st;
+    }
     const index: LogIndexEntry[] = [];
     try {
       for (const line of fs.readFileSync(this.indexPath(attemptId), "utf8").split("\n")) {

@@ -109,4 +109,17 @@ describe("log store with a size cap", () => {
     assert.equal(reopened.append(7, 101, "odd", Buffer.from(line(1001))), 101);
     assert.match(reopened.readEnd(7, 22).toString(), /line 01000\nline 01001\n$/);
   });
+
+  it("an attempt that never logged reads as empty; bytes a crash left before its first index line are not kept", () => {
+    const store = new LogStore(dir, { maxBytes: 8192 });
+    assert.equal(store.storedSeq(41), 0);
+    assert.equal(store.size(41), 0);
+    assert.equal(fs.readdirSync(dir).length, 0, "nothing made for it");
+    // A crash after the first chunk's bytes and before its index line.
+    fs.writeFileSync(path.join(dir, "attempt-42.log"), "written but never indexed\n");
+    const reopened = new LogStore(dir, { maxBytes: 8192 });
+    assert.equal(reopened.storedSeq(42), 0);
+    assert.equal(reopened.append(42, 1, "s", Buffer.from(line(1))), 1);
+    assert.equal(reopened.read(42).toString(), line(1));
+  });
 });
