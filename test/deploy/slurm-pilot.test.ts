@@ -123,10 +123,27 @@ describe("Slurm pilot under a real Slurm", function () {
     return (Date.now() - p.submitted) / 1000;
   };
 
+  /** Processes of the Slurm job: every one started under it has its SLURM_JOB_ID (the agent, its helpers, the steps). */
+  const processesOf = (jobId: string): string[] => {
+    const mine: string[] = [];
+    for (const pid of fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+      try {
+        if (!fs.readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(`SLURM_JOB_ID=${jobId}`)) continue;
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+        if (/^\d+ \(.*\) Z /.test(stat)) continue; // a zombie its parent has not reaped yet runs nothing
+        mine.push(`${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "latin1").replaceAll("\0", " ").trim()}`);
+      } catch {
+        /* gone meanwhile, or not ours to read */
+      }
+    }
+    return mine;
+  };
+
   /** No process, dir or agent of the pilot is left. */
   const nothingLeft = async (p: Pilot) => {
     const left = spawnSync("pgrep", ["-af", `beamflow-${p.jobId}`], { encoding: "utf8" }).stdout.trim();
     assert.equal(left, "", `processes of the pilot are left:\n${left}`);
+    assert.deepEqual(processesOf(p.jobId), [], "no process of the Slurm job is left");
     assert.ok(!fs.existsSync(`/dev/shm/beamflow-${p.jobId}`), "the work dirs are removed");
     assert.ok(!fs.existsSync(path.join(p.scratch, `beamflow-${p.jobId}`)), "the scratch dir is removed");
     await waitFor(`agent ${p.agentId} to be removed`, async () => (await agentView(p.agentId)) === undefined, 30_000, 250);
@@ -163,6 +180,10 @@ describe("Slurm pilot under a real Slurm", function () {
         250,
       );
       assert.match(reason, /^walltime: expected to take 3600 s \(dispatch\.unknown_duration_s\); the agent able to run it has at most \d+ s left/);
+      assert.ok(
+        processesOf(p.jobId).some((l) => /bin\/beamflow .* agent ?$/.test(l)),
+        `the agent runs as a process of the Slurm job (what the check for leftovers looks for): ${processesOf(p.jobId).join("; ")}`,
+      );
       assert.match(c.cli(["agents"]).stdout, new RegExp(`${p.agentId}: must be done by \\S+ \\(in \\d+ min\\)`));
       return pilotEnded(p);
     });
