@@ -47,9 +47,10 @@ export async function logsBenchmark(opts: { megabytes?: number; latencyLines?: n
   const runs = opts.runs ?? (Number(process.env.BENCH_LOGS_RUNS) || 3);
   const latencyLines = opts.latencyLines ?? 500;
   const cluster = await Cluster.create({ logging: { level: "warn" }, coordinator: { log_max_bytes: 0 } });
+  const workBase = `/dev/shm/beamflow-bench-logs-${process.pid}`;
   try {
     await cluster.startCoordinator();
-    await cluster.startAgent("bench1", { cores: 2, work_base: `/dev/shm/beamflow-bench-logs-${process.pid}` });
+    await cluster.startAgent("bench1", { cores: 2, work_base: workBase });
 
     // Throughput.
     const bytes = megabytes * 1_000_000;
@@ -131,5 +132,6 @@ export async function logsBenchmark(opts: { megabytes?: number; latencyLines?: n
     };
   } finally {
     await cluster.close();
+    fs.rmSync(workBase, { recursive: true, force: true });
   }
 }
