@@ -5,10 +5,11 @@
 //   releaseTarball(): Promise<string>        the tarball's path (BEAMFLOW_TEST_RELEASE: use that one)
 //   unpackRelease(tarball, into): string     unpacks it; returns the release's top directory
 //   barePath(dir): string                    a PATH of symlinks to node, sh, bash and coreutils only
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { runAsync } from "./run-async";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -17,30 +18,17 @@ let buildDir: string | undefined;
 
 export function releaseTarball(): Promise<string> {
   if (process.env.BEAMFLOW_TEST_RELEASE) return Promise.resolve(path.resolve(process.env.BEAMFLOW_TEST_RELEASE));
-  building ??= new Promise((resolve, reject) => {
+  building ??= (async () => {
     buildDir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-release-"));
-    const child = spawn(
+    const r = await runAsync(
       process.execPath,
       [path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), path.join(ROOT, "scripts", "release.ts"), "package", "--out", buildDir],
-      {
-        cwd: ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+      { cwd: ROOT },
     );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const tarball = fs.existsSync(buildDir!) ? fs.readdirSync(buildDir!).find((f) => f.endsWith(".tar.gz")) : undefined;
-      if (code === 0 && tarball) resolve(path.join(buildDir!, tarball));
-      else reject(new Error(`npm run package failed (${code}):\n${out}`));
-    });
-  });
+    const tarball = fs.existsSync(buildDir) ? fs.readdirSync(buildDir).find((f) => f.endsWith(".tar.gz")) : undefined;
+    if (r.status !== 0 || !tarball) throw new Error(`npm run package failed (${r.status}):\n${r.out}`);
+    return path.join(buildDir, tarball);
+  })();
   return building;
 }
 
