@@ -14,6 +14,7 @@ import { SearchSpecs } from "./search/search-spec";
 import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
 import { deleteRawData } from "./rawdata/delete-rawdata";
 import type { SessionDeps } from "./sessions/agent-session";
+import { StepRecords } from "./sessions/step-records";
 import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
 import { AgentAccessControl } from "./sessions/agent-access";
@@ -68,6 +69,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly lifecycle: JobLifecycle;
   /** what running searches last said of their progress */
   readonly progress = new LiveProgress();
+  /** agents' step reports, written in batches */
+  readonly steps: StepRecords;
   readonly startedAt = Date.now() / 1000;
   /** beams' expected durations, and whether one fits before an agent's end (agent.end_time) */
   readonly walltime: WalltimeFit;
@@ -90,6 +93,11 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       // when it connects again: the simplest way to have all of it again, in order.
       for (const agent of this.registry.all()) agent.link?.close("the coordinator's disk has room again: send what it could not store");
       this.dispatcher.schedule();
+    });
+    this.steps = new StepRecords({
+      tracker: this.tracker,
+      storageFailed: (err, what) => this.room.failed(err, what),
+      log: log.child({ part: "steps" }),
     });
     this.logs = new LogStore(path.join(config.data_dir, "logs"), { maxBytes: config.coordinator.log_max_bytes });
     this.lifecycle = new JobLifecycle({
@@ -218,6 +226,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       registry: this.registry,
       lifecycle: this.lifecycle,
       logs: this.logs,
+      steps: this.steps,
       progress: this.progress,
       leases: this.leases,
       schedule: () => this.dispatcher.schedule(),
@@ -301,6 +310,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   }
 
   stop(): void {
+    this.steps.close();
     this.room.stop();
     this.canaries.stop();
     this.dispatcher.stop();

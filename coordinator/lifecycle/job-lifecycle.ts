@@ -44,18 +44,27 @@ export class JobLifecycle {
     return this.endAttempt(attemptId, agentId, () => this.d.tracker.withdraw(attemptId, reason));
   }
 
-  /** The lease ran out, or the agent dropped the attempt: requeued, nothing counted. */
-  lose(attemptId: number, agentId: string, reason: string): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.lose(attemptId, reason));
+  /**
+   * The lease ran out, or the agent dropped the attempt: requeued, nothing counted.
+   * `alongside`, here and below: writes that land in the same transaction as the move (the
+   * result's step records), before anyone is told of it.
+   */
+  lose(attemptId: number, agentId: string, reason: string, alongside?: () => void): JobOutcome {
+    return this.endAttempt(attemptId, agentId, () => this.d.tracker.lose(attemptId, reason), alongside);
   }
 
-  succeed(attemptId: number, agentId: string): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.succeed(attemptId, agentId));
+  succeed(attemptId: number, agentId: string, alongside?: () => void): JobOutcome {
+    return this.endAttempt(attemptId, agentId, () => this.d.tracker.succeed(attemptId, agentId), alongside);
   }
 
   /** A payload failure (or the node's, by its error class): see Tracker.fail. */
-  fail(attemptId: number, agentId: string, errorClass: string, details: string): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.fail(attemptId, agentId, errorClass, details, this.d.maxAttempts, this.d.retryBackoffS));
+  fail(attemptId: number, agentId: string, errorClass: string, details: string, alongside?: () => void): JobOutcome {
+    return this.endAttempt(
+      attemptId,
+      agentId,
+      () => this.d.tracker.fail(attemptId, agentId, errorClass, details, this.d.maxAttempts, this.d.retryBackoffS),
+      alongside,
+    );
   }
 
   /**
@@ -84,8 +93,13 @@ export class JobLifecycle {
     return this.moved(this.d.tracker.failPrecheck(jobId, details), "precheck");
   }
 
-  private endAttempt(attemptId: number, agentId: string, move: () => JobOutcome): JobOutcome {
-    const outcome = move();
+  private endAttempt(attemptId: number, agentId: string, move: () => JobOutcome, alongside?: () => void): JobOutcome {
+    const outcome = alongside
+      ? this.d.tracker.transaction(() => {
+          alongside();
+          return move();
+        })
+      : move();
     this.d.release(attemptId, agentId);
     this.d.announce(outcome, "attempt");
     const ended = this.d.tracker.attempt(attemptId);

@@ -27,6 +27,7 @@ import type { AttemptRow, Tracker } from "../tracker/tracker";
 import { errorClassName } from "../../shared/protocol/error-classes";
 import { jobTypeName, runsSearch } from "../../shared/protocol/job-types";
 import type { LiveProgress } from "./live-progress";
+import type { StepRecords } from "./step-records";
 import type { AgentLink, AgentRegistry, AgentState } from "./registry";
 import { isLiveAttempt } from "../tracker/states";
 
@@ -37,6 +38,8 @@ export interface SessionDeps {
   /** ends attempts, with every consequence */
   lifecycle: JobLifecycle;
   logs: LogStore;
+  /** step reports, written in batches; a result's list with the attempt's end */
+  steps: StepRecords;
   progress: LiveProgress;
   leases: LeaseClock;
   /** wakes the dispatcher */
@@ -299,8 +302,10 @@ export class AgentSession implements AgentLink {
   }
 
   private stepUpdate(u: StepUpdate): void {
-    if (!u.step || !this.current(u.attemptId)) return;
-    this.deps.tracker.recordStep(u.attemptId, stepFromRecord(u.step));
+    if (!u.step) return;
+    // An attempt reserved on this agent needs no read here: the write checks whose it is.
+    if (!this.agent!.reserved.has(u.attemptId) && !this.current(u.attemptId)) return;
+    this.deps.steps.report(u.attemptId, this.agentId, stepFromRecord(u.step));
     if (u.state === StepState.STEP_FINISHED) {
       this.log.debug({ attempt: u.attemptId, step: u.step.name, exit: u.step.exitCode }, "step finished");
     }
@@ -363,31 +368,36 @@ export class AgentSession implements AgentLink {
       ack();
       return;
     }
-    if (r.steps.length) d.tracker.recordSteps(r.attemptId, r.steps.map(stepFromRecord));
+    // Its steps as the result lists them are the record; they land with the attempt's end.
+    const steps = r.steps.map(stepFromRecord);
+    const settle = () => d.steps.settle(r.attemptId, steps);
     try {
       if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED && this.resultsMissing(a)) {
         // The output dir is set only by a verified PushResults: without it there is nothing to upload.
         const why = `the agent reported success but its results never arrived (they stayed at ${r.resultsDir || "an unknown place"} on ${this.agentId})`;
-        d.lifecycle.fail(r.attemptId, this.agentId, "results_missing", why);
+        d.lifecycle.fail(r.attemptId, this.agentId, "results_missing", why, settle);
         log.warn({ error: why }, "attempt failed");
       } else if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
-        d.lifecycle.succeed(r.attemptId, this.agentId);
+        d.lifecycle.succeed(r.attemptId, this.agentId, settle);
       } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
         const errorClass = errorClassName(r.errorClass);
         const details = `${errorClass}: ${r.errorMessage}`;
-        d.lifecycle.fail(r.attemptId, this.agentId, errorClass, r.errorMessage);
+        d.lifecycle.fail(r.attemptId, this.agentId, errorClass, r.errorMessage, settle);
         log.warn({ error: details }, "attempt failed");
       } else if (isLiveAttempt(a.status)) {
         // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.
-        d.lifecycle.lose(r.attemptId, this.agentId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`);
+        d.lifecycle.lose(r.attemptId, this.agentId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`, settle);
       } else {
         // Cancelled on our word: the tracker moved the job when the cancel was decided.
+        settle();
         d.registry.release(r.attemptId, this.agentId);
         d.schedule();
       }
     } catch (err) {
       if (!(err instanceof IllegalTransition)) throw err;
       log.warn({ err: err.message }, "result refused: the attempt is no longer current");
+      // Still what ran on this agent for that attempt.
+      settle();
       d.registry.release(r.attemptId, this.agentId);
     }
     d.progress.forget(r.attemptId);

@@ -38,6 +38,42 @@ export interface NewStep {
   error?: string;
 }
 
+/** A step as its agent reported it while the attempt ran. */
+export interface LiveStepReport {
+  attemptId: number;
+  agentId: string;
+  step: NewStep;
+}
+
+function stepParams(attemptId: number, step: NewStep) {
+  return {
+    attempt: attemptId,
+    idx: step.idx,
+    name: step.name,
+    argv: JSON.stringify(step.argv),
+    started: step.startedAt,
+    wall: step.wallS ?? null,
+    cpu: step.cpuS ?? null,
+    exit: step.exitCode ?? null,
+    signal: step.signal ?? "",
+    error: step.error ?? "",
+  };
+}
+
+function sameStep(row: StepRow | undefined, p: ReturnType<typeof stepParams>): boolean {
+  return (
+    row !== undefined &&
+    row.name === p.name &&
+    row.argv_json === p.argv &&
+    row.started_at === p.started &&
+    row.wall_s === p.wall &&
+    row.cpu_s === p.cpu &&
+    row.exit_code === p.exit &&
+    row.signal === p.signal &&
+    row.error === p.error
+  );
+}
+
 const now = () => Date.now() / 1000;
 export const hashToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
 
@@ -93,6 +129,12 @@ export class Tracker {
                               ON CONFLICT (attempt_id, idx) DO UPDATE SET name = excluded.name, argv_json = excluded.argv_json,
                                 started_at = excluded.started_at, wall_s = excluded.wall_s, cpu_s = excluded.cpu_s,
                                 exit_code = excluded.exit_code, signal = excluded.signal, error = excluded.error`),
+      upsertOwnStep: db.prepare(`INSERT INTO attempt_steps (attempt_id, idx, name, argv_json, started_at, wall_s, cpu_s, exit_code, signal, error)
+                                 SELECT @attempt, @idx, @name, @argv, @started, @wall, @cpu, @exit, @signal, @error
+                                 WHERE EXISTS (SELECT 1 FROM job_submits WHERE id = @attempt AND agent_id = @agent)
+                                 ON CONFLICT (attempt_id, idx) DO UPDATE SET name = excluded.name, argv_json = excluded.argv_json,
+                                   started_at = excluded.started_at, wall_s = excluded.wall_s, cpu_s = excluded.cpu_s,
+                                   exit_code = excluded.exit_code, signal = excluded.signal, error = excluded.error`),
       steps: db.prepare("SELECT * FROM attempt_steps WHERE attempt_id = ? ORDER BY idx"),
       upsertDiagnostic: db.prepare(`INSERT INTO diagnostics (attempt_id, name, value, text, updated_at) VALUES (@attempt, @name, @value, @text, @now)
                                     ON CONFLICT (attempt_id, name) DO UPDATE SET value = excluded.value, text = excluded.text, updated_at = excluded.updated_at`),
@@ -389,24 +431,28 @@ export class Tracker {
 
   // ---- steps and diagnostics --------------------------------------------------------------
 
-  recordStep(attemptId: number, step: NewStep): void {
-    this.s.upsertStep.run({
-      attempt: attemptId,
-      idx: step.idx,
-      name: step.name,
-      argv: JSON.stringify(step.argv),
-      started: step.startedAt,
-      wall: step.wallS ?? null,
-      cpu: step.cpuS ?? null,
-      exit: step.exitCode ?? null,
-      signal: step.signal ?? "",
-      error: step.error ?? "",
-    });
+  /**
+   * Live step reports of running attempts, several attempts' at once, in one transaction.
+   * Each row is written only while its attempt is the reporting agent's: a report that
+   * arrives after the attempt went elsewhere touches nothing.
+   */
+  recordLiveSteps(reports: readonly LiveStepReport[]): void {
+    this.db.transaction(() => {
+      for (const r of reports) this.s.upsertOwnStep.run({ ...stepParams(r.attemptId, r.step), agent: r.agentId });
+    })();
   }
 
-  recordSteps(attemptId: number, steps: NewStep[]): void {
+  /**
+   * An attempt's steps as its result lists them; rows already stored as they are (its live
+   * reports wrote most of them) are not written again.
+   */
+  recordSteps(attemptId: number, steps: readonly NewStep[]): void {
     this.db.transaction(() => {
-      for (const s of steps) this.recordStep(attemptId, s);
+      const stored = new Map((this.s.steps.all(attemptId) as StepRow[]).map((r) => [r.idx, r]));
+      for (const step of steps) {
+        const params = stepParams(attemptId, step);
+        if (!sameStep(stored.get(step.idx), params)) this.s.upsertStep.run(params);
+      }
     })();
   }
 
