@@ -39,6 +39,13 @@ export interface DispatcherDeps {
   walltime?: WalltimeFit;
 }
 
+/** An assignment written in the pass's transaction, to be sent once it is committed. */
+interface Planned {
+  agent: AgentState;
+  msg: Assign;
+  deadline: number;
+}
+
 const noSearches = (): never => {
   throw new PrecheckFailed("this coordinator was not set up for palfa-search jobs");
 };
@@ -91,8 +98,30 @@ export class Dispatcher {
     this.stopped = true;
   }
 
-  /** One pass; returns true when it filled a whole batch and more may fit. */
+  /**
+   * One pass; returns true when it filled a whole batch and more may fit. Its reads and the
+   * attempts it writes are one transaction, and the agents hear of their assignments only once
+   * it is committed (a write refused by a full disk leaves nothing sent, nothing reserved).
+   */
   pass(): boolean {
+    const planned: Planned[] = [];
+    const prechecksFailed: { job: JobRow; why: string }[] = [];
+    let more: boolean;
+    try {
+      more = this.tracker.transaction(() => this.plan(planned, prechecksFailed));
+    } catch (err) {
+      for (const p of planned) p.agent.release(p.msg.attemptId);
+      throw err;
+    }
+    for (const p of planned) this.tell(p);
+    for (const { job, why } of prechecksFailed) {
+      this.failPrecheck(job.id, why);
+      this.log.error({ job: job.id, beam: job.beam, err: why }, "precheck failed: job failed for good");
+    }
+    return more;
+  }
+
+  private plan(planned: Planned[], prechecksFailed: { job: JobRow; why: string }[]): boolean {
     // Heartbeats wake the dispatcher thousands of times a minute on a big cluster: with nothing
     // waiting, that costs one index probe, not a walk over every agent.
     if (!this.tracker.anyWaiting()) return false;
@@ -114,7 +143,17 @@ export class Dispatcher {
       if (!agents.some((a) => a.free().cores > 0)) break;
       const agent = this.choose(job, agents);
       if (!agent) continue;
-      if (this.assign(job, agent)) assigned++;
+      let spec: Assign["spec"];
+      try {
+        spec = this.spec(job);
+      } catch (err) {
+        if (!(err instanceof PrecheckFailed)) throw err;
+        prechecksFailed.push({ job, why: err.message });
+        continue;
+      }
+      if (!spec) continue;
+      planned.push(this.assign(job, agent, spec));
+      assigned++;
     }
     return assigned === jobs.length && jobs.length > 0;
   }
@@ -141,26 +180,14 @@ export class Dispatcher {
     return pool.reduce((best, a) => (a.free().cores > best.free().cores ? a : best));
   }
 
-  /** Assigns the job to the agent; false when its spec is not ready yet or it failed its precheck. */
-  private assign(job: JobRow, agent: AgentState): boolean {
+  /** Writes the job's attempt on the agent and reserves what it takes there; the agent is told later (tell). */
+  private assign(job: JobRow, agent: AgentState, spec: Assign["spec"]): Planned {
     const reservation = { cores: job.cores, memory: job.memory, shm: job.shm };
-    let spec: Assign["spec"];
-    try {
-      spec = this.spec(job);
-    } catch (err) {
-      if (!(err instanceof PrecheckFailed)) throw err;
-      this.failPrecheck(job.id, err.message);
-      this.log.error({ job: job.id, beam: job.beam, err: err.message }, "precheck failed: job failed for good");
-      return false;
-    }
-    if (!spec) return false;
     const deadline = Date.now() / 1000 + this.settings.acceptTimeoutS;
     // The attempt and its deadline are stored before the agent hears of it: a
     // crash right after this leaves a row the lease clock will withdraw.
     const attemptId = this.tracker.assign(job.id, agent.id, reservation, deadline);
     agent.reserve(attemptId, reservation);
-    this.onDeadline(deadline);
-    this.log.info({ job: job.id, attempt: attemptId, agent: agent.id, beam: job.beam }, "assigned");
     const files = this.tracker.filesOfJob(job.id).map((f) => ({
       fileId: f.id,
       name: f.filename.split("/").pop()!,
@@ -169,9 +196,15 @@ export class Dispatcher {
       sha256: f.sha256 ?? "",
     }));
     const msg: Assign = { attemptId, jobId: job.id, jobType: jobTypeToWire(job.job_type), beam: job.beam, files, reservation, spec };
-    agent.link!.send({ body: { $case: "assign", value: msg } });
-    this.onAssigned(job.id, attemptId, agent.id);
-    return true;
+    return { agent, msg, deadline };
+  }
+
+  /** Sends a committed assignment to its agent. */
+  private tell(p: Planned): void {
+    this.onDeadline(p.deadline);
+    this.log.info({ job: p.msg.jobId, attempt: p.msg.attemptId, agent: p.agent.id, beam: p.msg.beam }, "assigned");
+    p.agent.link?.send({ body: { $case: "assign", value: p.msg } });
+    this.onAssigned(p.msg.jobId, p.msg.attemptId, p.agent.id);
   }
 
   /** The job type's part of the Assign message. */
