@@ -47,7 +47,12 @@ export function writePgidRecord(stateDir: string, rec: PgidRecord): void {
 }
 
 export function removePgidRecord(stateDir: string, pgid: number): void {
-  fs.rmSync(pgidRecordPath(stateDir, pgid), { force: true });
+  // One unlink (rmSync would stat first): this runs once per step, thousands of times per beam.
+  try {
+    fs.unlinkSync(pgidRecordPath(stateDir, pgid));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
 }
 
 export async function readPgidRecords(stateDir: string, logger?: Logger): Promise<PgidRecord[]> {

@@ -326,7 +326,9 @@ export class Agent {
     this.spool.forget(attemptId);
     this.pump.forget(attemptId);
     this.pusher.forget(attemptId);
-    fs.rmSync(`${this.o.attempts.resultsBase}/${attemptId}`, { recursive: true, force: true });
+    // Only a search has results kept here; looking first costs one stat, not an error per job.
+    const results = `${this.o.attempts.resultsBase}/${attemptId}`;
+    if (fs.existsSync(results)) fs.rmSync(results, { recursive: true, force: true });
   }
 
   /**

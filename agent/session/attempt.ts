@@ -29,6 +29,24 @@ export interface AttemptSettings {
   idleTimeoutS: number;
 }
 
+/** Where an attempt's step runner keeps its process-group records, inside the work dir. */
+const STEP_STATE_DIR = ".steps";
+
+/**
+ * Removes an attempt's work dir. A command job's is usually left empty but for the step
+ * records' dir, emptied as its steps ended: two rmdirs then, not a walk of the tree.
+ */
+function removeWorkDir(dir: string): void {
+  try {
+    fs.rmdirSync(path.join(dir, STEP_STATE_DIR));
+    fs.rmdirSync(dir);
+    return;
+  } catch {
+    // not empty (or never made): the whole tree goes
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export function workDirOf(workBase: string, attemptId: number): string {
   return path.join(workBase, String(attemptId));
 }
@@ -140,7 +158,7 @@ export class AttemptExecution {
   private newExecutor(slots: number): StepExecutor {
     const ex = new StepExecutor({
       slots,
-      stateBase: path.join(this.workDir, ".steps"),
+      stateBase: path.join(this.workDir, STEP_STATE_DIR),
       events: this.events(),
       killGraceS: this.settings.killGraceS,
       log: this.log,
@@ -167,7 +185,7 @@ export class AttemptExecution {
       this.chunker.flush();
       this.chunker.close();
       try {
-        fs.rmSync(this.workDir, { recursive: true, force: true });
+        removeWorkDir(this.workDir);
       } catch (err) {
         this.log.error({ dir: this.workDir, err: (err as Error).message }, "cannot remove the work dir");
       }

@@ -111,6 +111,7 @@ async function copyHashed(openSource: () => Readable, dest: string, name: string
 }
 
 export async function stageFiles(files: FileRef[], workDir: string, openRemote: RemoteOpener): Promise<StagedFile[]> {
+  if (files.length === 0) return [];
   const need = files.reduce((n, f) => n + f.size, 0);
   const { free } = diskSpace(workDir);
   if (need > free) {
