@@ -32,6 +32,7 @@ import { coordinatorClient } from "./coordinator-client";
 import { Connection } from "./connection";
 import { diagnoseTlsRefusal } from "../tls/diagnose";
 import { Heartbeat } from "./heartbeat";
+import { StepUpdates } from "./step-updates";
 import { FenceWatchdog } from "./fence-watchdog";
 import { LeaseFence } from "./lease-fence";
 import { LogPump } from "./log-pump";
@@ -98,6 +99,8 @@ export class Agent {
   private idleTimer: NodeJS.Timeout | null = null;
   private idleSince = 0;
   private readonly log: Logger;
+  /** step started/ended news, held briefly so that a newer one or the result can replace it */
+  private readonly stepUpdates: StepUpdates;
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log.child({ agent: o.id });
@@ -153,6 +156,7 @@ export class Agent {
       log: this.log,
     });
     const send = (msg: AgentMessage) => this.connection.send(msg);
+    this.stepUpdates = new StepUpdates(send);
     this.watchdog = new FenceWatchdog(this.log);
     this.fence = new LeaseFence({
       killGraceS: o.attempts.killGraceS,
@@ -183,6 +187,7 @@ export class Agent {
       metrics: this.metrics,
       report,
       send,
+      stepUpdate: (u) => this.stepUpdates.add(u),
       sendCapabilities: () => this.heartbeat.sendLast(),
       fetch: (attemptId, f) =>
         fetchFromCoordinator(this.client, metadata(), attemptId, f, {
@@ -197,6 +202,8 @@ export class Agent {
 
   /** A finished attempt's result, kept until acknowledged; the coordinator acknowledges it once it has stored all of its log. */
   private report(result: AttemptResult): void {
+    // The result lists every step: updates still held for it would only repeat it.
+    this.stepUpdates.drop(result.attemptId);
     this.outbox.addResult({ ...result, logSeq: this.spool.lastSeq(result.attemptId) });
     this.pump.pump();
   }
@@ -322,6 +329,7 @@ export class Agent {
 
   /** The coordinator has the attempt's result (or no longer wants it): drop everything kept for it. */
   private forget(attemptId: number): void {
+    this.stepUpdates.drop(attemptId);
     this.outbox.forget(attemptId);
     this.spool.forget(attemptId);
     this.pump.forget(attemptId);
@@ -398,6 +406,7 @@ export class Agent {
     const until = Date.now() + 2000;
     await new Promise((r) => setTimeout(r, 50));
     while (this.connection.stream !== null && this.outbox.finishedAttempts().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    this.stepUpdates.close();
     this.connection.close();
     this.watchdog.stop();
     await this.metricsServer?.close();

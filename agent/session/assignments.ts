@@ -4,7 +4,16 @@
 // out as they happen. A finished attempt's result is reported, a succeeded search's
 // only once its results are pushed.
 import { jobTypeName } from "../../shared/protocol/job-types";
-import { AttemptOutcome, ErrorClass, type AgentMessage, type Assign, type AttemptResult, type FileRef, StepState } from "../../shared/gen/agent";
+import {
+  AttemptOutcome,
+  ErrorClass,
+  type AgentMessage,
+  type Assign,
+  type AttemptResult,
+  type FileRef,
+  StepState,
+  type StepUpdate,
+} from "../../shared/gen/agent";
 import type { Logger } from "../../shared/logging/logger";
 import type { Readable } from "node:stream";
 import type { FitnessMonitor } from "../fitness/monitor";
@@ -33,6 +42,8 @@ export interface AssignmentsOptions {
   report: (result: AttemptResult) => void;
   /** sends on the welcomed stream (dropped without one) */
   send: (msg: AgentMessage) => void;
+  /** a step started or ended: told soon, unless the attempt's result goes first (StepUpdates) */
+  stepUpdate: (u: StepUpdate) => void;
   /** tells the coordinator at once what the agent can run now */
   sendCapabilities: () => void;
   /** a raw file of the beam, read from the coordinator */
@@ -100,9 +111,9 @@ export class Assignments {
       openRemote: (f) => this.o.fetch(a.attemptId, f),
       send: (m) => {
         const b = m.body;
-        if (b?.$case === "stepUpdate" && b.value.state === StepState.STEP_FINISHED && b.value.step)
-          this.o.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
-        this.o.send(m);
+        if (b?.$case !== "stepUpdate") return this.o.send(m);
+        if (b.value.state === StepState.STEP_FINISHED && b.value.step) this.o.metrics.stepFinished(b.value.step.name, b.value.step.wallS);
+        this.o.stepUpdate(b.value);
       },
       chunkSink: (step, data) => {
         this.o.spool.add(a.attemptId, step, data);
