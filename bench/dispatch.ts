@@ -1,9 +1,9 @@
 // Dispatch benchmark: 1,000 trivial command jobs over 8 slots (2 agents x 4
 // cores), all real processes over gRPC on loopback.
-//  - throughput: all 1,000 submitted at once; jobs/s from submission to the last one processed;
-//    then 1,000 more on the same, now warmed-up, processes (jobs_per_second_warm)
+//  - throughput: all 1,000 submitted at once; jobs/s from submission to the last one processed
 //    (that end is the tracker's own finish time of the last attempt, so the benchmark can ask for
-//    the count seldom: asking 50 times a second cost the coordinator ~8 % of its CPU)
+//    the count seldom: asking 50 times a second cost the coordinator ~8 % of its CPU); then
+//    1,000 more on the same, now warmed-up, processes (jobs_per_second_warm)
 //  - latency: jobs submitted one by one at a pace the slots can absorb; submit -> step start
 //    (the step's start time recorded by the agent minus the job's creation time in the tracker)
 import Database from "better-sqlite3";
