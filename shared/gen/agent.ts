@@ -553,6 +553,11 @@ export interface AssignReply {
   reason: string;
 }
 
+/**
+ * A step started or ended, for operators watching the attempt. Informational: the agent may
+ * send only a step's newest update, or none when the attempt's result follows within a short
+ * window, and the coordinator writes them in batches; the AttemptResult's steps are the record.
+ */
 export interface StepUpdate {
   attemptId: number;
   step?: StepRecord | undefined;
