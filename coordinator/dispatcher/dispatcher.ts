@@ -187,7 +187,6 @@ export class Dispatcher {
     // The attempt and its deadline are stored before the agent hears of it: a
     // crash right after this leaves a row the lease clock will withdraw.
     const attemptId = this.tracker.assign(job.id, agent.id, reservation, deadline);
-    agent.reserve(attemptId, reservation);
     const files = this.tracker.filesOfJob(job.id).map((f) => ({
       fileId: f.id,
       name: f.filename.split("/").pop()!,
@@ -196,6 +195,8 @@ export class Dispatcher {
       sha256: f.sha256 ?? "",
     }));
     const msg: Assign = { attemptId, jobId: job.id, jobType: jobTypeToWire(job.job_type), beam: job.beam, files, reservation, spec };
+    // Last, once nothing here can throw: what a failed pass reserved is released from its plan.
+    agent.reserve(attemptId, reservation);
     return { agent, msg, deadline };
   }
 

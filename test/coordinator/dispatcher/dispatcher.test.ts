@@ -77,6 +77,32 @@ describe("dispatcher", () => {
     assert.equal(registry.get("big").free().cores, 2, "its cores are reserved");
   });
 
+  it("sends nothing and reserves nothing when the pass's writes are refused (a full disk), and assigns them all on the next pass", () => {
+    const link = connect("a1", 4);
+    const jobs = [1, 2, 3].map((i) => tracker.createJob({ beam: `b${i}`, jobType: "commands", spec: commands, reservation: ONE_CORE }));
+    const filesOfJob = tracker.filesOfJob.bind(tracker);
+    let reads = 0;
+    // The third assignment's write fails, after two attempts were written in the same pass.
+    tracker.filesOfJob = (jobId) => {
+      if (++reads === 3) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+      return filesOfJob(jobId);
+    };
+    assert.throws(() => dispatcher().pass(), /disk is full/);
+    assert.deepEqual(link.sent, [], "no agent hears of an attempt the tracker does not have");
+    assert.equal(registry.get("a1").free().cores, 4, "nothing stays reserved");
+    assert.deepEqual(deadlines, []);
+    for (const id of jobs) assert.equal(tracker.job(id)!.status, "new");
+    assert.deepEqual(tracker.attemptsOfJob(jobs[0]!), [], "the attempts written before the failure are undone with it");
+
+    tracker.filesOfJob = filesOfJob;
+    dispatcher().pass();
+    assert.deepEqual(
+      link.of("assign").map((a) => a.jobId),
+      jobs,
+    );
+    assert.equal(registry.get("a1").free().cores, 1);
+  });
+
   it("never lets jobs that fit no agent starve the ones behind them, and says why they wait", () => {
     const link = connect("tiny", 1);
     const huge = Array.from({ length: 40 }, (_, i) =>
