@@ -14,7 +14,7 @@ import { defaultConfig } from "../../../shared/config/load";
 import { AttemptOutcome, type AgentMessage, type CoordinatorMessage } from "../../../shared/gen/agent";
 import { silentLogger } from "../../../shared/logging/logger";
 import { resources } from "../fixtures";
-import { ErrorClass } from "../../../shared/gen/agent";
+import { ErrorClass, StepState } from "../../../shared/gen/agent";
 import { SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
 
 /** What AgentSession uses of a gRPC duplex stream: messages in as "data", writes recorded. */
@@ -209,6 +209,62 @@ describe("agent session", () => {
     assert.equal(core.tracker.attempt(attempt)!.status, "processed");
     assert.equal(core.registry.get("a1").reserved.size, 0, "its reservation is released");
     assert.equal(stream.of("resultAck").length, 2, "both are acknowledged so the agent forgets them");
+  });
+
+  it("records step reports of its own attempts only, and a result's steps with the attempt's end, even when the result is refused", () => {
+    const mine = attemptOn("a1");
+    const theirs = attemptOn("other");
+    const stream = connect("a1", [mine.attempt]);
+    const step = (index: number, exitCode?: number) => ({
+      index,
+      name: `s${index}`,
+      argv: ["prog"],
+      startedAt: 1000 + index,
+      wallS: exitCode === undefined ? 0 : 1,
+      cpuS: 0,
+      signal: "",
+      error: "",
+      ...(exitCode !== undefined && { exitCode }),
+    });
+    stream.receive({ $case: "stepUpdate", value: { attemptId: mine.attempt, state: StepState.STEP_STARTED, step: step(0) } });
+    stream.receive({ $case: "stepUpdate", value: { attemptId: theirs.attempt, state: StepState.STEP_STARTED, step: step(0) } });
+    assert.deepEqual(
+      stream.of("cancel").map((c) => (c as { attemptId: number }).attemptId),
+      [theirs.attempt],
+      "another agent's attempt is cancelled here",
+    );
+    core.steps.flush();
+    assert.deepEqual(
+      core.tracker.stepsOf(mine.attempt).map((s) => s.exit_code),
+      [null],
+      "its own step shows running",
+    );
+    assert.deepEqual(core.tracker.stepsOf(theirs.attempt), []);
+
+    const result = (attemptId: number) => ({
+      attemptId,
+      outcome: AttemptOutcome.OUTCOME_SUCCEEDED,
+      errorClass: ErrorClass.ERROR_CLASS_UNSPECIFIED,
+      errorMessage: "",
+      steps: [step(0, 0), step(1, 0)],
+      resultsDir: "",
+      logSeq: 0,
+    });
+    stream.receive({ $case: "attemptResult", value: result(mine.attempt) });
+    assert.deepEqual(
+      core.tracker.stepsOf(mine.attempt).map((s) => [s.idx, s.exit_code]),
+      [
+        [0, 0],
+        [1, 0],
+      ],
+      "written with the attempt's end, not at the next flush",
+    );
+    // An attempt of this agent that was lost meanwhile: the result is refused, its steps still recorded.
+    const lost = attemptOn("a1");
+    core.tracker.lose(lost.attempt, "for the test");
+    stream.receive({ $case: "attemptResult", value: result(lost.attempt) });
+    assert.equal(core.tracker.attempt(lost.attempt)!.status, "lost");
+    assert.equal(core.tracker.stepsOf(lost.attempt).length, 2);
   });
 
   it("fails a search that reports success without its results having arrived (results_missing), counted", () => {
