@@ -15,7 +15,7 @@
 // BENCH_AGENTS_HEARTBEAT_S (10), BENCH_AGENTS_WORKERS (2), BENCH_AGENTS_JOBS (200),
 // BENCH_AGENTS_CONNECT_PER_S (streams opened per second, 500), BENCH_AGENTS_PER_CHANNEL (1).
 import Database from "better-sqlite3";
-import { execFileSync, fork, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -23,6 +23,7 @@ import { call } from "../cli/admin-client";
 import { Cluster, freePort, waitFor } from "../test/support/cluster";
 import type { WorkerStart, WorkerStats } from "./agents-worker";
 import { DISPATCH_LATENCY_TARGET_MS } from "./dispatch";
+import { cpuSeconds } from "./proc-cpu";
 
 const num = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -49,22 +50,6 @@ function fdLimits(): { soft: number; hard: number } {
     .split(/\s+/)
     .map((x) => (x === "unlimited" ? Infinity : Number(x)));
   return { soft, hard };
-}
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // after the comm: state is field 3, utime 14, stime 15 (1-based in proc(5))
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
 function rssMB(pid: number): number {

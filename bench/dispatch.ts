@@ -8,8 +8,30 @@
 //    (the step's start time recorded by the agent minus the job's creation time in the tracker)
 import Database from "better-sqlite3";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { Cluster } from "../test/support/cluster";
+import { childrenNamed, machineBusySeconds, processCpu } from "./proc-cpu";
+
+/**
+ * CPU seconds so far of the coordinator, the agents, their step spawners and the steps (the
+ * spawners' reaped children: `true` itself, its fork, exec and exit), and the machine's.
+ */
+function cpuSoFar(cluster: Cluster) {
+  const coordinator = processCpu(cluster.coordinator!.child.pid!).self;
+  let agents = 0;
+  let spawners = 0;
+  let steps = 0;
+  for (const a of cluster.agents.values()) {
+    agents += processCpu(a.child.pid!).self;
+    for (const pid of childrenNamed(a.child.pid!, "python3")) {
+      const c = processCpu(pid);
+      spawners += c.self;
+      steps += c.children;
+    }
+  }
+  return { coordinator, agents, spawners, steps, machine: machineBusySeconds() };
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -59,9 +81,12 @@ export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: num
     // The same again on the processes that have just run 1,000 jobs: the first batch includes
     // V8 compiling the hot paths of freshly started processes; this one is the steady rate.
     const w0 = Date.now() / 1000;
+    const cpu0 = cpuSoFar(cluster);
     const warmIds = await cluster.submit(["true"], total, "bench-warm");
     await cluster.waitForProcessed(2 * total, 600_000, 250);
+    const cpu1 = cpuSoFar(cluster);
     const warmSeconds = lastFinish(tracker, warmIds[0]) - w0;
+    const perJob = (k: keyof typeof cpu0) => Number((((cpu1[k] - cpu0[k]) * 1000) / total).toFixed(2));
 
     const firstPaced = warmIds[warmIds.length - 1] + 1;
     for (let i = 0; i < latencyJobs; i++) {
@@ -81,6 +106,16 @@ export async function dispatchBenchmark(opts: { jobs?: number; latencyJobs?: num
       jobs_per_second: Number((total / seconds).toFixed(1)),
       // the next 1,000, on warmed-up processes
       jobs_per_second_warm: Number((total / warmSeconds).toFixed(1)),
+      // where the CPU of that second batch went, per job (ms); `machine` is everything busy,
+      // out of `machine_capacity` (the cores times the batch's wall time, per job)
+      cpu_ms_per_job_warm: {
+        coordinator: perJob("coordinator"),
+        agents: perJob("agents"),
+        step_spawners: perJob("spawners"),
+        steps: perJob("steps"),
+        machine: perJob("machine"),
+        machine_capacity: Number(((os.availableParallelism() * warmSeconds * 1000) / total).toFixed(2)),
+      },
       submit_to_start_ms: {
         paced: {
           jobs: paced.length,

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import { call } from "../cli/admin-client";
 import type { LogData } from "../shared/gen/admin";
 import { Cluster, waitFor } from "../test/support/cluster";
+import { cpuSeconds } from "./proc-cpu";
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -18,12 +19,6 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const round = (x: number, d = 1) => Number(x.toFixed(d));
-
-/** CPU seconds (user + system) a process has used so far (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
 
 /** Follows a job's log to its end, handing each piece to onData. */
 function follow(cluster: Cluster, jobId: number, onData: (d: Buffer) => void): Promise<void> {

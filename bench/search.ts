@@ -29,6 +29,7 @@ import { isRegularMember, listTarball, readTarMember } from "../shared/files/tar
 import { writeSynthBeam, type SynthOptions } from "../shared/synth";
 import { Cluster, waitFor } from "../test/support/cluster";
 import { PRESTO_PREFIX } from "../test/support/presto";
+import { cpuSeconds } from "./proc-cpu";
 
 const REPO = path.join(__dirname, "..");
 const STANDIN_TOOLCHAIN = path.join(REPO, "test", "toolchain", "bin");
@@ -103,9 +104,7 @@ interface BeamRun {
 function ownCpuS(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // fields 14 and 15 of proc(5); USER_HZ is 100 on Linux
+    return cpuSeconds(pid);
   } catch {
     return null;
   }
