@@ -12,7 +12,8 @@
 //   spawner -> agent (stdout): {"ev": "ready", "pid": P}
 //                              {"ev": "started", "id": N, "pid": P, "startTicks": T | null}
 //                              {"ev": "failed", "id": N, "rc": 126|127, "message": M, "detail": S}
-//                              {"ev": "exit", "id": N, "code": C | "signal": S, "cpu": SECONDS, "lifeS": SECONDS}
+//                              {"ev": "exit", "id": N, "code": C | "signal": S, "cpu": SECONDS, "lifeS": SECONDS,
+//                               "groupGone": true (only when no process is left in the step's group)}
 // Each step's stdout and stderr are one Unix stream socket, connected to the agent's
 // listening socket (argv[1]) and introduced by the step's token; its stdin is /dev/null.
 // Once the step's program has been reaped, the spawner shuts the socket down for
@@ -140,6 +141,14 @@ def reap():
             pass
         s.close()
         msg = {"ev": "exit", "id": rid, "cpu": ru.ru_utime + ru.ru_stime, "lifeS": life}
+        # Nothing left in its group (the usual case) is said here, where finding out costs
+        # no more than a system call; a group that is empty stays empty.
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            msg["groupGone"] = True
+        except OSError:
+            pass
         if os.WIFSIGNALED(status):
             msg["signal"] = os.WTERMSIG(status)
         else:

@@ -19,7 +19,7 @@ import { stepBaseEnv } from "./step-env";
 export type SpawnerEvent =
   | { ev: "started"; id: number; pid: number; startTicks: number | null }
   | { ev: "failed"; id: number; rc: number; message: string; detail: string }
-  | { ev: "exit"; id: number; code?: number; signal?: number; cpu: number; lifeS: number };
+  | { ev: "exit"; id: number; code?: number; signal?: number; cpu: number; lifeS: number; groupGone?: boolean };
 
 /** What a pipe step gets told; the output socket arrives separately through attach. */
 export interface SpawnClient {

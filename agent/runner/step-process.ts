@@ -75,6 +75,8 @@ export class StepProcess implements GatedOutput, SpawnClient {
   private sock?: net.Socket;
   private eof = false;
   private waited?: { status: StepStatus; lifeS: number };
+  /** the spawner found the step's group empty when it reaped the program */
+  private groupGone = false;
 
   constructor(o: StepProcessOptions) {
     this.o = o;
@@ -152,6 +154,7 @@ export class StepProcess implements GatedOutput, SpawnClient {
         return;
       case "exit":
         this.exited = true;
+        this.groupGone = e.groupGone === true;
         this.waited = {
           status: {
             kind: "waited",
@@ -344,7 +347,7 @@ export class StepProcess implements GatedOutput, SpawnClient {
     try {
       if (this.killing) {
         terminate = await this.killing;
-      } else if (pgid !== undefined && groupAlive(pgid)) {
+      } else if (pgid !== undefined && !this.groupGone && groupAlive(pgid)) {
         // The step is over but something it started (e.g. a daemonised helper that ignores
         // SIGHUP) is still in its group. Nothing will wait for it, so it goes.
         this.log.warn({ step: this.o.index, pgid }, "step left processes running in its group; terminating them");

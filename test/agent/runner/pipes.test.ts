@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { PgidRecord } from "../../../agent/runner";
 import { outputGate } from "../../../agent/runner/output-gate";
 import { bootId, readProcStat } from "../../../agent/runner/procfs";
-import { Spawner } from "../../../agent/runner/spawner";
+import { Spawner, type SpawnerEvent, stepSpawner } from "../../../agent/runner/spawner";
 import { alive, newRunner, sh, waitFor } from "./helpers";
 
 describe("StepRunner (pipe): pipes", function () {
@@ -74,6 +74,32 @@ describe("StepRunner (pipe): pipes", function () {
     assert.match(out, /^\d+\nearly\n$/);
     assert.ok(leftover > 0);
     await waitFor(() => !alive(leftover), 2000, "the leftover to be gone");
+  });
+
+  it("the spawner says when a reaped program's group is empty, and only then (the runner skips its own look)", async () => {
+    const exitOf = (argv: string[]) =>
+      new Promise<{ exit: SpawnerEvent; pgid: number }>((resolve) => {
+        let pgid = 0;
+        stepSpawner().spawn(
+          { argv, cwd: os.tmpdir() },
+          {
+            onEvent: (e) => {
+              if (e.ev === "started") pgid = e.pid;
+              else resolve({ exit: e as SpawnerEvent, pgid });
+            },
+            attach: (sock) => sock.resume(),
+          },
+        );
+      });
+    const plain = await exitOf(["true"]);
+    assert.deepEqual([plain.exit.ev, (plain.exit as { groupGone?: boolean }).groupGone], ["exit", true]);
+    // A background child outlives the program, in its group.
+    const left = await exitOf(["sh", "-c", "sleep 30 & exit 0"]);
+    try {
+      assert.deepEqual([left.exit.ev, (left.exit as { groupGone?: boolean }).groupGone], ["exit", undefined]);
+    } finally {
+      process.kill(-left.pgid, "SIGKILL");
+    }
   });
 
   it("says so when no python3 can run the spawner (the runner then uses ptys)", async () => {
