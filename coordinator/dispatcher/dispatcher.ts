@@ -44,6 +44,20 @@ interface Planned {
   agent: AgentState;
   msg: Assign;
   deadline: number;
+  /** the job as it was read, waiting */
+  job: JobRow;
+  /** when its attempt was written (unix seconds) */
+  at: number;
+}
+
+/** What the dispatcher tells of each assignment it made. */
+export interface Assigned {
+  /** the job as it was before the assignment (new or retrying) */
+  job: JobRow;
+  attemptId: number;
+  agentId: string;
+  /** unix seconds */
+  at: number;
 }
 
 const noSearches = (): never => {
@@ -63,7 +77,7 @@ export class Dispatcher {
   private readonly failPrecheck: DispatcherDeps["failPrecheck"];
   readonly walltime: WalltimeFit | undefined;
   /** Called after each assignment; the metrics hook themselves in here (and take themselves out). */
-  onAssigned: (jobId: number, attemptId: number, agentId: string) => void = () => {};
+  onAssigned: (a: Assigned) => void = () => {};
 
   constructor(deps: DispatcherDeps) {
     this.tracker = deps.tracker;
@@ -183,7 +197,8 @@ export class Dispatcher {
   /** Writes the job's attempt on the agent and reserves what it takes there; the agent is told later (tell). */
   private assign(job: JobRow, agent: AgentState, spec: Assign["spec"]): Planned {
     const reservation = { cores: job.cores, memory: job.memory, shm: job.shm };
-    const deadline = Date.now() / 1000 + this.settings.acceptTimeoutS;
+    const at = Date.now() / 1000;
+    const deadline = at + this.settings.acceptTimeoutS;
     // The attempt and its deadline are stored before the agent hears of it: a
     // crash right after this leaves a row the lease clock will withdraw.
     const attemptId = this.tracker.assign(job.id, agent.id, reservation, deadline);
@@ -197,7 +212,7 @@ export class Dispatcher {
     const msg: Assign = { attemptId, jobId: job.id, jobType: jobTypeToWire(job.job_type), beam: job.beam, files, reservation, spec };
     // Last, once nothing here can throw: what a failed pass reserved is released from its plan.
     agent.reserve(attemptId, reservation);
-    return { agent, msg, deadline };
+    return { agent, msg, deadline, job, at };
   }
 
   /** Sends a committed assignment to its agent. */
@@ -205,7 +220,7 @@ export class Dispatcher {
     this.onDeadline(p.deadline);
     this.log.info({ job: p.msg.jobId, attempt: p.msg.attemptId, agent: p.agent.id, beam: p.msg.beam }, "assigned");
     p.agent.link?.send({ body: { $case: "assign", value: p.msg } });
-    this.onAssigned(p.msg.jobId, p.msg.attemptId, p.agent.id);
+    this.onAssigned({ job: p.job, attemptId: p.msg.attemptId, agentId: p.agent.id, at: p.at });
   }
 
   /** The job type's part of the Assign message. */

@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { collectStandardMetrics } from "../../shared/metrics/standard";
 import type { Logger } from "../../shared/logging/logger";
-import type { Dispatcher } from "../dispatcher/dispatcher";
+import type { Assigned, Dispatcher } from "../dispatcher/dispatcher";
 import type { CoordinatorEvents } from "../lifecycle/coordinator-events";
 import type { LogStore } from "../logs/log-store";
 import type { AgentRegistry } from "../sessions/registry";
@@ -159,20 +159,18 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
   deps.events.on("jobChanged", onJobChanged);
   const previousOnAssigned = deps.dispatcher.onAssigned;
   let disposed = false;
-  const onAssigned = (jobId: number, attemptId: number, agentId: string) => {
-    previousOnAssigned(jobId, attemptId, agentId);
+  const onAssigned = (a: Assigned) => {
+    previousOnAssigned(a);
     if (disposed) return;
     try {
-      const job = t.job(jobId);
-      const attempt = t.attempt(attemptId);
-      if (!job || !attempt) return;
-      // The assign move overwrote updated_at, so the waiting start is: the requeue we saw,
-      // else the end of the previous attempt, else the job's creation.
-      const previous = t.attemptsOfJob(jobId).filter((a) => a.id !== attemptId && a.finished_at != null);
-      const since = requeuedAt.get(jobId) ?? previous.reduce((m, a) => Math.max(m, a.finished_at ?? 0), 0);
-      const waitingSince = Math.max(job.created_at, since);
-      requeuedAt.delete(jobId);
-      dispatch.observe(Math.max(0, (attempt.created_at || job.updated_at) - waitingSince));
+      const { job } = a;
+      // The waiting start: the requeue we saw, else the end of the previous attempt (a job
+      // that had one), else the job's creation.
+      let since = requeuedAt.get(job.id) ?? 0;
+      if (!requeuedAt.has(job.id) && job.current_attempt_id != null)
+        for (const p of t.attemptsOfJob(job.id)) if (p.id !== a.attemptId && p.finished_at != null) since = Math.max(since, p.finished_at);
+      requeuedAt.delete(job.id);
+      dispatch.observe(Math.max(0, a.at - Math.max(job.created_at, since)));
     } catch (err) {
       deps.log.warn({ err }, "dispatch latency metric failed");
     }
