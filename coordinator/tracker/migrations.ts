@@ -258,4 +258,46 @@ ALTER TABLE agents ADD COLUMN revoked_at REAL;   -- its credential is refused fr
 ALTER TABLE agents ADD COLUMN removed_at REAL;   -- removed, kept only because attempts or canary runs name it
 `,
   },
+  {
+    version: 10,
+    name: "status at a million jobs: counts by state kept by triggers; processed attempts, canary jobs and failed jobs indexed",
+    sql: `
+-- Rows of jobs and job_submits by status, kept exact by the triggers below whatever changes a
+-- row, so that \`beamflow status\` and the status page read a few rows, not a million.
+CREATE TABLE status_counts (
+  tbl    TEXT NOT NULL,   -- 'jobs' or 'job_submits'
+  status TEXT NOT NULL,
+  n      INTEGER NOT NULL,
+  PRIMARY KEY (tbl, status)
+) WITHOUT ROWID;
+INSERT INTO status_counts SELECT 'jobs', status, COUNT(*) FROM jobs GROUP BY status;
+INSERT INTO status_counts SELECT 'job_submits', status, COUNT(*) FROM job_submits GROUP BY status;
+CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO status_counts VALUES ('jobs', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER jobs_counted_update AFTER UPDATE OF status ON jobs WHEN old.status IS NOT new.status BEGIN
+  UPDATE status_counts SET n = n - 1 WHERE tbl = 'jobs' AND status = old.status;
+  INSERT INTO status_counts VALUES ('jobs', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER jobs_counted_delete AFTER DELETE ON jobs BEGIN
+  UPDATE status_counts SET n = n - 1 WHERE tbl = 'jobs' AND status = old.status;
+END;
+CREATE TRIGGER job_submits_counted_insert AFTER INSERT ON job_submits BEGIN
+  INSERT INTO status_counts VALUES ('job_submits', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_submits_counted_update AFTER UPDATE OF status ON job_submits WHEN old.status IS NOT new.status BEGIN
+  UPDATE status_counts SET n = n - 1 WHERE tbl = 'job_submits' AND status = old.status;
+  INSERT INTO status_counts VALUES ('job_submits', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER job_submits_counted_delete AFTER DELETE ON job_submits BEGIN
+  UPDATE status_counts SET n = n - 1 WHERE tbl = 'job_submits' AND status = old.status;
+END;
+-- Beams processed in the last hour or day: the processed attempts by when they ended.
+CREATE INDEX job_submits_processed ON job_submits(finished_at) WHERE status = 'processed';
+-- Canary jobs (not survey beams, subtracted from those counts), found without reading every job.
+CREATE INDEX jobs_canary ON jobs(id) WHERE job_type = 'canary';
+-- The status page's newest failures, read from the end of an index instead of sorting them all.
+CREATE INDEX jobs_failed ON jobs(updated_at, id) WHERE status = 'terminal_failure' OR (status = 'retrying' AND failures > 0);
+`,
+  },
 ];

@@ -66,14 +66,17 @@ export class TrackerReports {
 
   constructor(private readonly db: Database.Database) {
     this.s = {
-      jobCounts: db.prepare("SELECT status, COUNT(*) AS count FROM jobs GROUP BY status ORDER BY status"),
-      attemptCounts: db.prepare("SELECT status, COUNT(*) AS count FROM job_submits GROUP BY status ORDER BY status"),
-      finishedBeams: db.prepare(`SELECT COUNT(*) AS n FROM job_submits s JOIN jobs j ON j.id = s.job_id
-                                 WHERE s.status = 'processed' AND s.finished_at >= ? AND j.job_type != ?`),
+      // Kept by triggers (migration 10): a few rows, however many jobs there are.
+      statusCounts: db.prepare("SELECT status, n AS count FROM status_counts WHERE tbl = ? AND n > 0 ORDER BY status"),
+      // Without statistics SQLite would walk every processed attempt through the status index.
+      processedSince: db.prepare("SELECT COUNT(*) AS n FROM job_submits INDEXED BY job_submits_processed WHERE status = 'processed' AND finished_at >= ?"),
+      // The few canary jobs first (their partial index: hence the literal), then their attempts.
+      canaryProcessedSince: db.prepare(`SELECT COUNT(*) AS n FROM jobs j CROSS JOIN job_submits s ON s.job_id = j.id
+                                        WHERE j.job_type = '${CANARY_JOB_TYPE}' AND s.status = 'processed' AND s.finished_at >= ?`),
       job: db.prepare(`${JOB_LIST_SQL} WHERE j.id = ?`),
       failedJobs: db.prepare(`SELECT j.id, j.beam, j.status, j.failures, j.details, j.updated_at,
                                      (SELECT MAX(a.id) FROM job_submits a WHERE a.job_id = j.id) AS last_attempt
-                              FROM jobs j
+                              FROM jobs j INDEXED BY jobs_failed
                               WHERE j.status = 'terminal_failure' OR (j.status = 'retrying' AND j.failures > 0)
                               ORDER BY j.updated_at DESC, j.id DESC LIMIT ?`),
       runningJobs: db.prepare(`SELECT j.id, j.beam, a.id AS attempt_id, a.status AS attempt_status, a.agent_id,
@@ -85,15 +88,21 @@ export class TrackerReports {
   }
 
   jobStatusCounts(): StatusCount[] {
-    return this.s.jobCounts.all() as StatusCount[];
+    return this.s.statusCounts.all("jobs") as StatusCount[];
   }
   attemptStatusCounts(): StatusCount[] {
-    return this.s.attemptCounts.all() as StatusCount[];
+    return this.s.statusCounts.all("job_submits") as StatusCount[];
   }
 
-  /** Beams whose processing succeeded since `since` (unix seconds); canary runs are not survey beams. */
+  /**
+   * Beams whose processing succeeded since `since` (unix seconds); canary runs are not survey
+   * beams. Since the start of time, from the kept counts; else a range of the processed
+   * attempts' index (a day of a survey: tens of thousands of entries, a few ms).
+   */
   finishedBeams(since: number): number {
-    return (this.s.finishedBeams.get(since, CANARY_JOB_TYPE) as { n: number }).n;
+    const count = (st: Database.Statement) => (st.get(since) as { n: number }).n;
+    const processed = since > 0 ? count(this.s.processedSince) : (this.attemptStatusCounts().find((c) => c.status === "processed")?.count ?? 0);
+    return processed - count(this.s.canaryProcessedSince);
   }
 
   /**

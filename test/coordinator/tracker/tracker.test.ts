@@ -9,6 +9,7 @@ import { createTracker, openTracker, TrackerLock, TrackerLockedError, TrackerMis
 import { IllegalTransition } from "../../../coordinator/tracker/transitions";
 import { RefusedAction, Tracker } from "../../../coordinator/tracker/tracker";
 import { JOB_TRANSITIONS, ATTEMPT_TRANSITIONS, JOB_STATES, ATTEMPT_STATES } from "../../../coordinator/tracker/states";
+import { MIGRATIONS } from "../../../coordinator/tracker/migrations";
 
 const R = { cores: 1, memory: 0, shm: 0 };
 
@@ -191,6 +192,72 @@ describe("job tracker", () => {
     assert.deepEqual([t.agent("a1")!.drained, t.agent("a1")!.drained_by, t.agent("a1")!.drain_reason], [0, "", ""]);
     assert.deepEqual(t.failureStreak("a1"), [], "undrain starts the streak over");
     assert.throws(() => t.drain("nobody", "x", "operator"), /no agent nobody/);
+  });
+
+  it("keeps its counts by state exact through every kind of move, as a GROUP BY over every row would find them", () => {
+    const groupBy = (tbl: string) =>
+      db.prepare(`SELECT status, COUNT(*) AS count FROM ${tbl} GROUP BY status ORDER BY status`).all() as { status: string; count: number }[];
+    const check = (when: string) => {
+      assert.deepEqual(t.reports.jobStatusCounts(), groupBy("jobs"), `jobs, ${when}`);
+      assert.deepEqual(t.reports.attemptStatusCounts(), groupBy("job_submits"), `attempts, ${when}`);
+    };
+    const job = () => t.createJob({ beam: "b", jobType: "commands", spec: {}, reservation: R });
+    const running = (agent = "a1") => {
+      const j = job();
+      const a = t.assign(j, agent, R, 1e12);
+      t.accept(a, agent, 1e12);
+      return { j, a };
+    };
+    check("empty");
+    const ids = Array.from({ length: 5 }, job);
+    check("created");
+    t.succeed(running().a, "a1");
+    t.fail(running().a, "a1", "exit", "boom", 3);
+    t.fail(running("a2").a, "a2", "exit", "boom", 1);
+    t.lose(running().a, "lease ran out");
+    t.withdraw(t.assign(job(), "a2", R, 1e12), "refused");
+    t.kill(ids[0]!);
+    t.failPrecheck(ids[1]!, "no zaplist");
+    t.stop(running().j, false, 3);
+    check("after every kind of move");
+    t.retry(ids[1]!);
+    check("after a retry");
+    // A row that goes (fsck's repairs may delete): its count goes with it.
+    db.prepare("DELETE FROM job_files WHERE job_id = ?").run(ids[2]!);
+    db.prepare("DELETE FROM jobs WHERE id = ?").run(ids[2]!);
+    check("after a delete");
+  });
+
+  it("counts what a tracker from before the kept counts holds, when it is migrated", () => {
+    const file = path.join(dir, "old.db");
+    const old = new Database(file);
+    old.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)");
+    for (const m of MIGRATIONS.filter((m) => m.version < 10)) {
+      old.exec(m.sql);
+      old.prepare("INSERT INTO schema_migrations VALUES (?, ?, 0)").run(m.version, m.name);
+    }
+    old.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES ('a1', 'x', 0)").run();
+    const ins = old.prepare(
+      "INSERT INTO jobs (beam, job_type, spec_json, cores, memory, shm, status, created_at, updated_at) VALUES ('b', 'commands', '{}', 1, 0, 0, ?, 0, 0)",
+    );
+    for (const st of ["new", "new", "processed", "terminal_failure"]) ins.run(st);
+    old
+      .prepare(
+        "INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, updated_at) VALUES (3, 'a1', 'processed', 1, 0, 0, 0, 0, 0)",
+      )
+      .run();
+    old.close();
+    const migrated = new Tracker(openTracker(file));
+    try {
+      assert.deepEqual(migrated.reports.jobStatusCounts(), [
+        { status: "new", count: 2 },
+        { status: "processed", count: 1 },
+        { status: "terminal_failure", count: 1 },
+      ]);
+      assert.deepEqual(migrated.reports.attemptStatusCounts(), [{ status: "processed", count: 1 }]);
+    } finally {
+      migrated.close();
+    }
   });
 
   it("kill takes only waiting jobs; retry only terminal failures", () => {
