@@ -8,6 +8,7 @@
 //   submitted_orphan     a submitted job's current attempt is live
 //   done_without_success a processed/uploaded/upload_failed job's current attempt is processed
 //   upload_record        a job is uploaded exactly when an upload of it committed
+//   status_counts        the counts by state that status reads agree with the rows
 //   raw_missing          a registered raw file is on disk ...
 //   raw_size             ... with its recorded size
 //   results_missing      filed results (an attempt's output_dir) are on disk
@@ -15,7 +16,8 @@
 //   reservation_stray    a reservation held in memory belongs to a live attempt of that agent
 //   reservation_missing  a live attempt holds its reservation in memory
 //
-// Repairs (all guarded moves, nothing counted): stray live attempts are ended as lost;
+// Repairs (all guarded moves, nothing counted): the counts by state are counted again;
+// stray live attempts are ended as lost;
 // orphaned submitted jobs wait again; a waiting job whose raw file is gone or changed
 // fails for good with why; a raw file gone whose job is over is recorded as deleted;
 // orphaned results dirs of ended attempts are removed; stray reservations are released
@@ -33,6 +35,7 @@ export type FsckCheck =
   | "submitted_orphan"
   | "done_without_success"
   | "upload_record"
+  | "status_counts"
   | "raw_missing"
   | "raw_size"
   | "results_missing"
@@ -139,6 +142,17 @@ export function fsck(tracker: Tracker, o: FsckOptions): FsckReport {
       j.uploaded ? `job ${j.id} is ${j.status} but an upload of it was committed to the results DB` : `job ${j.id} is uploaded but no upload of it committed`,
       "the results DB decides; compare with `beamflow results --job` by hand",
     );
+  }
+
+  const drift = tracker.fsck.countDrift();
+  const counts = drift.map((d) => add("status_counts", `${d.tbl} in state ${d.status}: ${d.kept} counted, ${d.actual} in the table`));
+  if (counts.length) {
+    try {
+      if (o.repair) tracker.transaction(() => tracker.fsck.recount());
+      for (const f of counts) if (o.repair) f.repaired = "the counts by state were counted again from the rows";
+    } catch (err) {
+      for (const f of counts) f.unrepairable = `the recount failed: ${(err as Error).message}`;
+    }
   }
 
   // ---- raw files ----

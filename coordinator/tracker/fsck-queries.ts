@@ -26,6 +26,13 @@ export interface JobAttemptRow {
   current_attempt_id: number | null;
   attempt_status: string | null;
 }
+/** A state whose kept count (status_counts) differs from the rows in that state. */
+export interface CountDriftRow {
+  tbl: string;
+  status: string;
+  kept: number;
+  actual: number;
+}
 /** A registered raw file as fsck compares it with the disk, with its job's state. */
 export interface RegisteredFileRow {
   id: number;
@@ -89,6 +96,16 @@ export class FsckQueries {
                                   WHERE (j.status = 'uploaded') != EXISTS (SELECT 1 FROM job_uploads u WHERE u.job_id = j.id AND u.status = 'uploaded')
                                   ORDER BY j.id`),
       liveAttempts: db.prepare(`SELECT id, agent_id FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL} ORDER BY id`),
+      countDrift: db.prepare(`WITH actual AS (SELECT 'jobs' AS tbl, status, COUNT(*) AS n FROM jobs GROUP BY status
+                                              UNION ALL SELECT 'job_submits', status, COUNT(*) FROM job_submits GROUP BY status),
+                                   keys AS (SELECT tbl, status FROM actual UNION SELECT tbl, status FROM status_counts)
+                              SELECT k.tbl, k.status, COALESCE(c.n, 0) AS kept, COALESCE(a.n, 0) AS actual
+                              FROM keys k LEFT JOIN status_counts c ON c.tbl = k.tbl AND c.status = k.status
+                                          LEFT JOIN actual a ON a.tbl = k.tbl AND a.status = k.status
+                              WHERE COALESCE(c.n, 0) != COALESCE(a.n, 0) ORDER BY k.tbl, k.status`),
+      clearCounts: db.prepare("DELETE FROM status_counts"),
+      countJobs: db.prepare("INSERT INTO status_counts SELECT 'jobs', status, COUNT(*) FROM jobs GROUP BY status"),
+      countAttempts: db.prepare("INSERT INTO status_counts SELECT 'job_submits', status, COUNT(*) FROM job_submits GROUP BY status"),
       noteAttempt: db.prepare("UPDATE job_submits SET error_class = @error_class, details = @details WHERE id = @id"),
       noteJob: db.prepare("UPDATE jobs SET details = @details WHERE id = @id"),
       forgetFile: db.prepare("UPDATE files SET status = 'deleted', details = @details, updated_at = @now WHERE id = @id AND status != 'deleted'"),
@@ -124,6 +141,10 @@ export class FsckQueries {
   liveAttempts(): { id: number; agent_id: string }[] {
     return this.s.liveAttempts.all() as { id: number; agent_id: string }[];
   }
+  /** States whose kept count disagrees with the rows (something changed the rows with the triggers dropped). */
+  countDrift(): CountDriftRow[] {
+    return this.s.countDrift.all() as CountDriftRow[];
+  }
 
   // ---- repairs: guarded moves (states.ts), each with why on the row ----
 
@@ -143,6 +164,13 @@ export class FsckQueries {
   failWaiting(jobId: number, why: string): void {
     this.moves.job("failPrecheck", jobId, null);
     this.s.noteJob.run({ id: jobId, details: why });
+  }
+
+  /** The counts by state are counted again from the rows. */
+  recount(): void {
+    this.s.clearCounts.run();
+    this.s.countJobs.run();
+    this.s.countAttempts.run();
   }
 
   /** A registered file that no waiting job needs and is gone from disk is recorded as deleted. */

@@ -121,6 +121,29 @@ describe("fsck", () => {
     assert.match(describeFindings(report), /fsck: 2 violation\(s\), 0 repaired, 2 left/);
   });
 
+  it("counts by state that disagree with the rows (changed with the triggers dropped): reported, counted again", () => {
+    const j = job();
+    t.succeed(running(j), "a1");
+    job();
+    // What a hand edit with the triggers gone would leave.
+    raw.exec("DROP TRIGGER jobs_counted_update");
+    raw.prepare("UPDATE jobs SET status = 'terminal_failure' WHERE id = ?").run(j);
+    const r = run(false);
+    assert.deepEqual(
+      r.findings.map((f) => [f.check, f.problem]),
+      [
+        ["status_counts", "jobs in state processed: 1 counted, 0 in the table"],
+        ["status_counts", "jobs in state terminal_failure: 0 counted, 1 in the table"],
+      ],
+    );
+    run(true);
+    assert.deepEqual(run(false).findings, [], "counted again");
+    assert.deepEqual(t.reports.jobStatusCounts(), [
+      { status: "new", count: 1 },
+      { status: "terminal_failure", count: 1 },
+    ]);
+  });
+
   it("raw files: missing or of another size fail their waiting job; a missing one of a finished job is recorded as deleted", () => {
     const add = (name: string, bytes: number) => {
       const p = path.join(dir, name);
