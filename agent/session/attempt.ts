@@ -30,7 +30,7 @@ export interface AttemptSettings {
 }
 
 /** Where an attempt's step runner keeps its process-group records, inside the work dir. */
-const STEP_STATE_DIR = ".steps";
+export const STEP_STATE_DIR = ".steps";
 
 /**
  * Removes an attempt's work dir. A command job's is usually left empty but for the step

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import type { Logger } from "../../shared/logging/logger";
 import { isBookkeeping } from "../resources/work-base-lock";
 import { killStaleProcessGroups, warmStepSpawner } from "../runner";
+import { STEP_STATE_DIR } from "./attempt";
 
 export async function cleanStaleWorkDirs(base: string, log: Logger): Promise<void> {
   warmStepSpawner(log);
@@ -22,7 +23,7 @@ export async function cleanStaleWorkDirs(base: string, log: Logger): Promise<voi
     // An attempt's steps keep their pgid records in <workdir>/.steps (attempt.ts; one dir per
     // step below it before the steps shared one).
     let killed = 0;
-    for (const d of [dir, ...stepStateDirs(`${dir}/.steps`)]) killed += await killStaleProcessGroups(d, log);
+    for (const d of [dir, ...stepStateDirs(`${dir}/${STEP_STATE_DIR}`)]) killed += await killStaleProcessGroups(d, log);
     fs.rmSync(dir, { recursive: true, force: true });
     log.warn({ dir, killed }, "removed a stale work dir left by an earlier run");
   }
