@@ -8,6 +8,20 @@ export interface Migration {
   sql: string;
 }
 
+/** Triggers that keep status_counts (migration 10) exact for one table, whatever changes its rows. */
+function countedByStatus(table: string): string {
+  return `CREATE TRIGGER ${table}_counted_insert AFTER INSERT ON ${table} BEGIN
+  INSERT INTO status_counts VALUES ('${table}', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ${table}_counted_update AFTER UPDATE OF status ON ${table} WHEN old.status IS NOT new.status BEGIN
+  UPDATE status_counts SET n = n - 1 WHERE tbl = '${table}' AND status = old.status;
+  INSERT INTO status_counts VALUES ('${table}', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER ${table}_counted_delete AFTER DELETE ON ${table} BEGIN
+  UPDATE status_counts SET n = n - 1 WHERE tbl = '${table}' AND status = old.status;
+END;`;
+}
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -272,26 +286,8 @@ CREATE TABLE status_counts (
 ) WITHOUT ROWID;
 INSERT INTO status_counts SELECT 'jobs', status, COUNT(*) FROM jobs GROUP BY status;
 INSERT INTO status_counts SELECT 'job_submits', status, COUNT(*) FROM job_submits GROUP BY status;
-CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs BEGIN
-  INSERT INTO status_counts VALUES ('jobs', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER jobs_counted_update AFTER UPDATE OF status ON jobs WHEN old.status IS NOT new.status BEGIN
-  UPDATE status_counts SET n = n - 1 WHERE tbl = 'jobs' AND status = old.status;
-  INSERT INTO status_counts VALUES ('jobs', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER jobs_counted_delete AFTER DELETE ON jobs BEGIN
-  UPDATE status_counts SET n = n - 1 WHERE tbl = 'jobs' AND status = old.status;
-END;
-CREATE TRIGGER job_submits_counted_insert AFTER INSERT ON job_submits BEGIN
-  INSERT INTO status_counts VALUES ('job_submits', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER job_submits_counted_update AFTER UPDATE OF status ON job_submits WHEN old.status IS NOT new.status BEGIN
-  UPDATE status_counts SET n = n - 1 WHERE tbl = 'job_submits' AND status = old.status;
-  INSERT INTO status_counts VALUES ('job_submits', new.status, 1) ON CONFLICT (tbl, status) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER job_submits_counted_delete AFTER DELETE ON job_submits BEGIN
-  UPDATE status_counts SET n = n - 1 WHERE tbl = 'job_submits' AND status = old.status;
-END;
+${countedByStatus("jobs")}
+${countedByStatus("job_submits")}
 -- Beams processed in the last hour or day: the processed attempts by when they ended.
 CREATE INDEX job_submits_processed ON job_submits(finished_at) WHERE status = 'processed';
 -- Canary jobs (not survey beams, subtracted from those counts), found without reading every job.
