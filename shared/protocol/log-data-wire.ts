@@ -3,7 +3,7 @@
 // the CLI decodes it with the data a view into what gRPC received.
 import { makeGenericClientConstructor } from "@grpc/grpc-js";
 import { type AdminServiceClient, AdminServiceService, LogData as LogDataCodec, type LogData } from "../gen/admin";
-import { EMPTY, readVarint, varintLength, writeVarint } from "./wire-varint";
+import { EMPTY, readVarint, varintLength, writeTagged } from "./wire-varint";
 
 // Field tags (field number << 3 | wire type): 0 varint, 2 length-delimited.
 const TAG = {
@@ -53,16 +53,13 @@ export function serializeLogData(d: LogData): Buffer {
   }
   let pos = 0;
   if (d.attemptId !== 0) {
-    buf[pos++] = TAG.attempt;
-    pos = writeVarint(buf, pos, d.attemptId);
+    pos = writeTagged(buf, pos, TAG.attempt, d.attemptId);
   }
   if (d.offset !== 0) {
-    buf[pos++] = TAG.offset;
-    pos = writeVarint(buf, pos, d.offset);
+    pos = writeTagged(buf, pos, TAG.offset, d.offset);
   }
   if (length !== 0) {
-    buf[pos++] = TAG.data;
-    pos = writeVarint(buf, pos, length);
+    pos = writeTagged(buf, pos, TAG.data, length);
     pos += length;
   }
   if (d.end) {
@@ -70,13 +67,11 @@ export function serializeLogData(d: LogData): Buffer {
     buf[pos++] = 1;
   }
   if (status !== 0) {
-    buf[pos++] = TAG.status;
-    pos = writeVarint(buf, pos, status);
+    pos = writeTagged(buf, pos, TAG.status, status);
     pos += buf.write(d.attemptStatus, pos, "utf8");
   }
   if (d.nextOffset !== 0) {
-    buf[pos++] = TAG.next;
-    pos = writeVarint(buf, pos, d.nextOffset);
+    pos = writeTagged(buf, pos, TAG.next, d.nextOffset);
   }
   return buf;
 }

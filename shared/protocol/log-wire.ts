@@ -10,7 +10,7 @@
 // Everything else goes through the generated code.
 import { makeGenericClientConstructor } from "@grpc/grpc-js";
 import { AgentMessage as AgentMessageCodec, type AgentMessage, type AgentServiceClient, AgentServiceService, type LogChunk } from "../gen/agent";
-import { EMPTY, readVarint, varintLength, writeVarint } from "./wire-varint";
+import { EMPTY, readVarint, varintLength, writeTagged, writeVarint } from "./wire-varint";
 
 // Field tags (field number << 3 | wire type): 0 varint, 2 length-delimited.
 const TAG = {
@@ -35,21 +35,17 @@ function chunkLength(c: LogChunk, stepBytes: number): number {
 
 function writeChunk(buf: Buffer, pos: number, c: LogChunk, stepBytes: number): number {
   if (c.attemptId !== 0) {
-    buf[pos++] = TAG.chunkAttempt;
-    pos = writeVarint(buf, pos, c.attemptId);
+    pos = writeTagged(buf, pos, TAG.chunkAttempt, c.attemptId);
   }
   if (c.seq !== 0) {
-    buf[pos++] = TAG.chunkSeq;
-    pos = writeVarint(buf, pos, c.seq);
+    pos = writeTagged(buf, pos, TAG.chunkSeq, c.seq);
   }
   if (stepBytes !== 0) {
-    buf[pos++] = TAG.chunkStep;
-    pos = writeVarint(buf, pos, stepBytes);
+    pos = writeTagged(buf, pos, TAG.chunkStep, stepBytes);
     pos += buf.write(c.step, pos, "utf8");
   }
   if (c.data.length !== 0) {
-    buf[pos++] = TAG.chunkData;
-    pos = writeVarint(buf, pos, c.data.length);
+    pos = writeTagged(buf, pos, TAG.chunkData, c.data.length);
     buf.set(c.data, pos);
     pos += c.data.length;
   }
@@ -64,11 +60,9 @@ export function encodeLogChunks(chunks: readonly LogChunk[]): Buffer {
   for (const l of lengths) inner += 1 + varintLength(l) + l;
   const buf = Buffer.allocUnsafe(1 + varintLength(inner) + inner);
   let pos = 0;
-  buf[pos++] = TAG.agentLogChunks;
-  pos = writeVarint(buf, pos, inner);
+  pos = writeTagged(buf, pos, TAG.agentLogChunks, inner);
   for (let i = 0; i < chunks.length; i++) {
-    buf[pos++] = TAG.chunksChunk;
-    pos = writeVarint(buf, pos, lengths[i]!);
+    pos = writeTagged(buf, pos, TAG.chunksChunk, lengths[i]!);
     pos = writeChunk(buf, pos, chunks[i]!, steps[i]!);
   }
   return buf;

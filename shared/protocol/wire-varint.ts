@@ -23,6 +23,12 @@ export function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
+/** A field's one-byte tag and then a varint (its value, or the length of what follows). */
+export function writeTagged(buf: Buffer, pos: number, tag: number, n: number): number {
+  buf[pos] = tag;
+  return writeVarint(buf, pos + 1, n);
+}
+
 /** A varint at buf[at], as a number (up to 2^53), and where it ends; undefined if it does not end within `end`. */
 export function readVarint(buf: Buffer, at: number, end: number): { value: number; next: number } | undefined {
   let value = 0;
