@@ -17,9 +17,10 @@ export class DurationRecords {
 
   constructor(db: Database.Database) {
     this.s = {
-      // Newest first by id (the primary key, walked backwards): no sort over every attempt.
+      // Newest first by id (the primary key, walked backwards, stopping at the limit): NOT INDEXED,
+      // or SQLite takes the status index and sorts every processed attempt (0.75 s at a million).
       recent: db.prepare(`SELECT j.job_type AS jobType, ${RAW_BYTES_SQL} AS rawBytes, a.finished_at - a.started_at AS seconds
-                          FROM job_submits a JOIN jobs j ON j.id = a.job_id
+                          FROM job_submits a NOT INDEXED JOIN jobs j ON j.id = a.job_id
                           WHERE a.status = 'processed' AND a.started_at IS NOT NULL AND a.finished_at IS NOT NULL
                           ORDER BY a.id DESC LIMIT ?`),
       ofAttempt: db.prepare(`SELECT j.job_type AS jobType, ${RAW_BYTES_SQL} AS rawBytes, a.finished_at - a.started_at AS seconds
