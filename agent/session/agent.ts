@@ -32,7 +32,7 @@ import { coordinatorClient } from "./coordinator-client";
 import { Connection } from "./connection";
 import { diagnoseTlsRefusal } from "../tls/diagnose";
 import { Heartbeat } from "./heartbeat";
-import { StepUpdates } from "./step-updates";
+import { Holdback } from "./holdback";
 import { FenceWatchdog } from "./fence-watchdog";
 import { LeaseFence } from "./lease-fence";
 import { LogPump } from "./log-pump";
@@ -100,7 +100,7 @@ export class Agent {
   private idleSince = 0;
   private readonly log: Logger;
   /** step started/ended news, held briefly so that a newer one or the result can replace it */
-  private readonly stepUpdates: StepUpdates;
+  private readonly holdback: Holdback;
 
   constructor(private readonly o: AgentOptions) {
     this.log = o.log.child({ agent: o.id });
@@ -156,7 +156,7 @@ export class Agent {
       log: this.log,
     });
     const send = (msg: AgentMessage) => this.connection.send(msg);
-    this.stepUpdates = new StepUpdates(send);
+    this.holdback = new Holdback(send);
     this.watchdog = new FenceWatchdog(this.log);
     this.fence = new LeaseFence({
       killGraceS: o.attempts.killGraceS,
@@ -174,7 +174,14 @@ export class Agent {
       connected: () => this.connection.stream !== null,
       send,
     });
-    this.pump = new LogPump({ spool: this.spool, outbox: this.outbox, metrics: this.metrics, stream: () => this.connection.stream });
+    this.pump = new LogPump({
+      spool: this.spool,
+      outbox: this.outbox,
+      metrics: this.metrics,
+      stream: () => this.connection.stream,
+      // The result is the accept too (Welcome's accept_with_result): one still held would come after it.
+      resultWritten: (attemptId) => this.holdback.forget(attemptId),
+    });
     const report = (result: AttemptResult) => this.report(result);
     this.pusher = new ResultsPusher({ client: this.client, metadata, canPush: () => this.connection.stream !== null && !this.stopping, report });
     this.assignments = new Assignments({
@@ -187,7 +194,8 @@ export class Agent {
       metrics: this.metrics,
       report,
       send,
-      stepUpdate: (u) => this.stepUpdates.add(u),
+      accept: (attemptId) => this.holdback.accept(attemptId),
+      stepUpdate: (u) => this.holdback.update(u),
       sendCapabilities: () => this.heartbeat.sendLast(),
       fetch: (attemptId, f) =>
         fetchFromCoordinator(this.client, metadata(), attemptId, f, {
@@ -203,7 +211,7 @@ export class Agent {
   /** A finished attempt's result, kept until acknowledged; the coordinator acknowledges it once it has stored all of its log. */
   private report(result: AttemptResult): void {
     // The result lists every step: updates still held for it would only repeat it.
-    this.stepUpdates.drop(result.attemptId);
+    this.holdback.reported(result.attemptId);
     this.outbox.addResult({ ...result, logSeq: this.spool.lastSeq(result.attemptId) });
     this.pump.pump();
   }
@@ -284,6 +292,7 @@ export class Agent {
     // A graceful stop under way: the Hello said so already; Leaving again for an older coordinator.
     if (this.leaving) this.connection.send({ body: { $case: "leaving", value: { reason: "the agent is stopping" } } });
     for (const m of this.outbox.replay()) this.connection.send(m);
+    this.holdback.restart(w.acceptWithResult);
     this.pump.restart(w.logBatches);
     this.pusher.pushAll();
     this.heartbeat.start(this.o.heartbeatS);
@@ -329,7 +338,7 @@ export class Agent {
 
   /** The coordinator has the attempt's result (or no longer wants it): drop everything kept for it. */
   private forget(attemptId: number): void {
-    this.stepUpdates.drop(attemptId);
+    this.holdback.forget(attemptId);
     this.outbox.forget(attemptId);
     this.spool.forget(attemptId);
     this.pump.forget(attemptId);
@@ -406,7 +415,7 @@ export class Agent {
     const until = Date.now() + 2000;
     await new Promise((r) => setTimeout(r, 50));
     while (this.connection.stream !== null && this.outbox.finishedAttempts().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    this.stepUpdates.close();
+    this.holdback.close();
     this.connection.close();
     this.watchdog.stop();
     await this.metricsServer?.close();

@@ -42,7 +42,9 @@ export interface AssignmentsOptions {
   report: (result: AttemptResult) => void;
   /** sends on the welcomed stream (dropped without one) */
   send: (msg: AgentMessage) => void;
-  /** a step started or ended: told soon, unless the attempt's result goes first (StepUpdates) */
+  /** the attempt is taken: told soon, unless its result goes first (Holdback) */
+  accept: (attemptId: number) => void;
+  /** a step started or ended: told soon, unless the attempt's result goes first (Holdback) */
   stepUpdate: (u: StepUpdate) => void;
   /** tells the coordinator at once what the agent can run now */
   sendCapabilities: () => void;
@@ -83,7 +85,7 @@ export class Assignments {
     if (this.o.stopping()) return refuse("the agent is shutting down");
     if (this.running.has(a.attemptId) || this.o.outbox.hasResult(a.attemptId)) {
       // A re-sent Assign for an attempt already under way: accept again, run once.
-      this.o.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
+      this.o.accept(a.attemptId);
       return;
     }
     if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${jobTypeName(a.jobType)}' is not supported by this agent`);
@@ -96,7 +98,7 @@ export class Assignments {
     }
     const exec = this.execution(a, log);
     this.running.set(a.attemptId, exec);
-    this.o.send({ body: { $case: "assignReply", value: { attemptId: a.attemptId, accepted: true, reason: "" } } });
+    this.o.accept(a.attemptId);
     log.info({ beam: a.beam, files: a.files.length }, "attempt started");
     const done = exec.run().then((result) => this.finished(a, exec, result, log));
     this.finishing.add(done);

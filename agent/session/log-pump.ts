@@ -24,6 +24,8 @@ export interface LogPumpOptions {
   metrics: AgentMetrics;
   /** the welcomed stream, or null while there is none */
   stream: () => Stream | null;
+  /** an attempt's result was just written to the stream */
+  resultWritten?: (attemptId: number) => void;
 }
 
 export class LogPump {
@@ -84,7 +86,9 @@ export class LogPump {
     for (const r of this.o.outbox.pendingResults()) {
       if (this.resultsSent.has(r.attemptId) || !this.o.spool.allSent(r.attemptId)) continue;
       this.resultsSent.add(r.attemptId);
-      if (!call.write({ body: { $case: "attemptResult", value: r } })) return this.waitForDrain(call);
+      const full = !call.write({ body: { $case: "attemptResult", value: r } });
+      this.o.resultWritten?.(r.attemptId);
+      if (full) return this.waitForDrain(call);
     }
   }
 

@@ -11,6 +11,7 @@ import type { ResultFile, ResultsPart, ResultsReceipt } from "../../shared/gen/a
 import type { Logger } from "../../shared/logging/logger";
 import { inside, plainName, UnsafePathError } from "../../shared/files/safe-path";
 import type { Tracker } from "../tracker/tracker";
+import { isLiveAttempt } from "../tracker/states";
 import { CANARY_RESULTS, finalDirFor, incomingDir } from "./results-tree";
 import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
 
@@ -47,9 +48,10 @@ function checkedPath(p: string): string {
   }
 }
 
+/** The attempt is this agent's and live (assigned counts: the agent may hold its accept back, see Welcome). */
 function requireHeld(ctx: ReceiveContext, attemptId: number): void {
   const a = ctx.tracker.attempt(attemptId);
-  if (!a || a.agent_id !== ctx.agentId || a.status !== "running") {
+  if (!a || a.agent_id !== ctx.agentId || !isLiveAttempt(a.status)) {
     throw new ResultsRefused(
       grpc.status.PERMISSION_DENIED,
       `attempt ${attemptId} is not running on agent ${ctx.agentId}${a ? ` (it is ${a.status} on ${a.agent_id})` : ""}`,

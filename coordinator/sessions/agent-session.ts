@@ -176,7 +176,9 @@ export class AgentSession implements AgentLink {
       "agent connected",
     );
     this.reattach(h.held);
-    this.send({ body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained, leaseS: d.leaseS, logBatches: true } } });
+    this.send({
+      body: { $case: "welcome", value: { agentId: this.agentId, drained: agent.drained, leaseS: d.leaseS, logBatches: true, acceptWithResult: true } },
+    });
     d.schedule();
   }
 
@@ -287,13 +289,13 @@ export class AgentSession implements AgentLink {
     d.lifecycle.withdraw(r.attemptId, this.agentId, `refused by agent ${this.agentId}: ${r.reason}`);
   }
 
-  /** True when the attempt is this agent's and still live; otherwise tells the agent to cancel it. */
-  /** Progress of an attempt that is no longer running here is stale news, dropped without a word. */
+  /** Progress of an attempt that is no longer live here is stale news, dropped without a word. */
   private progress(p: Progress): void {
     const a = this.deps.tracker.attempt(p.attemptId);
-    if (a && a.agent_id === this.agentId && a.status === "running") this.deps.progress.report(p);
+    if (a && a.agent_id === this.agentId && isLiveAttempt(a.status)) this.deps.progress.report(p);
   }
 
+  /** True when the attempt is this agent's and still live; otherwise tells the agent to cancel it. */
   private current(attemptId: number): boolean {
     const a = this.deps.tracker.attempt(attemptId);
     if (a && a.agent_id === this.agentId && isLiveAttempt(a.status)) return true;
@@ -360,11 +362,12 @@ export class AgentSession implements AgentLink {
 
   private result(r: AttemptResult): void {
     const d = this.deps;
-    const log = this.log.child({ attempt: r.attemptId });
+    // Made only when something is logged: most results log nothing.
+    const log = () => this.log.child({ attempt: r.attemptId });
     const a = d.tracker.attempt(r.attemptId);
     const ack = () => this.send({ body: { $case: "resultAck", value: { attemptId: r.attemptId } } });
     if (!a || a.agent_id !== this.agentId) {
-      log.warn("result for an attempt this agent does not hold: ignored");
+      log().warn("result for an attempt this agent does not hold: ignored");
       ack();
       return;
     }
@@ -376,14 +379,14 @@ export class AgentSession implements AgentLink {
         // The output dir is set only by a verified PushResults: without it there is nothing to upload.
         const why = `the agent reported success but its results never arrived (they stayed at ${r.resultsDir || "an unknown place"} on ${this.agentId})`;
         d.lifecycle.fail(r.attemptId, this.agentId, "results_missing", why, settle);
-        log.warn({ error: why }, "attempt failed");
+        log().warn({ error: why }, "attempt failed");
       } else if (r.outcome === AttemptOutcome.OUTCOME_SUCCEEDED) {
         d.lifecycle.succeed(r.attemptId, this.agentId, settle);
       } else if (r.outcome === AttemptOutcome.OUTCOME_FAILED) {
         const errorClass = errorClassName(r.errorClass);
         const details = `${errorClass}: ${r.errorMessage}`;
         d.lifecycle.fail(r.attemptId, this.agentId, errorClass, r.errorMessage, settle);
-        log.warn({ error: details }, "attempt failed");
+        log().warn({ error: details }, "attempt failed");
       } else if (isLiveAttempt(a.status)) {
         // Cancelled by the agent itself (it is shutting down): requeue, not the beam's fault.
         d.lifecycle.lose(r.attemptId, this.agentId, `agent ${this.agentId} cancelled it: ${r.errorMessage}`, settle);
@@ -395,7 +398,7 @@ export class AgentSession implements AgentLink {
       }
     } catch (err) {
       if (!(err instanceof IllegalTransition)) throw err;
-      log.warn({ err: err.message }, "result refused: the attempt is no longer current");
+      log().warn({ err: err.message }, "result refused: the attempt is no longer current");
       // Still what ran on this agent for that attempt.
       settle();
       d.registry.release(r.attemptId, this.agentId);
@@ -409,13 +412,14 @@ export class AgentSession implements AgentLink {
       ack();
     } else {
       this.ackWhenLogged.set(r.attemptId, r.logSeq);
-      log.warn({ storedSeq: d.logs.storedSeq(r.attemptId), logSeq: r.logSeq }, "result stored; its acknowledgement waits for the rest of its log");
+      log().warn({ storedSeq: d.logs.storedSeq(r.attemptId), logSeq: r.logSeq }, "result stored; its acknowledgement waits for the rest of its log");
     }
   }
 
   private resultsMissing(a: AttemptRow): boolean {
+    if (a.output_dir) return false;
     const job = this.deps.tracker.job(a.job_id);
-    return job !== undefined && runsSearch(job.job_type) && !this.deps.tracker.attempt(a.id)?.output_dir;
+    return job !== undefined && runsSearch(job.job_type);
   }
 
   private detach(reason: string): void {

@@ -202,6 +202,9 @@ export const JOB_TRANSITIONS = {
   retryUpload: { from: ["upload_failed"], to: "processed", owner: false, set: "upload_failures = 0", why: "an operator asked for a new round of uploads" },
 } as const satisfies Record<string, Transition<JobState>>;
 
+/** An attempt whose result came before its accept started when it was assigned. */
+const STARTED_IF_UNSET = "started_at = COALESCE(started_at, created_at)";
+
 export const ATTEMPT_TRANSITIONS = {
   accept: {
     from: ["assigned"],
@@ -211,13 +214,27 @@ export const ATTEMPT_TRANSITIONS = {
     why: "the agent accepted the assignment",
   },
   withdraw: { from: ["assigned"], to: "withdrawn", owner: false, set: "finished_at = @now", why: "the agent did not accept in time, or refused" },
-  succeed: { from: ["running"], to: "processed", owner: true, set: "finished_at = @now", why: "the agent reported success" },
-  fail: { from: ["assigned", "running"], to: "processing_failed", owner: true, set: "finished_at = @now", why: "the agent reported a payload failure" },
+  // From assigned: the agent held its accept back and the result came first (Welcome's
+  // accept_with_result); the attempt then counts as started when it was assigned.
+  succeed: {
+    from: ["assigned", "running"],
+    to: "processed",
+    owner: true,
+    set: `finished_at = @now, ${STARTED_IF_UNSET}`,
+    why: "the agent reported success",
+  },
+  fail: {
+    from: ["assigned", "running"],
+    to: "processing_failed",
+    owner: true,
+    set: `finished_at = @now, ${STARTED_IF_UNSET}`,
+    why: "the agent reported a payload failure",
+  },
   failOnNode: {
     from: ["assigned", "running"],
     to: "node_failed",
     owner: true,
-    set: "finished_at = @now",
+    set: `finished_at = @now, ${STARTED_IF_UNSET}`,
     why: "the agent reported a failure whose class is the node's fault (NODE_FAULTS)",
   },
   lose: {

@@ -625,6 +625,12 @@ export interface Welcome {
   leaseS: number;
   /** The coordinator takes LogChunks (several log chunks per message). */
   logBatches: boolean;
+  /**
+   * The coordinator takes an attempt's result as its accept too, if the accept has not come:
+   * the agent may then hold its accept back briefly, and a short job costs one message and
+   * one transaction less. Without this, the agent accepts each assignment at once.
+   */
+  acceptWithResult: boolean;
 }
 
 export interface Assign {
@@ -3262,7 +3268,7 @@ export const AttemptResult: MessageFns<AttemptResult> = {
 };
 
 function createBaseWelcome(): Welcome {
-  return { agentId: "", drained: false, leaseS: 0, logBatches: false };
+  return { agentId: "", drained: false, leaseS: 0, logBatches: false, acceptWithResult: false };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -3278,6 +3284,9 @@ export const Welcome: MessageFns<Welcome> = {
     }
     if (message.logBatches !== false) {
       writer.uint32(40).bool(message.logBatches);
+    }
+    if (message.acceptWithResult !== false) {
+      writer.uint32(48).bool(message.acceptWithResult);
     }
     return writer;
   },
@@ -3327,6 +3336,14 @@ export const Welcome: MessageFns<Welcome> = {
             message.logBatches = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.acceptWithResult = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3357,6 +3374,11 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.log_batches)
         ? globalThis.Boolean(object.log_batches)
         : false,
+      acceptWithResult: isSet(object.acceptWithResult)
+        ? globalThis.Boolean(object.acceptWithResult)
+        : isSet(object.accept_with_result)
+        ? globalThis.Boolean(object.accept_with_result)
+        : false,
     };
   },
 
@@ -3374,6 +3396,9 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.logBatches !== false) {
       obj.logBatches = message.logBatches;
     }
+    if (message.acceptWithResult !== false) {
+      obj.acceptWithResult = message.acceptWithResult;
+    }
     return obj;
   },
 
@@ -3386,6 +3411,7 @@ export const Welcome: MessageFns<Welcome> = {
     message.drained = object.drained ?? false;
     message.leaseS = object.leaseS ?? 0;
     message.logBatches = object.logBatches ?? false;
+    message.acceptWithResult = object.acceptWithResult ?? false;
     return message;
   },
 };

@@ -39,6 +39,8 @@ function metadata(pairs: Record<string, string>): grpc.Metadata {
   return md;
 }
 
+const RESOURCES = { cores: 2, load1: 0.5, memory_total: 8e9, memory_free: 6e9, shm_total: 4e9, shm_free: 4e9, scratch_free: 1e11 };
+
 describe("wire contract (proto-loader client, no generated code)", () => {
   let dir: string;
   let coordinator: Coordinator;
@@ -57,6 +59,27 @@ describe("wire contract (proto-loader client, no generated code)", () => {
     adminMd = metadata({ authorization: `Bearer ${fs.readFileSync(adminTokenPath(cfg), "utf8").trim()}` });
     agentAddr = coordinator.agentAddress;
   });
+
+  /** An agent's stream, its messages read one at a time with next(). */
+  function connectAgent(id: string, token: string) {
+    const client = new pkg.AgentService(agentAddr, grpc.credentials.createInsecure());
+    const call = client.Connect(metadata({ authorization: `Bearer ${token}`, "x-beamflow-agent": id }));
+    const inbox: Any[] = [];
+    const waiters: ((m: Any) => void)[] = [];
+    call.on("data", (m: Any) => {
+      const w = waiters.shift();
+      if (w) w(m);
+      else inbox.push(m);
+    });
+    call.on("error", () => {});
+    const next = () =>
+      new Promise<Any>((resolve) => {
+        const m = inbox.shift();
+        if (m) resolve(m);
+        else waiters.push(resolve);
+      });
+    return { client, call, next };
+  }
 
   after(async () => {
     admin?.close();
@@ -111,25 +134,9 @@ describe("wire contract (proto-loader client, no generated code)", () => {
     );
     const [jobId] = submitted.job_ids;
 
-    const client = new pkg.AgentService(agentAddr, grpc.credentials.createInsecure());
-    const call = client.Connect(metadata({ authorization: `Bearer ${reg.token}`, "x-beamflow-agent": "wire2" }));
-    const inbox: Any[] = [];
-    const waiters: ((m: Any) => void)[] = [];
-    call.on("data", (m: Any) => {
-      const w = waiters.shift();
-      if (w) w(m);
-      else inbox.push(m);
-    });
-    call.on("error", () => {});
-    const next = () =>
-      new Promise<Any>((resolve) => {
-        const m = inbox.shift();
-        if (m) resolve(m);
-        else waiters.push(resolve);
-      });
+    const { client, call, next } = connectAgent("wire2", reg.token);
 
-    const resources = { cores: 2, load1: 0.5, memory_total: 8e9, memory_free: 6e9, shm_total: 4e9, shm_free: 4e9, scratch_free: 1e11 };
-    call.write({ hello: { agent_id: "wire2", hostname: "wirehost", version: "test", labels: { rack: "r1" }, held: [], resources } });
+    call.write({ hello: { agent_id: "wire2", hostname: "wirehost", version: "test", labels: { rack: "r1" }, held: [], resources: RESOURCES } });
     const welcome = await next();
     assert.equal(welcome.body, "welcome");
     assert.equal(welcome.welcome.agent_id, "wire2");
@@ -177,5 +184,47 @@ describe("wire contract (proto-loader client, no generated code)", () => {
     assert.match(cancel.cancel.reason, /is processed/);
     call.end();
     client.close();
+  });
+  it("takes a result as the accept when none came, from the agent that holds the attempt only", async () => {
+    const mine = await unary(admin, "RegisterAgent", { agent_id: "wire3", rotate: false }, adminMd);
+    const other = await unary(admin, "RegisterAgent", { agent_id: "wire4", rotate: false }, adminMd);
+    const submitted = await unary(
+      admin,
+      "SubmitCommandJob",
+      { name: "held-accept", steps: [{ name: "t", argv: ["true"], timeout_s: 5, idle_timeout_s: 0 }], cores: 1, memory: 0, shm: 0, count: 1 },
+      adminMd,
+    );
+    const [jobId] = submitted.job_ids;
+    const me = connectAgent("wire3", mine.token);
+    me.call.write({ hello: { agent_id: "wire3", hostname: "h3", version: "test", held: [], resources: RESOURCES } });
+    const welcome = await me.next();
+    assert.equal(welcome.welcome.accept_with_result, true);
+    const assign = await me.next();
+    assert.equal(assign.body, "assign");
+    const attemptId = assign.assign.attempt_id;
+    const step = { index: 0, name: "t", argv: ["true"], started_at: Date.now() / 1000, wall_s: 0.002, cpu_s: 0.001, exit_code: 0 };
+
+    // Another agent's word on it changes nothing: it is acknowledged (so that agent drops it) and ignored.
+    const thief = connectAgent("wire4", other.token);
+    thief.call.write({ hello: { agent_id: "wire4", hostname: "h4", version: "test", held: [], resources: { ...RESOURCES, cores: 0 } } });
+    assert.equal((await thief.next()).body, "welcome");
+    thief.call.write({ attempt_result: { attempt_id: attemptId, outcome: "OUTCOME_SUCCEEDED", steps: [step] } });
+    assert.equal((await thief.next()).body, "result_ack");
+    let detail = await unary(admin, "GetJob", { id: jobId }, adminMd);
+    assert.deepEqual([detail.job.status, detail.attempts[0].status], ["submitted", "assigned"]);
+
+    // Its own result, with no accept before it: accepted and ended in one go.
+    me.call.write({ attempt_result: { attempt_id: attemptId, outcome: "OUTCOME_SUCCEEDED", steps: [step] } });
+    const ack = await me.next();
+    assert.deepEqual([ack.body, ack.result_ack.attempt_id], ["result_ack", attemptId]);
+    detail = await unary(admin, "GetJob", { id: jobId }, adminMd);
+    assert.deepEqual([detail.job.status, detail.attempts[0].status], ["processed", "processed"]);
+    assert.ok(detail.attempts[0].started_at > 0, "the attempt counts as started when it was assigned");
+    assert.ok(detail.attempts[0].started_at <= detail.attempts[0].finished_at);
+    assert.equal(detail.attempts[0].steps[0].name, "t");
+    for (const a of [me, thief]) {
+      a.call.end();
+      a.client.close();
+    }
   });
 });

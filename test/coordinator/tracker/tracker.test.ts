@@ -70,7 +70,7 @@ describe("job tracker", () => {
     t.accept(second, "a2", Date.now() / 1000 + 600);
     assert.throws(
       () => t.succeed(first, "a1"),
-      (err: unknown) => err instanceof IllegalTransition && /attempt \d+: cannot succeed from running as a1: it is lost/.test(err.message),
+      (err: unknown) => err instanceof IllegalTransition && /attempt \d+: cannot succeed from assigned\/running as a1: it is lost/.test(err.message),
     );
     // The other agent cannot complete it either.
     assert.throws(() => t.succeed(second, "a1"), IllegalTransition);
@@ -83,10 +83,28 @@ describe("job tracker", () => {
   it("a failed move changes nothing (the transaction rolls back)", () => {
     const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
     const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
-    // Attempt was never accepted: success is illegal and the job must stay as it was.
-    assert.throws(() => t.succeed(a, "a1"), IllegalTransition);
+    // Another agent's success is illegal: the job must stay as it was, its attempt unstarted.
+    assert.throws(() => t.succeed(a, "a2"), IllegalTransition);
     assert.equal(t.attempt(a)!.status, "assigned");
+    assert.equal(t.attempt(a)!.started_at, null);
     assert.equal(t.job(job)!.status, "submitted");
+  });
+
+  it("a result before the accept is the accept too: the attempt started when it was assigned", () => {
+    const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
+    const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
+    assert.deepEqual(t.succeed(a, "a1"), { job, status: "processed" });
+    const row = t.attempt(a)!;
+    assert.equal(row.status, "processed");
+    assert.equal(row.started_at, row.created_at);
+    assert.ok(row.finished_at! >= row.started_at!);
+    // An accepted one keeps the time of its accept.
+    const other = t.createJob({ beam: "b2", jobType: "commands", spec: {}, reservation: R });
+    const b = t.assign(other, "a1", R, Date.now() / 1000 + 30);
+    t.accept(b, "a1", Date.now() / 1000 + 600);
+    const accepted = t.attempt(b)!.started_at;
+    t.fail(b, "a1", "payload_failed", "boom", 3);
+    assert.equal(t.attempt(b)!.started_at, accepted);
   });
 
   it("counts payload failures and forced stops toward max_attempts, not lost, withdrawn or polite stops", () => {
