@@ -546,6 +546,10 @@ export interface Leaving {
   reason: string;
 }
 
+/**
+ * The agent's answer to an Assign. An accept may be held back briefly when the Welcome says
+ * accept_with_result; the attempt's result then stands for it if it goes first.
+ */
 export interface AssignReply {
   attemptId: number;
   accepted: boolean;
