@@ -59,6 +59,13 @@ def executable(p):
         return False
     return stat.S_ISREG(st.st_mode) and os.access(p, os.X_OK)
 
+# Where a program was found in PATH, as a shell's hash table keeps it: a PATH search is a
+# stat of every entry before the program's own (tens of system calls for each step of a
+# search). Kept FOUND_FOR_S at most, so that a program installed earlier in PATH is seen
+# soon; a program no longer executable where it was found is searched for again at once.
+found = {}  # (prog, PATH) -> (full path, when found)
+FOUND_FOR_S = 10.0
+
 def resolve(prog, cwd, path):
     # The same checks and messages as the pty wrapper's (wrapper.ts).
     if "/" in prog:
@@ -70,9 +77,17 @@ def resolve(prog, cwd, path):
         if not os.access(full, os.X_OK):
             return None, (126, prog + ": not executable", "")
         return full, None
-    for d in path.split(":"):
+    key = (prog, path)
+    hit = found.get(key)
+    if hit and time.monotonic() - hit[1] < FOUND_FOR_S and executable(hit[0]):
+        return hit[0], None
+    dirs = path.split(":")
+    for d in dirs:
         full = os.path.join(d or cwd, prog)
         if executable(full):
+            # Only an absolute PATH's answer holds for every step (an empty entry means the cwd).
+            if all(x.startswith("/") for x in dirs):
+                found[key] = (full, time.monotonic())
             return full, None
     return None, (127, prog + ": command not found in PATH", " (PATH=" + path + ")")
 
@@ -114,9 +129,13 @@ def spawn(req):
     children[pid] = (rid, s, t0)
     # Its start time, for the agent's pgid record (a pid reused later has another); read
     # here, off the agent's event loop. The child is not reaped yet, so /proc still has it.
+    # Unbuffered: a buffered open() adds an ioctl, two lseeks and a fstat to every step.
     try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            st = f.read()
+        fd = os.open("/proc/%d/stat" % pid, os.O_RDONLY)
+        try:
+            st = os.read(fd, 4096)
+        finally:
+            os.close(fd)
         ticks = int(st[st.rindex(b")") + 2:].split()[19])
     except (OSError, ValueError, IndexError):
         ticks = None

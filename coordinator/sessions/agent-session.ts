@@ -407,7 +407,8 @@ export class AgentSession implements AgentLink {
     // Stored (or refused for good): the agent may forget the attempt once its whole log is stored
     // too. The agent sends a result after all of its log, but a full disk may have refused some:
     // then the acknowledgement waits for the re-sent chunks, and the agent keeps them meanwhile.
-    if (d.logs.storedSeq(r.attemptId) >= r.logSeq) {
+    // An attempt that logged nothing (logSeq 0) has nothing to look up.
+    if (r.logSeq === 0 || d.logs.storedSeq(r.attemptId) >= r.logSeq) {
       d.logs.close(r.attemptId);
       ack();
     } else {

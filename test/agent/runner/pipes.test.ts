@@ -120,4 +120,32 @@ describe("StepRunner (pipe): pipes", function () {
     assert.deepEqual(events, ["unavailable"]);
     assert.equal(sp.usable, false);
   });
+  it("finds a program in PATH again at once when it is gone from where it was found", async () => {
+    const { runner } = newRunner();
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-path-"));
+    try {
+      const [first, second] = ["first", "second"].map((d) => {
+        fs.mkdirSync(path.join(base, d));
+        const prog = path.join(base, d, "beamflow-which");
+        fs.writeFileSync(prog, `#!/bin/sh\necho ${d}\n`, { mode: 0o755 });
+        return prog;
+      });
+      const env = { PATH: `${path.dirname(first!)}:${path.dirname(second!)}:/usr/bin:/bin` };
+      const which = async () => {
+        let out = "";
+        const res = await runner.run([{ name: "which", argv: ["beamflow-which"], cwd: base, env }], { onOutput: (_i, _n, d) => (out += d.toString()) });
+        assert.equal(res.ok, true, res.failed?.error);
+        return out.trim();
+      };
+      assert.equal(await which(), "first");
+      assert.equal(await which(), "first");
+      fs.chmodSync(first!, 0o644);
+      assert.equal(await which(), "second", "no longer executable where it was found");
+      fs.rmSync(second!);
+      fs.chmodSync(first!, 0o755);
+      assert.equal(await which(), "first", "gone from where it was found");
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
 });
