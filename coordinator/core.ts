@@ -5,6 +5,7 @@ import path from "node:path";
 import type Database from "better-sqlite3";
 import type { Config } from "../shared/config/schema";
 import type { Logger } from "../shared/logging/logger";
+import { runsSearch, SEARCH_JOB_TYPE } from "../shared/protocol/job-types";
 import { Dispatcher } from "./dispatcher/dispatcher";
 import { DurationEstimates, ESTIMATE, WalltimeFit } from "./dispatcher/expected-duration";
 import { DurationRecords } from "./tracker/durations";
@@ -129,9 +130,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       unknownS: config.dispatch.unknown_duration_s,
     });
     this.on("jobChanged", (outcome, cause) => {
-      if (cause !== "attempt" || outcome.status !== "processed") return;
-      const attempt = this.tracker.job(outcome.job)?.current_attempt_id;
-      const sample = attempt ? durations.ofAttempt(attempt) : undefined;
+      if (cause !== "attempt" || outcome.status !== "processed" || outcome.attempt === null) return;
+      const sample = durations.ofAttempt(outcome.attempt);
       if (sample) estimates.add(sample);
     });
     const specs = new SearchSpecs(
@@ -174,11 +174,12 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       (outcome) => this.emit("jobChanged", outcome, "upload"),
     );
     this.on("jobChanged", (outcome) => {
-      if (outcome.status === "processed") this.uploader.add(outcome.job);
+      if (outcome.status !== "processed" || !runsSearch(outcome.jobType)) return;
+      // Only a survey search has results to upload (a canary's are judged, not kept).
+      if (outcome.jobType === SEARCH_JOB_TYPE) this.uploader.add(outcome.job);
       // The result records the archive zaplist version its search was sent (zaplist_versions).
-      const zaplistVersion = outcome.status === "processed" ? specs.zaplistVersion(outcome.job) : undefined;
-      const attempt = zaplistVersion ? this.tracker.job(outcome.job)?.current_attempt_id : undefined;
-      if (zaplistVersion && attempt) this.tracker.downloads.recordAttemptZaplist(attempt, zaplistVersion);
+      const zaplistVersion = specs.zaplistVersion(outcome.job);
+      if (zaplistVersion && outcome.attempt !== null) this.tracker.downloads.recordAttemptZaplist(outcome.attempt, zaplistVersion);
     });
     this.canaries = new CanaryRuns(
       this.tracker,

@@ -14,7 +14,7 @@ import type { Config } from "../../shared/config/schema";
 import type { Logger } from "../../shared/logging/logger";
 import { readAccelcandsFile } from "../../shared/presto";
 import { hashFile } from "../ingest/register";
-import { SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
+import { CANARY_JOB_TYPE, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentRegistry } from "../sessions/registry";
 import type { CanaryRunRow, CanaryTrigger } from "../tracker/canaries";
 import { NotFound, type JobOutcome, type Tracker } from "../tracker/tracker";
@@ -102,6 +102,7 @@ export class CanaryRuns {
 
   /** A job changed state: if it is a canary's, its run may be over. */
   onJobChanged(outcome: JobOutcome): void {
+    if (outcome.jobType !== CANARY_JOB_TYPE) return;
     const run = this.tracker.canaries.ofJob(outcome.job);
     if (!run || run.status !== "running") return;
     if (outcome.status === "processed") return this.conclude(run, this.judge(run));

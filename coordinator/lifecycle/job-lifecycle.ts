@@ -6,7 +6,6 @@
 // dispatcher's precheck all come here instead of doing a part of it themselves.
 import type { Tracker } from "../tracker/tracker";
 import type { JobOutcome } from "../tracker/rows";
-import { STREAK_ATTEMPT_STATES } from "../tracker/states";
 
 /**
  * What moved the job, for listeners that care: an operator's kill or retry is no news
@@ -41,7 +40,7 @@ export class JobLifecycle {
 
   /** Not accepted in time, refused, or given to an agent that came back without it: requeued, nothing counted. */
   withdraw(attemptId: number, agentId: string, reason: string): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.withdraw(attemptId, reason));
+    return this.endAttempt(attemptId, agentId, () => this.d.tracker.withdraw(attemptId, reason), false);
   }
 
   /**
@@ -50,11 +49,11 @@ export class JobLifecycle {
    * result's step records), before anyone is told of it.
    */
   lose(attemptId: number, agentId: string, reason: string, alongside?: () => void): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.lose(attemptId, reason), alongside);
+    return this.endAttempt(attemptId, agentId, () => this.d.tracker.lose(attemptId, reason), false, alongside);
   }
 
   succeed(attemptId: number, agentId: string, alongside?: () => void): JobOutcome {
-    return this.endAttempt(attemptId, agentId, () => this.d.tracker.succeed(attemptId, agentId), alongside);
+    return this.endAttempt(attemptId, agentId, () => this.d.tracker.succeed(attemptId, agentId), false, alongside);
   }
 
   /** A payload failure (or the node's, by its error class): see Tracker.fail. */
@@ -63,6 +62,7 @@ export class JobLifecycle {
       attemptId,
       agentId,
       () => this.d.tracker.fail(attemptId, agentId, errorClass, details, this.d.maxAttempts, this.d.retryBackoffS),
+      true,
       alongside,
     );
   }
@@ -93,7 +93,8 @@ export class JobLifecycle {
     return this.moved(this.d.tracker.failPrecheck(jobId, details), "precheck");
   }
 
-  private endAttempt(attemptId: number, agentId: string, move: () => JobOutcome, alongside?: () => void): JobOutcome {
+  /** `failed`: the attempt ends in a state that counts toward its agent's failure streak (states.ts STREAK_ATTEMPT_STATES; every fail does). */
+  private endAttempt(attemptId: number, agentId: string, move: () => JobOutcome, failed: boolean, alongside?: () => void): JobOutcome {
     const outcome = alongside
       ? this.d.tracker.transaction(() => {
           alongside();
@@ -102,8 +103,7 @@ export class JobLifecycle {
       : move();
     this.d.release(attemptId, agentId);
     this.d.announce(outcome, "attempt");
-    const ended = this.d.tracker.attempt(attemptId);
-    if (ended && STREAK_ATTEMPT_STATES.includes(ended.status)) this.d.afterFailure(agentId);
+    if (failed) this.d.afterFailure(agentId);
     this.d.schedule();
     return outcome;
   }

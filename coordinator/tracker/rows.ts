@@ -139,5 +139,9 @@ export interface CanaryRunRow {
   finished_at: number | null;
 }
 
-/** What happened to the job when it moved. */
-export type JobOutcome = { job: number; status: JobState };
+/**
+ * What happened to the job when it moved: its new state, its type (listeners for one type
+ * need no read), and the attempt whose end or upload moved it (null for an operator's move
+ * of a waiting job).
+ */
+export type JobOutcome = { job: number; status: JobState; jobType: string; attempt: number | null };

@@ -124,7 +124,7 @@ export const JOB_TRANSITIONS = {
     set: "current_attempt_id = @attempt, details = ''",
     why: "the dispatcher gave the beam to an agent",
   },
-  succeed: { from: ["submitted"], to: "processed", owner: true, why: "the current attempt succeeded" },
+  succeed: { from: ["submitted"], to: "processed", owner: true, set: "details = ''", why: "the current attempt succeeded" },
   requeue: { from: ["submitted"], to: "retrying", owner: true, why: "the current attempt ended without counting: lost, withdrawn or politely stopped" },
   requeueAfterNodeFault: {
     from: ["submitted"],

@@ -268,9 +268,8 @@ export class Tracker {
     return this.db.transaction(() => {
       const a = this.requireAttempt(attemptId);
       this.moves.attempt("succeed", attemptId, agentId);
-      this.moves.job("succeed", a.job_id, attemptId);
-      this.s.setJobDetails.run({ id: a.job_id, details: "" });
-      return { job: a.job_id, status: "processed" as JobState };
+      const jobType = this.moves.job("succeed", a.job_id, attemptId);
+      return { job: a.job_id, status: "processed" as JobState, jobType, attempt: attemptId };
     })();
   }
 
@@ -292,9 +291,9 @@ export class Tracker {
       this.moves.attempt("fail", attemptId, agentId);
       this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
       if (isTerminalFault(errorClass)) {
-        this.moves.job("failAtOnce", a.job_id, attemptId);
+        const jobType = this.moves.job("failAtOnce", a.job_id, attemptId);
         this.s.setJobDetails.run({ id: a.job_id, details: `attempt ${attemptId} failed (${errorClass}, not retried: trying again cannot help): ${details}` });
-        return { job: a.job_id, status: "terminal_failure" as JobState };
+        return { job: a.job_id, status: "terminal_failure" as JobState, jobType, attempt: attemptId };
       }
       return this.failJob(a.job_id, attemptId, `attempt ${attemptId} failed: ${details}`, maxAttempts, retryBackoffS);
     })();
@@ -306,9 +305,9 @@ export class Tracker {
       const a = this.requireAttempt(attemptId);
       this.moves.attempt("failOnNode", attemptId, agentId);
       this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details });
-      this.moves.job("requeueAfterNodeFault", a.job_id, attemptId);
+      const jobType = this.moves.job("requeueAfterNodeFault", a.job_id, attemptId);
       this.s.setJobDetails.run({ id: a.job_id, details: `attempt ${attemptId} failed on agent ${agentId}, not counted (the node's fault): ${details}` });
-      return { job: a.job_id, status: "retrying" as JobState };
+      return { job: a.job_id, status: "retrying" as JobState, jobType, attempt: attemptId };
     })();
   }
 
@@ -327,7 +326,7 @@ export class Tracker {
       this.s.setAttemptError.run({ id: attemptId, error_class: "stopped", details: why });
       const outcome = countAsFailure
         ? this.failJob(jobId, attemptId, `attempt ${attemptId} ${why}`, maxAttempts)
-        : (this.moves.job("requeue", jobId, attemptId), { job: jobId, status: "retrying" as JobState });
+        : { job: jobId, status: "retrying" as JobState, jobType: this.moves.job("requeue", jobId, attemptId), attempt: attemptId };
       return { outcome, attempt };
     })();
   }
@@ -341,17 +340,17 @@ export class Tracker {
           `job ${jobId} is ${job.status}: only new or retrying jobs can be killed${job.status === "submitted" ? " (stop it first)" : ""}`,
         );
       }
-      this.moves.job("kill", jobId, null);
+      const jobType = this.moves.job("kill", jobId, null);
       this.s.setJobDetails.run({ id: jobId, details: "killed by an operator" });
-      return { job: jobId, status: "terminal_failure" as JobState };
+      return { job: jobId, status: "terminal_failure" as JobState, jobType, attempt: null };
     })();
   }
 
   failPrecheck(jobId: number, details: string): JobOutcome {
     return this.db.transaction(() => {
-      this.moves.job("failPrecheck", jobId, null);
+      const jobType = this.moves.job("failPrecheck", jobId, null);
       this.s.setJobDetails.run({ id: jobId, details });
-      return { job: jobId, status: "terminal_failure" as JobState };
+      return { job: jobId, status: "terminal_failure" as JobState, jobType, attempt: null };
     })();
   }
 
@@ -360,15 +359,15 @@ export class Tracker {
       const job = this.job(jobId);
       if (!job) throw new NotFound("job", jobId);
       if (job.status === "upload_failed") {
-        this.moves.job("retryUpload", jobId, null);
-        return { job: jobId, status: "processed" as JobState };
+        const jobType = this.moves.job("retryUpload", jobId, null);
+        return { job: jobId, status: "processed" as JobState, jobType, attempt: job.current_attempt_id };
       }
       if (job.status !== "terminal_failure")
         throw new RefusedAction(`job ${jobId} is ${job.status}: only a job in terminal_failure or upload_failed can be retried`);
       const gone = this.filesOfJob(jobId).filter((f) => f.status === "deleted");
       if (gone.length) throw new RefusedAction(`job ${jobId} cannot be searched again: its raw data was deleted (${gone.map((f) => f.filename).join(", ")})`);
-      this.moves.job("retry", jobId, null);
-      return { job: jobId, status: "retrying" as JobState };
+      const jobType = this.moves.job("retry", jobId, null);
+      return { job: jobId, status: "retrying" as JobState, jobType, attempt: null };
     })();
   }
 
@@ -376,9 +375,9 @@ export class Tracker {
     const job = this.job(jobId)!;
     const last = job.failures + 1 >= maxAttempts;
     const notBefore = now() + retryBackoffS * 2 ** job.failures;
-    this.moves.job(last ? "failForGood" : "failAndRetry", jobId, attemptId, { max_attempts: maxAttempts, not_before: notBefore });
+    const jobType = this.moves.job(last ? "failForGood" : "failAndRetry", jobId, attemptId, { max_attempts: maxAttempts, not_before: notBefore });
     this.s.setJobDetails.run({ id: jobId, details });
-    return { job: jobId, status: last ? "terminal_failure" : "retrying" };
+    return { job: jobId, status: last ? "terminal_failure" : "retrying", jobType, attempt: attemptId };
   }
 
   private endUncounted(move: "withdraw" | "lose", attemptId: number, errorClass: string, reason: string): JobOutcome {
@@ -386,8 +385,8 @@ export class Tracker {
       const a = this.requireAttempt(attemptId);
       this.moves.attempt(move, attemptId, null);
       this.s.setAttemptError.run({ id: attemptId, error_class: errorClass, details: reason });
-      this.moves.job("requeue", a.job_id, attemptId);
-      return { job: a.job_id, status: "retrying" as JobState };
+      const jobType = this.moves.job("requeue", a.job_id, attemptId);
+      return { job: a.job_id, status: "retrying" as JobState, jobType, attempt: attemptId };
     })();
   }
 

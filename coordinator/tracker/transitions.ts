@@ -35,19 +35,27 @@ export class Transitions {
   private readonly attemptState: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
-    for (const [name, t] of Object.entries(JOB_TRANSITIONS)) this.jobStmts.set(name, db.prepare(guardedUpdate("jobs", "current_attempt_id", t)));
+    // The job's type comes back with the move, for the outcome its listeners are told.
+    for (const [name, t] of Object.entries(JOB_TRANSITIONS)) {
+      this.jobStmts.set(name, db.prepare(`${guardedUpdate("jobs", "current_attempt_id", t)} RETURNING job_type`));
+    }
     for (const [name, t] of Object.entries(ATTEMPT_TRANSITIONS)) this.attemptStmts.set(name, db.prepare(guardedUpdate("job_submits", "agent_id", t)));
     this.jobState = db.prepare("SELECT status, current_attempt_id AS owner FROM jobs WHERE id = ?");
     this.attemptState = db.prepare("SELECT status, agent_id AS owner FROM job_submits WHERE id = ?");
   }
 
-  /** Moves a job; `attempt` is the attempt that must own it (for owner transitions) or becomes its owner (assign). */
-  job(name: JobTransition, id: number, attempt: number | null, extra: Params = {}, now = Date.now() / 1000): void {
+  /**
+   * Moves a job; `attempt` is the attempt that must own it (for owner transitions) or becomes
+   * its owner (assign). Returns the job's type.
+   */
+  job(name: JobTransition, id: number, attempt: number | null, extra: Params = {}, now = Date.now() / 1000): string {
     const t: Transition<string> = JOB_TRANSITIONS[name];
     const params = { id, to: t.to, now, owner: attempt, attempt, ...extra };
-    if (this.jobStmts.get(name)!.run(params).changes !== 1) {
+    const moved = this.jobStmts.get(name)!.get(params) as { job_type: string } | undefined;
+    if (!moved) {
       throw new IllegalTransition("job", id, name, this.jobState.get(id) as never, { from: t.from, owner: t.owner ? (attempt ?? undefined) : undefined });
     }
+    return moved.job_type;
   }
 
   /** Moves an attempt; `agent` is the agent that must hold it (for owner transitions). */

@@ -62,10 +62,10 @@ export class UploadRecords {
   /** The results are committed in the results DB: the job is uploaded. */
   uploaded(uploadId: number, jobId: number, attemptId: number, resultsUploadId: number, details: string): JobOutcome {
     return this.db.transaction(() => {
-      this.moves.job("upload", jobId, attemptId);
+      const jobType = this.moves.job("upload", jobId, attemptId);
       this.s.finish.run({ id: uploadId, status: "uploaded", error_class: "", details, now: now(), results_upload_id: resultsUploadId });
       this.s.setJobDetails.run({ id: jobId, details });
-      return { job: jobId, status: "uploaded" as JobState };
+      return { job: jobId, status: "uploaded" as JobState, jobType, attempt: attemptId };
     })();
   }
 
@@ -74,10 +74,10 @@ export class UploadRecords {
     return this.db.transaction(() => {
       const job = this.s.uploadFailures.get(jobId) as { upload_failures: number } | undefined;
       const last = (job?.upload_failures ?? 0) + 1 >= maxUploadAttempts;
-      this.moves.job(last ? "failUploadForGood" : "failUpload", jobId, attemptId, { max_upload_attempts: maxUploadAttempts });
+      const jobType = this.moves.job(last ? "failUploadForGood" : "failUpload", jobId, attemptId, { max_upload_attempts: maxUploadAttempts });
       this.s.finish.run({ id: uploadId, status: "upload_failed", error_class: errorClass, details, now: now(), results_upload_id: null });
       this.s.setJobDetails.run({ id: jobId, details: `upload failed: ${errorClass}: ${details}` });
-      return { job: jobId, status: (last ? "upload_failed" : "processed") as JobState };
+      return { job: jobId, status: (last ? "upload_failed" : "processed") as JobState, jobType, attempt: attemptId };
     })();
   }
 

@@ -40,7 +40,7 @@ describe("job lifecycle", () => {
 
   it("ends an attempt in one call: the move, its reservation released, the event, the streak, the dispatcher", () => {
     const { job, attempt } = running();
-    assert.deepEqual(lifecycle.fail(attempt, "a1", "search_failed", "boom"), { job, status: "retrying" });
+    assert.deepEqual(lifecycle.fail(attempt, "a1", "search_failed", "boom"), { job, status: "retrying", jobType: "commands", attempt });
     assert.deepEqual(log, [`release ${attempt} a1`, `jobChanged ${job} retrying (attempt)`, "streak a1", "schedule"]);
   });
 

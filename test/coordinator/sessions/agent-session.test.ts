@@ -205,7 +205,7 @@ describe("agent session", () => {
     stream.receive({ $case: "attemptResult", value: result });
     stream.receive({ $case: "attemptResult", value: result }); // re-sent after a reconnect, say
     assert.deepEqual(ends, ["succeed"]);
-    assert.deepEqual(changes, [{ job, status: "processed" }]);
+    assert.deepEqual(changes, [{ job, status: "processed", jobType: "commands", attempt }]);
     assert.equal(core.tracker.attempt(attempt)!.status, "processed");
     assert.equal(core.registry.get("a1").reserved.size, 0, "its reservation is released");
     assert.equal(stream.of("resultAck").length, 2, "both are acknowledged so the agent forgets them");
@@ -383,7 +383,7 @@ describe("agent session", () => {
     const { job, attempt } = attemptOn("a1", false);
     connect("a1", []);
     assert.deepEqual(ends, ["withdraw"]);
-    assert.deepEqual(changes, [{ job, status: "retrying" }]);
+    assert.deepEqual(changes, [{ job, status: "retrying", jobType: "commands", attempt }]);
     assert.equal(core.tracker.attempt(attempt)!.status, "withdrawn");
   });
 });

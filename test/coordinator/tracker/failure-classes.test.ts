@@ -40,8 +40,9 @@ describe("tracker: failure classes and the retry backoff", () => {
   for (const cls of ["bad_input", "too_short", "checksum"]) {
     it(`${cls}: terminal_failure at the first attempt, with the reason`, () => {
       const job = t.createJob({ beam: "b", jobType: "palfa-search", spec: {}, reservation: R });
-      const out = t.fail(attempt(job), "a1", cls, "the reason", 5, 60);
-      assert.deepEqual(out, { job, status: "terminal_failure" });
+      const a = attempt(job);
+      const out = t.fail(a, "a1", cls, "the reason", 5, 60);
+      assert.deepEqual(out, { job, status: "terminal_failure", jobType: "palfa-search", attempt: a });
       const row = t.job(job)!;
       assert.equal(row.failures, 1);
       assert.match(row.details, new RegExp(`\\(${cls}, not retried: trying again cannot help\\): the reason`));
@@ -51,7 +52,8 @@ describe("tracker: failure classes and the retry backoff", () => {
   it("a payload failure counts and waits out its backoff, doubled for the next one", () => {
     const job = t.createJob({ beam: "b", jobType: "commands", spec: {}, reservation: R });
     const before = Date.now() / 1000;
-    assert.deepEqual(t.fail(attempt(job), "a1", "exit_code", "exit 1", 5, 60), { job, status: "retrying" });
+    const first = attempt(job);
+    assert.deepEqual(t.fail(first, "a1", "exit_code", "exit 1", 5, 60), { job, status: "retrying", jobType: "commands", attempt: first });
     const nb = (db.prepare("SELECT not_before FROM jobs WHERE id = ?").get(job) as { not_before: number }).not_before;
     assert.ok(nb >= before + 60 && nb < before + 62, String(nb - before));
     assert.deepEqual(waiting(), [], "not dispatched during its backoff");
@@ -68,7 +70,8 @@ describe("tracker: failure classes and the retry backoff", () => {
 
   it("a broken transfer (staging) is not counted", () => {
     const job = t.createJob({ beam: "b", jobType: "palfa-search", spec: {}, reservation: R });
-    assert.deepEqual(t.fail(attempt(job), "a1", "staging", "stream reset", 2, 60), { job, status: "retrying" });
+    const a = attempt(job);
+    assert.deepEqual(t.fail(a, "a1", "staging", "stream reset", 2, 60), { job, status: "retrying", jobType: "palfa-search", attempt: a });
     assert.equal(t.job(job)!.failures, 0);
     assert.deepEqual(waiting(), [job], "no backoff either");
   });

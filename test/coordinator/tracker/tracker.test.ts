@@ -57,7 +57,7 @@ describe("job tracker", () => {
     assert.equal(t.attempt(a)!.status, "assigned");
     t.accept(a, "a1", Date.now() / 1000 + 600);
     assert.equal(t.attempt(a)!.status, "running");
-    assert.deepEqual(t.succeed(a, "a1"), { job, status: "processed" });
+    assert.deepEqual(t.succeed(a, "a1"), { job, status: "processed", jobType: "commands", attempt: a });
     assert.equal(t.attempt(a)!.status, "processed");
   });
 
@@ -93,7 +93,7 @@ describe("job tracker", () => {
   it("a result before the accept is the accept too: the attempt started when it was assigned", () => {
     const job = t.createJob({ beam: "b1", jobType: "commands", spec: {}, reservation: R });
     const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
-    assert.deepEqual(t.succeed(a, "a1"), { job, status: "processed" });
+    assert.deepEqual(t.succeed(a, "a1"), { job, status: "processed", jobType: "commands", attempt: a });
     const row = t.attempt(a)!;
     assert.equal(row.status, "processed");
     assert.equal(row.started_at, row.created_at);
@@ -121,7 +121,7 @@ describe("job tracker", () => {
     assert.equal(t.job(job)!.failures, 0);
     assert.equal(t.job(job)!.status, "retrying");
     const f1 = run("a2");
-    assert.deepEqual(t.fail(f1, "a2", "exit_code", "exit 3", 2), { job, status: "retrying" });
+    assert.deepEqual(t.fail(f1, "a2", "exit_code", "exit 3", 2), { job, status: "retrying", jobType: "commands", attempt: f1 });
     assert.equal(t.attempt(f1)!.details, "exit 3");
     run("a1");
     const { outcome } = t.stop(job, true, 2);
@@ -148,7 +148,7 @@ describe("job tracker", () => {
     for (const [i, cls] of ["missing_program", "toolchain", "workdir", "shm_occupied"].entries()) {
       const a = t.assign(job, i % 2 ? "a2" : "a1", R, Date.now() / 1000 + 30);
       t.accept(a, i % 2 ? "a2" : "a1", Date.now() / 1000 + 600);
-      assert.deepEqual(t.fail(a, i % 2 ? "a2" : "a1", cls, `${cls} on the node`, 1), { job, status: "retrying" }, cls);
+      assert.deepEqual(t.fail(a, i % 2 ? "a2" : "a1", cls, `${cls} on the node`, 1), { job, status: "retrying", jobType: "palfa-search", attempt: a }, cls);
       assert.equal(t.attempt(a)!.status, "node_failed");
       assert.equal(t.attempt(a)!.error_class, cls);
     }
@@ -157,7 +157,12 @@ describe("job tracker", () => {
     // The same failure is the beam's when its class is not the node's: counted (max_attempts 1: failed for good).
     const a = t.assign(job, "a1", R, Date.now() / 1000 + 30);
     t.accept(a, "a1", Date.now() / 1000 + 600);
-    assert.deepEqual(t.fail(a, "a1", "shm_full", "the beam outgrew its reservation", 1), { job, status: "terminal_failure" });
+    assert.deepEqual(t.fail(a, "a1", "shm_full", "the beam outgrew its reservation", 1), {
+      job,
+      status: "terminal_failure",
+      jobType: "palfa-search",
+      attempt: a,
+    });
   });
 
   it("a beam that failed through 'the node's fault' on 3 other nodes is counted from then on: it cannot bounce forever", () => {
@@ -171,7 +176,7 @@ describe("job tracker", () => {
     for (const agent of ["a1", "a2", "a1", "a3"]) assert.equal(t.attempt(failOn(agent).a)!.status, "node_failed", agent);
     assert.equal(t.job(job)!.failures, 0);
     const { a, outcome } = failOn("a4");
-    assert.deepEqual(outcome, { job, status: "retrying" });
+    assert.deepEqual(outcome, { job, status: "retrying", jobType: "palfa-search", attempt: a });
     assert.equal(t.attempt(a)!.status, "processing_failed");
     assert.match(t.attempt(a)!.details, /counted: the beam failed through "the node's fault" on 3 other nodes already/);
     assert.equal(t.job(job)!.failures, 1);
