@@ -99,7 +99,7 @@ export class Agent {
   private idleTimer: NodeJS.Timeout | null = null;
   private idleSince = 0;
   private readonly log: Logger;
-  /** step started/ended news, held briefly so that a newer one or the result can replace it */
+  /** accepts and step started/ended news, held briefly so that a newer one or the result can replace them */
   private readonly holdback: Holdback;
 
   constructor(private readonly o: AgentOptions) {

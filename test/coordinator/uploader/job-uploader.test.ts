@@ -88,7 +88,7 @@ describe("uploader loop: processed jobs to the results DB", function () {
     const u = start(async () => r);
     await u.idle();
     assert.equal(tracker.job(job)!.status, "uploaded");
-    assert.deepEqual(moves, [{ job, status: "uploaded" }]);
+    assert.deepEqual(moves, [{ job, status: "uploaded", jobType: "palfa-search", attempt }]);
     const ups = tracker.uploads.ofJob(job);
     assert.equal(ups.length, 1);
     assert.equal(ups[0].status, "uploaded");
@@ -114,7 +114,7 @@ describe("uploader loop: processed jobs to the results DB", function () {
       m.set(name, b.subarray(0, Math.floor(b.length / 2)));
     });
     await refreshManifest(dir);
-    const { job } = processedJob(dir);
+    const { job, attempt } = processedJob(dir);
     start(async () => r);
     await waitFor("upload_failed", () => tracker.job(job)!.status === "upload_failed", 10_000);
     const j = tracker.job(job)!;
@@ -129,13 +129,13 @@ describe("uploader loop: processed jobs to the results DB", function () {
       ],
     );
     assert.equal(tracker.attemptsOfJob(job).length, 1, "never re-processed");
-    assert.deepEqual(moves, [{ job, status: "upload_failed" }]);
+    assert.deepEqual(moves, [{ job, status: "upload_failed", jobType: "palfa-search", attempt }]);
     assert.equal((await rowCounts(r)).uploads, 0);
 
     // The operator mends the results and asks for a new round of uploads.
     fs.rmSync(dir, { recursive: true });
     copyDir(good.dir, dir);
-    assert.deepEqual(tracker.retry(job), { job, status: "processed" });
+    assert.deepEqual(tracker.retry(job), { job, status: "processed", jobType: "palfa-search", attempt });
     assert.equal(tracker.job(job)!.upload_failures, 0);
     uploader!.add(job);
     await uploader!.idle();
