@@ -128,6 +128,8 @@ class SimAgent {
           capabilities: capabilities(),
           endTime: 0,
           leaving: false,
+          // Each Assign is accepted at once, as by an agent of before accept holding.
+          holdsAccepts: false,
         },
       },
     });

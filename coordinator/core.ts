@@ -142,7 +142,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     this.dispatcher = new Dispatcher({
       tracker: this.tracker,
       registry: this.registry,
-      settings: { acceptTimeoutS: settings.acceptTimeoutS, batch: 256 },
+      settings: { acceptTimeoutS: settings.acceptTimeoutS, leaseS: settings.leaseS, batch: 256 },
       log: log.child({ part: "dispatcher" }),
       searchSpec: (jobId, beam, spec) => specs.get(jobId, beam, spec),
       onDeadline: (t) => this.leases.arm(t),
@@ -280,7 +280,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
     const log = this.log.child({ attempt: a.id, job: a.job_id, agent: a.agent_id });
     try {
       if (a.status === "assigned") {
-        this.lifecycle.withdraw(a.id, a.agent_id, `not accepted within ${this.settings.acceptTimeoutS} s`);
+        // The accept timeout, or lease_s for an agent that holds its accepts back (renewed by its heartbeats).
+        this.lifecycle.withdraw(a.id, a.agent_id, `not accepted within ${Math.round(a.lease_expires_at - a.created_at)} s of its assignment`);
         log.warn("assignment not accepted in time: withdrawn");
       } else {
         this.lifecycle.lose(a.id, a.agent_id, `lease expired: no heartbeat from agent ${a.agent_id} for ${this.settings.leaseS} s`);

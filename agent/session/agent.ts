@@ -280,6 +280,8 @@ export class Agent {
           capabilities: this.fitness.current,
           endTime: this.o.endTime ?? 0,
           leaving: this.leaving,
+          // Its accepts are held back when the coordinator allows it (Holdback).
+          holdsAccepts: true,
         },
       },
     };

@@ -8,9 +8,11 @@
 //
 // Accepts: to a coordinator whose Welcome says accept_with_result, an attempt's result is its
 // accept too. A short job's accept is then never sent: its result goes out within the window
-// and the coordinator ends the attempt in one transaction instead of two. The window is far
-// shorter than any accept deadline (jobs.accept_timeout_s, seconds), and a held accept is
-// always sent unless the result went out first.
+// and the coordinator ends the attempt in one transaction instead of two. A held accept is
+// always sent unless the result went out first. The Hello says the agent holds accepts, and
+// the coordinator then leases its assignments for lease_s from the start instead of giving
+// them the accept timeout: the lease fence covers an attempt whose accept is held when the
+// agent is paused, as it covers a running one (docs/leases.md).
 import type { AgentMessage, StepUpdate } from "../../shared/gen/agent";
 
 /** How long an accept or update may wait (what `job ID` may lag behind the step, with the coordinator's own batching). */

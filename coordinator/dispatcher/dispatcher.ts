@@ -14,6 +14,8 @@ import type { JobRow, Reservation, Tracker } from "../tracker/tracker";
 
 export interface DispatchSettings {
   acceptTimeoutS: number;
+  /** how long an assignment to an agent that holds its accepts back is leased (jobs.lease_s) */
+  leaseS: number;
   /** jobs considered per pass; the rest wait for the next pass */
   batch: number;
 }
@@ -198,7 +200,9 @@ export class Dispatcher {
   private assign(job: JobRow, agent: AgentState, spec: Assign["spec"]): Planned {
     const reservation = { cores: job.cores, memory: job.memory, shm: job.shm };
     const at = Date.now() / 1000;
-    const deadline = at + this.settings.acceptTimeoutS;
+    // An agent that holds its accept back is leased from the start, like a running attempt, so
+    // that its lease fence covers the attempt even if it is paused before the accept goes out.
+    const deadline = at + (agent.holdsAccepts ? this.settings.leaseS : this.settings.acceptTimeoutS);
     // The attempt and its deadline are stored before the agent hears of it: a
     // crash right after this leaves a row the lease clock will withdraw.
     const attemptId = this.tracker.assign(job.id, agent.id, reservation, deadline);

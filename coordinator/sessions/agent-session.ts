@@ -154,6 +154,7 @@ export class AgentSession implements AgentLink {
     agent.link = this;
     // A graceful stop under way when it reconnected: still nothing new for it.
     agent.leaving = h.leaving === true;
+    agent.holdsAccepts = h.holdsAccepts === true;
     agent.endTime = h.endTime || 0;
     agent.connectedAt = Date.now() / 1000;
     agent.hostname = h.hostname;

@@ -17,6 +17,8 @@ export class AgentState {
   drained = false;
   /** the agent said it is stopping (Leaving, or a Hello saying so), until it connects again */
   leaving = false;
+  /** its Hello said it holds its accepts back (Welcome's accept_with_result): assignments to it are leased from the start */
+  holdsAccepts = false;
   /** when the agent must be done (unix seconds; 0: no end): a batch pilot's walltime (agent.end_time) */
   endTime = 0;
   resources: Resources | undefined;

@@ -119,7 +119,8 @@ export class Tracker {
       liveAttempts: db.prepare(`SELECT * FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL} ORDER BY id`),
       expired: db.prepare(`SELECT * FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL} AND lease_expires_at <= ? ORDER BY lease_expires_at`),
       nextExpiry: db.prepare(`SELECT MIN(lease_expires_at) AS t FROM job_submits WHERE status IN ${LIVE_ATTEMPT_SQL}`),
-      renew: db.prepare("UPDATE job_submits SET lease_expires_at = @lease WHERE id = @id AND agent_id = @agent AND status = 'running'"),
+      // Assigned ones too: an agent that names one holds it, and may be holding its accept back.
+      renew: db.prepare(`UPDATE job_submits SET lease_expires_at = @lease WHERE id = @id AND agent_id = @agent AND status IN ${LIVE_ATTEMPT_SQL}`),
       extendAll: db.prepare(`UPDATE job_submits SET lease_expires_at = MAX(lease_expires_at, @lease) WHERE status IN ${LIVE_ATTEMPT_SQL}`),
       setAttemptError: db.prepare("UPDATE job_submits SET error_class = @error_class, details = @details WHERE id = @id"),
       setJobDetails: db.prepare("UPDATE jobs SET details = @details WHERE id = @id"),
@@ -403,11 +404,7 @@ export class Tracker {
     const stale: number[] = [];
     this.db.transaction(() => {
       for (const id of attemptIds) {
-        if (this.s.renew.run({ id, agent: agentId, lease: leaseExpiresAt }).changes === 0) {
-          const a = this.attempt(id);
-          // An attempt still waiting for the agent's accept is not stale: the reply is on its way.
-          if (!(a && a.agent_id === agentId && a.status === "assigned")) stale.push(id);
-        }
+        if (this.s.renew.run({ id, agent: agentId, lease: leaseExpiresAt }).changes === 0) stale.push(id);
       }
     })();
     return stale;

@@ -493,6 +493,12 @@ export interface Hello {
   endTime: number;
   /** The agent is stopping gracefully and reconnected meanwhile: as a Leaving, nothing new is assigned. */
   leaving: boolean;
+  /**
+   * The agent holds its accepts back when the Welcome says accept_with_result. Its assignments
+   * are then leased for lease_s from the start, as running attempts are, not for the accept
+   * timeout: its lease fence covers them even if it is paused before the accept goes out.
+   */
+  holdsAccepts: boolean;
 }
 
 export interface Hello_LabelsEntry {
@@ -1599,6 +1605,7 @@ function createBaseHello(): Hello {
     capabilities: undefined,
     endTime: 0,
     leaving: false,
+    holdsAccepts: false,
   };
 }
 
@@ -1630,6 +1637,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.leaving !== false) {
       writer.uint32(72).bool(message.leaving);
+    }
+    if (message.holdsAccepts !== false) {
+      writer.uint32(80).bool(message.holdsAccepts);
     }
     return writer;
   },
@@ -1722,6 +1732,14 @@ export const Hello: MessageFns<Hello> = {
             message.leaving = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.holdsAccepts = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1766,6 +1784,11 @@ export const Hello: MessageFns<Hello> = {
         ? globalThis.Number(object.end_time)
         : 0,
       leaving: isSet(object.leaving) ? globalThis.Boolean(object.leaving) : false,
+      holdsAccepts: isSet(object.holdsAccepts)
+        ? globalThis.Boolean(object.holdsAccepts)
+        : isSet(object.holds_accepts)
+        ? globalThis.Boolean(object.holds_accepts)
+        : false,
     };
   },
 
@@ -1804,6 +1827,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.leaving !== false) {
       obj.leaving = message.leaving;
     }
+    if (message.holdsAccepts !== false) {
+      obj.holdsAccepts = message.holdsAccepts;
+    }
     return obj;
   },
 
@@ -1833,6 +1859,7 @@ export const Hello: MessageFns<Hello> = {
       : undefined;
     message.endTime = object.endTime ?? 0;
     message.leaving = object.leaving ?? false;
+    message.holdsAccepts = object.holdsAccepts ?? false;
     return message;
   },
 };

@@ -98,4 +98,34 @@ describe("leases through stalls (real processes)", function () {
     );
     assert.equal(d.job?.failures, 0, "nothing counted against the beam");
   });
+  it("an agent paused before it could answer an Assign keeps the beam past the accept timeout, and runs it once when it wakes", async () => {
+    // It holds its accepts back, so its assignments are leased like running attempts: the beam
+    // must not go elsewhere while the Assign waits, unread, in the paused agent's socket.
+    c = await Cluster.create({ jobs: { lease_s: 30, accept_timeout_s: 2 } });
+    await c.startCoordinator();
+    const paused = await c.startAgent("a1");
+    const runs = path.join(c.dir, "runs");
+    fs.mkdirSync(runs);
+    paused.child.kill("SIGSTOP");
+    const [id] = await c.submit(["sh", "-c", `echo "$BEAMFLOW_ATTEMPT" >> ${runs}/started; sleep 0.3`]);
+    await waitFor("the beam assigned to the paused agent", async () => (await detail(c, id)).attempts[0]?.agentId === "a1" || undefined);
+    await c.startAgent("a2");
+    await sleep(6000); // three accept timeouts
+    let d = await detail(c, id);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.agentId, a.status]),
+      [["a1", "assigned"]],
+      "still the paused agent's, and nowhere else",
+    );
+    assert.ok(!fs.existsSync(path.join(runs, "started")), "nothing ran while the agent was paused");
+
+    paused.child.kill("SIGCONT");
+    await waitFor("the beam processed", async () => (await detail(c, id)).job?.status === "processed" || undefined, 20_000);
+    d = await detail(c, id);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.agentId, a.status]),
+      [["a1", "processed"]],
+    );
+    assert.equal(fs.readFileSync(path.join(runs, "started"), "utf8").trim().split("\n").length, 1, "it ran once");
+  });
 });

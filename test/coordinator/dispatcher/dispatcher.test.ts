@@ -25,7 +25,7 @@ describe("dispatcher", () => {
     new Dispatcher({
       tracker,
       registry,
-      settings: { acceptTimeoutS: 30, batch: 16 },
+      settings: { acceptTimeoutS: 30, leaseS: 600, batch: 16 },
       log: silentLogger(),
       searchSpec: (jobId) => searchSpec(jobId),
       onDeadline: (t) => deadlines.push(t),
@@ -75,6 +75,22 @@ describe("dispatcher", () => {
     assert.equal(tracker.job(job)!.status, "submitted");
     assert.deepEqual(deadlines, [attempt.lease_expires_at]);
     assert.equal(registry.get("big").free().cores, 2, "its cores are reserved");
+  });
+
+  it("gives an assignment the accept timeout, or lease_s when its agent holds its accepts back", () => {
+    connect("prompt", 1);
+    connect("holding", 1);
+    registry.get("holding").holdsAccepts = true;
+    for (const beam of ["b1", "b2"]) tracker.createJob({ beam, jobType: "commands", spec: commands, reservation: ONE_CORE });
+    const before = Date.now() / 1000;
+    dispatcher().pass();
+    const deadlineOn = (agent: string) => {
+      const [a] = tracker.liveAttempts().filter((x) => x.agent_id === agent);
+      assert.ok(a, `an attempt on ${agent}`);
+      return a.lease_expires_at - before;
+    };
+    assert.ok(Math.abs(deadlineOn("prompt") - 30) < 5, `accept timeout: ${deadlineOn("prompt")}`);
+    assert.ok(Math.abs(deadlineOn("holding") - 600) < 5, `lease: ${deadlineOn("holding")}`);
   });
 
   it("sends nothing and reserves nothing when the pass's writes are refused (a full disk), and assigns them all on the next pass", () => {

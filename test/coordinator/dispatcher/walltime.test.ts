@@ -125,7 +125,7 @@ describe("dispatcher: walltime fit", () => {
     new Dispatcher({
       tracker,
       registry,
-      settings: { acceptTimeoutS: 30, batch: 16 },
+      settings: { acceptTimeoutS: 30, leaseS: 600, batch: 16 },
       log: silentLogger(),
       onDeadline: () => undefined,
       failPrecheck: () => undefined,

@@ -311,6 +311,13 @@ describe("job tracker", () => {
       t.expiredAttempts(600).map((x) => x.id),
       [a],
     );
+    // An assigned one its agent names is renewed too (the agent may hold its accept back); an ended one is not.
+    const other = t.createJob({ beam: "b2", jobType: "commands", spec: {}, reservation: R });
+    const held = t.assign(other, "a1", R, 200);
+    assert.deepEqual(t.renewLeases("a1", [held], 700), []);
+    assert.equal(t.attempt(held)!.lease_expires_at, 700);
+    t.succeed(held, "a1");
+    assert.deepEqual(t.renewLeases("a1", [held], 800), [held]);
   });
 
   it("a second holder of the tracker lock is refused, and a dead holder's lock is free at once", () => {
