@@ -203,6 +203,7 @@ export class Agent {
           onProgress: (bytes, size, rate) => this.log.info({ attempt: attemptId, file: f.name, bytes, size, rate: Math.round(rate) }, "stage-in progress"),
         }),
       fencedWhy: () => this.fence.check(),
+      leaseLapsed: () => this.fence.lapsed(),
       stopping: leaving,
       log: this.log,
     });

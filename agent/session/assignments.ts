@@ -52,6 +52,8 @@ export interface AssignmentsOptions {
   fetch: (attemptId: number, f: FileRef) => Readable;
   /** why the attempts were fenced (the lease may have run out), if they were */
   fencedWhy: () => string | undefined;
+  /** why nothing new may start because the lease may have run out (LeaseFence.lapsed) */
+  leaseLapsed: () => string | undefined;
   /** the agent is shutting down: nothing new is taken */
   stopping: () => boolean;
   log: Logger;
@@ -88,6 +90,9 @@ export class Assignments {
       this.o.accept(a.attemptId);
       return;
     }
+    // Read after a pause longer than the lease: the coordinator may have given it to another agent.
+    const lapsed = this.o.leaseLapsed();
+    if (lapsed !== undefined) return refuse(lapsed);
     if (a.spec?.$case !== "commands" && a.spec?.$case !== "search") return refuse(`job type '${jobTypeName(a.jobType)}' is not supported by this agent`);
     // Sent before the coordinator heard that this agent can no longer run it: not counted, it goes elsewhere.
     const unfit = this.o.fitness.unfitFor(a.jobType);

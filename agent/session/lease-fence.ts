@@ -79,6 +79,19 @@ export class LeaseFence {
   }
 
   /**
+   * Why nothing new may start: the lease may have run out on the coordinator's side (the agent
+   * was paused or cut off), so an Assign read now may be one the coordinator has given up on
+   * and given to another agent. Undefined while the lease holds.
+   */
+  lapsed(now = performance.now()): string | undefined {
+    if (this.fenced) return this.fenced;
+    if (this.leaseS === 0) return undefined;
+    const sinceMs = now - this.renewedAt;
+    if (sinceMs < this.fenceAfterMs()) return undefined;
+    return `no lease renewal from the coordinator for ${(sinceMs / 1000).toFixed(1)} s (lease ${this.leaseS} s): the assignment may have gone to another agent`;
+  }
+
+  /**
    * Stops the attempts if the lease may have run out on the coordinator's side; returns why
    * if they are fenced (now or earlier, until the next renewal). Also re-arms the watchdog.
    */

@@ -287,7 +287,12 @@ export class AgentSession implements AgentLink {
       return;
     }
     this.log.warn({ attempt: r.attemptId, reason: r.reason }, "agent refused an assignment");
-    d.lifecycle.withdraw(r.attemptId, this.agentId, `refused by agent ${this.agentId}: ${r.reason}`);
+    try {
+      d.lifecycle.withdraw(r.attemptId, this.agentId, `refused by agent ${this.agentId}: ${r.reason}`);
+    } catch (err) {
+      // Refused after it was over here (an Assign read late, after a pause): nothing to undo.
+      if (!(err instanceof IllegalTransition)) throw err;
+    }
   }
 
   /** Progress of an attempt that is no longer live here is stale news, dropped without a word. */

@@ -128,4 +128,34 @@ describe("leases through stalls (real processes)", function () {
     );
     assert.equal(fs.readFileSync(path.join(runs, "started"), "utf8").trim().split("\n").length, 1, "it ran once");
   });
+  it("an agent that wakes from a pause past the lease refuses the Assign it reads late: the beam runs only where it went meanwhile", async () => {
+    c = await Cluster.create({ jobs: { lease_s: 6, accept_timeout_s: 2 } });
+    await c.startCoordinator();
+    const paused = await c.startAgent("a1");
+    const runs = path.join(c.dir, "runs");
+    fs.mkdirSync(runs);
+    paused.child.kill("SIGSTOP");
+    const [id] = await c.submit(["sh", "-c", `echo "$BEAMFLOW_ATTEMPT" >> ${runs}/started; sleep 2`]);
+    await waitFor("the beam assigned to the paused agent", async () => (await detail(c, id)).attempts[0]?.agentId === "a1" || undefined);
+    await c.startAgent("a2");
+    // Its lease runs out: the beam goes to a2, while a1's Assign still waits unread.
+    await waitFor("the beam running on the other agent", async () => fs.existsSync(path.join(runs, "started")) || undefined, 30_000);
+    paused.child.kill("SIGCONT");
+    await waitFor("the beam processed", async () => (await detail(c, id)).job?.status === "processed" || undefined, 20_000);
+    await sleep(1000);
+    const d = await detail(c, id);
+    assert.deepEqual(
+      d.attempts.map((a) => [a.agentId, a.status]),
+      [
+        ["a1", "withdrawn"],
+        ["a2", "processed"],
+      ],
+    );
+    const started = fs.readFileSync(path.join(runs, "started"), "utf8").trim().split("\n");
+    assert.deepEqual(started, [String(d.attempts[1]!.id)], "only a2's attempt ever started");
+    assert.ok(
+      paused.stderr.some((l) => l.includes("refusing an assignment") && l.includes("may have gone to another agent")),
+      "a1 said why it refused",
+    );
+  });
 });

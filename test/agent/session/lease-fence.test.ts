@@ -66,7 +66,23 @@ describe("lease fence", () => {
     assert.ok(armed.length > 0 && armed.at(-1)! <= 0, "armed with the time left (none)");
   });
 
+  it("says the lease has lapsed, with nothing running too, once a fence's time has passed without a renewal, until the next one", () => {
+    running = false;
+    fence.helloSent();
+    fence.welcomed(60);
+    const t0 = performance.now();
+    assert.equal(fence.lapsed(t0 + 1000), undefined);
+    assert.match(
+      fence.lapsed(t0 + 60_000) ?? "",
+      /no lease renewal from the coordinator for 60\.\d s \(lease 60 s\): the assignment may have gone to another agent/,
+    );
+    assert.deepEqual(fenced, [], "asking stops nothing");
+    fence.acked(fence.nextSeq());
+    assert.equal(fence.lapsed(), undefined, "renewed");
+  });
+
   it("does nothing before the coordinator has said its lease", () => {
+    assert.equal(fence.lapsed(performance.now() + 10_000_000), undefined);
     assert.equal(fence.check(performance.now() + 10_000_000), undefined);
     assert.deepEqual(armed, []);
   });
