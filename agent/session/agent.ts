@@ -204,6 +204,7 @@ export class Agent {
         }),
       fencedWhy: () => this.fence.check(),
       leaseLapsed: () => this.fence.lapsed(),
+      watchdogKilled: (since) => this.fence.watchdogKilled(since),
       stopping: leaving,
       log: this.log,
     });

@@ -54,6 +54,8 @@ export interface AssignmentsOptions {
   fencedWhy: () => string | undefined;
   /** why nothing new may start because the lease may have run out (LeaseFence.lapsed) */
   leaseLapsed: () => string | undefined;
+  /** why an attempt that started at `since` (monotonic ms) was stopped by the fence watchdog, if it may have been */
+  watchdogKilled: (since: number) => string | undefined;
   /** the agent is shutting down: nothing new is taken */
   stopping: () => boolean;
   log: Logger;
@@ -102,10 +104,11 @@ export class Assignments {
       return refuse(`this agent cannot run ${jobTypeName(a.jobType)} jobs now: ${unfit}`);
     }
     const exec = this.execution(a, log);
+    const startedAt = performance.now();
     this.running.set(a.attemptId, exec);
     this.o.accept(a.attemptId);
     log.info({ beam: a.beam, files: a.files.length }, "attempt started");
-    const done = exec.run().then((result) => this.finished(a, exec, result, log));
+    const done = exec.run().then((result) => this.finished(a, exec, result, log, startedAt));
     this.finishing.add(done);
     void done.finally(() => this.finishing.delete(done));
   }
@@ -137,10 +140,11 @@ export class Assignments {
     });
   }
 
-  private async finished(a: Assign, exec: AttemptExecution, resultAsRun: AttemptResult, log: Logger): Promise<void> {
+  private async finished(a: Assign, exec: AttemptExecution, resultAsRun: AttemptResult, log: Logger, startedAt: number): Promise<void> {
     let result = resultAsRun;
-    // Killed by the fence (the watchdog may have been first, while the agent was paused): not the beam's failure.
-    const fenced = result.outcome === AttemptOutcome.OUTCOME_FAILED ? this.o.fencedWhy() : undefined;
+    // Killed by the fence (the watchdog may have been first, while the agent was paused, and a
+    // renewal may have come since): not the beam's failure.
+    const fenced = result.outcome === AttemptOutcome.OUTCOME_FAILED ? (this.o.fencedWhy() ?? this.o.watchdogKilled(startedAt)) : undefined;
     if (fenced) result = { ...result, outcome: AttemptOutcome.OUTCOME_CANCELLED, errorClass: ErrorClass.ERROR_CLASS_CANCELLED, errorMessage: fenced };
     log.info({ outcome: result.outcome, error: result.errorMessage || undefined }, "attempt finished");
     // A failure may be the node's (a program gone, the work dir unwritable): what the agent

@@ -30,6 +30,10 @@ export class LeaseFence {
   private timer: NodeJS.Timeout | null = null;
   /** why the running attempts were stopped, until the next renewal */
   private fenced: string | undefined;
+  /** monotonic ms at which the watchdog kills the steps unless armed again first */
+  private watchdogDue: number | undefined;
+  /** the latest moment the watchdog may have killed the steps (a deadline that passed before it was armed again) */
+  private watchdogFiredAt: number | undefined;
 
   constructor(private readonly o: LeaseFenceOptions) {}
 
@@ -79,6 +83,15 @@ export class LeaseFence {
   }
 
   /**
+   * Why an attempt that started at `since` (monotonic ms) and failed is the fence's doing: the
+   * watchdog's deadline passed while it ran, so the watchdog may have killed its steps.
+   */
+  watchdogKilled(since: number): string | undefined {
+    if (this.watchdogFiredAt === undefined || this.watchdogFiredAt < since) return undefined;
+    return `the fence watchdog may have stopped its steps: no lease renewal from the coordinator in time (lease ${this.leaseS} s)`;
+  }
+
+  /**
    * Why nothing new may start: the lease may have run out on the coordinator's side (the agent
    * was paused or cut off), so an Assign read now may be one the coordinator has given up on
    * and given to another agent. Undefined while the lease holds.
@@ -101,7 +114,14 @@ export class LeaseFence {
     const sinceMs = now - this.renewedAt;
     const leftMs = this.fenceAfterMs() - sinceMs;
     // Armed whether or not an attempt runs: one may start a moment before the agent is paused.
-    this.o.watchdog?.arm(leftMs);
+    if (this.o.watchdog) {
+      // A deadline that passed before this re-arm (or one due now) may have killed the steps,
+      // even if a renewal comes a moment later: their deaths are the fence's, not the beam's.
+      if (this.watchdogDue !== undefined && this.watchdogDue <= now) this.watchdogFiredAt = this.watchdogDue;
+      if (leftMs <= 0) this.watchdogFiredAt = now;
+      this.watchdogDue = now + leftMs;
+      this.o.watchdog.arm(leftMs);
+    }
     if (leftMs > 0 || !this.o.running()) return undefined;
     this.fenced = `no lease renewal from the coordinator for ${(sinceMs / 1000).toFixed(1)} s (lease ${this.leaseS} s): stopped before the beam may be given to another agent`;
     this.o.log.warn({ sinceS: sinceMs / 1000, leaseS: this.leaseS }, "fencing: stopping every running attempt");

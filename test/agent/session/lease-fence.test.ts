@@ -81,6 +81,21 @@ describe("lease fence", () => {
     assert.equal(fence.lapsed(), undefined, "renewed");
   });
 
+  it("remembers a watchdog deadline that passed before the next re-arm: an attempt that ran then was the fence's, even after a renewal", async () => {
+    fence.helloSent();
+    fence.welcomed(0.2); // fences 100 ms after a renewal
+    const startedBefore = performance.now();
+    assert.equal(fence.check(), undefined);
+    assert.equal(fence.watchdogKilled(startedBefore), undefined, "the deadline has not passed");
+    // The agent could not re-arm in time (busy, or its connection dropped): the watchdog's
+    // deadline passes, then a renewal comes before anything else.
+    await new Promise((r) => setTimeout(r, 150));
+    fence.acked(fence.nextSeq());
+    assert.deepEqual(fenced, [], "the agent itself never fenced");
+    assert.match(fence.watchdogKilled(startedBefore) ?? "", /the fence watchdog may have stopped its steps/);
+    assert.equal(fence.watchdogKilled(performance.now() + 1), undefined, "an attempt started since is not concerned");
+  });
+
   it("does nothing before the coordinator has said its lease", () => {
     assert.equal(fence.lapsed(performance.now() + 10_000_000), undefined);
     assert.equal(fence.check(performance.now() + 10_000_000), undefined);
