@@ -26,6 +26,23 @@ describe("leases through stalls (real processes)", function () {
     await c.close();
   });
 
+  /**
+   * A beam assigned to agent a1 while it is paused (its Assign waits unread), then a second
+   * agent a2 started; the beam's step appends its attempt to runs/started and sleeps.
+   */
+  async function assignedWhilePaused(leaseS: number, sleepS: number) {
+    c = await Cluster.create({ jobs: { lease_s: leaseS, accept_timeout_s: 2 } });
+    await c.startCoordinator();
+    const paused = await c.startAgent("a1");
+    const runs = path.join(c.dir, "runs");
+    fs.mkdirSync(runs);
+    paused.child.kill("SIGSTOP");
+    const [id] = await c.submit(["sh", "-c", `echo "$BEAMFLOW_ATTEMPT" >> ${runs}/started; sleep ${sleepS}`]);
+    await waitFor("the beam assigned to the paused agent", async () => (await detail(c, id!)).attempts[0]?.agentId === "a1" || undefined);
+    await c.startAgent("a2");
+    return { paused, runs, id: id! };
+  }
+
   it("a coordinator paused longer than the lease delivers what finished meanwhile instead of running it again", async () => {
     c = await Cluster.create({ jobs: { lease_s: 4 } });
     const coordinator = await c.startCoordinator();
@@ -98,18 +115,11 @@ describe("leases through stalls (real processes)", function () {
     );
     assert.equal(d.job?.failures, 0, "nothing counted against the beam");
   });
+
   it("an agent paused before it could answer an Assign keeps the beam past the accept timeout, and runs it once when it wakes", async () => {
     // It holds its accepts back, so its assignments are leased like running attempts: the beam
     // must not go elsewhere while the Assign waits, unread, in the paused agent's socket.
-    c = await Cluster.create({ jobs: { lease_s: 30, accept_timeout_s: 2 } });
-    await c.startCoordinator();
-    const paused = await c.startAgent("a1");
-    const runs = path.join(c.dir, "runs");
-    fs.mkdirSync(runs);
-    paused.child.kill("SIGSTOP");
-    const [id] = await c.submit(["sh", "-c", `echo "$BEAMFLOW_ATTEMPT" >> ${runs}/started; sleep 0.3`]);
-    await waitFor("the beam assigned to the paused agent", async () => (await detail(c, id)).attempts[0]?.agentId === "a1" || undefined);
-    await c.startAgent("a2");
+    const { paused, runs, id } = await assignedWhilePaused(30, 0.3);
     await sleep(6000); // three accept timeouts
     let d = await detail(c, id);
     assert.deepEqual(
@@ -128,16 +138,9 @@ describe("leases through stalls (real processes)", function () {
     );
     assert.equal(fs.readFileSync(path.join(runs, "started"), "utf8").trim().split("\n").length, 1, "it ran once");
   });
+
   it("an agent that wakes from a pause past the lease refuses the Assign it reads late: the beam runs only where it went meanwhile", async () => {
-    c = await Cluster.create({ jobs: { lease_s: 6, accept_timeout_s: 2 } });
-    await c.startCoordinator();
-    const paused = await c.startAgent("a1");
-    const runs = path.join(c.dir, "runs");
-    fs.mkdirSync(runs);
-    paused.child.kill("SIGSTOP");
-    const [id] = await c.submit(["sh", "-c", `echo "$BEAMFLOW_ATTEMPT" >> ${runs}/started; sleep 2`]);
-    await waitFor("the beam assigned to the paused agent", async () => (await detail(c, id)).attempts[0]?.agentId === "a1" || undefined);
-    await c.startAgent("a2");
+    const { paused, runs, id } = await assignedWhilePaused(6, 2);
     // Its lease runs out: the beam goes to a2, while a1's Assign still waits unread.
     await waitFor("the beam running on the other agent", async () => fs.existsSync(path.join(runs, "started")) || undefined, 30_000);
     paused.child.kill("SIGCONT");
