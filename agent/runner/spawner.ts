@@ -14,6 +14,12 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../../shared/logging/logger";
 import { SPAWNER_SCRIPT } from "./spawner-script";
+
+/**
+ * The last word of the spawner's command line (the script ignores it): how the fence watchdog
+ * tells the spawner, which leads a process group of its own, from the steps it must kill.
+ */
+export const SPAWNER_MARK = "--beamflow-step-spawner";
 import { stepBaseEnv } from "./step-env";
 
 export type SpawnerEvent =
@@ -113,7 +119,7 @@ export class Spawner {
     this.server = server;
     let child: ChildProcess;
     try {
-      child = spawnChild(this.python, ["-I", "-S", "-c", SPAWNER_SCRIPT, sockPath], {
+      child = spawnChild(this.python, ["-I", "-S", "-c", SPAWNER_SCRIPT, sockPath, SPAWNER_MARK], {
         stdio: ["pipe", "pipe", "inherit"],
         // its own session: a terminal's ^C to the agent must not take the steps' reaper with it
         detached: true,

@@ -6,11 +6,13 @@
 // (nothing to install, no file to find), and does nothing else.
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Logger } from "../../shared/logging/logger";
+import { SPAWNER_MARK } from "../runner/spawner";
 
 // argv[1]: the agent's pid. stdin lines: "arm MS" (kill in MS ms unless told again), "disarm".
 // When stdin closes (the agent is gone) it fences at once and exits.
 const WATCHDOG_SOURCE = String.raw`
 const fs = require("fs");
+const SPAWNER_MARK = ${JSON.stringify(SPAWNER_MARK)};
 const agent = Number(process.argv[1]);
 function stat(pid) {
   try {
@@ -31,7 +33,13 @@ function stepGroups() {
   }
   const own = new Set([pgids.get(agent), pgids.get(process.pid)]);
   // The agent's own helpers (the step spawner) lead groups whose children start groups of
-  // their own, the steps: those are kept, only the steps' groups are killed.
+  // their own, the steps: those are kept, only the steps' groups are killed. The spawner is
+  // known by its mark, so that it is kept while it has no step too.
+  for (const c of children.get(agent) || []) {
+    try {
+      if (fs.readFileSync("/proc/" + c + "/cmdline", "latin1").split("\0").includes(SPAWNER_MARK)) own.add(pgids.get(c));
+    } catch {}
+  }
   const groups = new Set(), parents = new Set(), stack = [agent];
   while (stack.length) {
     const p = stack.pop();
