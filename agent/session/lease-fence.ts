@@ -101,7 +101,7 @@ export class LeaseFence {
     if (this.leaseS === 0) return undefined;
     const sinceMs = now - this.renewedAt;
     if (sinceMs < this.fenceAfterMs()) return undefined;
-    return `no lease renewal from the coordinator for ${(sinceMs / 1000).toFixed(1)} s (lease ${this.leaseS} s): the assignment may have gone to another agent`;
+    return `${this.unrenewedFor(sinceMs)}: the assignment may have gone to another agent`;
   }
 
   /**
@@ -123,10 +123,14 @@ export class LeaseFence {
       this.o.watchdog.arm(leftMs);
     }
     if (leftMs > 0 || !this.o.running()) return undefined;
-    this.fenced = `no lease renewal from the coordinator for ${(sinceMs / 1000).toFixed(1)} s (lease ${this.leaseS} s): stopped before the beam may be given to another agent`;
+    this.fenced = `${this.unrenewedFor(sinceMs)}: stopped before the beam may be given to another agent`;
     this.o.log.warn({ sinceS: sinceMs / 1000, leaseS: this.leaseS }, "fencing: stopping every running attempt");
     this.o.fence(this.fenced);
     return this.fenced;
+  }
+
+  private unrenewedFor(sinceMs: number): string {
+    return `no lease renewal from the coordinator for ${(sinceMs / 1000).toFixed(1)} s (lease ${this.leaseS} s)`;
   }
 
   stop(): void {
