@@ -7,12 +7,14 @@ import type { CoordinatorEvents } from "../lifecycle/coordinator-events";
 import type { Tracker } from "../tracker/tracker";
 import type { LogStore } from "./log-store";
 import { isLiveAttempt } from "../tracker/states";
-import { allocFramable } from "../../shared/protocol/log-data-wire";
+import { FramePool } from "../../shared/protocol/log-data-wire";
 
 // Up to 1 MiB per message: heavy output goes to a follower in few large frames
 // (a message per stored chunk cost the coordinator more than the bytes themselves), each
-// read from the file into the Buffer its message is written around (allocFramable).
+// read from the file into the Buffer its message is written around, one the followers
+// share and use again once gRPC has taken the message (FramePool).
 const READ_BYTES = 1024 * 1024;
+const frames = new FramePool(READ_BYTES, 4);
 
 /** What following a log reads: the attempts, their stored output, and news of their end. */
 export interface TailDeps {
@@ -72,7 +74,7 @@ export function tailLog(deps: TailDeps, call: grpc.ServerWritableStream<TailLogR
     const status = deps.tracker.attempt(attemptId)?.status ?? "";
     try {
       for (;;) {
-        const piece = store.readAt(attemptId, offset, READ_BYTES, req.step, allocFramable);
+        const piece = store.readAt(attemptId, offset, READ_BYTES, req.step, (n) => frames.alloc(n));
         if (!piece) {
           const stillLive = live();
           if (!req.follow || !stillLive) {

@@ -90,4 +90,40 @@ describe("beamflow logs", function () {
     }
     for (let i = 0; i < total; i++) if (lines[i] !== i + 1) assert.fail(`line ${i + 1} is '${lines[i]}'`);
   });
+
+  it("gives a follower stopped for a while, and one reading all along, every byte of 39 MB in order", async () => {
+    // The coordinator reads a follower's output into Buffers the followers share, and uses
+    // each again once gRPC has taken its message: a stopped reader's messages queue up
+    // meanwhile, and must not be overwritten by the running reader's.
+    cluster = await Cluster.create();
+    await cluster.startCoordinator();
+    await cluster.startAgent("node1");
+    const total = 5_000_000;
+    const [job] = await cluster.submit(["seq", "1", String(total)]);
+    await cluster.waitForJobs((js) => js[0]?.status !== "new", "the job to start");
+    const running = follow(cluster, [String(job), "-f"]);
+    const stopped = follow(cluster, [String(job), "-f"]);
+    let stoppedSaw = 0;
+    stopped.child.stdout!.on("data", (d: Buffer) => (stoppedSaw += d.length));
+    await waitFor("the second follower's first output", () => stoppedSaw > 0, 60_000);
+    stopped.child.kill("SIGSTOP");
+    const first = await running.done;
+    await cluster.waitForJobs((js) => js[0]?.status === "processed", "the job to finish");
+    assert.ok(stoppedSaw < 20_000_000, `the stopped follower had ${stoppedSaw} bytes before it was stopped: too late to test`);
+    stopped.child.kill("SIGCONT");
+    const second = await stopped.done;
+    let expected = "";
+    for (let i = 1; i <= total; i++) expected += `${i}\n`;
+    for (const [who, res] of [
+      ["the follower reading all along", first],
+      ["the stopped follower", second],
+    ] as const) {
+      assert.equal(res.status, 0, res.err);
+      if (res.out !== expected) {
+        let at = 0;
+        while (at < expected.length && res.out[at] === expected[at]) at++;
+        assert.fail(`${who}: ${res.out.length} bytes of ${expected.length}, first difference at byte ${at}: '${res.out.slice(at, at + 40)}'`);
+      }
+    }
+  });
 });

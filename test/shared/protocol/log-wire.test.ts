@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { LogData } from "../../../shared/gen/admin";
 import { AgentMessage, type LogChunk } from "../../../shared/gen/agent";
-import { allocFramable, deserializeLogData, serializeLogData } from "../../../shared/protocol/log-data-wire";
+import { allocFramable, deserializeLogData, FramePool, serializeLogData } from "../../../shared/protocol/log-data-wire";
 import { deserializeAgentMessage, encodeLogChunk, encodeLogChunks, serializeAgentMessage } from "../../../shared/protocol/log-wire";
 
 const generic = (m: AgentMessage) => Buffer.from(AgentMessage.encode(m).finish());
@@ -103,5 +103,31 @@ describe("log output on the wire", () => {
       LogData.decode(Buffer.concat([serializeLogData(other), Buffer.from([0x50, 1])])),
       "an unknown field: the generated decoder",
     );
+  });
+
+  it("uses a pooled Buffer again only once the LogData around it is serialized, and keeps no more than it may", () => {
+    const pool = new FramePool(1 << 20, 2);
+    const piece = (data: Buffer) => ({ attemptId: 3, offset: 10, data, end: false, attemptStatus: "running", nextOffset: 10 + data.length });
+    const a = pool.alloc(600_000).fill(0x61);
+    const b = pool.alloc(600_000).fill(0x62);
+    assert.notEqual(a.buffer, b.buffer, "a Buffer not serialized yet is not handed out again");
+    const d = piece(a);
+    const expected = Buffer.from(LogData.encode(d).finish());
+    assert.ok(serializeLogData(d).equals(expected));
+    assert.equal(pool.idle, 1);
+    const again = serializeLogData(d);
+    assert.ok(again.equals(expected), "serialized twice: the same bytes");
+    assert.notEqual(again.buffer, a.buffer, "the second time, a copy: the pooled Buffer may be another piece's by then");
+    assert.equal(pool.idle, 1, "nor is the Buffer freed twice");
+    const c = pool.alloc(700_000);
+    assert.equal(c.buffer, a.buffer, "the serialized one is used again");
+    assert.ok(b.equals(Buffer.alloc(600_000, 0x62)), "the one still waiting is untouched");
+
+    const small = pool.alloc(100);
+    const large = pool.alloc((1 << 20) + 1);
+    for (const x of [small, large]) serializeLogData(piece(x.fill(0x63)));
+    assert.equal(pool.idle, 0, "a small or an oversized piece has a Buffer of its own, not the pool's");
+    for (const x of [b, c, pool.alloc(1 << 20)]) serializeLogData(piece(x));
+    assert.equal(pool.idle, 2, "three freed, two kept");
   });
 });
