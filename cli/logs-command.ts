@@ -10,6 +10,7 @@ import { parseId, textOption, usageError } from "./args";
 import { exitForGrpc } from "./exit-codes";
 import { cliConfig } from "./config-option";
 import { run } from "./run";
+import { tuneGcForBuffers } from "../shared/runtime/buffer-gc";
 
 /**
  * pty output to plain text: \r\n becomes \n even when a chunk ends between the two. On the
@@ -98,6 +99,7 @@ export function registerLogsCommand(program: Command): void {
     .option("--step <name>", "only this step's output", textOption("--step"))
     .action(
       run(async (opts: { config?: string; follow?: boolean; step?: string }, id: string) => {
+        if (opts.follow) tuneGcForBuffers();
         const cfg = cliConfig(opts.config);
         let { jobId, attemptId } = target(id);
         let offset = 0;
