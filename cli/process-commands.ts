@@ -76,7 +76,7 @@ export function registerProcessCommands(program: Command): void {
       run(async (opts: { config?: string }) => {
         const cfg = cliConfig(opts.config);
         const log = createLogger("coordinator", cfg.logging.level);
-        tuneGcForBuffers((why) => log.info({ why }, "incremental marking on"));
+        tuneGcForBuffers(log);
         const coordinator = await Coordinator.start(cfg, { log });
         notifyCrashes(coordinator, log);
         stopOnSignals([coordinator], log);
@@ -95,7 +95,7 @@ export function registerProcessCommands(program: Command): void {
         if (opts.id) cfg.agent.id = opts.id;
         if (opts.tokenFile) cfg.agent.token_file = path.resolve(opts.tokenFile);
         const log = createLogger("agent", cfg.logging.level);
-        tuneGcForBuffers((why) => log.info({ why }, "incremental marking on"));
+        tuneGcForBuffers(log);
         let stop: (why: string) => void = () => undefined;
         const agent: Agent = await startAgent(cfg, log, {
           coordinator: opts.coordinator,
@@ -120,7 +120,7 @@ export function registerProcessCommands(program: Command): void {
         const cfg = cliConfig(opts.config);
         // One root logger per component (a child would repeat the `component` key in every line).
         const log = createLogger("beamflow", cfg.logging.level);
-        tuneGcForBuffers((why) => log.info({ why }, "incremental marking on"));
+        tuneGcForBuffers(log);
         if (createTracker(cfg.coordinator.db)) log.info({ db: cfg.coordinator.db }, "created the job tracker");
         const coordinator = await Coordinator.start(cfg, { log: createLogger("coordinator", cfg.logging.level) });
         const token = localAgentToken(cfg);

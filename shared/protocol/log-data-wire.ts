@@ -39,8 +39,8 @@ function frame(whole: Buffer, length: number): Buffer {
 
 /**
  * Framable Buffers of up to `capacity` bytes, each used again once the LogData around it
- * has been serialized. Why: every large Buffer is memory outside V8's heap, and each
- * 64 MiB of it allocated brings a full collection; a follower of heavy output took a fresh
+ * has been serialized. Why: every large Buffer is memory outside V8's heap, and enough of
+ * it allocated brings a full collection; a follower of heavy output took a fresh
  * megabyte per message, a quarter of what the coordinator allocated for the log's way
  * through it, and collections were a third of its CPU. Serializing is where the bytes
  * leave the Buffer: gRPC copies the serialized message into a frame of its own before it

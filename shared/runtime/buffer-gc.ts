@@ -16,17 +16,15 @@
 // event-loop lag).
 import { constants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
+import type { Logger } from "../logging/logger";
 
 const PAUSE_MS = 30;
 const LIVE_BYTES = 40 * 1024 * 1024;
 
 let tuned = false;
 
-/**
- * Sets V8's collector for a process of heavy Buffers; `onIncremental` hears when a large
- * heap brings incremental marking back (for the process's log).
- */
-export function tuneGcForBuffers(onIncremental: (why: string) => void = () => undefined): void {
+/** Sets V8's collector for a process of heavy Buffers; `log` hears when a large heap brings incremental marking back. */
+export function tuneGcForBuffers(log?: Logger): void {
   if (tuned) return;
   tuned = true;
   v8.setFlagsFromString("--no-incremental-marking");
@@ -38,7 +36,10 @@ export function tuneGcForBuffers(onIncremental: (why: string) => void = () => un
       if (e.duration <= PAUSE_MS && live <= LIVE_BYTES) continue;
       watch.disconnect();
       v8.setFlagsFromString("--incremental-marking");
-      onIncremental(`a full collection took ${e.duration.toFixed(0)} ms with ${(live / 2 ** 20).toFixed(0)} MiB of heap in use`);
+      log?.info(
+        { pauseMs: Math.round(e.duration), heapMiB: Math.round(live / 2 ** 20) },
+        "a full collection was slow or left a large heap: incremental marking on",
+      );
       return;
     }
   });
