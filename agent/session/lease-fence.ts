@@ -19,6 +19,13 @@ export interface LeaseFenceOptions {
   log: { warn: (o: object, msg: string) => void };
 }
 
+/**
+ * How late the watchdog may hear a re-arm (a line on a pipe to a process that a busy node
+ * schedules when it can), at most a quarter of the time to the fence: a deadline that close
+ * when the agent re-arms may pass first.
+ */
+const WATCHDOG_HEARS_WITHIN_MS = 250;
+
 export class LeaseFence {
   private leaseS = 0;
   private seq = 0;
@@ -115,9 +122,11 @@ export class LeaseFence {
     const leftMs = this.fenceAfterMs() - sinceMs;
     // Armed whether or not an attempt runs: one may start a moment before the agent is paused.
     if (this.o.watchdog) {
-      // A deadline that passed before this re-arm (or one due now) may have killed the steps,
-      // even if a renewal comes a moment later: their deaths are the fence's, not the beam's.
-      if (this.watchdogDue !== undefined && this.watchdogDue <= now) this.watchdogFiredAt = this.watchdogDue;
+      // A deadline that passed before this re-arm, or will before the watchdog hears of it, may
+      // have killed the steps, even if a renewal comes a moment later: their deaths are the
+      // fence's, not the beam's.
+      const hearsWithin = Math.min(WATCHDOG_HEARS_WITHIN_MS, this.fenceAfterMs() / 4);
+      if (this.watchdogDue !== undefined && this.watchdogDue <= now + hearsWithin) this.watchdogFiredAt = this.watchdogDue;
       if (leftMs <= 0) this.watchdogFiredAt = now;
       this.watchdogDue = now + leftMs;
       this.o.watchdog.arm(leftMs);

@@ -96,6 +96,19 @@ describe("lease fence", () => {
     assert.equal(fence.watchdogKilled(performance.now() + 1), undefined, "an attempt started since is not concerned");
   });
 
+  it("counts a deadline the watchdog may reach before it hears the re-arm: a renewal a moment before it", () => {
+    fence.helloSent();
+    fence.welcomed(600);
+    const t0 = performance.now();
+    fence.check(t0);
+    const due = t0 + fence.fenceAfterMs();
+    fence.check(due - 5_000);
+    assert.equal(fence.watchdogKilled(t0), undefined, "re-armed seconds before the deadline: in time");
+    fence.check(due - 100);
+    assert.match(fence.watchdogKilled(t0) ?? "", /the fence watchdog may have stopped its steps/, "re-armed 100 ms before it: maybe not");
+    assert.deepEqual(fenced, [], "the agent itself never fenced");
+  });
+
   it("does nothing before the coordinator has said its lease", () => {
     assert.equal(fence.lapsed(performance.now() + 10_000_000), undefined);
     assert.equal(fence.check(performance.now() + 10_000_000), undefined);
