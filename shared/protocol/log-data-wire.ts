@@ -17,10 +17,11 @@ const TAG = {
 
 const FRAME_HEAD = 32;
 const FRAME_TAIL = 64;
-/** Buffers with room around them for the rest of a LogData message (allocFramable). */
-const framable = new WeakSet<Uint8Array>();
-/** Framable Buffers from a FramePool, until their message is serialized: the whole Buffer and its pool. */
-const pooled = new WeakMap<Uint8Array, { whole: Buffer; pool: FramePool }>();
+/**
+ * Buffers with room around them for the rest of a LogData message (allocFramable), each with
+ * the FramePool that lent it until its message is serialized, or null.
+ */
+const framable = new WeakMap<Uint8Array, FramePool | null>();
 
 /**
  * A Buffer for `length` bytes of log output, with room before and after it for the rest of
@@ -28,12 +29,12 @@ const pooled = new WeakMap<Uint8Array, { whole: Buffer; pool: FramePool }>();
  * are instead of copying them (read a log piece straight into it).
  */
 export function allocFramable(length: number): Buffer {
-  return frame(Buffer.allocUnsafe(FRAME_HEAD + length + FRAME_TAIL), length);
+  return frame(Buffer.allocUnsafe(FRAME_HEAD + length + FRAME_TAIL), length, null);
 }
 
-function frame(whole: Buffer, length: number): Buffer {
+function frame(whole: Buffer, length: number, pool: FramePool | null): Buffer {
   const data = whole.subarray(FRAME_HEAD, FRAME_HEAD + length);
-  framable.add(data);
+  framable.set(data, pool);
   return data;
 }
 
@@ -64,10 +65,7 @@ export class FramePool {
    */
   alloc(length: number): Buffer {
     if (length > this.capacity || length < this.capacity / 16) return allocFramable(length);
-    const whole = this.free.pop() ?? Buffer.allocUnsafe(FRAME_HEAD + this.capacity + FRAME_TAIL);
-    const data = frame(whole, length);
-    pooled.set(data, { whole, pool: this });
-    return data;
+    return frame(this.free.pop() ?? Buffer.allocUnsafe(FRAME_HEAD + this.capacity + FRAME_TAIL), length, this);
   }
 
   /** Free Buffers kept now. */
@@ -77,12 +75,11 @@ export class FramePool {
 
   /** `data`'s Buffer is free again (it was serialized); only once. */
   static serialized(data: Uint8Array): void {
-    const p = pooled.get(data);
-    if (!p) return;
-    pooled.delete(data);
+    const pool = framable.get(data);
+    if (!pool) return;
     // Framing in place again would write into a Buffer that may be another piece's now.
     framable.delete(data);
-    if (p.pool.free.length < p.pool.keep) p.pool.free.push(p.whole);
+    if (pool.free.length < pool.keep) pool.free.push(Buffer.from(data.buffer, data.byteOffset - FRAME_HEAD, FRAME_HEAD + pool.capacity + FRAME_TAIL));
   }
 }
 
