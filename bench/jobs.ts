@@ -10,7 +10,10 @@ import { call } from "../cli/admin-client";
 import { Cluster } from "../test/support/cluster";
 
 const JOBS = 1_000_000;
-const STATES = ["uploaded", "uploaded", "uploaded", "processed", "new", "terminal_failure", "retrying", "uploaded"];
+// No job waits for its upload (processed): the uploader would work through those meanwhile.
+const STATES = ["uploaded", "uploaded", "uploaded", "upload_failed", "new", "terminal_failure", "retrying", "uploaded"];
+/** a small cluster: each agent ran a third of the survey */
+const AGENTS = ["node1", "node2", "node3"];
 
 function fill(dbPath: string): void {
   const db = new Database(dbPath);
@@ -21,9 +24,10 @@ function fill(dbPath: string): void {
   );
   const attempt = db.prepare(
     `INSERT INTO job_submits (job_id, agent_id, status, cores, memory, shm, lease_expires_at, created_at, started_at, finished_at, updated_at)
-     VALUES (?, 'node1', ?, 1, 0, 0, 0, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, 1, 0, 0, 0, ?, ?, ?, ?)`,
   );
-  db.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES ('node1', '', ?)").run(now);
+  const current = db.prepare("UPDATE jobs SET current_attempt_id = ? WHERE id = ?");
+  for (const a of AGENTS) db.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES (?, '', ?)").run(a, now);
   db.transaction(() => {
     for (let i = 0; i < JOBS; i++) {
       // one job a second up to now: the last hour holds 3,600 of them, the last day 86,400
@@ -31,7 +35,16 @@ function fill(dbPath: string): void {
       const status = STATES[i % STATES.length]!;
       const id = ins.run(`p2030.2015${String(i).padStart(7, "0")}.G35.b${i % 7}`, status, t, t).lastInsertRowid;
       if (status === "new") continue;
-      attempt.run(id, status === "uploaded" || status === "processed" ? "processed" : "failed", t, t, t + 1, t + 1);
+      const a = attempt.run(
+        id,
+        AGENTS[i % AGENTS.length],
+        status === "uploaded" || status === "upload_failed" ? "processed" : "failed",
+        t,
+        t,
+        t + 1,
+        t + 1,
+      ).lastInsertRowid;
+      current.run(a, id);
     }
   })();
   db.close();
@@ -53,8 +66,16 @@ export async function jobsBenchmark(): Promise<unknown> {
       status_terminal_failure: { status: "terminal_failure" },
       beam_glob: { beam: "p2030.20150123*" },
       since_1h: { since: Date.now() / 1000 - 3600 },
-      agent: { agent: "nobody" },
+      agent: { agent: "node2" },
+      agent_none: { agent: "nobody" },
       oldest50: { oldestFirst: true },
+      // filters no index answers, matching few or no jobs: the coordinator walks every job
+      beam_inside_rare: { beam: "*0123456*" },
+      beam_inside_none: { beam: "*nosuch*" },
+      since_none: { since: Date.now() / 1000 + 3600 },
+      since_1h_oldest: { since: Date.now() / 1000 - 3600, oldestFirst: true },
+      status_and_beam_none: { status: "uploaded", beam: "*nosuch*" },
+      agent_and_beam_none: { agent: "node1", beam: "*nosuch*" },
     };
     const token = fs.readFileSync(path.join(cluster.dataDir, "admin.token"), "utf8").trim();
     const scrape = () =>
@@ -63,18 +84,33 @@ export async function jobsBenchmark(): Promise<unknown> {
         .catch(() => "");
     // A first scrape resets the event-loop histogram: its maximum is then over the listings only, not the start.
     await scrape();
-    const results: Record<string, { medianMs: number; maxMs: number; rows: number }> = {};
+    const r1 = (x: number) => Math.round(x * 10) / 10;
+    // Each listing as the CLI makes it: replies followed until the page is full or the jobs end
+    // (a reply that walked as long as it may comes short, with a cursor). Its whole time, and its longest reply.
+    const results: Record<string, { medianMs: number; maxMs: number; rows: number; replies?: number; longestReplyMs?: number }> = {};
     for (const [name, q] of Object.entries(cases)) {
       const ms: number[] = [];
       let rows = 0;
+      let replies = 0;
+      let longest = 0;
       for (let i = 0; i < 7; i++) {
         const s = performance.now();
-        const r = await call(a, a.client.listJobs, { ...base, ...q });
+        const want = { ...base, ...q }.limit;
+        let cursor = 0;
+        rows = 0;
+        replies = 0;
+        do {
+          const r0 = performance.now();
+          const r = await call(a, a.client.listJobs, { ...base, ...q, limit: want - rows, cursor });
+          longest = Math.max(longest, performance.now() - r0);
+          replies++;
+          rows += r.jobs.length;
+          cursor = r.nextCursor;
+        } while (cursor && rows < want);
         ms.push(performance.now() - s);
-        rows = r.jobs.length;
       }
       ms.sort((x, y) => x - y);
-      results[name] = { medianMs: Math.round(ms[3]! * 10) / 10, maxMs: Math.round(ms[6]! * 10) / 10, rows };
+      results[name] = { medianMs: r1(ms[3]!), maxMs: r1(ms[6]!), rows, ...(replies > 1 && { replies, longestReplyMs: r1(longest) }) };
     }
     const status: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -83,7 +119,7 @@ export async function jobsBenchmark(): Promise<unknown> {
       status.push(performance.now() - s);
     }
     status.sort((x, y) => x - y);
-    results.status = { medianMs: Math.round(status[3]! * 10) / 10, maxMs: Math.round(status[6]! * 10) / 10, rows: 1 };
+    results.status = { medianMs: r1(status[3]!), maxMs: r1(status[6]!), rows: 1 };
     const metrics = await scrape();
     const lagMax = /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(metrics)?.[1];
     if (!lagMax) process.stderr.write(`bench jobs: no event-loop lag in ${httpUrl(cluster) || "(no metrics URL)"}/metrics (${metrics.length} bytes)\n`);
@@ -92,7 +128,7 @@ export async function jobsBenchmark(): Promise<unknown> {
       fillS: Math.round(fillS * 10) / 10,
       listings: results,
       eventLoopLagMaxMs: lagMax ? Math.round(Number(lagMax) * 1000 * 10) / 10 : null,
-      target: "each listing and status < 100 ms; the event loop never blocked > 50 ms",
+      target: "each reply < 100 ms (a listing no index answers is several, each a short page with a cursor); the event loop never blocked > 50 ms",
     };
   } finally {
     await cluster.close();

@@ -36,7 +36,7 @@ import type { Capabilities } from "../../shared/gen/common";
 import { COMMAND_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../shared/protocol/job-types";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
 import type { CanaryRunRow } from "../tracker/rows";
-import type { JobListRow } from "../tracker/reports";
+import type { JobListRow } from "../tracker/job-pages";
 import { AccessRefused, enrolTokenState, type EnrolTokenRow } from "../tracker/agent-access";
 import type { AgentAccessControl } from "../sessions/agent-access";
 
@@ -313,23 +313,21 @@ function perJob(ids: number[], fn: (id: number) => { status: string }): JobActio
 export function adminService(deps: AdminDeps, adminToken: string): AdminServiceServer {
   const t = deps.tracker;
   return {
-    listJobs: unary(adminToken, (req) => {
+    listJobs: unary(adminToken, async (req) => {
       if (req.status && !(JOB_STATES as readonly string[]).includes(req.status)) {
         throw new RefusedAction(`unknown job status '${req.status}' (one of: ${JOB_STATES.join(", ")})`);
       }
-      const limit = Math.min(MAX_JOBS_PAGE, req.limit || 100);
-      const rows = t.reports.jobPage({
+      const page = await t.reports.jobPage({
         status: req.status,
         agent: req.agent,
         beam: req.beam,
         since: req.since,
         cursor: req.cursor,
         oldestFirst: req.oldestFirst,
-        limit: limit + 1,
+        limit: Math.min(MAX_JOBS_PAGE, req.limit || 100),
       });
-      const page = rows.slice(0, limit);
       const agents = deps.registry.all();
-      return { jobs: page.map((j) => jobView(j, agents, LIST_DETAILS_CHARS, deps.walltime)), nextCursor: rows.length > limit ? page.at(-1)!.id : 0 };
+      return { jobs: page.jobs.map((j) => jobView(j, agents, LIST_DETAILS_CHARS, deps.walltime)), nextCursor: page.nextCursor };
     }),
 
     getJob: unary(adminToken, (req) => {

@@ -296,4 +296,11 @@ CREATE INDEX jobs_canary ON jobs(id) WHERE job_type = 'canary';
 CREATE INDEX jobs_failed ON jobs(updated_at, id) WHERE status = 'terminal_failure' OR (status = 'retrying' AND failures > 0);
 `,
   },
+  {
+    version: 11,
+    name: "beamflow jobs --agent over a million jobs: an agent's attempts by job, newest first without sorting them all",
+    sql: `
+CREATE INDEX job_submits_agent_job ON job_submits(agent_id, job_id);
+`,
+  },
 ];

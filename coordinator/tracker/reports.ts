@@ -2,15 +2,13 @@
 // the metrics (like ippToPsps's metrics table): one named query each, nothing moves.
 import type Database from "better-sqlite3";
 import { CANARY_JOB_TYPE } from "../../shared/protocol/job-types";
-import type { JobRow } from "./rows";
+import { JOB_LIST_SQL, type JobListRow, type JobPage, JobPages, type JobPageQuery } from "./job-pages";
 import { LIVE_ATTEMPT_SQL } from "./states";
 
 export interface StatusCount {
   status: string;
   count: number;
 }
-/** A job with how many attempts it had and the agent of its current one (`beamflow jobs`). */
-export type JobListRow = JobRow & { attempt_count: number; agent_id: string | null };
 /** A job that failed for good, or failed and waits to be tried again, with its newest attempt's id. */
 export interface FailedJobRow {
   id: number;
@@ -31,40 +29,12 @@ export interface RunningJobRow {
   started_at: number;
 }
 
-const JOB_LIST_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
-                      FROM jobs j LEFT JOIN job_submits a ON a.id = j.current_attempt_id`;
-
-/** A page of `beamflow jobs`: filters (all optional) and where the page starts. */
-export interface JobPageQuery {
-  status?: string;
-  agent?: string;
-  /** a GLOB over the beam name */
-  beam?: string;
-  /** updated at or after (unix seconds) */
-  since?: number;
-  /** ids beyond this one only (below it newest first, above it oldest first); 0: from the start */
-  cursor?: number;
-  oldestFirst?: boolean;
-  limit: number;
-}
-
-/** The WHERE clause of each filter: fixed text, the values always bound. */
-const JOB_PAGE_FILTERS = {
-  status: "j.status = @status",
-  agent: "a.agent_id = @agent",
-  beam: "j.beam GLOB @beam",
-  since: "j.updated_at >= @since",
-} as const;
-
-const JOBS_OF_AGENT_SQL = `SELECT j.*, (SELECT COUNT(*) FROM job_submits x WHERE x.job_id = j.id) AS attempt_count, a.agent_id
-                           FROM job_submits a CROSS JOIN jobs j ON j.id = a.job_id AND j.current_attempt_id = a.id`;
-
 export class TrackerReports {
   private readonly s;
-  /** job-page statements by the filters they use (at most 2^4 × 2 × 2 of them) */
-  private readonly pageStatements = new Map<string, Database.Statement>();
+  private readonly pages: JobPages;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
+    this.pages = new JobPages(db);
     this.s = {
       // Kept by triggers (migration 10): a few rows, however many jobs there are.
       statusCounts: db.prepare("SELECT status, n AS count FROM status_counts WHERE tbl = ? AND n > 0 ORDER BY status"),
@@ -105,27 +75,9 @@ export class TrackerReports {
     return processed - count(this.s.canaryProcessedSince);
   }
 
-  /**
-   * One page of jobs, newest first (or oldest first), found through the primary key or the
-   * status index and cut at `limit`: fast however many jobs the tracker holds.
-   */
-  jobPage(q: JobPageQuery): JobListRow[] {
-    const used = (Object.keys(JOB_PAGE_FILTERS) as (keyof typeof JOB_PAGE_FILTERS)[]).filter((k) => q[k] !== undefined && q[k] !== "" && q[k] !== 0);
-    const cursor = q.cursor ? (q.oldestFirst ? "j.id > @cursor" : "j.id < @cursor") : "";
-    const key = `${used.join(",")}|${cursor ? 1 : 0}|${q.oldestFirst ? "asc" : "desc"}`;
-    let st = this.pageStatements.get(key);
-    if (!st) {
-      const where = [...used.map((k) => JOB_PAGE_FILTERS[k]), ...(cursor ? [cursor] : [])];
-      // By agent, the query starts from that agent's attempts (their index) and finds each one's
-      // job by its key, instead of walking every job (CROSS JOIN fixes that order in SQLite).
-      const from = used.includes("agent") ? JOBS_OF_AGENT_SQL : JOB_LIST_SQL;
-      st = this.db.prepare(`${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY j.id ${q.oldestFirst ? "ASC" : "DESC"} LIMIT @limit`);
-      this.pageStatements.set(key, st);
-    }
-    const params: Record<string, unknown> = { limit: q.limit };
-    for (const k of used) params[k] = q[k];
-    if (cursor) params.cursor = q.cursor;
-    return st.all(params) as JobListRow[];
+  /** One page of `beamflow jobs` (job-pages.ts). */
+  jobPage(q: JobPageQuery): Promise<JobPage> {
+    return this.pages.page(q);
   }
 
   jobListRow(id: number): JobListRow | undefined {

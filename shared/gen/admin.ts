@@ -167,7 +167,12 @@ export interface JobView {
 
 export interface ListJobsReply {
   jobs: JobView[];
-  /** pass as cursor for the next page; 0: this was the last */
+  /**
+   * Pass as cursor for the next page; 0: this was the last. A page may hold fewer jobs than
+   * the limit and still have a cursor: with a filter no index answers (a glob inside beam
+   * names, since), the coordinator walks the jobs for a short while per reply, and the next
+   * call goes on from where it stopped.
+   */
   nextCursor: number;
 }
 
