@@ -11,6 +11,7 @@ import { cliConfig } from "./config-option";
 import { ago, bytes, duration, printJson, table, when } from "./format";
 import { run } from "./run";
 import { canaryCell } from "./canary-command";
+import { eachBatch, firstJobs, type ListCall } from "./job-listing";
 import { watchAndAdd } from "./download-commands";
 
 interface Common {
@@ -119,33 +120,19 @@ export function registerAdminCommands(program: Command): void {
       run(async (opts: Common & { status?: string; agent?: string; beam?: string; since?: number; limit: number; oldest?: boolean; all?: boolean }) => {
         const a = admin(opts);
         const query = { status: opts.status ?? "", agent: opts.agent ?? "", beam: opts.beam ?? "", since: opts.since ?? 0, oldestFirst: opts.oldest ?? false };
-        // A page may come short with a cursor: the coordinator walked as long as one reply may
-        // and found no more yet (a filter no index answers); the next call goes on from there.
-        let cursor = 0;
+        const list: ListCall<JobView> = (limit, cursor) => call(a, a.client.listJobs, { ...query, limit, cursor });
         if (!opts.all) {
-          const jobs: JobView[] = [];
-          do {
-            const r = await call(a, a.client.listJobs, { ...query, limit: opts.limit - jobs.length, cursor });
-            jobs.push(...r.jobs);
-            cursor = r.nextCursor;
-          } while (cursor && jobs.length < opts.limit);
+          const { jobs, more } = await firstJobs(list, opts.limit);
           if (opts.json) return printJson(jobs);
           console.log(table(JOB_COLUMNS, jobRows(jobs)));
-          if (cursor) console.log(`(the ${jobs.length} ${opts.oldest ? "oldest" : "newest"}; --limit N or --all for more)`);
+          if (more) console.log(`(the ${jobs.length} ${opts.oldest ? "oldest" : "newest"}; --limit N or --all for more)`);
           return;
         }
-        // Page by page, so that neither side ever holds every job; a table per 1,000 rows.
-        let rows: JobView[] = [];
-        do {
-          const r = await call(a, a.client.listJobs, { ...query, limit: 1000, cursor });
-          if (opts.json) for (const j of r.jobs) process.stdout.write(`${JSON.stringify(j)}\n`);
-          else rows.push(...r.jobs);
-          cursor = r.nextCursor;
-          if (rows.length >= 1000 || (!cursor && rows.length)) {
-            console.log(table(JOB_COLUMNS, jobRows(rows)));
-            rows = [];
-          }
-        } while (cursor);
+        // JSON lines as they come; tables of 1,000 rows.
+        await eachBatch(list, 1000, opts.json ? 1 : 1000, (jobs) => {
+          if (opts.json) for (const j of jobs) process.stdout.write(`${JSON.stringify(j)}\n`);
+          else console.log(table(JOB_COLUMNS, jobRows(jobs)));
+        });
       }),
     );
 

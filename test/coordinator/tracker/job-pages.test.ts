@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type Database from "better-sqlite3";
+import { eachBatch, firstJobs } from "../../../cli/job-listing";
 import { type JobListRow, type JobPageQuery, JobPages } from "../../../coordinator/tracker/job-pages";
 import { createTracker, openTracker } from "../../../coordinator/tracker/open";
 import { Tracker } from "../../../coordinator/tracker/tracker";
@@ -153,6 +154,31 @@ describe("job pages (beamflow jobs)", function () {
     // Answered by an index alone, a page never walks: one reply.
     assert.equal((await walk(stepwise, { agent: "nobody", limit: 50 })).replies, 1);
     assert.equal((await walk(stepwise, { status: "new", limit: 5000 })).replies, 1);
+  });
+
+  it("beamflow jobs asks again after a short page: its first N, and --all in batches, are what one reading gives", async () => {
+    const stepwise = new JobPages(db, { replyMs: 0, firstWindow: 300, windowMs: 0.001 });
+    const q = { beam: "*77*", since: T0 + 100 };
+    const want = reference(all, { ...q, limit: 0 });
+    assert.ok(want.length > 100 && want.length < 1000, `${want.length} jobs match`);
+    let calls = 0;
+    const list = async (limit: number, cursor: number) => {
+      calls++;
+      return stepwise.page({ ...q, limit, cursor });
+    };
+    const first = await firstJobs(list, 50);
+    assert.deepEqual(
+      first.jobs.map((j) => j.id),
+      want.slice(0, 50),
+    );
+    assert.equal(first.more, true);
+    assert.ok(calls > 1, `${calls} calls`);
+    const everything = await firstJobs(list, want.length + 10);
+    assert.deepEqual([everything.jobs.length, everything.more], [want.length, false]);
+    const batches: number[][] = [];
+    await eachBatch(list, 100, 100, (jobs) => batches.push(jobs.map((j) => j.id)));
+    assert.deepEqual(batches.flat(), want);
+    assert.ok(batches.slice(0, -1).every((b) => b.length >= 100) && batches.at(-1)!.length > 0, `batches of ${batches.map((b) => b.length)}`);
   });
 
   it("a cursor past either end gives an empty last page", async () => {
