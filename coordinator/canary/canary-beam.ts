@@ -3,7 +3,8 @@
 // its top candidate. Its period and DM are drawn anew for every run, so a node
 // cannot pass by luck or by a cached answer; the period keeps its first
 // harmonics away from mains birdies, which a site's zaplist may zap.
-import { Rng, writeSynthBeam, type SynthOptions } from "../../shared/synth";
+import { Rng, SYNTH_DEFAULTS, writeSynthBeam, type SynthOptions } from "../../shared/synth";
+import { DM_CONSTANT } from "../../shared/synth/sky";
 import type { DDplanStep } from "../../shared/config/search-params";
 import type { SearchOverrides } from "../search/search-spec";
 import type { CanaryExpectation } from "./verdict";
@@ -45,8 +46,23 @@ export function canaryPulsar(seed: number, snr: number): CanaryPulsar {
   return { periodS, dm, snr, seed: 1 + Math.floor(next() * 1_000_000) };
 }
 
+/** The dispersive sweep across the canary beam's band for one unit of DM, seconds. */
+const SWEEP_PER_DM_S = (() => {
+  const fctr = BEAM.fctrMhz ?? SYNTH_DEFAULTS.fctrMhz;
+  const bw = BEAM.bwMhz ?? SYNTH_DEFAULTS.bwMhz;
+  return DM_CONSTANT * ((fctr - bw / 2) ** -2 - (fctr + bw / 2) ** -2);
+})();
+
+/**
+ * Two DM steps of the plan, or more for a slow pulsar: its DM is known only to within the DM
+ * whose sweep across the band is its own pulse width (a 550 ms pulsar's 27 ms pulse: ~26 pc
+ * cm^-3, over which its signal hardly changes, and a healthy search's best trial lands
+ * anywhere in there). The period, known to 0.1 %, is the sharp test.
+ */
 export function canaryExpectation(p: CanaryPulsar): CanaryExpectation {
-  return { periodS: p.periodS, dm: p.dm, periodTolerance: 0.001, dmTolerance: 2 * CANARY_DDPLAN[0].dmstep };
+  const widthS = (BEAM.pulsar?.duty ?? SYNTH_DEFAULTS.duty) * p.periodS;
+  const dmTolerance = Math.max(2 * CANARY_DDPLAN[0].dmstep, Number((widthS / SWEEP_PER_DM_S).toFixed(1)));
+  return { periodS: p.periodS, dm: p.dm, periodTolerance: 0.001, dmTolerance };
 }
 
 /** The search parameters a canary job overrides: its own plan, and no length limit of the site's. */

@@ -10,7 +10,7 @@ export interface CanaryExpectation {
   dm: number;
   /** relative period tolerance (0.001 = 0.1 %), wide enough for the barycentric correction */
   periodTolerance: number;
-  /** DM tolerance, pc cm^-3 (two DM steps of the plan around the pulsar's DM) */
+  /** DM tolerance, pc cm^-3: two DM steps of the plan, or for a slow pulsar the DM its pulse width allows (canaryExpectation) */
   dmTolerance: number;
 }
 

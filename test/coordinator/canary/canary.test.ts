@@ -51,7 +51,26 @@ describe("canary runs: verdict and pulsar", () => {
     }
     assert.deepEqual(canaryPulsar(7, 25), canaryPulsar(7, 25));
     assert.notDeepEqual(canaryPulsar(7, 25), canaryPulsar(8, 25));
-    assert.equal(canaryExpectation(canaryPulsar(7, 25)).dmTolerance, 2 * CANARY_DDPLAN[0].dmstep);
+  });
+
+  it("allows a slow pulsar's DM what its pulse width allows, a fast one's two DM steps", () => {
+    const pulsar = (periodS: number, dm: number) => ({ periodS, dm, snr: 25, seed: 1 });
+    const found = (periodS: number, dm: number) => [{ ...cands[0]!, periodMs: periodS * 1000, dm }];
+    assert.equal(canaryExpectation(pulsar(0.03, 30)).dmTolerance, 2 * CANARY_DDPLAN[0].dmstep);
+    // Two runs of the real search on a healthy node (P 547.8 and 540.8 ms, 5 % duty cycle): best
+    // trial 6.5 and 6.8 DM off; a 27 ms pulse is swept across the 323 MHz band by 26 DM units.
+    for (const [p, dm, best] of [
+      [0.547793, 36.5, 30],
+      [0.540822, 12.8, 6],
+    ]) {
+      const v = judgeCanary(found(p! * 1.00001, best!), canaryExpectation(pulsar(p!, dm!)));
+      assert.equal(v.passed, true, v.summary);
+    }
+    assert.ok(Math.abs(canaryExpectation(pulsar(0.5478, 30)).dmTolerance - 25.9) < 0.2);
+    // A fast pulsar 6.5 DM off is not found: its 2.5 ms pulse pins the DM down.
+    const fast = judgeCanary(found(0.05, 36.5 - 6.5), canaryExpectation(pulsar(0.05, 36.5)));
+    assert.equal(fast.passed, false);
+    assert.match(fast.summary, /DM off by 6\.50, allowed 4/);
   });
 });
 
