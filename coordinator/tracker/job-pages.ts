@@ -7,7 +7,7 @@
 // Otherwise (a glob that matches inside beam names, --since, a second filter) each job along
 // the way is read and checked; if few match, that is a walk over many jobs. Such a page is
 // read in windows of job ids sized to take a few ms each, with the event loop free between
-// them, and the reply ends after REPLY_MS with what it found and a cursor where it stopped:
+// them, and the reply ends after ~60 ms (replyMs) with what it found and a cursor where it stopped:
 // a short page with a cursor means "nothing more yet, go on" (the CLI goes on by itself).
 import type Database from "better-sqlite3";
 import type { JobRow } from "./rows";
