@@ -124,16 +124,17 @@ export class JobPages {
   private async walk(q: JobPageQuery, source: Source, rest: Filter[], used: Filter[]): Promise<JobPage> {
     const ends = this.bounds.get() as { lo: number | null; hi: number | null };
     if (ends.lo === null || ends.hi === null) return { jobs: [], nextCursor: 0 };
+    const [minId, maxId] = [ends.lo, ends.hi];
     const st = this.statement(source, rest, "window", q);
     const t0 = performance.now();
     const jobs: JobListRow[] = [];
     let size = this.timing.firstWindow;
     // [lo, hi) is the window; `next` the first id not walked yet (newest first: the window's hi)
-    let next = q.oldestFirst ? Math.max(ends.lo, (q.cursor ?? 0) + 1) : q.cursor ? Math.min(q.cursor, ends.hi + 1) : ends.hi + 1;
-    const done = () => (q.oldestFirst ? next > ends.hi! : next <= ends.lo!);
+    let next = q.oldestFirst ? Math.max(minId, (q.cursor ?? 0) + 1) : q.cursor ? Math.min(q.cursor, maxId + 1) : maxId + 1;
+    const done = () => (q.oldestFirst ? next > maxId : next <= minId);
     while (!done()) {
-      const lo = q.oldestFirst ? next : Math.max(ends.lo, next - size);
-      const hi = q.oldestFirst ? Math.min(ends.hi + 1, next + size) : next;
+      const lo = q.oldestFirst ? next : Math.max(minId, next - size);
+      const hi = q.oldestFirst ? Math.min(maxId + 1, next + size) : next;
       const w0 = performance.now();
       jobs.push(...(st.all(this.params(q, used, { lo, hi, limit: q.limit + 1 - jobs.length })) as JobListRow[]));
       const took = performance.now() - w0;
