@@ -16,6 +16,7 @@ import { agentLostNotice, noticeForJobChange, type Notifier } from "./notify";
 import { deleteRawData } from "./rawdata/delete-rawdata";
 import type { SessionDeps } from "./sessions/agent-session";
 import { StepRecords } from "./sessions/step-records";
+import { HeartbeatRecords } from "./sessions/heartbeat-records";
 import { AgentRegistry } from "./sessions/registry";
 import { AgentDrains } from "./sessions/agent-drains";
 import { AgentAccessControl } from "./sessions/agent-access";
@@ -72,6 +73,8 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
   readonly progress = new LiveProgress();
   /** agents' step reports, written in batches */
   readonly steps: StepRecords;
+  /** agents' heartbeats (last seen, resources), written in batches */
+  readonly heartbeats: HeartbeatRecords;
   readonly startedAt = Date.now() / 1000;
   /** beams' expected durations, and whether one fits before an agent's end (agent.end_time) */
   readonly walltime: WalltimeFit;
@@ -99,6 +102,11 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       tracker: this.tracker,
       storageFailed: (err, what) => this.room.failed(err, what),
       log: log.child({ part: "steps" }),
+    });
+    this.heartbeats = new HeartbeatRecords({
+      tracker: this.tracker,
+      storageFailed: (err, what) => this.room.failed(err, what),
+      log: log.child({ part: "heartbeats" }),
     });
     this.logs = new LogStore(path.join(config.data_dir, "logs"), { maxBytes: config.coordinator.log_max_bytes });
     this.lifecycle = new JobLifecycle({
@@ -228,9 +236,11 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
       lifecycle: this.lifecycle,
       logs: this.logs,
       steps: this.steps,
+      heartbeats: this.heartbeats,
       progress: this.progress,
       leases: this.leases,
       schedule: () => this.dispatcher.schedule(),
+      scheduleSoon: () => this.dispatcher.scheduleSoon(),
       toolchainChanged: (agentId) => this.emit("toolchainChanged", agentId),
       leaseS: this.settings.leaseS,
       storageFailed: (err, what) => this.room.failed(err, what),
@@ -313,6 +323,7 @@ export class CoordinatorCore extends EventEmitter<CoreEvents> {
 
   stop(): void {
     this.steps.close();
+    this.heartbeats.close();
     this.room.stop();
     this.canaries.stop();
     this.dispatcher.stop();

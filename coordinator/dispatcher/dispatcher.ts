@@ -6,7 +6,7 @@
 import type { Assign, SearchSpec } from "../../shared/gen/agent";
 import { PrecheckFailed } from "../search/search-spec";
 import { CANARY_JOB_TYPE, fitnessTypeOf, jobTypeToWire, KNOWN_JOB_TYPES, runsSearch } from "../../shared/protocol/job-types";
-import { canaryAgentOf, largestFree } from "./wait-reason";
+import { canaryAgentOf } from "./wait-reason";
 import type { WalltimeFit } from "./expected-duration";
 import type { Logger } from "../../shared/logging/logger";
 import type { AgentRegistry, AgentState } from "../sessions/registry";
@@ -41,6 +41,12 @@ export interface DispatcherDeps {
   walltime?: WalltimeFit;
 }
 
+/** An agent that may take a job in this pass, and what it has free now. */
+interface Offer {
+  agent: AgentState;
+  free: Reservation;
+}
+
 /** An assignment written in the pass's transaction, to be sent once it is committed. */
 interface Planned {
   agent: AgentState;
@@ -66,8 +72,12 @@ const noSearches = (): never => {
   throw new PrecheckFailed("this coordinator was not set up for palfa-search jobs");
 };
 
+/** How long scheduleSoon may wait. */
+export const SOON_MS = 100;
+
 export class Dispatcher {
   private pending = false;
+  private soon: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly held: () => string | null;
   private readonly tracker: Tracker;
@@ -110,8 +120,24 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * A pass within SOON_MS: for what may have let a job start without anyone waiting on it (a
+   * heartbeat's new free figures). Thousands of agents heartbeat hundreds of times a second;
+   * each pass with jobs waiting looks at every agent, so their passes are one per SOON_MS.
+   */
+  scheduleSoon(): void {
+    if (this.soon || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.schedule();
+    }, SOON_MS);
+    this.soon.unref();
+  }
+
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.soon);
+    this.soon = undefined;
   }
 
   /**
@@ -141,24 +167,34 @@ export class Dispatcher {
     // Heartbeats wake the dispatcher thousands of times a minute on a big cluster: with nothing
     // waiting, that costs one index probe, not a walk over every agent.
     if (!this.tracker.anyWaiting()) return false;
-    // Drained agents still take canary runs pinned to them: an operator checks a mended node
-    // with `beamflow canary NODE` before giving it beams again.
-    const agents = this.registry.all().filter((a) => a.connected && !a.leaving);
-    const freeCores = agents.reduce((n, a) => n + a.free().cores, 0);
-    if (freeCores === 0) return false;
+    const offers = this.offers();
+    if (offers.length === 0) return false;
+    let freeCores = 0;
+    let ending = false;
+    const largest = { cores: 0, memory: 0, shm: 0 };
+    for (const o of offers) {
+      freeCores += o.free.cores;
+      ending ||= o.agent.endTime > 0;
+      largest.cores = Math.max(largest.cores, o.free.cores);
+      largest.memory = Math.max(largest.memory, o.free.memory);
+      largest.shm = Math.max(largest.shm, o.free.shm);
+    }
     // Only jobs that could start on some agent now are read: a job too big for every agent,
     // or of a type none can run, never holds back the ones behind it (its reason: waitReason).
-    const open = agents.filter((a) => !a.drained);
-    const types = [...KNOWN_JOB_TYPES].filter((t) => open.some((a) => a.unfitFor(fitnessTypeOf(t)) === undefined) || t === CANARY_JOB_TYPE);
+    // Drained agents still take canary runs pinned to them: an operator checks a mended node
+    // with `beamflow canary NODE` before giving it beams again.
+    const types = KNOWN_JOB_TYPES.filter(
+      (t) => t === CANARY_JOB_TYPE || offers.some((o) => !o.agent.drained && o.agent.unfitFor(fitnessTypeOf(t)) === undefined),
+    );
     // A job takes at least one core, so a few rows per free core is enough to fill them; with
     // agents that have an end, a whole batch, for the first jobs may be too long for them.
-    const ending = this.walltime !== undefined && agents.some((a) => a.endTime > 0);
-    const jobs = this.tracker.waitingJobs(ending ? this.settings.batch : Math.min(this.settings.batch, freeCores * 4), { ...largestFree(agents), types });
+    const walltimeBound = this.walltime !== undefined && ending;
+    const jobs = this.tracker.waitingJobs(walltimeBound ? this.settings.batch : Math.min(this.settings.batch, freeCores * 4), { ...largest, types });
     let assigned = 0;
     for (const job of jobs) {
-      if (!agents.some((a) => a.free().cores > 0)) break;
-      const agent = this.choose(job, agents);
-      if (!agent) continue;
+      if (freeCores <= 0) break;
+      const offer = this.choose(job, offers);
+      if (!offer) continue;
       let spec: Assign["spec"];
       try {
         spec = this.spec(job);
@@ -168,32 +204,50 @@ export class Dispatcher {
         continue;
       }
       if (!spec) continue;
-      planned.push(this.assign(job, agent, spec));
+      planned.push(this.assign(job, offer.agent, spec));
+      freeCores -= offer.free.cores;
+      offer.free = offer.agent.free();
+      freeCores += offer.free.cores;
       assigned++;
     }
     return assigned === jobs.length && jobs.length > 0;
   }
 
   /**
+   * The connected agents that are not stopping and have a core free, with what they have free:
+   * read once per pass (a pass may look at thousands of agents for each job), and again only
+   * for an agent given a job.
+   */
+  private offers(): Offer[] {
+    const offers: Offer[] = [];
+    for (const agent of this.registry.values()) {
+      if (!agent.connected || agent.leaving) continue;
+      const free = agent.free();
+      if (free.cores > 0) offers.push({ agent, free });
+    }
+    return offers;
+  }
+
+  /**
    * The fitting agent with the most free cores; for a retry, one that has not tried the job if
    * any fits, so a beam that failed on a node (counted or through the node's fault) goes elsewhere.
    */
-  private choose(job: JobRow, agents: AgentState[]): AgentState | undefined {
+  private choose(job: JobRow, offers: Offer[]): Offer | undefined {
     const need = { cores: job.cores, memory: job.memory, shm: job.shm };
     const pinned = job.job_type === CANARY_JOB_TYPE ? canaryAgentOf(job) : undefined;
-    const eligible = pinned !== undefined ? agents.filter((a) => a.id === pinned) : agents.filter((a) => !a.drained);
+    const fitness = fitnessTypeOf(job.job_type);
+    const tried = job.status === "retrying" ? this.tracker.agentsThatTried(job.id) : undefined;
     const now = Date.now() / 1000;
-    const fitting = eligible.filter(
-      (a) => a.unfitFor(fitnessTypeOf(job.job_type)) === undefined && fits(a.free(), need) && (this.walltime?.fits(job, a, now) ?? true),
-    );
-    if (fitting.length === 0) return undefined;
-    let pool = fitting;
-    if (job.status === "retrying") {
-      const tried = this.tracker.agentsThatTried(job.id);
-      const fresh = fitting.filter((a) => !tried.has(a.id));
-      if (fresh.length) pool = fresh;
+    let best: Offer | undefined;
+    let bestUntried: Offer | undefined;
+    for (const o of offers) {
+      const a = o.agent;
+      if (pinned !== undefined ? a.id !== pinned : a.drained) continue;
+      if (!fits(o.free, need) || a.unfitFor(fitness) !== undefined || !(this.walltime?.fits(job, a, now) ?? true)) continue;
+      if (!best || o.free.cores > best.free.cores) best = o;
+      if (tried && !tried.has(a.id) && (!bestUntried || o.free.cores > bestUntried.free.cores)) bestUntried = o;
     }
-    return pool.reduce((best, a) => (a.free().cores > best.free().cores ? a : best));
+    return bestUntried ?? best;
   }
 
   /** Writes the job's attempt on the agent and reserves what it takes there; the agent is told later (tell). */

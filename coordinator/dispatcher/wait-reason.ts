@@ -56,17 +56,3 @@ export function waitReason(job: JobRow, agents: readonly AgentState[], nowS = Da
   }
   return "waiting for room: every agent able to run it is busy";
 }
-
-/** The most any one agent has free now, per resource: jobs needing more cannot start anywhere. */
-export function largestFree(agents: readonly AgentState[]): { cores: number; memory: number; shm: number } {
-  let cores = 0;
-  let memory = 0;
-  let shm = 0;
-  for (const a of agents) {
-    const f = a.free();
-    cores = Math.max(cores, f.cores);
-    memory = Math.max(memory, f.memory);
-    shm = Math.max(shm, f.shm);
-  }
-  return { cores, memory, shm };
-}

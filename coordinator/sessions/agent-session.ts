@@ -27,6 +27,7 @@ import type { AttemptRow, Tracker } from "../tracker/tracker";
 import { errorClassName } from "../../shared/protocol/error-classes";
 import { jobTypeName, runsSearch } from "../../shared/protocol/job-types";
 import type { LiveProgress } from "./live-progress";
+import type { HeartbeatRecords } from "./heartbeat-records";
 import type { StepRecords } from "./step-records";
 import type { AgentLink, AgentRegistry, AgentState } from "./registry";
 import { isLiveAttempt } from "../tracker/states";
@@ -40,10 +41,14 @@ export interface SessionDeps {
   logs: LogStore;
   /** step reports, written in batches; a result's list with the attempt's end */
   steps: StepRecords;
+  /** when each agent was last seen, written in batches */
+  heartbeats: HeartbeatRecords;
   progress: LiveProgress;
   leases: LeaseClock;
   /** wakes the dispatcher */
   schedule: () => void;
+  /** wakes the dispatcher within a short while (what a heartbeat may have freed), one pass for many calls */
+  scheduleSoon: () => void;
   /** the agent reported a toolchain other than the one it had (a canary run may follow) */
   toolchainChanged: (agentId: string) => void;
   leaseS: number;
@@ -238,22 +243,37 @@ export class AgentSession implements AgentLink {
     }
   }
 
+  /** Its credential was revoked or the agent removed (the tracker refused its heartbeat): cut off. */
+  private refused(): void {
+    const row = this.deps.tracker.agent(this.agentId);
+    const why = row?.revoked_at != null ? "revoked" : "removed";
+    this.close(`the agent was ${why}`, `agent '${this.agentId}' was ${why} by an operator: its credential is refused`);
+  }
+
   private heartbeat(hb: Heartbeat): void {
     const d = this.deps;
-    // Revoked or removed meanwhile: cut off at this heartbeat at the latest.
-    if (!d.tracker.recordSeen(this.agentId, hb.resources)) {
-      const row = d.tracker.agent(this.agentId);
-      const why = row?.revoked_at != null ? "revoked" : "removed";
-      this.close(`the agent was ${why}`, `agent '${this.agentId}' was ${why} by an operator: its credential is refused`);
-      return;
+    if (this.closed) return;
+    // Finished attempts keep their lease too while the agent holds them: their results may
+    // take longer than a lease to push, and their end is told only after all of their log.
+    const heldIds = hb.held.map((a) => a.attemptId);
+    let stale: Set<number>;
+    if (heldIds.length === 0) {
+      // Nothing to renew: written with other agents' heartbeats, and a revoked or removed
+      // agent is cut off then.
+      d.heartbeats.report(this.agentId, hb.resources, () => this.refused());
+      stale = new Set();
+    } else {
+      // A revoked or removed agent renews nothing: seen, then renewed, in one transaction.
+      d.heartbeats.drop(this.agentId);
+      const renewed = d.tracker.transaction(() =>
+        d.tracker.recordSeen(this.agentId, hb.resources) ? d.tracker.renewLeases(this.agentId, heldIds, Date.now() / 1000 + d.leaseS) : undefined,
+      );
+      if (!renewed) return this.refused();
+      stale = new Set(renewed);
     }
     this.agent!.heartbeat(hb.resources, Date.now() / 1000);
     if (hb.endTime !== undefined) this.agent!.endTime = hb.endTime || 0;
     if (hb.capabilities) this.noteCapabilities(hb.capabilities);
-    // Finished attempts keep their lease too while the agent holds them: their results may
-    // take longer than a lease to push, and their end is told only after all of their log.
-    const heldIds = hb.held.map((a) => a.attemptId);
-    const stale = new Set(d.tracker.renewLeases(this.agentId, heldIds, Date.now() / 1000 + d.leaseS));
     // Renewed: the agent counts its fence from when it sent this heartbeat (docs/leases.md).
     if (hb.seq) this.send({ body: { $case: "heartbeatAck", value: { seq: hb.seq } } });
     for (const h of hb.held) {
@@ -271,7 +291,7 @@ export class AgentSession implements AgentLink {
       const a = d.tracker.attempt(id);
       if (!a || !isLiveAttempt(a.status)) this.agent!.release(id);
     }
-    d.schedule();
+    d.scheduleSoon();
   }
 
   private assignReply(r: AssignReply): void {

@@ -33,6 +33,9 @@ export class AgentState {
   readonly reserved = new Map<number, Reservation>();
   /** attempts reserved since the last heartbeat: its free figures don't show them yet */
   private readonly sinceHeartbeat = new Set<number>();
+  /** wire job type → why the agent cannot run it, as of the capabilities in unfitOf */
+  private readonly unfit = new Map<number, string>();
+  private unfitOf: Capabilities | undefined;
 
   constructor(readonly id: string) {}
 
@@ -42,8 +45,13 @@ export class AgentState {
 
   /** Why this agent cannot run jobs of this type, or undefined when it can (or never said). */
   unfitFor(jobType: string): string | undefined {
-    const f = this.capabilities?.jobTypes.find((x) => x.jobType === jobTypeToWire(jobType));
-    return f && !f.fit ? f.reason || "the agent reports it cannot run them" : undefined;
+    // Asked for every agent in every dispatch pass: answered from a table made once per report.
+    if (this.unfitOf !== this.capabilities) {
+      this.unfitOf = this.capabilities;
+      this.unfit.clear();
+      for (const f of this.capabilities?.jobTypes ?? []) if (!f.fit) this.unfit.set(f.jobType, f.reason || "the agent reports it cannot run them");
+    }
+    return this.unfit.size === 0 ? undefined : this.unfit.get(jobTypeToWire(jobType));
   }
 
   reserve(attemptId: number, r: Reservation): void {
@@ -108,6 +116,11 @@ export class AgentRegistry {
 
   all(): AgentState[] {
     return [...this.agents.values()];
+  }
+
+  /** Every agent, without a copy of the list (for walks that run often). */
+  values(): IterableIterator<AgentState> {
+    return this.agents.values();
   }
 
   dispatchable(): AgentState[] {

@@ -402,6 +402,8 @@ export class Tracker {
   /** Renews the leases of the attempts an agent reports; returns those that are not its (any more). */
   renewLeases(agentId: string, attemptIds: number[], leaseExpiresAt: number): number[] {
     const stale: number[] = [];
+    // Most heartbeats of a big cluster hold nothing: no transaction for them.
+    if (attemptIds.length === 0) return stale;
     this.db.transaction(() => {
       for (const id of attemptIds) {
         if (this.s.renew.run({ id, agent: agentId, lease: leaseExpiresAt }).changes === 0) stale.push(id);
@@ -509,12 +511,20 @@ export class Tracker {
   }
 
   /** Records a heartbeat; false when the agent was revoked or removed meanwhile (its credential no longer counts). */
-  recordSeen(id: string, resources: unknown): boolean {
-    return this.s.agentSeen.run({ id, resources: JSON.stringify(resources ?? {}), now: now() }).changes === 1;
+  recordSeen(id: string, resources: unknown, at = now()): boolean {
+    return this.s.agentSeen.run({ id, resources: JSON.stringify(resources ?? {}), now: at }).changes === 1;
   }
 
-  /** What the agent last said it can run (kept so `agents` can say why a disconnected agent got no beams). */
-  /** What the agent last reported it can run (kept across restarts); undefined if it never did. */
+  /** Records many agents' heartbeats in one transaction; returns the agents refused (revoked or removed meanwhile). */
+  recordSeenMany(seen: readonly { id: string; resources: unknown; at: number }[]): string[] {
+    const refused: string[] = [];
+    this.db.transaction(() => {
+      for (const s of seen) if (!this.recordSeen(s.id, s.resources, s.at)) refused.push(s.id);
+    })();
+    return refused;
+  }
+
+  /** What the agent last reported it can run (kept across restarts, so `agents` can say why a disconnected agent gets no beams); undefined if it never did. */
   capabilitiesOf(id: string): { toolchain?: string } | undefined {
     const json = this.agent(id)?.capabilities_json;
     return json ? (JSON.parse(json) as { toolchain?: string }) : undefined;

@@ -1,7 +1,7 @@
 // Revocation, removal and ephemeral agents on a real CoordinatorCore with a real tracker
 // file, sessions driven through a fake stream: a revoked agent's stream is closed as
 // refused credentials (also when the revocation reached only the tracker: at its next
-// heartbeat), its attempts are requeued uncounted; an ephemeral agent is removed when it
+// heartbeat, or when that is written if it holds nothing), its attempts are requeued uncounted; an ephemeral agent is removed when it
 // leaves, or later by the sweep once it holds nothing.
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
@@ -125,6 +125,25 @@ describe("agent access: revoked, removed and ephemeral agents", () => {
     assert.match(stream.errors[0].details, /agent 'n2' was revoked/);
     assert.equal(stream.written.filter((m) => m.body?.$case === "heartbeatAck").length, 0, "not acknowledged");
     assert.equal(core.tracker.attempt(attempt)!.lease_expires_at, lease, "its lease is not renewed");
+  });
+
+  it("an agent holding nothing, revoked only in the tracker, is cut off when its heartbeat is written with the others'", () => {
+    core.tracker.registerAgent("n4", false);
+    core.tracker.registerAgent("n5", false);
+    const revoked = connect("n4");
+    const kept = connect("n5");
+    core.tracker.access.revokeAgent("n4");
+    heartbeat(revoked, []);
+    heartbeat(kept, []);
+    assert.equal(revoked.errors.length, 0, "not before the write");
+    core.heartbeats.flush();
+    assert.equal(revoked.errors.length, 1);
+    assert.equal(revoked.errors[0].code, grpc.status.UNAUTHENTICATED);
+    assert.match(revoked.errors[0].details, /agent 'n4' was revoked/);
+    assert.equal(core.registry.find("n4")?.connected, false);
+    assert.equal(kept.errors.length, 0, "the other agent's heartbeat is written and it stays");
+    assert.ok(core.registry.find("n5")?.connected);
+    assert.ok(Math.abs(core.tracker.agent("n5")!.last_seen_at! - Date.now() / 1000) < 5);
   });
 
   it("remove: refused while connected, then deletes it; it is forgotten by the registry", () => {
