@@ -10,10 +10,10 @@ import { type ChildProcess, spawn as spawnChild } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../../shared/logging/logger";
 import { SPAWNER_SCRIPT } from "./spawner-script";
+import { makeSocketDir, SOCKET_NAME, sweepDeadSocketDirs } from "./spawner-socket-dirs";
 
 /**
  * The last word of the spawner's command line (the script ignores it): how the fence watchdog
@@ -58,6 +58,8 @@ export class Spawner {
   private queued: string[] = [];
   private lineBuf = "";
   private warned = false;
+  /** whether the socket directories of dead agents were looked for (once per agent) */
+  private swept = false;
   private readonly tokenPrefix = crypto.randomBytes(TOKEN_BYTES / 2).toString("hex");
 
   constructor(
@@ -110,8 +112,16 @@ export class Spawner {
   }
 
   private launch(): void {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "beamflow-spawner-"));
-    const sockPath = path.join(this.dir, "out.sock");
+    const dir = makeSocketDir();
+    this.dir = dir;
+    if (!this.swept) {
+      this.swept = true;
+      void sweepDeadSocketDirs(dir).then(
+        (n) => n > 0 && this.log?.info({ removed: n }, "removed the step-output socket directories of agents that are gone"),
+        (err: Error) => this.log?.warn({ err }, "could not look for step-output socket directories of agents that are gone"),
+      );
+    }
+    const sockPath = path.join(dir, SOCKET_NAME);
     const server = net.createServer((sock) => this.accept(sock));
     server.on("error", (e) => this.fail(`its output socket failed: ${e.message}`));
     server.listen(sockPath);
