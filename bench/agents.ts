@@ -24,6 +24,7 @@ import { Cluster, freePort, waitFor } from "../test/support/cluster";
 import type { WorkerStart, WorkerStats } from "./agents-worker";
 import { DISPATCH_LATENCY_TARGET_MS } from "./dispatch";
 import { cpuSeconds } from "./proc-cpu";
+import { listAgents } from "../cli/agent-listing";
 
 const num = (name: string, dflt: number): number => {
   const v = process.env[name];
@@ -222,7 +223,7 @@ export async function agentsBenchmark(
     );
     const connectS = (performance.now() - conn0) / 1000;
     const connectCpuS = cpuSeconds(pid) - cpuConn0;
-    const listed = (await call(a, a.client.listAgents, {})).agents.filter((x) => x.state === "connected").length;
+    const listed = (await listAgents(a)).filter((x) => x.state === "connected").length;
 
     // One heartbeat interval for every agent to have beaten at least once: the steady state.
     await new Promise((r) => setTimeout(r, heartbeatS * 1000));

@@ -2,8 +2,8 @@
 // while (their backoff grown) must be back within 2 s of it listening again. The
 // coordinator is killed with SIGKILL, kept away `awayS`, started again; each agent's
 // delay is from the coordinator answering to the agent's Hello being recorded.
-import { call } from "../cli/admin-client";
 import { Cluster } from "../test/support/cluster";
+import { listAgents } from "../cli/agent-listing";
 
 export async function reattachBenchmark(opts: { agents?: number; awayS?: number; rounds?: number } = {}): Promise<unknown> {
   const agents = opts.agents ?? 4;
@@ -24,7 +24,7 @@ export async function reattachBenchmark(opts: { agents?: number; awayS?: number;
       const seen = new Map<string, number>();
       const a = cluster.admin();
       while (seen.size < agents && Date.now() / 1000 - listening < 120) {
-        for (const v of (await call(a, a.client.listAgents, {})).agents) {
+        for (const v of await listAgents(a)) {
           if (!seen.has(v.id) && v.state === "connected") seen.set(v.id, Date.now() / 1000 - listening);
         }
         await new Promise((res) => setTimeout(res, 20));

@@ -12,6 +12,7 @@ import { ago, bytes, duration, printJson, table, when } from "./format";
 import { run } from "./run";
 import { canaryCell } from "./canary-command";
 import { eachBatch, firstJobs, type ListCall } from "./job-listing";
+import { listAgents } from "./agent-listing";
 import { watchAndAdd } from "./download-commands";
 
 interface Common {
@@ -220,8 +221,8 @@ export function registerAdminCommands(program: Command): void {
     .action(
       run(async (opts: Common) => {
         const a = admin(opts);
-        const r = await call(a, a.client.listAgents, {});
-        if (opts.json) return printJson(r.agents);
+        const agents = await listAgents(a);
+        if (opts.json) return printJson(agents);
         console.log(
           table(
             [
@@ -239,7 +240,7 @@ export function registerAdminCommands(program: Command): void {
               "attempts",
               "failed in a row",
             ],
-            r.agents.map((x) => [
+            agents.map((x) => [
               x.id,
               x.hostname || "-",
               stateCell(x),
@@ -257,7 +258,7 @@ export function registerAdminCommands(program: Command): void {
           ),
         );
         // Reasons are long: one line each under the table.
-        for (const x of r.agents) {
+        for (const x of agents) {
           if (x.noBeamsReason) console.log(`${x.id}: no beams: ${x.noBeamsReason}`);
           if (x.endTime > 0)
             console.log(

@@ -12,7 +12,7 @@ import type { Assigned, Dispatcher } from "../dispatcher/dispatcher";
 import type { CoordinatorEvents } from "../lifecycle/coordinator-events";
 import type { LogStore } from "../logs/log-store";
 import type { AgentRegistry } from "../sessions/registry";
-import type { Tracker } from "../tracker/tracker";
+import type { AgentGaugeRow, Tracker } from "../tracker/tracker";
 import type { JobUploader } from "../uploader";
 import { ATTEMPT_STATES, JOB_STATES } from "../tracker/states";
 import type { JobOutcome } from "../tracker/tracker";
@@ -41,6 +41,18 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
   const registry = new Registry();
   const t = deps.tracker;
   collectStandardMetrics(registry);
+  // Six gauges read the agents: read once per scrape (all collect() calls run in one tick), and
+  // only the columns they use; with thousands of agents each reading was tens of ms.
+  let scraped: AgentGaugeRow[] | undefined;
+  const agents = (): AgentGaugeRow[] => {
+    if (!scraped) {
+      scraped = t.agentGaugeRows();
+      setImmediate(() => {
+        scraped = undefined;
+      });
+    }
+    return scraped;
+  };
 
   new Gauge({
     name: "beamflow_jobs",
@@ -67,7 +79,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     help: "Registered agents connected now",
     registers: [registry],
     collect() {
-      this.set(t.agents().filter((a) => deps.registry.find(a.id)?.connected).length);
+      this.set(agents().filter((a) => deps.registry.find(a.id)?.connected).length);
     },
   });
   new Gauge({
@@ -75,7 +87,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     help: "Registered agents whose credential is accepted (removed and revoked ones are not counted)",
     registers: [registry],
     collect() {
-      this.set(t.agents().filter((a) => a.revoked_at == null).length);
+      this.set(agents().filter((a) => a.revoked_at == null).length);
     },
   });
   new Gauge({
@@ -83,7 +95,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     help: "Agents an operator revoked and has not removed yet",
     registers: [registry],
     collect() {
-      this.set(t.agents().filter((a) => a.revoked_at != null).length);
+      this.set(agents().filter((a) => a.revoked_at != null).length);
     },
   });
   new Gauge({
@@ -93,7 +105,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const row of t.agents()) {
+      for (const row of agents()) {
         if (row.revoked_at != null) continue;
         const last = deps.registry.find(row.id)?.lastHeartbeatAt || row.last_seen_at || 0;
         if (last) this.set({ agent: row.id }, last);
@@ -107,7 +119,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const row of t.agents()) {
+      for (const row of agents()) {
         if (row.revoked_at != null) continue;
         const live = deps.registry.find(row.id);
         this.set({ agent: row.id }, live ? [...live.reserved.values()].reduce((n, r) => n + r.cores, 0) : 0);
@@ -121,7 +133,7 @@ export function coordinatorMetrics(deps: MetricsDeps): CoordinatorMetrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const row of t.agents()) {
+      for (const row of agents()) {
         if (row.revoked_at != null) continue;
         const live = deps.registry.find(row.id);
         const reported = live?.resources ?? (JSON.parse(row.resources_json || "null") as { cores?: number } | null);

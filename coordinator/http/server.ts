@@ -14,7 +14,7 @@
 // Endpoints:
 //   GET /                          the status page (self-contained HTML)
 //   GET /api/snapshot              the page's data as JSON (see snapshot.ts)
-//   GET /events                    SSE: `snapshot` events, on job changes (debounced 250 ms) and every 5 s
+//   GET /events                    SSE: `snapshot` events, on job changes (debounced 250 ms, longer on a big cluster) and every 5 s
 //   GET /logs/:attempt/events      SSE: an attempt's log from ?offset=N, followed live, then `end`
 //   GET /metrics                   Prometheus text format (see metrics.ts)
 import crypto from "node:crypto";
@@ -25,7 +25,7 @@ import { sameSecret } from "../../shared/protocol/auth";
 import { parseLoopbackListen } from "../../shared/protocol/loopback-listen";
 import type { TailDeps } from "../logs/tail";
 import type { MetricsDeps } from "./metrics";
-import type { SnapshotDeps } from "./snapshot";
+import type { Snapshot, SnapshotDeps } from "./snapshot";
 
 /** The status page's and /metrics' view of the coordinator. */
 export type HttpDeps = SnapshotDeps & MetricsDeps & TailDeps;
@@ -54,6 +54,8 @@ export interface HttpServer {
 
 export const COOKIE = "beamflow_session";
 const DEBOUNCE_MS = 250;
+/** At most this share of the coordinator's time goes to building status-page snapshots. */
+const SNAPSHOT_SHARE = 0.05;
 
 function cookieToken(req: http.IncomingMessage): string | undefined {
   for (const part of (req.headers.cookie ?? "").split(";")) {
@@ -80,15 +82,36 @@ export async function startHttp(deps: HttpDeps, opts: HttpOptions): Promise<Http
   const log = opts.log;
   const metrics = coordinatorMetrics(deps);
 
-  // ---- snapshot broadcast to /events clients ----
+  // ---- the snapshot, and its broadcast to /events clients ----
+  // A snapshot costs ~0.03-0.1 ms per agent. On a cluster of thousands, built on every job
+  // change, it would take the coordinator's time from its agents; so the newest one is reused
+  // until it is older than its own build time allows (SNAPSHOT_SHARE), which on a small
+  // cluster is a few ms, and one is built at a time.
+  let last: { snap: Snapshot; at: number; ms: number } | undefined;
+  let building: Promise<Snapshot> | undefined;
+  const reuseUntil = () => (last ? last.at + last.ms / SNAPSHOT_SHARE : 0);
+  const currentSnapshot = (): Promise<Snapshot> => {
+    if (last && Date.now() < reuseUntil()) return Promise.resolve(last.snap);
+    building ??= (async () => {
+      const t0 = performance.now();
+      try {
+        const snap = await snapshot(deps);
+        last = { snap, at: Date.now(), ms: performance.now() - t0 };
+        return snap;
+      } finally {
+        building = undefined;
+      }
+    })();
+    return building;
+  };
   const clients = new Set<http.ServerResponse>();
   let debounce: NodeJS.Timeout | undefined;
-  const broadcast = () => {
+  const broadcast = async () => {
     debounce = undefined;
     if (clients.size === 0) return;
     let event: string;
     try {
-      event = sseEvent("snapshot", snapshot(deps));
+      event = sseEvent("snapshot", await currentSnapshot());
     } catch (err) {
       log.warn({ err }, "status page: snapshot failed");
       return;
@@ -96,10 +119,10 @@ export async function startHttp(deps: HttpDeps, opts: HttpOptions): Promise<Http
     for (const c of clients) c.write(event);
   };
   const onJobChanged = () => {
-    if (!debounce && clients.size) debounce = setTimeout(broadcast, DEBOUNCE_MS);
+    if (!debounce && clients.size) debounce = setTimeout(() => void broadcast(), Math.max(DEBOUNCE_MS, reuseUntil() - Date.now()));
   };
   deps.events.on("jobChanged", onJobChanged);
-  const periodic = setInterval(broadcast, opts.snapshotEveryMs ?? 5000);
+  const periodic = setInterval(() => void broadcast(), opts.snapshotEveryMs ?? 5000);
 
   const sessions = new BrowserSessions(opts.sessionS);
   const authorized = (req: http.IncomingMessage): boolean => {
@@ -140,6 +163,7 @@ export async function startHttp(deps: HttpDeps, opts: HttpOptions): Promise<Http
       return;
     }
     if (path === "/" || path === "/index.html") {
+      const snap = await currentSnapshot();
       const nonce = crypto.randomBytes(16).toString("base64");
       res.writeHead(200, {
         "Content-Type": "text/html; charset=utf-8",
@@ -149,17 +173,19 @@ export async function startHttp(deps: HttpDeps, opts: HttpOptions): Promise<Http
         "X-Frame-Options": "DENY",
         "Referrer-Policy": "no-referrer",
       });
-      res.end(statusPage(snapshot(deps), nonce));
+      res.end(statusPage(snap, nonce));
       return;
     }
     if (path === "/api/snapshot") {
+      const snap = await currentSnapshot();
       res.writeHead(200, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" });
-      res.end(JSON.stringify(snapshot(deps)));
+      res.end(JSON.stringify(snap));
       return;
     }
     if (path === "/events") {
+      const snap = await currentSnapshot();
       sseHeaders(res);
-      res.write("retry: 2000\n\n" + sseEvent("snapshot", snapshot(deps)));
+      res.write("retry: 2000\n\n" + sseEvent("snapshot", snap));
       clients.add(res);
       const drop = () => clients.delete(res);
       req.on("close", drop);

@@ -75,6 +75,8 @@ function sameStep(row: StepRow | undefined, p: ReturnType<typeof stepParams>): b
 }
 
 const now = () => Date.now() / 1000;
+export type AgentGaugeRow = Pick<AgentRow, "id" | "revoked_at" | "last_seen_at" | "resources_json">;
+
 export const hashToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
 
 export class Tracker {
@@ -144,6 +146,12 @@ export class Tracker {
       agent: db.prepare("SELECT * FROM agents WHERE id = ?"),
       // Removed agents stay only as history (attempts name them): they are no agents any more.
       agents: db.prepare("SELECT * FROM agents WHERE removed_at IS NULL ORDER BY id"),
+      agentsPage: db.prepare(
+        `SELECT * FROM agents WHERE removed_at IS NULL AND id > @after AND (@ids IS NULL OR id IN (SELECT value FROM json_each(@ids)))
+           ORDER BY id LIMIT @limit`,
+      ),
+      agentCount: db.prepare("SELECT COUNT(*) AS n FROM agents WHERE removed_at IS NULL"),
+      agentGaugeRows: db.prepare("SELECT id, revoked_at, last_seen_at, resources_json FROM agents WHERE removed_at IS NULL"),
       insertAgent: db.prepare("INSERT INTO agents (id, token_hash, registered_at) VALUES (?, ?, ?)"),
       // A new credential re-admits a revoked agent, and a removed one as a registered (not ephemeral) agent.
       rotateAgent: db.prepare("UPDATE agents SET token_hash = ?, revoked_at = NULL, removed_at = NULL, ephemeral = 0 WHERE id = ?"),
@@ -497,6 +505,20 @@ export class Tracker {
   }
   agents(): AgentRow[] {
     return this.s.agents.all() as AgentRow[];
+  }
+
+  /** At most `limit` agents after the id `after` ("" for the first), in id order; only those of `ids` when given. */
+  agentsPage(after: string, limit: number, ids?: readonly string[]): AgentRow[] {
+    return this.s.agentsPage.all({ after, limit, ids: ids?.length ? JSON.stringify(ids) : null }) as AgentRow[];
+  }
+
+  /** What the metrics' agent gauges read of every agent. */
+  agentGaugeRows(): AgentGaugeRow[] {
+    return this.s.agentGaugeRows.all() as AgentGaugeRow[];
+  }
+
+  agentCount(): number {
+    return (this.s.agentCount.get() as { n: number }).n;
   }
 
   recordHello(id: string, hello: { hostname: string; version: string; labels: Record<string, string>; resources: unknown }): void {

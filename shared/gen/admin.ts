@@ -271,7 +271,17 @@ export interface DiagnosticView {
   text: string;
 }
 
+/**
+ * Agents in id order, a page at a time: a coordinator with thousands of agents answers each
+ * page quickly, and no reply outgrows the message limit.
+ */
 export interface ListAgentsRequest {
+  /** the agents after this id (a reply's next_cursor); empty: from the first */
+  cursor: string;
+  /** at most this many (0, or more than the coordinator's page: its page, 200) */
+  limit: number;
+  /** only these agents; empty: every agent */
+  ids: string[];
 }
 
 export interface AgentView {
@@ -362,6 +372,8 @@ export interface CanaryRunsReply {
 
 export interface ListAgentsReply {
   agents: AgentView[];
+  /** where the next page starts; empty when there is no more */
+  nextCursor: string;
 }
 
 export interface RegisterAgentRequest {
@@ -3707,11 +3719,20 @@ export const DiagnosticView: MessageFns<DiagnosticView> = {
 };
 
 function createBaseListAgentsRequest(): ListAgentsRequest {
-  return {};
+  return { cursor: "", limit: 0, ids: [] };
 }
 
 export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
-  encode(_: ListAgentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListAgentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== "") {
+      writer.uint32(10).string(message.cursor);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    for (const v of message.ids) {
+      writer.uint32(26).string(v!);
+    }
     return writer;
   },
 
@@ -3728,6 +3749,30 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ids.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3740,20 +3785,36 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListAgentsRequest {
-    return {};
+  fromJSON(object: any): ListAgentsRequest {
+    return {
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.String(e)) : [],
+    };
   },
 
-  toJSON(_: ListAgentsRequest): unknown {
+  toJSON(message: ListAgentsRequest): unknown {
     const obj: any = {};
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.ids?.length) {
+      obj.ids = message.ids;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListAgentsRequest>, I>>(base?: I): ListAgentsRequest {
     return ListAgentsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListAgentsRequest>, I>>(_: I): ListAgentsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListAgentsRequest>, I>>(object: I): ListAgentsRequest {
     const message = createBaseListAgentsRequest();
+    message.cursor = object.cursor ?? "";
+    message.limit = object.limit ?? 0;
+    message.ids = object.ids?.map((e) => e) || [];
     return message;
   },
 };
@@ -4951,13 +5012,16 @@ export const CanaryRunsReply: MessageFns<CanaryRunsReply> = {
 };
 
 function createBaseListAgentsReply(): ListAgentsReply {
-  return { agents: [] };
+  return { agents: [], nextCursor: "" };
 }
 
 export const ListAgentsReply: MessageFns<ListAgentsReply> = {
   encode(message: ListAgentsReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.agents) {
       AgentView.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextCursor !== "") {
+      writer.uint32(18).string(message.nextCursor);
     }
     return writer;
   },
@@ -4983,6 +5047,14 @@ export const ListAgentsReply: MessageFns<ListAgentsReply> = {
             message.agents.push(AgentView.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextCursor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4998,6 +5070,11 @@ export const ListAgentsReply: MessageFns<ListAgentsReply> = {
   fromJSON(object: any): ListAgentsReply {
     return {
       agents: globalThis.Array.isArray(object?.agents) ? object.agents.map((e: any) => AgentView.fromJSON(e)) : [],
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.String(object.nextCursor)
+        : isSet(object.next_cursor)
+        ? globalThis.String(object.next_cursor)
+        : "",
     };
   },
 
@@ -5005,6 +5082,9 @@ export const ListAgentsReply: MessageFns<ListAgentsReply> = {
     const obj: any = {};
     if (message.agents?.length) {
       obj.agents = message.agents.map((e) => AgentView.toJSON(e));
+    }
+    if (message.nextCursor !== "") {
+      obj.nextCursor = message.nextCursor;
     }
     return obj;
   },
@@ -5015,6 +5095,7 @@ export const ListAgentsReply: MessageFns<ListAgentsReply> = {
   fromPartial<I extends Exact<DeepPartial<ListAgentsReply>, I>>(object: I): ListAgentsReply {
     const message = createBaseListAgentsReply();
     message.agents = object.agents?.map((e) => AgentView.fromPartial(e)) || [];
+    message.nextCursor = object.nextCursor ?? "";
     return message;
   },
 };

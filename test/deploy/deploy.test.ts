@@ -16,6 +16,7 @@ import { loadConfig } from "../../shared/config/load";
 import { configSchema } from "../../shared/config/schema";
 import { BIN, Cluster, freePort, waitFor } from "../support/cluster";
 import { releaseTarball, unpackRelease } from "../support/release";
+import { findAgent, listAgents } from "../../cli/agent-listing";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ANSIBLE = path.join(ROOT, "ansible");
@@ -337,7 +338,7 @@ describe("deploy", () => {
           "bf-agent to connect",
           async () => {
             if (agent!.child.exitCode !== null) throw new Error(`agent exited: ${agent!.log()}`);
-            const agents = (await call(admin, admin.client.listAgents, {})).agents;
+            const agents = await listAgents(admin);
             return agents.some((a) => a.id === "bf-agent" && a.state === "connected");
           },
           30_000,
@@ -377,12 +378,7 @@ describe("deploy", () => {
               count: 1,
             })
           ).jobIds;
-          await waitFor(
-            "the job to run on bf-agent",
-            async () => (await call(admin, admin.client.listAgents, {})).agents.find((a) => a.id === "bf-agent")?.attempts.length,
-            30_000,
-            100,
-          );
+          await waitFor("the job to run on bf-agent", async () => (await findAgent(admin, "bf-agent"))?.attempts.length, 30_000, 100);
           const recap = await playbook(["-e", `beamflow_release=${next}`, "-e", "beamflow_coordinator_health_check=true"], "upgrade.yml");
           assert.equal(recap.get("bf-agent")!.failed, 0);
 
@@ -396,7 +392,7 @@ describe("deploy", () => {
           assert.ok(fs.existsSync(path.join(x.agentInstall, after, "UPGRADE-TEST")), "current is the new release");
           assert.ok(fs.existsSync(path.join(x.agentInstall, before, "RELEASE")), "the old release stays (beamflow_releases_kept)");
           assert.ok(fs.existsSync(path.join(x.install, after, "UPGRADE-TEST")), "the coordinator host was upgraded too");
-          const me = (await call(admin, admin.client.listAgents, {})).agents.find((a) => a.id === "bf-agent")!;
+          const me = (await findAgent(admin, "bf-agent"))!;
           assert.equal(me.drained, false, "undrained after the upgrade");
         } finally {
           admin.client.close();
@@ -526,7 +522,7 @@ describe("deploy", () => {
       };
       const connected = async (id: string) => {
         const a = cluster.admin();
-        const agent = (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === id);
+        const agent = await findAgent(a, id);
         return agent?.state === "connected" ? agent : undefined;
       };
 
@@ -539,7 +535,7 @@ describe("deploy", () => {
       };
       const registered = async (id: string) => {
         const a = cluster.admin();
-        return (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === id);
+        return await findAgent(a, id);
       };
 
       it("Slurm: enrols a pilot agent with an enrolment token, runs it, stops it cleanly on SIGTERM (--signal=B:TERM) and leaves no agent registered", async () => {
@@ -622,7 +618,7 @@ describe("deploy", () => {
         }
         const a = cluster.admin();
         assert.ok(
-          (await call(a, a.client.listAgents, {})).agents.some((x) => x.id === id),
+          (await listAgents(a)).some((x) => x.id === id),
           `${id} was registered`,
         );
         assert.ok(!fs.existsSync(`/dev/shm/beamflow-${job}-2`), "work dirs removed");

@@ -18,6 +18,7 @@ import path from "node:path";
 import { call } from "../../cli/admin-client";
 import { Cluster, waitFor } from "../support/cluster";
 import { LocalSlurm, requireSlurm } from "../support/slurm";
+import { findAgent } from "../../cli/agent-listing";
 
 const ROOT = path.join(__dirname, "..", "..");
 const SBATCH = path.join(ROOT, "deploy", "slurm", "beamflow-pilot.sbatch");
@@ -78,7 +79,7 @@ describe("Slurm pilot under a real Slurm", function () {
   const byBeam = async () => new Map((await c.jobs()).map((j) => [j.beam, j]));
   const agentView = async (id: string) => {
     const a = c.admin();
-    return (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === id);
+    return await findAgent(a, id);
   };
 
   /** Submits the real pilot script with a 3-minute walltime; returns its id, output and agent id. */

@@ -14,6 +14,7 @@ import YAML from "yaml";
 import { call } from "../../cli/admin-client";
 import type { AgentView } from "../../shared/gen/admin";
 import { BIN, Cluster, waitFor } from "../support/cluster";
+import { listAgents } from "../../cli/agent-listing";
 
 /** Runs `beamflow --config FILE agent` until it exits (it must, for a refused agent). */
 function agentToExit(file: string, timeoutMs = 60_000): Promise<{ status: number | null; stderr: string }> {
@@ -50,7 +51,7 @@ describe("security: enrolment and revocation", function () {
 
   const agents = async (): Promise<AgentView[]> => {
     const a = cluster.admin();
-    return (await call(a, a.client.listAgents, {})).agents;
+    return await listAgents(a);
   };
   const agent = async (id: string) => (await agents()).find((x) => x.id === id);
 

@@ -6,6 +6,7 @@ import { call } from "../../cli/admin-client";
 import type { AgentView } from "../../shared/gen/admin";
 import { JobType } from "../../shared/gen/common";
 import { Cluster, waitFor } from "../support/cluster";
+import { findAgent } from "../../cli/agent-listing";
 
 describe("failing nodes", function () {
   this.timeout(60_000);
@@ -22,7 +23,7 @@ describe("failing nodes", function () {
 
   async function agent(id: string): Promise<AgentView> {
     const a = cluster.admin();
-    return (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === id)!;
+    return (await findAgent(a, id))!;
   }
 
   it("a job that failed on one agent is retried on another", async () => {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { call } from "../../cli/admin-client";
 import { Cluster, waitFor } from "../support/cluster";
+import { findAgent } from "../../cli/agent-listing";
 
 const marker = (name: string) => `beamflow-graceful-${process.pid}-${name}`;
 /** Processes whose command line holds the marker (the steps of one test). */
@@ -100,7 +101,7 @@ describe("graceful agent stop (real processes)", function () {
     // Still running after the first signal: the stop timeout is 600 s.
     assert.notEqual(running(m), "", "the first SIGTERM leaves the steps running");
     const a = c.admin();
-    const view = (await call(a, a.client.listAgents, {})).agents.find((x) => x.id === "a1")!;
+    const view = (await findAgent(a, "a1"))!;
     assert.deepEqual([view.state, view.leaving], ["connected", true], "connected, stopping: it gets nothing new");
     assert.match(c.cli(["agents"]).stdout, /connected \(leaving\)/);
     a1.child.kill("SIGTERM");

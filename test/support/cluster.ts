@@ -11,6 +11,7 @@ import { connectAdmin, call, type Admin } from "../../cli/admin-client";
 import { loadConfig } from "../../shared/config/load";
 import type { ConfigInput } from "../../shared/config/schema";
 import type { JobView } from "../../shared/gen/admin";
+import { listAgents } from "../../cli/agent-listing";
 
 export const BIN = path.join(__dirname, "..", "..", "bin", "beamflow");
 
@@ -196,7 +197,7 @@ export class Cluster {
       async () => {
         if (p.child.exitCode !== null) throw new Error(`agent ${id} exited: ${p.stderr.join("\n")}`);
         const a = this.admin();
-        const agents = (await call(a, a.client.listAgents, {})).agents;
+        const agents = await listAgents(a);
         return agents.some((x) => x.id === id && x.state === "connected" && x.lastHeartbeatAt >= startedAt);
       },
       timeoutMs,

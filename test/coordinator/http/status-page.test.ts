@@ -340,4 +340,39 @@ describe("status page and metrics (real coordinator, agent and browser)", functi
     assert.ok(last.failed.some((f) => f.id === created));
     assert.ok(Date.now() - started < 8000);
   });
+
+  it("on a cluster of hundreds of agents, builds the snapshot a page of agents at a time and reuses a young one", async () => {
+    const core = coordinator.core;
+    for (let i = 0; i < 450; i++) core.tracker.registerAgent(`many${String(i).padStart(3, "0")}`, false);
+    const pages: number[] = [];
+    const original = core.tracker.agentsPage.bind(core.tracker);
+    core.tracker.agentsPage = (after, limit, ids) => {
+      const rows = original(after, limit, ids);
+      pages.push(rows.length);
+      return rows;
+    };
+    try {
+      const get = async () => {
+        const r = await fetch(`${web.url}/api/snapshot`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(r.status, 200);
+        return (await r.json()) as Snapshot;
+      };
+      // Wait until the last snapshot (of fewer agents) is too old to be reused.
+      await new Promise((r) => setTimeout(r, 1500));
+      const first = await get();
+      assert.equal(first.agents.length, 451, "every agent");
+      assert.deepEqual(
+        first.agents.map((a) => a.id),
+        first.agents.map((a) => a.id).sort(),
+        "in id order",
+      );
+      assert.ok(pages.length >= 3 && pages.every((n) => n <= 200), `read in pages of at most 200: ${pages.join(",")}`);
+      const reads = pages.length;
+      const again = await get();
+      assert.equal(again.at, first.at, "a snapshot asked for right after is the same one");
+      assert.equal(pages.length, reads, "and was not built again");
+    } finally {
+      core.tracker.agentsPage = original;
+    }
+  });
 });
