@@ -212,9 +212,10 @@ export class AgentSession implements AgentLink {
       this.agent!.reserve(a.id, { cores: a.cores, memory: a.memory, shm: a.shm });
     }
     // What the tracker gave this agent but the agent does not hold: it restarted, or
-    // the Assign never arrived. Neither counts against the job.
-    for (const a of d.tracker.liveAttempts()) {
-      if (a.agent_id !== this.agentId || heldIds.has(a.id)) continue;
+    // the Assign never arrived. Neither counts against the job. (Only this agent's: after a
+    // coordinator restart thousands of agents say Hello at once.)
+    for (const a of d.tracker.access.liveAttemptsOf(this.agentId)) {
+      if (heldIds.has(a.id)) continue;
       if (a.status === "assigned") d.lifecycle.withdraw(a.id, this.agentId, "the agent reconnected without having received the assignment");
       else d.lifecycle.lose(a.id, this.agentId, "the agent reconnected without the attempt (it restarted)");
     }

@@ -386,4 +386,18 @@ describe("agent session", () => {
     assert.deepEqual(changes, [{ job, status: "retrying", jobType: "commands", attempt }]);
     assert.equal(core.tracker.attempt(attempt)!.status, "withdrawn");
   });
+
+  it("on a Hello, ends only the attempts of that agent it does not hold: another agent's stay live", () => {
+    const mine = attemptOn("a1");
+    const held = attemptOn("a1");
+    const others = [attemptOn("a2"), attemptOn("a2", false)];
+    connect("a1", [held.attempt]);
+    assert.deepEqual(ends, ["lose"]);
+    assert.equal(core.tracker.attempt(mine.attempt)!.status, "lost");
+    assert.equal(core.tracker.attempt(held.attempt)!.status, "running");
+    assert.deepEqual(
+      others.map((o) => core.tracker.attempt(o.attempt)!.status),
+      ["running", "assigned"],
+    );
+  });
 });
