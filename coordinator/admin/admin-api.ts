@@ -2,7 +2,7 @@
 // the admin token; failures come back as gRPC errors whose message says what
 // is wrong, which the CLI prints as one line.
 import { stepKind } from "../../shared/protocol/step-kind";
-import { waitReason } from "../dispatcher/wait-reason";
+import { waitReasons } from "../dispatcher/wait-reason";
 import type { WalltimeFit } from "../dispatcher/expected-duration";
 import * as grpc from "@grpc/grpc-js";
 import type {
@@ -131,7 +131,8 @@ const MAX_JOBS_PAGE = 1000;
 export const MAX_AGENTS_PAGE = 200;
 const LIST_DETAILS_CHARS = 500;
 
-export function jobView(j: JobListRow, agents: readonly AgentState[] = [], detailsChars = Infinity, walltime?: WalltimeFit): JobView {
+/** `waiting`: why a waiting job waits (waitReasons, made once for a page of jobs). */
+export function jobView(j: JobListRow, waiting: (j: JobListRow) => string = () => "", detailsChars = Infinity): JobView {
   return {
     id: j.id,
     beam: j.beam,
@@ -145,7 +146,7 @@ export function jobView(j: JobListRow, agents: readonly AgentState[] = [], detai
     createdAt: j.created_at,
     updatedAt: j.updated_at,
     uploadFailures: j.upload_failures,
-    waiting: waitReason(j, agents, undefined, walltime),
+    waiting: waiting(j),
   };
 }
 
@@ -328,15 +329,15 @@ export function adminService(deps: AdminDeps, adminToken: string): AdminServiceS
         oldestFirst: req.oldestFirst,
         limit: Math.min(MAX_JOBS_PAGE, req.limit || 100),
       });
-      const agents = deps.registry.all();
-      return { jobs: page.jobs.map((j) => jobView(j, agents, LIST_DETAILS_CHARS, deps.walltime)), nextCursor: page.nextCursor };
+      const waiting = waitReasons(deps.registry.all(), undefined, deps.walltime);
+      return { jobs: page.jobs.map((j) => jobView(j, waiting, LIST_DETAILS_CHARS)), nextCursor: page.nextCursor };
     }),
 
     getJob: unary(adminToken, (req) => {
       const j = t.reports.jobListRow(req.id);
       if (!j) throw new NotFound("job", req.id);
       return {
-        job: jobView(j, deps.registry.all(), undefined, deps.walltime),
+        job: jobView(j, waitReasons(deps.registry.all(), undefined, deps.walltime)),
         attempts: t.attemptsOfJob(j.id).map((a) => attemptView(deps, a, !req.summaryOnly)),
         files: t.filesOfJob(j.id).map((f) => ({ id: f.id, path: f.filename, size: f.size, sha256: f.sha256 ?? "", status: f.status })),
         diagnostics: t.diagnosticsOfJob(j.id).map((d) => ({ attemptId: d.attempt_id, name: d.name, value: d.value ?? undefined, text: d.text })),

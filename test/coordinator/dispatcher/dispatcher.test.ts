@@ -6,7 +6,7 @@ import { PrecheckFailed } from "../../../coordinator/search/search-spec";
 import { AgentRegistry } from "../../../coordinator/sessions/registry";
 import type { Tracker } from "../../../coordinator/tracker/tracker";
 import { CANARY_JOB_TYPE, jobTypeToWire, SEARCH_JOB_TYPE } from "../../../shared/protocol/job-types";
-import { waitReason } from "../../../coordinator/dispatcher/wait-reason";
+import { waitReason, waitReasons } from "../../../coordinator/dispatcher/wait-reason";
 import { silentLogger } from "../../../shared/logging/logger";
 import { FakeLink, resources, scratchTracker } from "../fixtures";
 
@@ -147,6 +147,40 @@ describe("dispatcher", () => {
     assert.equal(waitReason(tracker.job(huge[1]!)!, agents), "all 1 connected agent is drained");
     registry.get("tiny").link = null;
     assert.equal(waitReason(tracker.job(huge[1]!)!, agents), "no agent is connected");
+  });
+
+  it("says why each job of a mixed page waits, the agents summed up once per kind of job", () => {
+    connect("big", 16, { unfitFor: SEARCH_JOB_TYPE });
+    connect("small", 2);
+    connect("off", 64, { drained: true });
+    const job = (beam: string, jobType: string, cores: number, spec: object = commands) =>
+      tracker.createJob({ beam, jobType, spec, reservation: { cores, memory: 0, shm: 0 } });
+    const page = [
+      job("c-huge", "commands", 32),
+      job("s-huge", SEARCH_JOB_TYPE, 8, { params: {} }),
+      job("c-fits", "commands", 16),
+      job("s-fits", SEARCH_JOB_TYPE, 2, { params: {} }),
+      job("canary-off", CANARY_JOB_TYPE, 48, { agent: "off", params: {} }),
+      job("canary-gone", CANARY_JOB_TYPE, 1, { agent: "gone", params: {} }),
+    ].map((id) => tracker.job(id)!);
+    const reasons = waitReasons(registry.all());
+    assert.deepEqual(
+      page.map((j) => reasons(j)),
+      [
+        "needs 32 cores; the largest agent able to run it has 16",
+        "needs 8 cores; the largest agent able to run it has 2",
+        "waiting for room: every agent able to run it is busy",
+        "waiting for room: every agent able to run it is busy",
+        "waiting for room: every agent able to run it is busy",
+        "its agent gone is not connected",
+      ],
+      "a drained agent counts for a canary pinned to it, not for the others",
+    );
+    assert.deepEqual(
+      page.map((j) => reasons(j)),
+      page.map((j) => waitReason(j, registry.all())),
+      "the same answers one job at a time",
+    );
   });
 
   it("skips a drained agent and one that says it cannot run the job's type", () => {
