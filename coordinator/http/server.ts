@@ -119,7 +119,8 @@ export async function startHttp(deps: HttpDeps, opts: HttpOptions): Promise<Http
     for (const c of clients) c.write(event);
   };
   const onJobChanged = () => {
-    if (!debounce && clients.size) debounce = setTimeout(() => void broadcast(), Math.max(DEBOUNCE_MS, reuseUntil() - Date.now()));
+    // Past the reuse of the last snapshot (with a margin for the two clocks), so the change is in the next.
+    if (!debounce && clients.size) debounce = setTimeout(() => void broadcast(), Math.max(DEBOUNCE_MS, reuseUntil() - Date.now() + 20));
   };
   deps.events.on("jobChanged", onJobChanged);
   const periodic = setInterval(() => void broadcast(), opts.snapshotEveryMs ?? 5000);
