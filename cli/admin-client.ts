@@ -4,8 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { AdminServiceClient } from "../shared/gen/admin";
 import { AdminServiceWireClient } from "../shared/protocol/log-data-wire";
 import type { Config } from "../shared/config/schema";
-import { bearerMetadata } from "../shared/protocol/auth";
-import { adminTokenPath } from "../coordinator/server";
+import { adminTokenPath, bearerMetadata } from "../shared/protocol/auth";
 import { CliError, EXIT, exitForGrpc } from "./exit-codes";
 
 export { CliError };

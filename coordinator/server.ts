@@ -2,7 +2,6 @@
 // agent gRPC port and the admin socket.
 import crypto from "node:crypto";
 import fs from "node:fs";
-import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../shared/config/schema";
 import { AdminServiceWire } from "../shared/protocol/log-data-wire";
@@ -10,6 +9,7 @@ import { AgentServiceWire } from "../shared/protocol/log-wire";
 import { DownloadServiceService } from "../shared/gen/downloads";
 import { createLogger, type Logger } from "../shared/logging/logger";
 import { serverCredentials } from "../shared/protocol/credentials";
+import { adminTokenPath } from "../shared/protocol/auth";
 import { adminService } from "./admin/admin-api";
 import { downloadService } from "./downloader/download-api";
 import { agentService } from "./agent-api";
@@ -29,10 +29,6 @@ export const SERVER_OPTIONS: grpc.ServerOptions = {
 };
 
 /** The admin token file, created (mode 0600) on first use; the CLI reads the same file. */
-export function adminTokenPath(cfg: Config): string {
-  return path.join(cfg.data_dir, "admin.token");
-}
-
 export function ensureAdminToken(cfg: Config): string {
   const file = adminTokenPath(cfg);
   try {

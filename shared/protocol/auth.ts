@@ -1,8 +1,15 @@
 // Call credentials as gRPC metadata: agents and the admin CLI each present a bearer token.
 import crypto from "node:crypto";
+import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import type { Config } from "../config/schema";
 
 export const AGENT_ID_HEADER = "x-beamflow-agent";
+
+/** Where the coordinator keeps the admin token (it writes it; the CLI and the status page's users read it). */
+export function adminTokenPath(cfg: Config): string {
+  return path.join(cfg.data_dir, "admin.token");
+}
 
 export function bearerMetadata(token: string, agentId?: string): grpc.Metadata {
   const md = new grpc.Metadata();
