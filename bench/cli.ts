@@ -1,5 +1,6 @@
 // CLI start-up benchmark: wall time of `beamflow --version` and `beamflow --help`, each
-// a fresh process, for
+// a fresh process, and of `beamflow status` against a running coordinator (an operator's
+// whole call: start, read and check the config, connect, ask, print), for
 //  - compiled: the launcher running dist/ as in a release (this tree built into a temp dir
 //    by scripts/release.ts, next to a link to this checkout's node_modules)
 //  - source: the launcher running the TypeScript through tsx (a checkout without dist/)
@@ -10,6 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { build } from "../scripts/release";
+import { Cluster } from "../test/support/cluster";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -41,12 +43,21 @@ export async function cliBenchmark(opts: { runs?: number } = {}) {
     const node = process.execPath;
     const compiled = path.join(dir, "bin", "beamflow");
     const source = path.join(ROOT, "bin", "beamflow");
+    const cluster = await Cluster.create({ logging: { level: "warn" } });
+    let status: ReturnType<typeof timeRuns>;
+    try {
+      await cluster.startCoordinator();
+      status = timeRuns([node, compiled, "--config", cluster.configPath, "status"], runs, env);
+    } finally {
+      await cluster.close();
+    }
     return {
       runs,
       node: timeRuns([node, "-e", "0"], runs, env),
       compiled: {
         version: timeRuns([node, compiled, "--version"], runs, env),
         help: timeRuns([node, compiled, "--help"], runs, env),
+        status,
       },
       source: {
         version: timeRuns([node, source, "--version"], Math.min(runs, 5), { ...env, BEAMFLOW_FROM_SOURCE: "1" }),
