@@ -410,8 +410,6 @@ export class Tracker {
   /** Renews the leases of the attempts an agent reports; returns those that are not its (any more). */
   renewLeases(agentId: string, attemptIds: number[], leaseExpiresAt: number): number[] {
     const stale: number[] = [];
-    // Most heartbeats of a big cluster hold nothing: no transaction for them.
-    if (attemptIds.length === 0) return stale;
     this.db.transaction(() => {
       for (const id of attemptIds) {
         if (this.s.renew.run({ id, agent: agentId, lease: leaseExpiresAt }).changes === 0) stale.push(id);
