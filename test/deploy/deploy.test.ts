@@ -17,6 +17,7 @@ import { configSchema } from "../../shared/config/schema";
 import { BIN, Cluster, freePort, waitFor } from "../support/cluster";
 import { releaseTarball, unpackRelease } from "../support/release";
 import { findAgent, listAgents } from "../../cli/agent-listing";
+import { exitStatus } from "../support/exit-status";
 
 const ROOT = path.join(__dirname, "..", "..");
 const ANSIBLE = path.join(ROOT, "ansible");
@@ -504,7 +505,7 @@ describe("deploy", () => {
       // Its own process group, so that a failed test can take the agent down with the script.
       const startPilot = (script: string, env: NodeJS.ProcessEnv): Pilot => {
         const child = spawn("bash", [script], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-        const p: Pilot = { child, out: "", exit: new Promise((r) => child.on("exit", (code) => r(code))) };
+        const p: Pilot = { child, out: "", exit: exitStatus(child) };
         child.stdout!.on("data", (d) => {
           p.out += d;
         });

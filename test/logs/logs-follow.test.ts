@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { call } from "../../cli/admin-client";
 import { EXIT } from "../../cli/exit-codes";
 import { BIN, Cluster, waitFor } from "../support/cluster";
+import { exitStatus } from "../support/exit-status";
 
 function follow(cluster: Cluster, args: string[]): { child: ChildProcess; done: Promise<{ status: number | null; out: string; err: string }> } {
   const child = spawn(process.execPath, [BIN, "--config", cluster.configPath, "logs", ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -12,7 +13,7 @@ function follow(cluster: Cluster, args: string[]): { child: ChildProcess; done: 
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
-  const done = new Promise<{ status: number | null; out: string; err: string }>((resolve) => child.on("exit", (status) => resolve({ status, out, err })));
+  const done = exitStatus(child).then((status) => ({ status, out, err }));
   return { child, done };
 }
 

@@ -15,6 +15,7 @@ import { call } from "../../cli/admin-client";
 import type { AgentView } from "../../shared/gen/admin";
 import { BIN, Cluster, waitFor } from "../support/cluster";
 import { listAgents } from "../../cli/agent-listing";
+import { exitStatus } from "../support/exit-status";
 
 /** Runs `beamflow --config FILE agent` until it exits (it must, for a refused agent). */
 function agentToExit(file: string, timeoutMs = 60_000): Promise<{ status: number | null; stderr: string }> {
@@ -26,7 +27,7 @@ function agentToExit(file: string, timeoutMs = 60_000): Promise<{ status: number
       child.kill("SIGKILL");
       reject(new Error(`the agent did not exit within ${timeoutMs} ms: ${stderr.slice(-2000)}`));
     }, timeoutMs);
-    child.on("exit", (status) => {
+    void exitStatus(child).then((status) => {
       clearTimeout(timer);
       resolve({ status, stderr });
     });

@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
 import { BIN, Cluster, freePort } from "../support/cluster";
+import { exitStatus } from "../support/exit-status";
 
 function runToExit(args: string[], timeoutMs = 30_000): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -20,7 +21,7 @@ function runToExit(args: string[], timeoutMs = 30_000): Promise<{ status: number
       child.kill("SIGKILL");
       reject(new Error(`${args.join(" ")} did not exit within ${timeoutMs} ms: ${stderr.slice(-2000)}`));
     }, timeoutMs);
-    child.on("exit", (status) => {
+    void exitStatus(child).then((status) => {
       clearTimeout(timer);
       resolve({ status, stderr });
     });

@@ -6,6 +6,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { BIN, Cluster, waitFor } from "../support/cluster";
 import { EXIT } from "../../cli/exit-codes";
+import { exitStatus } from "../support/exit-status";
 
 function runToExit(args: string[], timeoutMs = 20000): Promise<{ status: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
@@ -18,7 +19,7 @@ function runToExit(args: string[], timeoutMs = 20000): Promise<{ status: number 
       child.kill("SIGKILL");
       reject(new Error(`${args.join(" ")} did not exit: ${stderr}`));
     }, timeoutMs);
-    child.on("exit", (status) => {
+    void exitStatus(child).then((status) => {
       clearTimeout(timer);
       resolve({ status, stderr, stdout });
     });

@@ -10,6 +10,7 @@ import YAML from "yaml";
 import { EXIT } from "../../cli/exit-codes";
 import { writeSynthBeam } from "../../shared/synth";
 import { BIN, Cluster } from "../support/cluster";
+import { exitStatus } from "../support/exit-status";
 
 interface Case {
   args: string[];
@@ -33,7 +34,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 90_000): P
       child.kill("SIGKILL");
       reject(new Error(`beamflow ${args.join(" ")} did not exit within ${timeoutMs} ms: ${stderr}`));
     }, timeoutMs);
-    child.on("exit", (status) => {
+    void exitStatus(child).then((status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });
