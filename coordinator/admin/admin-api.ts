@@ -124,7 +124,6 @@ function unary<Req, Res>(token: string, fn: Handler<Req, Res>): grpc.handleUnary
   };
 }
 
-/** A job row with its attempt count and current agent, as one query returns them. */
 /** Jobs in one ListJobs reply at most: with details cut to LIST_DETAILS_CHARS, a reply stays under 1 MB and the event loop is never held long. */
 const MAX_JOBS_PAGE = 1000;
 /** Agents per ListAgents reply: each costs a few queries (its failure streak, its last canary), ~0.1 ms. */
